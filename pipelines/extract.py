@@ -1,0 +1,229 @@
+"""Extract stage: decode the bytes, find the content, read the raw metadata.
+
+Three input shapes arrive:
+
+* Markdown with YAML front matter and an HTML body (saved Sina articles),
+* an HTML page (crawled, or a saved ``.html`` file),
+* plain text (a page dump or a report).
+
+For HTML the site profile of the URL's host decides the selectors; a saved
+file with no host is matched by the templates' ``detect`` selectors; a page no
+profile knows falls back to trafilatura.  The result keeps the content as an
+lxml tree (HTML) or as lines (text) for the clean stage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import charset_normalizer
+import lxml.html
+import yaml
+from lxml import etree
+
+from crawler.profiles import Profile, Template, load_profiles, profile_for_url
+
+from . import RawDocument, StageError
+
+STAGE = "extract"
+
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
+_FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n(.*)\Z", re.S)
+_HTML_START = re.compile(r"\A\s*(<!doctype html|<html|<head|<body|<div|<p[ >])", re.I)
+
+# A Chinese site that says GB2312 or GBK almost always means the superset GB18030.
+_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
+
+
+@dataclass
+class Extracted:
+    format: str  # "front_matter" | "html" | "text"
+    tree: etree._Element | None = None
+    lines: list[str] | None = None
+    meta: dict = field(default_factory=dict)
+    profile: Profile | None = None
+    template: Template | None = None
+    extractor: str = ""
+
+
+def decode(body: bytes, content_type: str | None = None) -> str:
+    """Decode page bytes, trusting the bytes over a declared charset.
+
+    Valid UTF-8 is taken as UTF-8 even when the page declares GB2312 (some
+    sites transcode without fixing the meta tag); otherwise the declared
+    charset (header, then meta) is tried strictly, then charset-normalizer.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = []
+    if content_type and "charset=" in content_type.lower():
+        declared.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
+    if m := _DECLARED_CHARSET.search(body[:4096]):
+        declared.append(m.group(1).decode("ascii", "ignore").lower())
+    for charset in declared:
+        try:
+            return body.decode(_CHARSET_ALIASES.get(charset, charset))
+        except (UnicodeDecodeError, LookupError):
+            continue
+    best = charset_normalizer.from_bytes(body).best()
+    if best is not None:
+        return str(best)
+    raise StageError(STAGE, "undecodable", "bytes match no declared or detectable encoding")
+
+
+def extract(raw: RawDocument) -> Extracted:
+    if not raw.body or not raw.body.strip():
+        raise StageError(STAGE, "empty", "the response body is empty")
+    if b"\x00" in raw.body[:2048]:
+        raise StageError(STAGE, "binary", "the body is binary, not a text document")
+    text = decode(raw.body, raw.content_type)
+    if m := _FRONT_MATTER.match(text):
+        return _extract_front_matter(m.group(1), m.group(2))
+    is_html = (raw.content_type or "").startswith("text/html") or _HTML_START.match(text)
+    if is_html:
+        return _extract_html(raw.url, text)
+    return Extracted(format="text", lines=text.splitlines(), extractor="text")
+
+
+def _extract_front_matter(header: str, body: str) -> Extracted:
+    try:
+        meta = yaml.safe_load(header) or {}
+    except yaml.YAMLError as exc:
+        raise StageError(STAGE, "bad_front_matter", str(exc).splitlines()[0]) from exc
+    if not isinstance(meta, dict):
+        raise StageError(STAGE, "bad_front_matter", "front matter is not a mapping")
+    meta = {f"fm_{k}": v for k, v in meta.items()}
+    if _HTML_START.match(body) or "<p" in body:
+        tree = _parse_html_fragment(body)
+        return Extracted(format="front_matter", tree=tree, meta=meta, extractor="front_matter")
+    return Extracted(format="front_matter", lines=body.splitlines(), meta=meta, extractor="front_matter")
+
+
+def _parse_html_fragment(html: str) -> etree._Element:
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError) as exc:
+        raise StageError(STAGE, "bad_html", str(exc)) from exc
+
+
+def _parse_page(html: str) -> etree._Element:
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise StageError(STAGE, "bad_html", str(exc)) from exc
+
+
+def _canonical_url(page: etree._Element) -> str | None:
+    for xpath in (
+        '//link[@rel="canonical"]/@href',
+        '//meta[@property="og:url"]/@content',
+    ):
+        for value in page.xpath(xpath):
+            if value.startswith("http"):
+                return value.strip()
+    return None
+
+
+def _select_one(page: etree._Element, selector: str | None) -> etree._Element | None:
+    if not selector:
+        return None
+    found = page.cssselect(selector)
+    return found[0] if found else None
+
+
+def _text_of(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    text = " ".join(t.strip() for t in el.itertext() if t.strip())
+    return text or None
+
+
+def _find_template(page: etree._Element, profiles) -> tuple[Profile, Template] | None:
+    for profile in profiles:
+        for template in profile.templates:
+            if page.cssselect(template.detect):
+                return profile, template
+    return None
+
+
+def _extract_html(url: str, html: str) -> Extracted:
+    page = _parse_page(html)
+    page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
+    profile = profile_for_url(page_url)
+    match = _find_template(page, [profile] if profile else load_profiles())
+    if profile and not match:
+        raise StageError(
+            STAGE,
+            "template_mismatch",
+            f"no template of profile {profile.name!r} matches the page (template changed?)",
+        )
+    if match:
+        return _extract_with_template(page, *match, page_url=page_url)
+    return _extract_fallback(page, html)
+
+
+def _extract_with_template(
+    page: etree._Element, profile: Profile, template: Template, page_url: str
+) -> Extracted:
+    body = _select_one(page, template.body)
+    if body is None:
+        raise StageError(
+            STAGE, "template_mismatch", f"{profile.name}/{template.name}: body selector matched nothing"
+        )
+    meta = {
+        "page_url": page_url,
+        "page_title": _text_of(_select_one(page, template.title)),
+        "page_published": _text_of(_select_one(page, template.published_at)),
+        "page_source": _text_of(_select_one(page, template.source)),
+        "page_author": _text_of(_select_one(page, template.author)),
+        "page_editor": _text_of(_select_one(page, template.editor)),
+    }
+    if template.editor:
+        for el in page.cssselect(template.editor):
+            if el is not body:
+                el.drop_tree()
+    return Extracted(
+        format="html",
+        tree=body,
+        meta={k: v for k, v in meta.items() if v},
+        profile=profile,
+        template=template,
+        extractor=f"profile:{profile.name}/{template.name}",
+    )
+
+
+_META_DATE_NAMES = ("article:published_time", "pubdate", "publishdate", "published_time", "og:release_date")
+
+
+def _extract_fallback(page: etree._Element, html: str) -> Extracted:
+    """An unknown site: trafilatura finds the main text; dates only from meta tags.
+
+    trafilatura's own date guess is not used: it reads dates out of image
+    URLs (a QR image's upload date), which is worse than no date.
+    """
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True)
+    if not text:
+        raise StageError(STAGE, "no_content", "no main text found in the page")
+    meta = {}
+    title = page.xpath("string(//meta[@property='og:title']/@content)") or _text_of(
+        _select_one(page, "h1")
+    ) or page.xpath("string(//title)")
+    if title and title.strip():
+        meta["page_title"] = title.strip()
+    for name in _META_DATE_NAMES:
+        values = page.xpath(
+            f"//meta[translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')='{name}' "
+            f"or @property='{name}']/@content"
+        )
+        if values and values[0].strip():
+            meta["page_published"] = values[0].strip()
+            break
+    return Extracted(format="text", lines=text.splitlines(), meta=meta, extractor="trafilatura")
