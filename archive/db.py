@@ -1,0 +1,86 @@
+"""The archive database: one SQLite file, opened through :class:`Archive`.
+
+Every connection registers the ``zh_char`` tokenizer (the full-text index
+needs it on writes too) and runs in WAL mode, so a crash mid-write never
+leaves a half-written document: each page is stored in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from pipelines import ProcessResult, now_utc
+from pipelines.store import record_failure, store
+
+from . import schema, tokenizer
+from .rounds import load_rounds
+
+DEFAULT_DB = Path("data/archive.db")
+
+
+def connect(path: str | Path) -> Database:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30)
+    tokenizer.register(conn)
+    db = Database(conn)
+    db.enable_wal()
+    return db
+
+
+class Archive:
+    def __init__(self, path: str | Path = DEFAULT_DB):
+        self.path = Path(path)
+        self.db = connect(self.path)
+        schema.create(self.db)
+        self._load_rounds()
+
+    def _load_rounds(self) -> None:
+        rounds = load_rounds().astype(object).where(lambda f: f.notna(), None)
+        with self.db.conn:
+            self.db["rounds"].upsert_all(rounds.to_dict(orient="records"), pk="round_id")
+
+    def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
+        """Store one processed page; returns new / updated / unchanged / failed."""
+        return store(self.db, result, run_id)
+
+    def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
+        with self.db.conn:
+            record_failure(self.db, result, run_id)
+
+    def document_for_url(self, url: str) -> dict | None:
+        rows = list(self.db["documents"].rows_where("url = ?", [url], limit=1))
+        return rows[0] if rows else None
+
+    def mark_gone(self, url: str, at: str | None = None) -> bool:
+        """A page that now answers 404/410 is marked, never deleted."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "update documents set gone_at = coalesce(gone_at, ?) where url = ?", [at or now_utc(), url]
+            )
+        return cursor.rowcount > 0
+
+    def start_run(self, spider: str) -> int:
+        with self.db.conn:
+            return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
+
+    def finish_run(self, run_id: int, **stats) -> None:
+        if isinstance(stats.get("errors"), dict):
+            stats["errors"] = json.dumps(stats["errors"], ensure_ascii=False, sort_keys=True)
+        with self.db.conn:
+            self.db["crawl_runs"].update(run_id, {**stats, "finished_at": now_utc()})
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
