@@ -1,0 +1,112 @@
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from pipelines.classify import DOC_TYPES, RULES, classify, classify_explained
+
+FIXTURES = Path(__file__).parent / "fixtures" / "disclosures"
+GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gold"
+
+
+def fixture(name: str) -> tuple[str, str]:
+    title, _, body = (FIXTURES / name).read_text(encoding="utf-8").partition("\n")
+    return title, body
+
+
+def gold(prefix: str) -> tuple[str, str]:
+    if not GOLD.is_dir():
+        pytest.skip("shared/ corpus not available")
+    record = json.loads(next(GOLD.glob(f"{prefix}_*.json")).read_text(encoding="utf-8"))
+    return record["title"], record["body"]
+
+
+@pytest.mark.parametrize(
+    ("seed", "doc_type"),
+    [("000", "round_summary"), ("001", "news"), ("002", "policy_qa"), ("003", "news"), ("004", "rectification_report")],
+)
+def test_seeds(seed, doc_type):
+    assert classify(*gold(seed)) == doc_type
+
+
+def test_seed_001_is_news_about_entry_not_an_entry_notice():
+    # It mentions 进驻 and that 值班电话 were published, but gives no values.
+    title, body = gold("001")
+    assert "进驻" in title and "值班电话" in body
+    assert classify_explained(title, body) == ("news", "body_mentions_inspection")
+
+
+def test_seed_titles_decide_before_bodies():
+    assert classify_explained(*gold("000"))[1] == "title_round_summary"
+    assert classify_explained(*gold("002"))[1] == "title_press_qa"
+    assert classify_explained(*gold("004"))[1] == "title_report_family"
+
+
+def test_seed_bodies_alone_are_enough():
+    assert classify_explained("", gold("000")[1]) == ("round_summary", "body_round_complete")
+    assert classify_explained("", gold("002")[1]) == ("policy_qa", "body_qa_layout")
+    assert classify_explained("", gold("004")[1]) == ("rectification_report", "body_report_publication")
+
+
+@pytest.mark.parametrize(
+    ("name", "doc_type", "rule"),
+    [
+        ("central_province.txt", "rectification_report", "title_report_family"),
+        ("central_ministry.txt", "rectification_report", "title_report_family"),
+        ("provincial_xunshi.txt", "rectification_report", "title_report_family"),
+        ("county_xuncha.txt", "rectification_report", "title_report_family"),
+        ("county_xuncha_traditional.txt", "rectification_report", "title_report_family"),
+        ("entry_notice.txt", "entry_notice", "title_entry_notice"),
+        ("feedback_notice.txt", "feedback_notice", "title_feedback_notice"),
+    ],
+)
+def test_fixtures(name, doc_type, rule):
+    assert classify_explained(*fixture(name)) == (doc_type, rule)
+
+
+def test_entry_and_feedback_bodies_without_title():
+    assert classify_explained("", fixture("entry_notice.txt")[1]) == ("entry_notice", "body_entry_contact")
+    assert classify_explained("", fixture("feedback_notice.txt")[1]) == ("feedback_notice", "body_feedback_given")
+
+
+def test_report_contact_block_does_not_make_it_an_entry_notice():
+    # Reports close with 联系电话/邮政编码 too; the report markers win.
+    body = fixture("county_xuncha.txt")[1].replace("联系电话", "值班电话")
+    assert classify("", body) == "rectification_report"
+
+
+@pytest.mark.parametrize(
+    ("title", "doc_type"),
+    [
+        ("中共某某集团有限公司党组关于巡视整改情况的通报", "rectification_report"),
+        ("关于十一届县委第二轮巡察集中整改进展情况的公告", "rectification_report"),
+        ("中央第三巡视组向某某省委反馈巡视情况", "feedback_notice"),
+        ("市委第一巡察组进驻市财政局开展巡察工作公告", "entry_notice"),
+        ("十九届中央第五轮巡视整改进展情况综述", "round_summary"),
+        ("中纪委有关负责人就巡视工作条例答记者问", "policy_qa"),
+        ("關於巡察整改階段情況的通報", "rectification_report"),
+    ],
+)
+def test_titles(title, doc_type):
+    assert classify(title, "") == doc_type
+
+
+def test_unrelated_text_is_other():
+    assert classify_explained("今日天气", "晴，最高气温25度。") == ("other", "no_rule")
+
+
+def test_rules_are_documented_data():
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+    for rule in RULES:
+        assert rule.doc_type in DOC_TYPES
+        assert rule.field in ("title", "body")
+        assert rule.why
+
+
+@given(st.text(), st.text())
+def test_never_raises(title, body):
+    doc_type, rule = classify_explained(title, body)
+    assert doc_type in DOC_TYPES
+    assert isinstance(rule, str)

@@ -1,0 +1,312 @@
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from pipelines.disclosure import cn_to_int, parse_disclosure
+
+FIXTURES = Path(__file__).parent / "fixtures" / "disclosures"
+GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gold"
+
+DISCLOSURE_KEYS = {
+    "unit", "unit_type", "level", "kind", "inspection_kind", "term", "round", "round_id", "team",
+    "inspection_start", "inspection_end", "feedback_date", "published_at", "lag_days",
+    "problems_total", "problems_completed", "problems_basically_completed", "problems_in_progress",
+    "problems_unfinished", "problems_no_status", "problems_long_term", "people_disciplined",
+    "money_recovered_yuan", "rules_made", "has_contact_block", "contact_phone", "contact_address",
+    "contact_postcode", "contact_email", "is_template", "stated_completion_rate",
+}
+PROBLEM_KEYS = {"number", "section_path", "title", "status", "long_term", "text"}
+
+
+def parse_fixture(name: str, published_at: str | None = None) -> dict | None:
+    title, _, body = (FIXTURES / name).read_text(encoding="utf-8").partition("\n")
+    return parse_disclosure(title, body, published_at)
+
+
+def subset(record: dict, keys: set[str]) -> dict:
+    return {key: record[key] for key in keys}
+
+
+# --- seed 004: a city-level 巡察 report from a template site -------------------------
+
+@pytest.fixture(scope="module")
+def seed_004():
+    if not GOLD.is_dir():
+        pytest.skip("shared/ corpus not available")
+    record = json.loads(next(GOLD.glob("004_*.json")).read_text(encoding="utf-8"))
+    return parse_disclosure(record["title"], record["body"])
+
+
+def test_seed_004_disclosure(seed_004):
+    disclosure = seed_004["disclosure"]
+    assert set(disclosure) == DISCLOSURE_KEYS
+    assert subset(disclosure, {"kind", "level", "team", "unit", "unit_type", "is_template"}) == {
+        "kind": "巡察", "level": "city", "team": "市委巡察二组",
+        "unit": "市委市直机关工委", "unit_type": "市直机关", "is_template": True,
+    }
+    # 2019年X月X日至X月X日 / 2020年X月X日: redacted, so unknown
+    assert disclosure["inspection_start"] is None
+    assert disclosure["inspection_end"] is None
+    assert disclosure["feedback_date"] is None
+    assert disclosure["lag_days"] is None
+    assert disclosure["term"] is None and disclosure["round"] is None and disclosure["round_id"] is None
+
+
+def test_seed_004_counts_and_placeholders(seed_004):
+    disclosure = seed_004["disclosure"]
+    assert subset(disclosure, {"problems_total", "problems_completed", "problems_no_status", "problems_long_term",
+                               "problems_basically_completed", "problems_in_progress", "problems_unfinished"}) == {
+        "problems_total": 30, "problems_completed": 29, "problems_no_status": 1, "problems_long_term": 23,
+        "problems_basically_completed": 0, "problems_in_progress": 0, "problems_unfinished": 0,
+    }
+    # 对X名相关责任人…共清退返还金额X元 and 联系电话：XX；…: placeholders, not values
+    assert disclosure["people_disciplined"] is None
+    assert disclosure["money_recovered_yuan"] is None
+    assert disclosure["has_contact_block"] is True
+    assert [disclosure[k] for k in ("contact_phone", "contact_address", "contact_postcode", "contact_email")] == [None] * 4
+
+
+def test_seed_004_problems(seed_004):
+    problems = seed_004["problems"]
+    assert [p["number"] for p in problems] == list(range(1, 31))
+    assert all(set(p) == PROBLEM_KEYS for p in problems)
+    assert Counter((p["status"], p["long_term"]) for p in problems) == {
+        ("已完成", True): 23, ("已完成", False): 6, (None, False): 1,
+    }
+    assert [p["number"] for p in problems if p["status"] is None] == [10]
+    assert [p["number"] for p in problems if p["status"] == "已完成" and not p["long_term"]] == [6, 12, 15, 16, 21, 25]
+    first = problems[0]
+    assert first["title"] == "对市直机关党建工作统筹谋划不够"
+    assert first["text"].startswith("认真学习贯彻习近平总书记")
+    assert "整改情况" not in first["text"][:6]
+    assert problems[9]["title"] == "理论学习中心组学习示范缺位"
+    assert problems[5]["title"] == "贯彻市委‘X’发展战略研究部署不够及时"
+    # the last problem stops at section 三
+    assert problems[29]["text"].endswith("提高审理工作质量和效果。")
+
+
+def test_seed_004_sections(seed_004):
+    # Six problems under each of the five party-building areas of section 二.
+    sections = ["（一）党的政治建设方面", "（二）党的思想建设方面", "（三）党的组织建设方面",
+                "（四）党的作风建设方面", "（五）党的纪律建设方面"]
+    expected = [f"二、巡察反馈问题的整改情况 / {s}" for s in sections for _ in range(6)]
+    assert [p["section_path"] for p in seed_004["problems"]] == expected
+
+
+def test_seeds_000_to_003_are_not_reports():
+    if not GOLD.is_dir():
+        pytest.skip("shared/ corpus not available")
+    for prefix in ("000", "001", "002", "003"):
+        record = json.loads(next(GOLD.glob(f"{prefix}_*.json")).read_text(encoding="utf-8"))
+        assert parse_disclosure(record["title"], record["body"], record["published_at"]) is None, prefix
+
+
+# --- own fixtures ----------------------------------------------------------------------
+
+def test_central_province_report():
+    parsed = parse_fixture("central_province.txt", "2021-10-27T09:30:00+08:00")
+    disclosure = parsed["disclosure"]
+    assert set(disclosure) == DISCLOSURE_KEYS
+    assert disclosure == {
+        "unit": "临江省", "unit_type": "省区市", "level": "central", "kind": "巡视",
+        "inspection_kind": "常规", "term": 19, "round": 6, "round_id": "19-6", "team": "中央第八巡视组",
+        "inspection_start": "2020-10", "inspection_end": "2020-12", "feedback_date": "2021-02-03",
+        "published_at": "2021-10-27T09:30:00+08:00", "lag_days": 266,
+        "problems_total": 5, "problems_completed": 3, "problems_basically_completed": 1,
+        "problems_in_progress": 1, "problems_unfinished": 0, "problems_no_status": 0, "problems_long_term": 2,
+        "people_disciplined": 38,
+        "money_recovered_yuan": 3_568_000.0 + 125_000_000.0 + 28_000_000.0,  # 356.8万 + 1.25亿 + 2800万
+        "rules_made": 46,
+        "has_contact_block": True, "contact_phone": "0898-66123456", "contact_address": "临江省安澜市滨江路18号",
+        "contact_postcode": "571100", "contact_email": "ljxszgb@163.com",
+        "is_template": False, "stated_completion_rate": 60.0,
+    }
+    problems = parsed["problems"]
+    assert [(p["number"], p["status"], p["long_term"]) for p in problems] == [
+        (1, "已完成", True), (2, "正在推进", False), (3, "已完成", False), (4, "基本完成", False), (5, "已完成", True),
+    ]
+    assert problems[2]["title"] == "纠治‘四风’不够彻底"
+    assert problems[2]["section_path"] == "二、巡视反馈问题的整改进展情况 / （二）关于全面从严治党方面"
+    assert problems[3]["text"] == "对省属企业开展专项审计，追回被挪用的专项资金1.25亿元，挽回经济损失2800万元；制定修订制度46项。"
+
+
+def test_central_ministry_report_with_unquoted_problems():
+    parsed = parse_fixture("central_ministry.txt", "2024-07-30")
+    disclosure = parsed["disclosure"]
+    assert subset(disclosure, {"unit", "unit_type", "level", "term", "round", "round_id", "team",
+                               "inspection_start", "inspection_end", "feedback_date", "lag_days"}) == {
+        "unit": "海事航运部", "unit_type": "中央和国家机关", "level": "central", "term": 20, "round": 2,
+        "round_id": "20-2", "team": "中央第五巡视组", "inspection_start": "2023-10-12",
+        "inspection_end": "2024-01-10", "feedback_date": "2024-04-18", "lag_days": 103,
+    }
+    assert disclosure["people_disciplined"] == 5
+    assert disclosure["money_recovered_yuan"] == 126_000.0
+    assert disclosure["contact_address"] == "北京市东城区1234号信箱"  # 邮政信箱 stands for the address
+    assert disclosure["contact_email"] == "xszg@mot-example.cn"
+    assert disclosure["rules_made"] is None
+    problems = parsed["problems"]
+    assert [(p["title"], p["status"], p["long_term"]) for p in problems] == [
+        ("贯彻落实海洋强国战略统筹谋划不够", "已完成", False),           # status bracket on the heading
+        ("推进行业安全监管改革用力不足", "持续推进", False),
+        ("落实中央八项规定精神不够严格", "已完成", True),                # 整改进展：已完成，并将长期坚持。
+        ("部属单位“三重一大”决策制度执行不到位", "未完成", False),
+    ]
+    assert problems[2]["text"].startswith("开展违规收送礼品礼金问题专项治理")
+    assert problems[3]["section_path"] == "二、巡视反馈问题整改落实情况 / （二）落实全面从严治党战略部署方面"
+    assert subset(disclosure, {"problems_completed", "problems_in_progress", "problems_unfinished"}) == {
+        "problems_completed": 2, "problems_in_progress": 1, "problems_unfinished": 1,
+    }
+
+
+def test_provincial_xunshi_report():
+    disclosure = parse_fixture("provincial_xunshi.txt")["disclosure"]
+    assert subset(disclosure, {"unit", "unit_type", "level", "kind", "term", "round", "round_id", "team",
+                               "inspection_start", "inspection_end", "feedback_date", "published_at", "lag_days"}) == {
+        "unit": "青崖市", "unit_type": "其他", "level": "provincial", "kind": "巡视", "term": 13, "round": 5,
+        "round_id": None,  # only central rounds have ids
+        "team": "省委第二巡视组", "inspection_start": "2022-03-15", "inspection_end": "2022-05-20",
+        "feedback_date": "2022-07-08", "published_at": None, "lag_days": None,
+    }
+    assert disclosure["money_recovered_yuan"] == 864_000.0
+    assert disclosure["people_disciplined"] == 12
+    assert disclosure["rules_made"] == 15
+    assert disclosure["problems_long_term"] == 1  # 正在推进，需长期坚持
+
+
+def test_county_xuncha_report_with_mixed_statuses():
+    parsed = parse_fixture("county_xuncha.txt", "2023-10-09")
+    disclosure = parsed["disclosure"]
+    assert subset(disclosure, {"unit", "unit_type", "level", "kind", "inspection_kind", "term", "round",
+                               "team", "feedback_date", "lag_days"}) == {
+        "unit": "梅溪县白石镇", "unit_type": "乡镇", "level": "county", "kind": "巡察", "inspection_kind": "常规",
+        "term": 15, "round": 3, "team": "县委第二巡察组", "feedback_date": "2023-07-05", "lag_days": 96,
+    }
+    assert [(p["number"], p["status"]) for p in parsed["problems"]] == [
+        (1, "已完成"), (2, "基本完成"), (3, "正在推进"), (4, "未完成"), (5, None), (6, "持续推进"),
+    ]
+    assert subset(disclosure, {"problems_total", "problems_completed", "problems_basically_completed",
+                               "problems_in_progress", "problems_unfinished", "problems_no_status",
+                               "problems_long_term"}) == {
+        "problems_total": 6, "problems_completed": 1, "problems_basically_completed": 1,
+        "problems_in_progress": 2, "problems_unfinished": 1, "problems_no_status": 1, "problems_long_term": 1,
+    }
+    assert disclosure["people_disciplined"] == 3  # 2名村干部…党纪处分 + 政务处分1人
+    assert disclosure["money_recovered_yuan"] == 32_800.0
+    assert parsed["problems"][4]["text"] == "制定党员积分管理办法，按季度公布积分结果。"
+
+
+def test_traditional_copy_parses_like_the_original():
+    original = parse_fixture("county_xuncha.txt", "2023-10-09")
+    traditional = parse_fixture("county_xuncha_traditional.txt", "2023-10-09")
+    assert "縣委第二巡察組" in (FIXTURES / "county_xuncha_traditional.txt").read_text(encoding="utf-8")
+    assert traditional == original
+
+
+@pytest.mark.parametrize("name", ["entry_notice.txt", "feedback_notice.txt"])
+def test_notices_are_not_parsed(name):
+    assert parse_fixture(name) is None
+
+
+# --- grammar details -------------------------------------------------------------------
+
+def test_aggregate_sentences_when_no_items():
+    body = (
+        "根据区委统一部署，2022年4月至6月，区委第一巡察组对某某街道党工委开展了常规巡察，并于2022年7月反馈了巡察意见。"
+        "现将巡察整改进展情况予以公布。\n"
+        "巡察反馈的97个问题，完成整改88个，基本完成整改3个，持续整改问题4个，未完成2个，总体完成率90.72%。"
+    )
+    disclosure = parse_disclosure("关于巡察整改进展情况的通报", body)["disclosure"]
+    assert subset(disclosure, {"problems_total", "problems_completed", "problems_basically_completed",
+                               "problems_in_progress", "problems_unfinished", "problems_no_status",
+                               "stated_completion_rate", "feedback_date", "inspection_end", "unit_type"}) == {
+        "problems_total": 97, "problems_completed": 88, "problems_basically_completed": 3,
+        "problems_in_progress": 4, "problems_unfinished": 2, "problems_no_status": None,
+        "stated_completion_rate": 90.72, "feedback_date": "2022-07", "inspection_end": "2022-06",
+        "unit_type": "乡镇",
+    }
+
+
+def test_unnumbered_about_headings_and_half_width_brackets():
+    body = (
+        "2021年5月至7月，中央第二巡视组对某某大学党委进行了常规巡视，并于2021年9月10日反馈了巡视意见。\n"
+        "二、巡视反馈问题整改情况\n"
+        "(一)政治建设方面\n"
+        "关于落实立德树人根本任务有差距的问题\n"
+        "整改情况(已完成)：修订人才培养方案。\n"
+        "关于意识形态工作责任制落实不到位的问题(正在推进)\n"
+        "建立阵地管理台账。\n"
+    )
+    parsed = parse_disclosure("中共某某大学委员会关于十九届中央第七轮巡视整改进展情况的通报", body)
+    assert parsed["disclosure"]["unit"] == "某某大学"
+    assert parsed["disclosure"]["unit_type"] == "中管高校"
+    assert parsed["disclosure"]["round_id"] == "19-7"
+    assert [(p["number"], p["title"], p["status"], p["section_path"]) for p in parsed["problems"]] == [
+        (1, "落实立德树人根本任务有差距", "已完成", "二、巡视反馈问题整改情况 / (一)政治建设方面"),
+        (2, "意识形态工作责任制落实不到位", "正在推进", "二、巡视反馈问题整改情况 / (一)政治建设方面"),
+    ]
+    assert parsed["problems"][0]["text"] == "修订人才培养方案。"
+
+
+def test_full_width_digits_and_year_rollover():
+    body = "２０２０年１１月至１月，中央第三巡视组对某某省进行了常规巡视，并于２０２１年３月５日向某某省委反馈了巡视意见。现将巡视整改进展情况予以公布。"
+    disclosure = parse_disclosure("", body)["disclosure"]
+    assert (disclosure["inspection_start"], disclosure["inspection_end"], disclosure["feedback_date"]) == (
+        "2020-11", "2021-01", "2021-03-05")
+
+
+def test_template_title_and_unit_placeholders():
+    body = "根据党中央统一部署，中央第X巡视组对XX省进行了常规巡视。现将巡视整改进展情况予以公布。"
+    disclosure = parse_disclosure("中共XX省委关于十九届中央第X轮巡视整改进展情况的通报", body)["disclosure"]
+    assert disclosure["is_template"] is True
+    assert disclosure["unit"] is None and disclosure["unit_type"] is None
+    assert disclosure["round"] is None and disclosure["round_id"] is None
+
+
+@pytest.mark.parametrize(("text", "value"), [("六", 6), ("十", 10), ("十三", 13), ("二十", 20), ("二十一", 21),
+                                             ("12", 12), ("三四", None), ("X", None), ("", None)])
+def test_cn_to_int(text, value):
+    assert cn_to_int(text) == value
+
+
+def test_adversarial_input_is_fast():
+    report = "现将巡视整改进展情况予以公布。\n"
+    bodies = [
+        report + "对" + "某" * 50_000,
+        report + "1.关于“" + "某" * 50_000 + "\n",
+        report + "清退" + "1" * 50_000,
+        report + "（" * 20_000 + "已完成" + "，" * 20_000,
+        report + ("整改情况（" + "1" * 30 + "\n") * 2_000,
+        report + "2020年" * 20_000,
+        report + "（" + " " * 30_000 + "）",
+        report + "\n" * 50_000 + "问：",
+        report + "党纪" * 20_000,
+        report + "1" * 50_000 + "人",
+        report + "第" + "十" * 50_000,
+    ]
+    for body in bodies:
+        started = time.perf_counter()
+        parse_disclosure("关于巡察整改情况的通报", body)
+        assert time.perf_counter() - started < 3, body[:40]
+
+
+FRAGMENTS = [line for name in ("central_province.txt", "central_ministry.txt", "county_xuncha.txt")
+             for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.text(), st.one_of(st.none(), st.text()))
+def test_never_raises_on_any_text(title, body, published_at):
+    parsed = parse_disclosure(title, body, published_at)
+    assert parsed is None or set(parsed["disclosure"]) == DISCLOSURE_KEYS
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=30)), max_size=25), st.text(max_size=10))
+def test_never_raises_on_report_shaped_text(lines, published_at):
+    parsed = parse_disclosure("关于巡视整改进展情况的通报", "\n".join(lines), published_at)
+    assert set(parsed["disclosure"]) == DISCLOSURE_KEYS
+    assert all(set(p) == PROBLEM_KEYS for p in parsed["problems"])
