@@ -66,7 +66,7 @@ _UNIT_CLAUSE = re.compile(
 )
 _TITLE_ISSUER = re.compile(r"^(?P<issuer>[^，。“”]{2,40}?)关于")
 _UNIT_PREFIX = re.compile(r"^(?:中共|中国共产党)")
-_UNIT_SUFFIX = re.compile(r"(?:党组织|党组|党委|党工委|委员会)(?:[（(](?:党组|党委)[）)])?$")
+_UNIT_SUFFIX = re.compile(r"(?:党组织|党组|党委|党工委|党总支|党支部|委员会)(?:[（(](?:党组|党委)[）)])?$")
 _REGION_COMMITTEE = re.compile(r"(省|自治区|市|县|区|旗|州|盟)委$")  # XX省委 → XX省
 
 _UNIT_TYPES = (  # (unit_type, levels it applies at, pattern on the normalised unit)
@@ -103,6 +103,9 @@ _STATUS_COLON = re.compile(
 _STATUS_PREFIX = re.compile(
     rf"^整改(?:进展)?(?:情况)?\s?(?:[（(][^）)]{{0,20}}[）)])?\s?[：:]\s?"
     rf"(?:(?:{_STATUS_WORDS})\s?[，,、]?\s?(?:{_LONG_TERM})?\s?[。；;]\s?)?"
+)
+_HEAD_LEAD = re.compile(
+    rf"^[。：:；;，,\s]{{0,3}}(?:[（(](?:{_STATUS_WORDS})?[，,、]?(?:{_LONG_TERM})?[）)])?[。：:；;，,\s]{{0,3}}"
 )
 # A stage of the task done while the problem stays open: it is still in progress.
 _STATUS_ALIASES = {"已完成阶段性任务": "持续推进"}
@@ -257,17 +260,15 @@ def _problems(lines: list[str]) -> list[dict]:
     current: dict | None = None
     for line in lines:
         heading = _problem_heading(line, len(problems))
-        if heading or _L1.match(line) or _L2.match(line):
-            current = None
         if heading:
             number, title, rest = heading
             current = {"number": number, "section_path": " / ".join(path) or None,
                        "title": title, "head": rest, "lines": []}
             problems.append(current)
         elif _L1.match(line):
-            path = [_heading_text(line)]
+            path, current = [_heading_text(line)], None
         elif _L2.match(line):
-            path = path[:1] + [_heading_text(line)]
+            path, current = path[:1] + [_heading_text(line)], None
         elif current is not None:
             current["lines"].append(line)
     return [_finish_problem(p) for p in problems]
@@ -275,7 +276,8 @@ def _problems(lines: list[str]) -> list[dict]:
 
 def _finish_problem(raw: dict) -> dict:
     status, long_term = _status("\n".join([raw["head"], *raw["lines"]]))
-    lines = list(raw["lines"])
+    # Text may start on the heading line itself, after its status bracket.
+    lines = [line for line in (_HEAD_LEAD.sub("", raw["head"]), *raw["lines"]) if line]
     if lines:
         lines[0] = _STATUS_PREFIX.sub("", lines[0])
     return {
