@@ -260,40 +260,46 @@ def test_problem_text_can_start_on_the_heading_line():
         "安全生产责任落实不到位", "正在推进", "开展隐患排查。\n逐项销号管理。")
 
 
-@pytest.mark.parametrize(
-    ("clause", "unit", "unit_type", "level"),
-    [
-        ("中央第一巡视组对中国某某银行股份有限公司党委进行了常规巡视", "中国某某银行股份有限公司", "中管金融企业", "central"),
-        ("中央第二巡视组对中国某某集团有限公司党组进行了常规巡视", "中国某某集团有限公司", "中管企业", "central"),
-        ("中央第三巡视组对中国人民银行党委进行了常规巡视", "中国人民银行", "中央和国家机关", "central"),
-        ("中央第四巡视组对新疆生产建设兵团党委进行了常规巡视", "新疆生产建设兵团", "省区市", "central"),
-        ("中央第五巡视组对某某自治区党委进行了常规巡视", "某某自治区", "省区市", "central"),
-        ("市委第一巡察组对某某区委开展了常规巡察", "某某区", "县区", "city"),
-        ("市委第二巡察组对市财政局党组开展了常规巡察", "市财政局", "市直机关", "city"),
-        ("县委第三巡察组对县农业农村局党组开展了常规巡察", "县农业农村局", "其他", "county"),
-        ("区委第一巡察组对某某街道党工委开展了常规巡察", "某某街道", "乡镇", "county"),
-        ("集团公司党组第二巡视组对所属某某公司党委开展了常规巡视", "所属某某公司", "其他", "internal"),
-    ],
-)
-def test_unit_and_unit_type(clause, unit, unit_type, level):
-    body = f"{clause}。现将整改情况予以公布。"
-    disclosure = parse_disclosure("", body)["disclosure"]
-    assert (disclosure["unit"], disclosure["unit_type"], disclosure["level"]) == (unit, unit_type, level)
+def central(unit, unit_type, **more):
+    return {"unit": unit, "unit_type": unit_type, "level": "central", **more}
 
 
 @pytest.mark.parametrize(
-    ("clause", "inspection_kind", "team", "level"),
+    ("clause", "expected"),
     [
-        ("省委第三巡视组对某某市开展了巡视“回头看”", "回头看", "省委第三巡视组", "provincial"),
-        ("十一届市委第三提级交叉巡察组对某某村党支部开展了提级巡察", "提级", "市委第三提级交叉巡察组", "city"),
-        ("中央第六巡视组对某某省开展了专项巡视", "专项", "中央第六巡视组", "central"),
-        ("中央第七巡视组对某某部党组开展了机动巡视", "机动", "中央第七巡视组", "central"),
-        ("五届市委第九轮巡视中，市委第四巡视组对某某区开展了常规巡视", "常规", "市委第四巡视组", "provincial"),
+        ("中央第一巡视组对中国某某银行股份有限公司党委进行了常规巡视", central("中国某某银行股份有限公司", "中管金融企业")),
+        ("中央第二巡视组对中国某某集团有限公司党组进行了常规巡视", central("中国某某集团有限公司", "中管企业")),
+        ("中央第三巡视组对中国人民银行党委进行了常规巡视", central("中国人民银行", "中央和国家机关")),
+        ("中央第四巡视组对新疆生产建设兵团党委进行了常规巡视", central("新疆生产建设兵团", "省区市")),
+        ("中央第五巡视组对某某自治区党委进行了常规巡视", central("某某自治区", "省区市")),
+        ("中央第六巡视组对某某省开展了专项巡视", central("某某省", "省区市", inspection_kind="专项")),
+        ("中央第七巡视组对某某部党组开展了机动巡视",
+         central("某某部", "中央和国家机关", inspection_kind="机动", team="中央第七巡视组")),
+        ("省委第三巡视组对某某市开展了巡视“回头看”",
+         {"level": "provincial", "inspection_kind": "回头看", "team": "省委第三巡视组", "unit_type": "其他"}),
+        ("五届市委第九轮巡视中，市委第四巡视组对某某区开展了常规巡视",  # a municipality's 巡视 ranks as provincial
+         {"level": "provincial", "term": 5, "round": 9, "team": "市委第四巡视组", "unit_type": "县区"}),
+        ("市委第一巡察组对某某区委开展了常规巡察", {"unit": "某某区", "unit_type": "县区", "level": "city"}),
+        ("市委第二巡察组对市财政局党组开展了常规巡察", {"unit": "市财政局", "unit_type": "市直机关", "level": "city"}),
+        ("十一届市委第三提级交叉巡察组对某某村党支部开展了提级巡察",
+         {"unit": "某某村", "inspection_kind": "提级", "team": "市委第三提级交叉巡察组", "level": "city"}),
+        ("县委第三巡察组对县农业农村局党组开展了常规巡察", {"unit": "县农业农村局", "unit_type": "其他", "level": "county"}),
+        ("区委第一巡察组对某某街道党工委开展了常规巡察", {"unit": "某某街道", "unit_type": "乡镇", "level": "county"}),
+        ("集团公司党组第二巡视组对所属某某公司党委开展了常规巡视",
+         {"unit": "所属某某公司", "unit_type": "其他", "level": "internal"}),
     ],
 )
-def test_inspection_kind_team_and_level(clause, inspection_kind, team, level):
+def test_opening_clause(clause, expected):
     disclosure = parse_disclosure("", f"{clause}。现将巡视整改情况予以公布。")["disclosure"]
-    assert (disclosure["inspection_kind"], disclosure["team"], disclosure["level"]) == (inspection_kind, team, level)
+    assert subset(disclosure, set(expected)) == expected
+
+
+def test_unit_and_round_from_the_title_when_the_body_does_not_say():
+    disclosure = parse_disclosure("中共临江省委关于十九届中央第六轮巡视整改进展情况的通报",
+                                  "现将巡视整改进展情况予以公布。")["disclosure"]
+    assert subset(disclosure, {"unit", "unit_type", "level", "kind", "round_id", "team"}) == {
+        "unit": "临江省", "unit_type": "省区市", "level": "central", "kind": "巡视", "round_id": "19-6", "team": None,
+    }
 
 
 def test_full_width_digits_and_year_rollover():
