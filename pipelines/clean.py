@@ -112,9 +112,9 @@ def _looks_like_title(line: str) -> bool:
     return 4 <= len(line) <= 60 and not _SENTENCE_END.search(line)
 
 
-def _handle_titles(paragraphs: list[str], known_title: str | None, cleaned: Cleaned) -> list[str]:
+def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool, cleaned: Cleaned) -> list[str]:
     title = known_title
-    if not title and paragraphs and _looks_like_title(paragraphs[0]):
+    if not title and is_text and paragraphs and _looks_like_title(paragraphs[0]):
         title = cleaned.title_line = paragraphs[0]
         paragraphs = paragraphs[1:]
         cleaned.fire("leading_title")
@@ -148,5 +148,10 @@ def clean(extracted: Extracted) -> Cleaned:
         if paragraph and not _drop_by_line_rules(paragraph, cleaned):
             paragraphs.append(paragraph)
     known_title = extracted.meta.get("fm_title") or extracted.meta.get("page_title")
-    cleaned.paragraphs = _handle_titles(paragraphs, normalise_space(str(known_title)) if known_title else None, cleaned)
+    cleaned.paragraphs = _handle_titles(
+        paragraphs,
+        normalise_space(str(known_title)) if known_title else None,
+        is_text=extracted.tree is None,
+        cleaned=cleaned,
+    )
     return cleaned
