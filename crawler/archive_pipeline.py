@@ -1,0 +1,214 @@
+"""Item pipeline: crawled article pages → ``pipelines.process`` → the SQLite archive.
+
+Per spider run it keeps a ``crawl_runs`` row (requests, pages, documents
+new/updated/unchanged, errors by kind, status, message), answers the spiders'
+``is_known(url, list_date)`` question from the archive, and skips processing
+pages whose bytes are exactly those already archived.  A page that fails
+processing is recorded in ``failures`` and the crawl goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+
+from archive.db import Archive
+from crawler.anti_bot import STOPPED_CAPTCHA
+from pipelines import Failure, ProcessResult, RawDocument, process
+
+logger = logging.getLogger(__name__)
+
+OK, FAILING = "ok", "failing"
+STOPPED_EARLY = "stopped before the end"
+# How the previous run of a spider ended (see last_run_state).
+COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
+TEMPLATE_MISMATCH = "template_mismatch"
+# Errors that cost a page for good (a retried download that then succeeded is not one).
+_FINAL_ERROR_STATS = {
+    "retry/max_reached": "retries_exhausted",
+    "anti_bot/challenge_unsolved": "challenge_unsolved",
+    "spider_exceptions/count": "spider_error",
+}
+_HTTP_ERROR_PREFIX = "httperror/response_ignored_status_count/"
+
+
+def errors_by_kind(stats: dict, failure_kinds: Counter) -> dict[str, int]:
+    """Every error of a run, by kind: Scrapy's (downloads, HTTP status, retries,
+    challenges, spider bugs) and the processing pipeline's failure kinds."""
+    errors = Counter(failure_kinds)
+    for key, kind in _FINAL_ERROR_STATS.items():
+        errors[kind] += stats.get(key, 0)
+    for key, value in stats.items():
+        if key.startswith(_HTTP_ERROR_PREFIX):
+            errors[f"http_{key.removeprefix(_HTTP_ERROR_PREFIX)}"] += value
+    # Every failed download attempt, retried or not: shows a flaky site.
+    errors["download_error"] += stats.get("downloader/exception_count", 0)
+    return {kind: count for kind, count in sorted(errors.items()) if count}
+
+
+def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_rate_max: float, captcha_message: str | None) -> tuple[str, str]:
+    """The run's status and a one-line message an operator can act on."""
+    if reason == STOPPED_CAPTCHA:
+        return STOPPED_CAPTCHA, captcha_message or "stopped at a CAPTCHA page"
+    if reason != "finished":
+        return FAILING, f"{STOPPED_EARLY} ({reason})"
+    if errors.get(TEMPLATE_MISMATCH):
+        return FAILING, (
+            f"{errors[TEMPLATE_MISMATCH]} page(s) match no article template of the site "
+            "profile: the site's layout has probably changed"
+        )
+    final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
+    if final_errors > error_rate_max * max(pages_fetched, 1):
+        return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {errors}"
+    if pages_fetched == 0:
+        return FAILING, "no page could be fetched"
+    return OK, f"{pages_fetched} page(s) fetched, {final_errors} error(s)"
+
+
+def last_run_state(archive: Archive, spider_name: str) -> str | None:
+    """How the spider's previous run ended: None (no run yet), ``complete``,
+    ``interrupted`` (stopped early but cleanly: shutdown, CAPTCHA, error count)
+    or ``killed`` (never recorded its end: SIGKILL, power loss)."""
+    row = archive.db.execute(
+        "select finished_at, status, message from crawl_runs where spider = ? order by id desc limit 1",
+        [spider_name],
+    ).fetchone()
+    if row is None:
+        return None
+    finished_at, status, message = row
+    if finished_at is None:
+        return KILLED
+    if status == STOPPED_CAPTCHA or (message or "").startswith(STOPPED_EARLY):
+        return INTERRUPTED
+    return COMPLETE
+
+
+def _fetched_pages(stats: dict) -> tuple[int, int]:
+    """(requests, responses) of the run, not counting robots.txt."""
+    requests = stats.get("downloader/request_count", 0) - stats.get("robotstxt/request_count", 0)
+    responses = stats.get("downloader/response_count", 0) - stats.get("robotstxt/response_count", 0)
+    return requests, responses
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.stats: StatsCollector = crawler.stats
+        self.db_path = crawler.settings.get("ARCHIVE_DB")
+        self.error_rate_max = crawler.settings.getfloat("CRAWL_ERROR_RATE_MAX")
+        self.outcomes: Counter[str] = Counter()
+        self.failure_kinds: Counter[str] = Counter()
+        self.archive: Archive | None = None
+        self.run_id: int | None = None
+        self.resuming_interrupted_run = False
+        crawler.signals.connect(self._finish_run, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.archive = Archive(self.db_path)
+        previous_run = last_run_state(self.archive, spider.name)
+        self.resuming_interrupted_run = previous_run in (INTERRUPTED, KILLED)
+        if self.resuming_interrupted_run:
+            logger.warning(
+                "The last %s run was %s: crawling every list page again so the "
+                "documents it missed are fetched", spider.name, previous_run,
+            )
+        self.run_id = self.archive.start_run(spider.name)
+        self.stats.set_value("archive/run_id", self.run_id)
+        spider.is_known = self.is_known
+
+    def is_known(self, url: str, list_date: str | None = None) -> bool:
+        """True when ``url`` is archived and the list page's date agrees with it,
+        i.e. the list has nothing new from this item on.
+
+        After an interrupted run the archive holds an arbitrary subset of the
+        lists, so nothing counts as known until a run has finished again."""
+        if self.resuming_interrupted_run:
+            return False
+        document = self.archive.document_for_url(url)
+        if document is None:
+            return False
+        if list_date and document.get("published_at"):
+            return document["published_at"][:10] == str(list_date)[:10]
+        return True
+
+    def process_item(self, item):
+        raw = RawDocument(
+            url=item["url"],
+            body=item["body"],
+            content_type=_header(item.get("headers"), "Content-Type"),
+            status=item.get("status", 200),
+            headers=dict(item.get("headers") or {}),
+            fetched_at=item.get("fetched_at"),
+            warc_file=item.get("warc_file"),
+            warc_record_id=item.get("warc_record_id"),
+            hints=dict(item.get("hints") or {}),
+        )
+        try:
+            outcome = self._archive(raw)
+        except Exception as exc:  # one bad page never ends the crawl
+            logger.exception("Archiving %s failed", raw.url)
+            failure = Failure("archive", "internal_error", f"{type(exc).__name__}: {exc}")
+            self.failure_kinds[failure.kind] += 1
+            self._record_failure(ProcessResult(raw, failure=failure))
+            outcome = "failed"
+        self.outcomes[outcome] += 1
+        self.stats.inc_value(f"archive/documents_{outcome}")
+        return item
+
+    def _archive(self, raw: RawDocument) -> str:
+        previous = self.archive.document_for_url(raw.url)
+        if previous is not None and previous["raw_sha256"] == raw.sha256:
+            return "unchanged"
+        result = process(raw)
+        if result.failure is not None:
+            self.failure_kinds[result.failure.kind] += 1
+            logger.warning("%s: %s/%s: %s", raw.url, result.failure.stage, result.failure.kind, result.failure.message)
+        return self.archive.save(result, raw, run_id=self.run_id)
+
+    def _record_failure(self, result: ProcessResult) -> None:
+        try:
+            self.archive.record_failure(result, run_id=self.run_id)
+        except Exception:
+            logger.exception("Could not record the failure of %s", result.raw.url)
+
+    def _finish_run(self, reason: str) -> None:
+        if self.archive is None:
+            return
+        stats = self.stats.get_stats()
+        requests, pages_fetched = _fetched_pages(stats)
+        errors = errors_by_kind(stats, self.failure_kinds)
+        status, message = run_status(
+            reason, errors, pages_fetched, self.error_rate_max, stats.get("anti_bot/captcha_message")
+        )
+        self.stats.set_value("archive/status", status)
+        self.stats.set_value("archive/message", message)
+        self.archive.finish_run(
+            self.run_id,
+            requests=requests,
+            pages_fetched=pages_fetched,
+            documents_new=self.outcomes["new"],
+            documents_updated=self.outcomes["updated"],
+            documents_unchanged=self.outcomes["unchanged"],
+            failures=self.outcomes["failed"],
+            errors=errors,
+            status=status,
+            message=message,
+        )
+        self.archive.close()
+        self.archive = None
+
+
+def _header(headers: dict | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return value
+    return None

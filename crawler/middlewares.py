@@ -1,0 +1,200 @@
+"""Downloader middlewares: local mirror host map, WARC capture, retry with backoff.
+
+Order (see ``DOWNLOADER_MIDDLEWARES`` in settings): retry 550 < anti-bot 585 <
+capture 650 < cookies 700 < mirror 760.  On the way out the mirror rewrite is
+the last step, so cookies, robots.txt and the scheduler only ever see real
+URLs; on the way back it is the first, so capture, redirects, the anti-bot
+layer and the spiders get the real URL too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+
+from crawler.capture import Exchange, capture_for
+
+logger = logging.getLogger(__name__)
+
+REAL_URL_KEY = "mirror_real_url"
+
+
+def parse_host_map(value: dict | str | None) -> dict[str, str]:
+    """``MIRROR_HOST_MAP`` as a dict ``{real_host: "http://127.0.0.1:PORT"}``.
+
+    Accepts a dict or its JSON text (what ``-s MIRROR_HOST_MAP=…`` gives).
+    """
+    if not value:
+        return {}
+    if isinstance(value, str):
+        value = json.loads(value)
+    return {host.lower(): origin.rstrip("/") for host, origin in dict(value).items()}
+
+
+class MirrorHostMapMiddleware:
+    """Sends requests for mapped hosts to the local mirror, under their real URLs.
+
+    The request is rewritten in place just before the download and restored
+    as soon as the response (or error) comes back, so the rest of Scrapy keeps
+    the real URL: the scheduler, the cookie jar, redirects, capture, spiders.
+    """
+
+    def __init__(self, host_map: dict[str, str]):
+        self.host_map = host_map
+        self._real_origin_of = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):
+        host_map = parse_host_map(crawler.settings.get("MIRROR_HOST_MAP"))
+        if not host_map:
+            raise NotConfigured("no MIRROR_HOST_MAP: crawling the live sites")
+        return cls(host_map)
+
+    def process_request(self, request: Request) -> None:
+        real = urlsplit(request.url)
+        mirror_origin = self.host_map.get((real.hostname or "").lower())
+        if mirror_origin is None:
+            return None
+        # Every mirror listens on 127.0.0.1; keep one download slot (and so
+        # one politeness budget) per real site anyway.
+        request.meta.setdefault("download_slot", real.hostname)
+        request.meta[REAL_URL_KEY] = request.url
+        self._real_origin_of[mirror_origin] = f"{real.scheme}://{real.netloc}"
+        request._set_url(mirror_origin + real._replace(scheme="", netloc="", fragment="").geturl())
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        real_url = self._restore(request)
+        if real_url is None:
+            return response
+        location = response.headers.get("Location")
+        headers = response.headers.copy()
+        if location:
+            headers["Location"] = self._real_location(location.decode("latin-1"))
+        return response.replace(url=real_url, headers=headers)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._restore(request)
+        return None
+
+    def _restore(self, request: Request) -> str | None:
+        real_url = request.meta.pop(REAL_URL_KEY, None)
+        if real_url is not None:
+            request._set_url(real_url)
+        return real_url
+
+    def _real_location(self, location: str) -> str:
+        for mirror_origin, real_origin in self._real_origin_of.items():
+            if location.startswith(mirror_origin):
+                return real_origin + location[len(mirror_origin):]
+        return location
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+class CaptureMiddleware:
+    """Writes every response to the run's WARC file before anything parses it.
+
+    Sets ``response.meta["warc_file"]`` (relative to ``WARC_DIR``) and
+    ``["warc_record_id"]`` for the spiders to put into their items.
+    """
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        captured = capture_for(self.crawler).write_exchange(
+            Exchange(
+                url=response.url,
+                method=request.method,
+                request_headers=_header_pairs(request.headers),
+                request_body=request.body,
+                status=response.status,
+                reason=_reason(response.status),
+                response_headers=_header_pairs(response.headers),
+                body=response.body,
+                fetched_at=datetime.now(timezone.utc),
+            )
+        )
+        request.meta["warc_file"] = captured.warc_file
+        request.meta["warc_record_id"] = captured.record_id
+        self.crawler.stats.inc_value("warc/records")
+        return response
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry, but waiting before the retry goes out.
+
+    The wait doubles with each attempt (``RETRY_BACKOFF_BASE`` · 2ⁿ⁻¹, capped at
+    ``RETRY_BACKOFF_MAX``); a ``Retry-After`` header (429, 503) wins when the
+    site sends one.  A busy government server should not see us come back at once.
+    """
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX")
+
+    async def process_response(self, request: Request, response: Response):
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await self._wait(result, _retry_after_seconds(response))
+        return result
+
+    async def process_exception(self, request: Request, exception: Exception):
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await self._wait(result, None)
+        return result
+
+    async def _wait(self, retry: Request, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay = min(retry_after, self.backoff_max)
+        else:
+            delay = min(self.backoff_base * 2 ** (retry.meta["retry_times"] - 1), self.backoff_max)
+        if delay > 0:
+            logger.info("Backing off %.1fs before retrying %s", delay, retry.url)
+            await asyncio.sleep(delay)
+
+
+def _retry_after_seconds(response: Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
