@@ -36,6 +36,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.http.cookies import CookieJar
 from scrapy.utils.defer import deferred_from_coro
+from scrapy_playwright.page import PageMethod
 
 from crawler.capture import capture_for
 from crawler.profiles import profile_for_url
@@ -60,7 +61,13 @@ CAPTCHA_MARKERS = (b"captchaPage", b"seccaptcha.haplat.net", b"comImageValidate"
 _BROWSER_KEY = "anti_bot_browser"
 _ATTEMPTS_KEY = "anti_bot_attempts"
 _COOKIE_GENERATION_KEY = "anti_bot_cookie_generation"
-_PLAYWRIGHT_KEYS = ("playwright", "playwright_include_page", "playwright_page_goto_kwargs", "playwright_page")
+_PLAYWRIGHT_KEYS = (
+    "playwright",
+    "playwright_include_page",
+    "playwright_page_goto_kwargs",
+    "playwright_page_methods",
+    "playwright_page",
+)
 MAX_BROWSER_ATTEMPTS = 2
 
 
@@ -168,9 +175,17 @@ class AntiBotMiddleware:
             raise IgnoreRequest(f"CAPTCHA page at {response.url}")
         return await self._pass_challenge(request, response)
 
-    def process_exception(self, request: Request, exception: Exception) -> None:
-        if request.meta.get(_BROWSER_KEY):
-            self._end_solve(_host(request.url), error=exception)
+    async def process_exception(self, request: Request, exception: Exception) -> Request | None:
+        if not request.meta.get(_BROWSER_KEY):
+            return None
+        page = request.meta.pop("playwright_page", None)
+        if page is not None:
+            await page.close()
+        attempts = request.meta[_ATTEMPTS_KEY]
+        if attempts < MAX_BROWSER_ATTEMPTS:
+            logger.warning("Browser pass at %s failed (%s); trying once more", request.url, exception)
+            return request.replace(dont_filter=True, meta={**request.meta, _ATTEMPTS_KEY: attempts + 1})
+        self._end_solve(_host(request.url), error=exception)
         return None
 
     async def _pass_challenge(self, request: Request, response: Response) -> Request:
@@ -203,9 +218,11 @@ class AntiBotMiddleware:
                 _ATTEMPTS_KEY: attempts + 1,
                 "playwright": True,
                 "playwright_include_page": True,
-                # The challenge replaces itself with the real page at once;
-                # waiting for its "load" would race that navigation.
+                # The challenge replaces itself with the real page at once:
+                # waiting for the challenge's own "load" would race that
+                # navigation, so wait until the network is quiet instead.
                 "playwright_page_goto_kwargs": {"wait_until": "commit"},
+                "playwright_page_methods": [PageMethod("wait_for_load_state", "networkidle")],
             },
         )
 
