@@ -95,7 +95,7 @@ def process(raw: RawDocument) -> ProcessResult:
             document["title"] or "", document["body_text"]
         )
         parsed = disclosure.parse_disclosure(
-            document["title"] or "", document["body_text"], document["published_at"]
+            document["title"] or "", document["body_text"], document["published_at"], document["doc_type"]
         )
     except StageError as exc:
         return ProcessResult(raw, failure=Failure(exc.stage, exc.kind, exc.message))

@@ -6,8 +6,9 @@ kinds:
 
 * :class:`DomRule` — an XPath; matching elements are removed from the HTML
   content (their tail text is kept: it belongs to the parent).
-* :class:`LineRule` — a regex that must match a whole paragraph; the paragraph
-  is dropped.  Named groups become metadata (``editor``, ``original_url``…).
+* :class:`LineRule` — a regex that must match a whole paragraph (or, for
+  ``anywhere`` rules, occur in a paragraph no longer than ``max_length``);
+  the paragraph is dropped.  Named groups become metadata (``editor``…).
 * :class:`InlineRule` — a regex matched inside a paragraph; only the matched
   span is cut.  Used for bylines and datelines that sit inside body text.
 
@@ -40,6 +41,13 @@ class LineRule:
     doc: str
     pattern: re.Pattern
     max_length: int = 200
+    anywhere: bool = False
+    """True: the pattern may match anywhere in the (short) paragraph; False: it must match all of it."""
+
+    def match(self, paragraph: str) -> re.Match | None:
+        if len(paragraph) > self.max_length:
+            return None
+        return self.pattern.search(paragraph) if self.anywhere else self.pattern.fullmatch(paragraph)
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,9 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule(
         "paid_template_spam",
         "Header lines of paid template sites selling copies of reports (`仅供学习 禁止外传`, membership offers).",
-        _re(r".{0,30}(仅供学习|禁止外传|酷乐文行|自建平台|实时分享|不断迭代|订阅立享|打击倒卖|倒卖会员|会员群|免费QQ群|会员资料).{0,40}"),
+        _re(r"仅供学习|禁止外传|酷乐文行|自建平台|实时分享|不断迭代|订阅立享|打击倒卖|倒卖会员|会员群|免费QQ群|会员资料"),
         max_length=60,
+        anywhere=True,
     ),
     LineRule(
         "site_welcome",
@@ -123,8 +132,9 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule(
         "qr_app_text",
         "The bare-text form of QR / app-download prompts (`海量资讯、精准解读，尽在新浪财经APP`, `扫描二维码…`).",
-        _re(r".{0,20}(?:尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)).{0,30}"),
+        _re(r"尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)"),
         max_length=60,
+        anywhere=True,
     ),
     LineRule(
         "original_link",
@@ -156,21 +166,24 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule(
         "icp_number",
         "ICP licence and public-security registration numbers (`京ICP备11019690号-100`).",
-        _re(r".{0,40}(?:ICP备|ICP证|公网安备|网安备).{0,40}"),
+        _re(r"ICP备|ICP证|公网安备|网安备"),
         max_length=100,
+        anywhere=True,
     ),
     LineRule(
         "copyright",
         "Copyright lines (`乡镇时评网 xzspw.org.cn 版权所有。`).",
-        _re(r".{0,60}(?:版权所有|Copyright|©|All Rights Reserved).{0,60}"),
+        _re(r"版权所有|Copyright|©|All Rights Reserved"),
         max_length=140,
+        anywhere=True,
     ),
     LineRule(
         "site_contact_footer",
         "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
         "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
-        _re(r".*(?:客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]).*"),
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]"),
         max_length=300,
+        anywhere=True,
     ),
     LineRule(
         "page_tools",

@@ -28,6 +28,7 @@ DOC_TYPES = (
 # match one pattern whatever width the source used. Punctuation stays as is:
 # patterns accept both widths and extracted titles keep the source's form.
 _HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF5B) if chr(cp).isalnum()}
+_FULL_WIDTH_ALNUM = re.compile("[" + "".join(map(chr, _HALF_WIDTH)) + "]")
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +42,8 @@ def normalize(text: str) -> str:
         simplified = _t2s().convert(text)
     except UnicodeEncodeError:  # lone surrogates cannot reach the C++ converter
         simplified = _t2s().convert(text.encode("utf-8", "replace").decode("utf-8"))
+    if not _FULL_WIDTH_ALNUM.search(simplified):  # str.translate is slow; most texts have none
+        return simplified
     return simplified.translate(_HALF_WIDTH)
 
 

@@ -89,7 +89,7 @@ def _apply_dom_rules(tree: etree._Element, extracted: Extracted, cleaned: Cleane
 
 def _drop_by_line_rules(paragraph: str, cleaned: Cleaned) -> bool:
     for rule in LINE_RULES:
-        if len(paragraph) <= rule.max_length and (m := rule.pattern.fullmatch(paragraph)):
+        if m := rule.match(paragraph):
             cleaned.fire(rule.name, m.groupdict())
             return True
     return False
@@ -144,9 +144,9 @@ def clean(extracted: Extracted) -> Cleaned:
         paragraph = normalise_space(line)
         if not paragraph or _drop_by_line_rules(paragraph, cleaned):
             continue
-        paragraph = _cut_inline(paragraph, cleaned)
-        if paragraph and not _drop_by_line_rules(paragraph, cleaned):
-            paragraphs.append(paragraph)
+        cut = _cut_inline(paragraph, cleaned)
+        if cut and (cut == paragraph or not _drop_by_line_rules(cut, cleaned)):
+            paragraphs.append(cut)
     known_title = extracted.meta.get("fm_title") or extracted.meta.get("page_title")
     cleaned.paragraphs = _handle_titles(
         paragraphs,

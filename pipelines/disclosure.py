@@ -346,12 +346,15 @@ def _lag_days(feedback_date: str | None, published_at: str | None) -> int | None
     return (published - dt.date.fromisoformat(feedback_date)).days
 
 
-def parse_disclosure(title: str, body: str, published_at: str | None = None) -> dict | None:
+def parse_disclosure(
+    title: str, body: str, published_at: str | None = None, doc_type: str | None = None
+) -> dict | None:
     """Parse a rectification report into {"disclosure": {...}, "problems": [...]}.
 
-    Returns None when the document is not a rectification report.
+    Returns None when the document is not a rectification report; a caller
+    that has classified the document already passes ``doc_type``.
     """
-    if classify(title, body) != "rectification_report":
+    if (doc_type or classify(title, body)) != "rectification_report":
         return None
     title, body = normalize(title), normalize(body)
     lines = [line.strip(" \t\r\u3000\xa0") for line in body.split("\n")]
