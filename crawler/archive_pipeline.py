@@ -102,6 +102,7 @@ class ArchivePipeline:
         self.error_rate_max = crawler.settings.getfloat("CRAWL_ERROR_RATE_MAX")
         self.outcomes: Counter[str] = Counter()
         self.failure_kinds: Counter[str] = Counter()
+        self.archived_this_run: set[str] = set()
         self.archive: Archive | None = None
         self.run_id: int | None = None
         self.resuming_interrupted_run = False
@@ -129,9 +130,12 @@ class ArchivePipeline:
         """True when ``url`` is archived and the list page's date agrees with it,
         i.e. the list has nothing new from this item on.
 
-        After an interrupted run the archive holds an arbitrary subset of the
-        lists, so nothing counts as known until a run has finished again."""
-        if self.resuming_interrupted_run:
+        Only what earlier runs archived counts: an article this run already
+        took from one column may be listed again in another, whose older pages
+        still have to be walked.  After an interrupted run the archive holds an
+        arbitrary subset of the lists, so nothing counts as known until a run
+        has finished again."""
+        if self.resuming_interrupted_run or url in self.archived_this_run:
             return False
         document = self.archive.document_for_url(url)
         if document is None:
@@ -160,6 +164,7 @@ class ArchivePipeline:
             self.failure_kinds[failure.kind] += 1
             self._record_failure(ProcessResult(raw, failure=failure))
             outcome = "failed"
+        self.archived_this_run.add(raw.url)
         self.outcomes[outcome] += 1
         self.stats.inc_value(f"archive/documents_{outcome}")
         return item

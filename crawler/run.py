@@ -25,7 +25,7 @@ from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
 SETTINGS_MODULE = "crawler.settings"
 
 
-def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir):
+def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
     from scrapy.utils.project import get_project_settings
 
@@ -37,7 +37,7 @@ def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir):
         overrides["COOKIE_FILE"] = str(cookie_file)
     if warc_dir:
         overrides["WARC_DIR"] = str(warc_dir)
-    settings.setdict(overrides, priority="cmdline")
+    settings.setdict({**overrides, **(extra_settings or {})}, priority="cmdline")
     return settings
 
 
@@ -65,18 +65,20 @@ def run_crawl(
     jobdir: str | None = None,
     politeness: bool = True,
     warc_dir: str | None = None,
+    extra_settings: dict | None = None,
 ) -> int:
     """Crawl with the named spiders (all when None) into the archive at ``db_path``.
 
     ``host_map`` ``{real_host: mirror_origin}`` sends those hosts to a local
     mirror; ``jobdir`` is the folder holding one Scrapy JOBDIR per spider
-    (default ``<db folder>/jobs``); ``warc_dir`` defaults to ``WARC_DIR``.
+    (default ``<db folder>/jobs``); ``warc_dir`` defaults to ``WARC_DIR``;
+    ``extra_settings`` are Scrapy settings on top (like ``scrapy crawl -s``).
     Prints a summary per spider; returns 0 when every site was ok, 1 when a
     site failed or stopped at a CAPTCHA, 2 for an unknown spider name.
     """
     from scrapy.crawler import CrawlerProcess
 
-    settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir)
+    settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
     process = CrawlerProcess(settings, install_root_handler=True)
     available = process.spider_loader.list()
     names = list(spiders) if spiders else sorted(available)
@@ -149,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobdir", help="folder of per-spider Scrapy JOBDIRs (default <db folder>/jobs)")
     parser.add_argument("--warc-dir", help="where WARC captures go (default WARC_DIR)")
     parser.add_argument("--no-politeness", action="store_true", help="no delays (benchmark, local mirror)")
+    parser.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s"
+    )
     args = parser.parse_args(argv)
     return run_crawl(
         args.spiders or None,
@@ -158,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         jobdir=args.jobdir,
         politeness=not args.no_politeness,
         warc_dir=args.warc_dir,
+        extra_settings=dict(item.split("=", 1) for item in args.set),
     )
 
 
