@@ -45,6 +45,37 @@ def normalised_query(query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
+class SiteTree:
+    """The fixture tree: ``<sites_dir>/<real host>/<path>`` plus ``hosts.yaml``."""
+
+    def __init__(self, sites_dir: Path | None = None) -> None:
+        self.sites_dir = Path(sites_dir or SITES_DIR)
+        hosts = yaml.safe_load((self.sites_dir / HOSTS_FILE).read_text("utf-8"))
+        self.hosts: dict[str, dict] = {host: rules or {} for host, rules in hosts.items()}
+
+    def file_for(self, real_host: str, path: str, query: str = "") -> Path | None:
+        """The file serving ``path?query`` on ``real_host`` (path percent-decoded), or None."""
+        root = (self.sites_dir / real_host).resolve()
+        file = (root / path.lstrip("/")).resolve()
+        if path.endswith("/"):
+            file = file / "index.html"
+        if not file.is_relative_to(root):
+            return None
+        variant = file.with_name(f"{file.name}@{normalised_query(query)}") if query else None
+        for candidate in (variant, file):
+            if candidate is not None and candidate.is_file():
+                return candidate
+        return None
+
+    def content_type(self, real_host: str, file: Path) -> str:
+        """The Content-Type header the real server sends for ``file``."""
+        suffix = Path(file.name.partition("@")[0]).suffix
+        if suffix in HTML_SUFFIXES:
+            charset = self.hosts[real_host].get("charset")
+            return f"text/html; charset={charset}" if charset else "text/html"
+        return mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream"
+
+
 class Mirror:
     """Serves ``sites_dir`` (default: the bundled fixtures) on one port per host.
 
@@ -64,16 +95,19 @@ class Mirror:
         captcha_paths: set[str] | frozenset[str] = frozenset(),
         port_base: int | None = None,
     ) -> None:
-        self.sites_dir = Path(sites_dir or SITES_DIR)
+        self.tree = SiteTree(sites_dir)
         self.bind_host = host
         self.challenge = challenge
         self.captcha_paths = set(captcha_paths)
         self.challenge_seed = secrets.token_hex(4)
         self.request_log: list[tuple[str, str]] = []
-        self.hosts: dict[str, dict] = yaml.safe_load((self.sites_dir / HOSTS_FILE).read_text("utf-8"))
         self.host_map: dict[str, str] = {}
         self._port_base = port_base
         self._servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    @property
+    def sites_dir(self) -> Path:
+        return self.tree.sites_dir
 
     @property
     def challenge_cookie(self) -> dict[str, str]:
@@ -87,7 +121,7 @@ class Mirror:
         return self.host_map[parts.hostname] + rest
 
     def start(self) -> "Mirror":
-        for index, real_host in enumerate(sorted(self.hosts)):
+        for index, real_host in enumerate(sorted(self.tree.hosts)):
             port = 0 if self._port_base is None else self._port_base + index
             server = ThreadingHTTPServer((self.bind_host, port), _handler_for(self, real_host))
             server.daemon_threads = True
@@ -98,8 +132,12 @@ class Mirror:
         return self
 
     def stop(self) -> None:
-        for server, thread in self._servers:
-            server.shutdown()
+        # shutdown() waits out a poll interval (0.5 s); one at a time that adds up.
+        stoppers = [threading.Thread(target=server.shutdown) for server, _ in self._servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper, (server, thread) in zip(stoppers, self._servers):
+            stopper.join()
             server.server_close()
             thread.join()
         self._servers.clear()
@@ -115,7 +153,7 @@ class Mirror:
     def respond(self, real_host: str, raw_path: str, cookie_header: str | None) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for a request to ``real_host``."""
         self.request_log.append((real_host, raw_path))
-        site = self.hosts[real_host] or {}
+        site = self.tree.hosts[real_host]
         path, _, query = raw_path.partition("?")
         path = unquote(path)
         html = "text/html; charset=utf-8"
@@ -126,36 +164,16 @@ class Mirror:
             return 200, {"Content-Type": html}, CAPTCHA_PAGE
         if self.challenge and site.get("challenge") and not self._passes_challenge(cookie_header):
             return 200, {"Content-Type": html}, challenge_page(self.challenge_seed)
-        file = self._file_for(real_host, path, query)
+        file = self.tree.file_for(real_host, path, query)
         if file is None:
             return 404, {"Content-Type": html}, NOT_FOUND_PAGE
-        return 200, {"Content-Type": _content_type(file, site.get("charset"))}, file.read_bytes()
+        return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
 
     def _passes_challenge(self, cookie_header: str | None) -> bool:
         cookies = http.cookies.SimpleCookie()
         cookies.load(cookie_header or "")
         sent = cookies.get(CHALLENGE_COOKIE)
         return sent is not None and sent.value == self.challenge_cookie[CHALLENGE_COOKIE]
-
-    def _file_for(self, real_host: str, path: str, query: str) -> Path | None:
-        root = (self.sites_dir / real_host).resolve()
-        file = (root / path.lstrip("/")).resolve()
-        if path.endswith("/"):
-            file = file / "index.html"
-        if not file.is_relative_to(root):
-            return None
-        variant = file.with_name(f"{file.name}@{normalised_query(query)}") if query else None
-        for candidate in (variant, file):
-            if candidate is not None and candidate.is_file():
-                return candidate
-        return None
-
-
-def _content_type(file: Path, charset: str | None) -> str:
-    suffix = Path(file.name.partition("@")[0]).suffix
-    if suffix in HTML_SUFFIXES:
-        return f"text/html; charset={charset}" if charset else "text/html"
-    return mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream"
 
 
 def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]:
