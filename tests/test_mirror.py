@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.mirror import CHALLENGE_COOKIE, SITES_DIR, challenge_cookie_value
+from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 CCDI_REPORT = "https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html"
@@ -111,18 +112,8 @@ def test_other_sites_have_no_challenge(mirror):
 def test_real_chromium_passes_the_challenge(mirror):
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-            ],
-        )
+        # The crawler's own launch options: what passes here passes in a crawl.
+        browser = playwright.chromium.launch(**PLAYWRIGHT_LAUNCH_OPTIONS)
         try:
             page = browser.new_page()
             page.goto(mirror.url(CCDI_REPORT))
