@@ -104,7 +104,11 @@ def load_cookie_file(path: str | Path) -> list[http.cookiejar.Cookie]:
         ]
     jar = http.cookiejar.MozillaCookieJar()
     jar.load(str(path), ignore_discard=True, ignore_expires=True)
-    return list(jar)
+    cookies = list(jar)
+    for cookie in cookies:
+        if cookie.expires == 0:  # how exporters write a session cookie
+            cookie.expires, cookie.discard = None, True
+    return cookies
 
 
 def make_cookie(

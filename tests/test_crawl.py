@@ -4,46 +4,18 @@ real SQLite archive and real WARC files (``python -m crawler.run`` subprocesses)
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
-from conftest import copy_sites, query, run_crawl_process
+from conftest import MIRROR_ARTICLE_URLS, WarcRecord, copy_sites, page_kinds, query, read_warc, run_crawl_process
 from crawler.mirror import start_mirror
 
 SPIDERS = ("beijing", "ccdi", "chongqing", "dangyuan", "guangdong", "people", "sina", "zhejiang")
 
-EXPECTED_URLS = {
-    "http://jjc.cq.gov.cn/art/2021/7/12/art_610287_10150021.html",
-    "http://jjc.cq.gov.cn/art/2021/7/20/art_610287_10156789.html",
-    "http://jjc.cq.gov.cn/art/2021/9/28/art_610287_10201234.html",
-    "http://politics.people.com.cn/n1/2021/0421/c1001-32083412.html",
-    "http://politics.people.com.cn/n1/2021/1028/c1001-32266401.html",
-    "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202108/t20210806_81230.html",
-    "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202111/t20211122_83977.html",
-    "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html",
-    "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210910_4799002.shtml",
-    "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210915_4799870.shtml",
-    "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210928_4801123.shtml",
-    "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzqtyu4156271.shtml",
-    "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzscyy2216354.shtml",
-    "https://www.12371.cn/2021/01/28/ARTI1611810013548321.shtml",
-    "https://www.12371.cn/2021/10/23/ARTI1634958315436218.shtml",
-    "https://www.ccdi.gov.cn/pln/202110/t20211029_253300.html",
-    "https://www.ccdi.gov.cn/toutiaon/202110/t20211027_253131.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202010/t20201016_228810.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202101/t20210127_234501.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202110/t20211028_253215.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202303/t20230331_256902.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202304/t20230410_257801.html",
-    "https://www.ccdi.gov.cn/yaowenn/202110/t20211022_252640.html",
-    "https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html",
-    "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_158834.html",
-    "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_162190.html",
-    "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_162287.html",
-}
 
 # First list page of every column plus one search per keyword (CCDI: 3 columns, 2 keywords).
 START_REQUESTS = {"beijing": 1, "ccdi": 5, "chongqing": 1, "dangyuan": 1, "guangdong": 1, "people": 1, "sina": 1, "zhejiang": 1}
@@ -137,10 +109,10 @@ def documents(db: Path) -> dict[str, dict]:
 def test_first_crawl_archives_exactly_the_fixture_articles(first_crawl):
     outcome, base, _ = first_crawl
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr[-3000:]
-    assert set(documents(base / "archive.db")) == EXPECTED_URLS
+    assert set(documents(base / "archive.db")) == MIRROR_ARTICLE_URLS
     runs = query(base / "archive.db", "select spider, status, documents_new, failures from crawl_runs order by spider")
     assert [(r["spider"], r["status"], r["failures"]) for r in runs] == [(s, "ok", 0) for s in SPIDERS]
-    assert sum(r["documents_new"] for r in runs) == len(EXPECTED_URLS)
+    assert sum(r["documents_new"] for r in runs) == len(MIRROR_ARTICLE_URLS)
     for spider in SPIDERS:
         assert f"\n{spider:20} ok" in outcome.stdout
 
@@ -185,35 +157,26 @@ def test_no_block_page_is_stored(first_crawl):
         assert not [marker for marker in CHALLENGE_AND_CAPTCHA_MARKERS if marker in text], document["url"]
 
 
-def _warc_records(warc_dir: Path) -> dict[str, tuple[str, object, bytes]]:
-    """record id → (WARC file, record headers, decoded payload) of every response record."""
-    records = {}
-    for path in warc_dir.glob("*.warc.gz"):
-        with path.open("rb") as stream:
-            for record in ArchiveIterator(stream):
-                if record.rec_type == "response":
-                    records[record.rec_headers.get_header("WARC-Record-ID")] = (
-                        path.name, record.rec_headers, record.content_stream().read()
-                    )
-    return records
+def _responses(warc_dir: Path) -> dict[str, WarcRecord]:
+    return {record.header("WARC-Record-ID"): record for record in read_warc(warc_dir) if record.type == "response"}
 
 
 def _warc_payload(warc_dir: Path, document: dict) -> bytes:
-    warc_file, _, payload = _warc_records(warc_dir)[document["warc_record_id"]]
-    assert warc_file == document["warc_file"]
-    return payload
+    record = _responses(warc_dir)[document["warc_record_id"]]
+    assert record.warc_file == document["warc_file"]
+    return record.payload
 
 
 def test_every_document_points_at_the_warc_record_of_its_bytes(first_crawl):
     _, base, _ = first_crawl
-    records = _warc_records(base / "warc")
+    records = _responses(base / "warc")
     for url, document in documents(base / "archive.db").items():
-        warc_file, headers, payload = records[document["warc_record_id"]]
-        assert warc_file == document["warc_file"]
-        assert headers.get_header("WARC-Target-URI") == url
-        assert hashlib.sha256(payload).hexdigest() == document["raw_sha256"]
+        record = records[document["warc_record_id"]]
+        assert record.warc_file == document["warc_file"]
+        assert record.header("WARC-Target-URI") == url
+        assert hashlib.sha256(record.payload).hexdigest() == document["raw_sha256"]
     # Every response is captured under its real URL, robots.txt and list pages included.
-    uris = [headers.get_header("WARC-Target-URI") for _, headers, _ in records.values()]
+    uris = [record.header("WARC-Target-URI") for record in records.values()]
     assert not [uri for uri in uris if "127.0.0.1" in uri]
     assert "http://www.bjsupervision.gov.cn/robots.txt" in uris
     assert "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/index_1.html" in uris
@@ -244,7 +207,7 @@ def test_recrawls_fetch_only_first_list_pages_then_only_the_new_article(first_cr
         assert beijing == ["/robots.txt", "/zt/shejswxc/xsfk/", "/zt/shejswxc/xsfk/202112/t20211230_85120.html"]
     added = documents(db)["http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211230_85120.html"]
     assert added["title"] == "中共北京市西城区委关于十二届市委第十二轮巡视整改进展情况的通报"
-    assert len(documents(db)) == len(EXPECTED_URLS) + 1
+    assert len(documents(db)) == len(MIRROR_ARTICLE_URLS) + 1
 
 
 def _last_runs(db: Path) -> dict[str, dict]:
@@ -268,33 +231,23 @@ def _publish_beijing_article(column: Path) -> None:
 
 
 def test_captcha_stops_that_site_only(tmp_path, sites_dir, mirror_factory):
-    mirror = mirror_factory(sites_dir, challenge=False, captcha_paths={"/xsxcn/"})
+    # Every CCDI column and its search answer with the slider CAPTCHA.
+    mirror = mirror_factory(sites_dir, challenge=False, captcha_paths={"/xsxcn/", "/yaowenn/", "/was5/"})
     db = tmp_path / "archive.db"
     outcome = run_crawl_process(db, mirror.host_map, ("ccdi", "beijing"), warc_dir=tmp_path / "warc")
     assert outcome.returncode == 1
     runs = _last_runs(db)
     assert runs["ccdi"]["status"] == "stopped_captcha"
-    assert runs["ccdi"]["message"].startswith("CAPTCHA page at https://www.ccdi.gov.cn/xsxcn/: stopped crawling www.ccdi.gov.cn.")
-    assert "--cookie-file" in runs["ccdi"]["message"]
+    assert re.match(
+        r"CAPTCHA page at https://www\.ccdi\.gov\.cn/\S+: stopped crawling www\.ccdi\.gov\.cn\. "
+        r"Pass it in a real browser, export that browser's cookies and rerun with --cookie-file\.$",
+        runs["ccdi"]["message"],
+    )
+    assert runs["ccdi"]["message"] in outcome.stdout
     assert runs["beijing"]["status"] == "ok"
-    assert "CAPTCHA page at https://www.ccdi.gov.cn/xsxcn/" in outcome.stdout
     urls = set(documents(db))
-    assert not [url for url in urls if "ccdi" in url]
-    assert len([url for url in urls if "bjsupervision" in url]) == 3
-    # The CAPTCHA page itself is kept in the WARC, marked.
-    kinds = _page_kinds(tmp_path / "warc")
-    assert kinds["https://www.ccdi.gov.cn/xsxcn/"] == "captcha"
-
-
-def _page_kinds(warc_dir: Path) -> dict[str, str]:
-    """URL → page-kind of the metadata records the anti-bot layer wrote."""
-    kinds = {}
-    for path in warc_dir.glob("*.warc.gz"):
-        with path.open("rb") as stream:
-            for record in ArchiveIterator(stream):
-                if record.rec_type == "metadata":
-                    fields = dict(
-                        line.split(": ", 1) for line in record.content_stream().read().decode().splitlines()
-                    )
-                    kinds[record.rec_headers.get_header("WARC-Target-URI")] = fields["page-kind"]
-    return kinds
+    assert urls == {url for url in MIRROR_ARTICLE_URLS if "bjsupervision" in url}
+    # The CAPTCHA pages themselves are kept in the WARC, marked.
+    kinds = page_kinds(tmp_path / "warc")
+    assert kinds and {kind for _, kind in kinds} == {"captcha"}
+    assert {urlsplit(url).hostname for url, _ in kinds} == {"www.ccdi.gov.cn"}
