@@ -56,9 +56,14 @@ def datasette_command(db_path: str | Path, port: int, host: str, metadata_path: 
 def metadata_for(db_path: str | Path) -> dict:
     """The project's metadata, keyed by the served database's name (its file stem)."""
     metadata = json.loads(METADATA.read_text(encoding="utf-8"))
+    name = Path(db_path).stem
     databases = metadata.get("databases", {})
     if METADATA_DB_KEY in databases:
-        databases[Path(db_path).stem] = databases.pop(METADATA_DB_KEY)
+        databases[name] = databases.pop(METADATA_DB_KEY)
+    for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            if chart.get("db") == METADATA_DB_KEY:
+                chart["db"] = name
     return metadata
 
 

@@ -47,6 +47,7 @@ DOCUMENTS = {
 
 DISCLOSURES = {
     "document_id": str,
+    "title": str,
     "unit": str,
     "unit_type": str,
     "level": str,

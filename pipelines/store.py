@@ -40,12 +40,13 @@ def record_failure(db: Database, result: ProcessResult, run_id: int | None = Non
     )
 
 
-def _store_disclosure(db: Database, document_id: str, parsed: dict | None) -> None:
+def _store_disclosure(db: Database, document: dict, parsed: dict | None) -> None:
+    document_id = document["id"]
     db["problems"].delete_where("document_id = ?", [document_id])
     db["disclosures"].delete_where("document_id = ?", [document_id])
     if not parsed:
         return
-    db["disclosures"].insert({**parsed["disclosure"], "document_id": document_id})
+    db["disclosures"].insert({**parsed["disclosure"], "document_id": document_id, "title": document["title"]})
     db["problems"].insert_all(
         {**problem, "id": f"{document_id}-{position:03d}", "document_id": document_id, "position": position}
         for position, problem in enumerate(parsed["problems"], start=1)
@@ -63,7 +64,7 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
         if not rows:
             document.update(first_seen_at=seen, last_seen_at=seen, last_changed_at=None, version_count=1, gone_at=None)
             db["documents"].insert(document)
-            _store_disclosure(db, document["id"], result.disclosure)
+            _store_disclosure(db, document, result.disclosure)
             return NEW
         previous = rows[0]
         document.update(
@@ -94,5 +95,5 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             if key not in _VISIT_COLUMNS and key != "last_seen_at"
         )
         db["documents"].update(previous["id"], document)
-        _store_disclosure(db, document["id"], result.disclosure)
+        _store_disclosure(db, document, result.disclosure)
         return UPDATED if changed else UNCHANGED

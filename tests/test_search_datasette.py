@@ -5,33 +5,18 @@ over title and body: the default tokenizer finds nothing for Chinese and the
 trigram tokenizer nothing under three characters.
 """
 
-import json
-import socket
-import subprocess
-import sys
-import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from datasette_server import get_json, served_archive
 
 from archive.db import Archive
 from archive.importer import import_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read().decode("utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +26,8 @@ def served(tmp_path_factory):
         import_paths([FIXTURES], archive)
         titles = {r["id"]: r["title"] for r in archive.db["documents"].rows}
         texts = {r["title"]: r["title"] + "\n" + r["body_text"] for r in archive.db["documents"].rows}
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "archive", "serve", "--db", str(db_path), "--port", str(port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/archive"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            get_json(f"http://127.0.0.1:{port}/-/versions.json")
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError(server.stdout.read().decode())
-            time.sleep(0.3)
-    yield base, titles, texts
-    server.terminate()
-    server.wait(timeout=20)
+    with served_archive(db_path) as base:
+        yield f"{base}/archive", titles, texts
 
 
 def search(base, query):

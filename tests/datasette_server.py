@@ -1,0 +1,49 @@
+"""Start the archive's Datasette (``python -m archive serve``) on a free loopback port for a test."""
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+@contextlib.contextmanager
+def served_archive(db_path: Path):
+    """Yield the base URL (``http://127.0.0.1:PORT``) of a running server."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--db", str(db_path), "--port", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                get_json(f"{base}/-/versions.json")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    server.kill()
+                    raise RuntimeError(server.stdout.read().decode(errors="replace"))
+                time.sleep(0.3)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
