@@ -79,8 +79,8 @@ class SiteTree:
 class Mirror:
     """Serves ``sites_dir`` (default: the bundled fixtures) on one port per host.
 
-    ``challenge``: answer hosts marked ``challenge: C3VK`` in hosts.yaml with
-    the cookie challenge unless the request carries :attr:`challenge_cookie`.
+    ``challenge``: answer hosts marked ``challenge: js_cookie`` in hosts.yaml
+    with the cookie challenge unless the request carries :attr:`challenge_cookie`.
     ``captcha_paths``: path prefixes (on every host) answered with the slider
     CAPTCHA; a set, so tests may add to it while the mirror runs.
     ``request_log``: (host, path with query) of every request, in order.
@@ -156,22 +156,26 @@ class Mirror:
         site = self.tree.hosts[real_host]
         path, _, query = raw_path.partition("?")
         path = unquote(path)
-        html = "text/html; charset=utf-8"
+        html_type = "text/html; charset=utf-8"
+        # Before the challenge: a crawler obeying robots.txt reads it without a browser.
         if path == "/robots.txt":
             robots = f"User-agent: *\nDisallow: {site.get('robots_disallow', '/admin/')}\n"
             return 200, {"Content-Type": "text/plain"}, robots.encode("ascii")
         if any(path.startswith(prefix) for prefix in self.captcha_paths):
-            return 200, {"Content-Type": html}, CAPTCHA_PAGE
+            return 200, {"Content-Type": html_type}, CAPTCHA_PAGE
         if self.challenge and site.get("challenge") and not self._passes_challenge(cookie_header):
-            return 200, {"Content-Type": html}, challenge_page(self.challenge_seed)
+            return 200, {"Content-Type": html_type}, challenge_page(self.challenge_seed)
         file = self.tree.file_for(real_host, path, query)
         if file is None:
-            return 404, {"Content-Type": html}, NOT_FOUND_PAGE
+            return 404, {"Content-Type": html_type}, NOT_FOUND_PAGE
         return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
 
     def _passes_challenge(self, cookie_header: str | None) -> bool:
         cookies = http.cookies.SimpleCookie()
-        cookies.load(cookie_header or "")
+        try:
+            cookies.load(cookie_header or "")
+        except http.cookies.CookieError:
+            return False
         sent = cookies.get(CHALLENGE_COOKIE)
         return sent is not None and sent.value == self.challenge_cookie[CHALLENGE_COOKIE]
 
