@@ -1,7 +1,8 @@
 """Spider machinery shared by every site, and per CMS family.
 
 A site's spider is a few lines: a name, a profile name and the mixin of the
-CMS family its list pages come from (City Scrapers style)::
+CMS family its list pages come from (City Scrapers style); lists that print a
+plain next-page link need no mixin::
 
     class BeijingSpider(TrsListMixin, ProfileSpider):
         name = "beijing"
@@ -10,8 +11,8 @@ CMS family its list pages come from (City Scrapers style)::
 Everything site-specific is data in ``crawler/profiles/<name>.yaml``.  The
 crawler's keys there (everything but ``name``/``publisher``/``hosts``/``templates``):
 
-``cms``           trs | govcloud | hanweb | sina | people | 12371 (+ ccdi_search): the
-                  family whose mixin the site's spider uses; documentation for humans
+``cms``           trs | govcloud | hanweb | sina | people | 12371: the family whose
+                  mixin the site's spider uses; documentation for humans
 ``scheme``        scheme the site's own links are normalised to (the CCDI search links
                   to ``http://`` copies of ``https://`` pages; one URL per document)
 ``render``        ``challenge``: pages sit behind a JavaScript cookie challenge, so the
@@ -58,9 +59,7 @@ TITLE_FILTERS: dict[str, re.Pattern[str]] = {
     # rectification reports and round summaries (…巡视整改进展情况的通报, 关于巡察整改
     # 情况的通报, …巡视反馈意见整改情况…), and the feedback and entry notices that
     # frame them (…向XX省委反馈巡视情况, …巡视完成进驻).  Traditional 視 for big5 copies.
-    "disclosure": re.compile(
-        r"巡[视視察].{0,12}整改|整改.{0,6}(?:情况|進展|进展)的?(?:通报|通報|公告)|巡[视視察].{0,10}(?:反馈|反饋|进驻|進駐)"
-    ),
+    "disclosure": re.compile(r"巡[视視察].{0,12}整改|巡[视視察].{0,10}(?:反馈|反饋|进驻|進駐)"),
 }
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")

@@ -452,6 +452,7 @@ def test_list_date(text, url, expected):
         ("中央纪委国家监委公开通报五起违反中央八项规定精神典型问题", False),
         ("深化纪检监察体制改革 推动监督体系贯通协同", False),
         ("央行开展1000亿元中期借贷便利操作", False),
+        ("某某市关于中央生态环境保护督察反馈问题整改情况的通报", False),
     ],
 )
 def test_disclosure_title_filter(title, kept):
