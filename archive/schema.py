@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from pipelines import dedupe
+
 from .tokenizer import NAME as TOKENIZER
+
+COPIES_VIEW = """
+select c.id as canonical_id, c.title as canonical_title, c.publisher as canonical_publisher,
+       d.id as document_id, d.publisher, d.url, d.published_at, d.editor, d.source,
+       d.declared_source, d.original_url, d.gone_at, d.id = c.id as is_canonical
+from documents d join documents c on c.id = d.canonical_id
+where d.canonical_id in (select canonical_id from documents group by canonical_id having count(*) > 1)
+"""
 
 DOCUMENTS = {
     "id": str,
@@ -43,6 +53,7 @@ DOCUMENTS = {
     "last_changed_at": str,
     "version_count": int,
     "gone_at": str,
+    "canonical_id": str,
 }
 
 DISCLOSURES = {
@@ -168,5 +179,9 @@ def create(db: Database) -> None:
         ("failures", ["url"]),
     ):
         db[table].create_index(columns, unique=columns == ["url"], if_not_exists=True)
+    db["documents"].create_index(["canonical_id"], if_not_exists=True)
+    dedupe.create_tables(db)
+    if "copies" not in db.view_names():
+        db.create_view("copies", COPIES_VIEW)
     if not db["documents_fts"].exists():
         db["documents"].enable_fts(["title", "body_text"], tokenize=TOKENIZER, create_triggers=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
+from .classify import normalize
 from .extract import Extracted
 
 _BLOCK_TAGS = frozenset(
@@ -95,13 +96,33 @@ def _drop_by_line_rules(paragraph: str, cleaned: Cleaned) -> bool:
     return False
 
 
-def _cut_inline(paragraph: str, cleaned: Cleaned) -> str:
+def _cut_inline(paragraph: str, twin: str, cleaned: Cleaned) -> tuple[str, str]:
+    """Cut inline matches found in ``twin`` (the simplified form) out of ``paragraph``."""
     for rule in INLINE_RULES:
-        m = rule.pattern.search(paragraph)
+        m = rule.pattern.search(twin)
         if m and m.group(0).strip():
             cleaned.fire(rule.name, m.groupdict())
-            paragraph = normalise_space(paragraph[: m.start()] + paragraph[m.end() :])
-    return paragraph
+            if len(twin) == len(paragraph):
+                paragraph = normalise_space(paragraph[: m.start()] + paragraph[m.end() :])
+            twin = normalise_space(twin[: m.start()] + twin[m.end() :])
+            if len(twin) != len(paragraph):
+                paragraph = twin
+    return paragraph, twin
+
+
+def _simplified_twins(paragraphs: list[str]) -> list[str]:
+    """The paragraphs in simplified characters, for matching the rules.
+
+    Rules are written in simplified Chinese; a traditional-character copy
+    (歡迎來到…, 原文鏈接, 版權所有) must meet them too, while its text is kept
+    as published.
+    """
+    joined = "\n".join(paragraphs)
+    converted = normalize(joined)
+    if converted == joined:
+        return paragraphs
+    twins = converted.split("\n")
+    return twins if len(twins) == len(paragraphs) else paragraphs
 
 
 def _fold(text: str) -> str:
@@ -139,13 +160,13 @@ def clean(extracted: Extracted) -> Cleaned:
         lines = _tree_to_lines(extracted.tree)
     else:
         lines = extracted.lines or []
+    found = [p for p in map(normalise_space, lines) if p]
     paragraphs = []
-    for line in lines:
-        paragraph = normalise_space(line)
-        if not paragraph or _drop_by_line_rules(paragraph, cleaned):
+    for paragraph, twin in zip(found, _simplified_twins(found)):
+        if _drop_by_line_rules(twin, cleaned):
             continue
-        cut = _cut_inline(paragraph, cleaned)
-        if cut and (cut == paragraph or not _drop_by_line_rules(cut, cleaned)):
+        cut, cut_twin = _cut_inline(paragraph, twin, cleaned)
+        if cut and (cut_twin == twin or not _drop_by_line_rules(cut_twin, cleaned)):
             paragraphs.append(cut)
     known_title = extracted.meta.get("fm_title") or extracted.meta.get("page_title")
     cleaned.paragraphs = _handle_titles(

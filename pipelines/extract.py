@@ -138,11 +138,28 @@ def _select_one(page: etree._Element, selector: str | None) -> etree._Element | 
     return found[0] if found else None
 
 
-def _text_of(el: etree._Element | None) -> str | None:
-    if el is None:
-        return None
-    text = " ".join(t.strip() for t in el.itertext() if t.strip())
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def join_pieces(pieces) -> str | None:
+    """Join text pieces with a space, except between two Chinese characters."""
+    text = ""
+    for piece in (p.strip() for p in pieces):
+        if piece:
+            joint = "" if not text or (_CJK.match(text[-1]) and _CJK.match(piece[0])) else " "
+            text += joint + piece
     return text or None
+
+
+def _text_of(el: etree._Element | None) -> str | None:
+    return None if el is None else join_pieces(el.itertext())
+
+
+def _text_of_all(page: etree._Element, selector: str | None) -> str | None:
+    """Text of every element the selector matches (a title split over several lines)."""
+    if not selector:
+        return None
+    return join_pieces(_text_of(el) or "" for el in page.cssselect(selector))
 
 
 def _find_template(page: etree._Element, profiles) -> tuple[Profile, Template] | None:
@@ -179,7 +196,7 @@ def _extract_with_template(
         )
     meta = {
         "page_url": page_url,
-        "page_title": _text_of(_select_one(page, template.title)),
+        "page_title": _text_of_all(page, template.title),
         "page_published": _text_of(_select_one(page, template.published_at)),
         "page_source": _text_of(_select_one(page, template.source)),
         "page_author": _text_of(_select_one(page, template.author)),

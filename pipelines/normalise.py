@@ -36,6 +36,7 @@ _CN_DATETIME = re.compile(
 )
 _HAS_ZONE = re.compile(r"(GMT|UTC|Z$|[+-]\d{2}:?\d{2}$)|^\w{3}, ", re.I)
 _LABEL = re.compile(r"^(?:来源|发布时间|发布日期|作者|文章来源|信息来源)\s*[:：|｜]\s*")
+_SOURCE_IN_FIELD = re.compile(r"(?:文章来源|信息来源|来源)\s*[:：]\s*(?P<source>[^|｜\s]+)")
 _UNKNOWN_AUTHORS = {"佚名", "未知", "本站", "admin"}
 _REPORTER_PREFIX = re.compile(r"^(?:记者|通讯员|作者)\s*")
 _STAFF_CODE = re.compile(r"\s*\b([A-Z]{1,3}\d{2,4})$")
@@ -79,6 +80,18 @@ def _strip_label(value: str | None) -> str | None:
         return None
     value = _LABEL.sub("", normalise_space(value)).strip()
     return value or None
+
+
+def source_of(field: str | None) -> str | None:
+    """The outlet named by a page's source field, which often shares its element
+    with the date: ``来源：北京市纪委市监委网站 | 2021-08-06 20:10``,
+    ``2021年04月21日08:18 来源：人民网-人民日报``."""
+    if not field:
+        return None
+    field = normalise_space(field)
+    if m := _SOURCE_IN_FIELD.search(field):
+        return m["source"]
+    return _strip_label(_CN_DATETIME.split(field)[0].strip(" |｜")) if not _CN_DATETIME.match(field) else None
 
 
 def split_editor(value: str | None) -> tuple[str | None, str | None]:
@@ -155,7 +168,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
             break
     categories = _categories(extracted, cleaned, raw)
     publisher, site, fm_author = _publisher_and_site(extracted, cleaned, raw, categories)
-    declared_source = _strip_label(meta.get("declared_source") or meta.get("page_source"))
+    declared_source = _strip_label(meta.get("declared_source")) or source_of(meta.get("page_source"))
     byline_source = meta.get("byline_source")
     if byline_source == "本报":
         byline_source = declared_source or publisher

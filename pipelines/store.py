@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from . import ProcessResult, now_utc
+from . import ProcessResult, dedupe, now_utc
 
 NEW, UPDATED, UNCHANGED, FAILED = "new", "updated", "unchanged", "failed"
 
@@ -65,6 +65,7 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             document.update(first_seen_at=seen, last_seen_at=seen, last_changed_at=None, version_count=1, gone_at=None)
             db["documents"].insert(document)
             _store_disclosure(db, document, result.disclosure)
+            dedupe.link(db, document)
             return NEW
         previous = rows[0]
         document.update(
@@ -92,8 +93,10 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
         changed = any(
             previous.get(key) != value
             for key, value in document.items()
-            if key not in _VISIT_COLUMNS and key != "last_seen_at"
+            if key not in _VISIT_COLUMNS and key not in ("last_seen_at", "canonical_id")
         )
         db["documents"].update(previous["id"], document)
         _store_disclosure(db, document, result.disclosure)
+        if previous["content_sha256"] != document["content_sha256"] or not previous.get("canonical_id"):
+            dedupe.link(db, document)
         return UPDATED if changed else UNCHANGED

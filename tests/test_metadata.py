@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from archive import schema
+from pipelines import dedupe
 from archive.db import Archive
 
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
@@ -22,6 +23,8 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),
         ("rounds", schema.ROUNDS),
+        ("minhash", dedupe.TABLES["minhash"]),
+        ("minhash_bands", dedupe.TABLES["minhash_bands"]),
     ],
 )
 def test_every_column_is_described(table, columns):

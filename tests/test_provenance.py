@@ -1,0 +1,75 @@
+"""One record per text across republishers (dedupe stage), with the copies view."""
+
+from pathlib import Path
+
+import pytest
+
+from archive.db import Archive
+from archive.importer import raw_document_for
+from pipelines import RawDocument, process
+
+MIRROR = Path(__file__).resolve().parents[1] / "crawler" / "mirror" / "sites"
+FIXTURES = Path(__file__).parent / "fixtures" / "provenance"
+
+HEBEI_CCDI = "https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html"
+HEBEI_SINA = "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzscyy2216354.shtml"
+HEBEI_PEOPLE = "https://politics.people.com.cn/n1/2021/1028/c1001-32266401.html"
+JILIN_CCDI = "https://www.ccdi.gov.cn/toutiaon/202110/t20211027_253131.html"
+CCPIT_CCDI = "https://www.ccdi.gov.cn/yaowenn/202110/t20211022_252640.html"
+CCPIT_12371 = "https://www.12371.cn/2021/10/23/ARTI1634958315436218.shtml"
+
+
+def mirrored(url: str) -> RawDocument:
+    path = MIRROR / url.split("://", 1)[1]
+    return RawDocument(url=url, body=path.read_bytes(), content_type="text/html", fetched_at="2021-11-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    with Archive(tmp_path_factory.mktemp("provenance") / "a.db") as archive:
+        # Copies arrive before the original: the canonical record must move to it.
+        aggregator = raw_document_for(FIXTURES / "aggregator_traditional.txt")
+        for raw in (mirrored(HEBEI_SINA), aggregator, mirrored(HEBEI_PEOPLE), mirrored(JILIN_CCDI),
+                    mirrored(CCPIT_12371), mirrored(HEBEI_CCDI), mirrored(CCPIT_CCDI)):
+            assert archive.save(process(raw)) == "new"
+        archive.aggregator_url = aggregator.url
+        yield archive
+
+
+def canonical(archive, url):
+    return archive.document_for_url(url)["canonical_id"]
+
+
+def test_republished_copies_group_under_the_ccdi_original(archive):
+    ccdi_id = archive.document_for_url(HEBEI_CCDI)["id"]
+    for url in (HEBEI_SINA, HEBEI_PEOPLE, archive.aggregator_url, HEBEI_CCDI):
+        assert canonical(archive, url) == ccdi_id, url
+
+
+def test_copies_view_lists_who_republished_it(archive):
+    ccdi_id = archive.document_for_url(HEBEI_CCDI)["id"]
+    rows = list(archive.db.query("select * from copies where canonical_id = ? order by published_at", [ccdi_id]))
+    assert [(r["publisher"], r["published_at"], r["editor"], r["is_canonical"]) for r in rows] == [
+        ("中央纪委国家监委网站", "2021-10-27T18:00:00+08:00", None, 1),
+        ("新浪财经", "2021-10-28T08:01:00+08:00", "梁斌", 0),
+        ("人民网", "2021-10-28T08:18:00+08:00", "王珂园、刘军涛", 0),
+        ("廉政资讯网", "2021-10-29", None, 0),
+    ]
+    assert rows[-1]["original_url"] == HEBEI_CCDI
+    assert {r["canonical_title"] for r in rows} == {"中共河北省委关于十九届中央第六轮巡视整改进展情况的通报"}
+
+
+def test_reports_of_the_same_round_stay_apart(archive):
+    groups = {canonical(archive, url) for url in (HEBEI_CCDI, JILIN_CCDI, CCPIT_CCDI)}
+    assert len(groups) == 3
+    assert canonical(archive, JILIN_CCDI) == archive.document_for_url(JILIN_CCDI)["id"]
+
+
+def test_a_12371_copy_groups_with_its_ccdi_original(archive):
+    assert canonical(archive, CCPIT_12371) == archive.document_for_url(CCPIT_CCDI)["id"]
+
+
+def test_fold_makes_traditional_and_simplified_equal():
+    from pipelines.dedupe import fold
+
+    assert fold("中共河北省委關於巡視整改進展情況的通報（全文）") == fold("中共河北省委关于巡视整改进展情况的通报 全文")
