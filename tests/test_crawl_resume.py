@@ -1,0 +1,78 @@
+"""A crawl killed with SIGKILL part-way and started again ends with the same
+archive as a crawl that was never interrupted."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, query, read_warc, run_crawl_process
+from crawler.mirror import start_mirror
+
+KILL_AFTER_DOCUMENTS = 5
+# Slow and steady, so the kill lands part-way: one request at a time per site, half a second apart.
+STEADY = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0.5",
+    "RANDOMIZE_DOWNLOAD_DELAY": "False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+}
+
+
+def _content(db) -> dict[str, str]:
+    return {row["url"]: row["content_sha256"] for row in query(db, "select url, content_sha256 from documents")}
+
+
+def _document_count(db) -> int:
+    try:
+        return query(db, "select count(*) n from documents")[0]["n"]
+    except sqlite3.OperationalError:  # the crawl has not created the schema yet
+        return 0
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    base = tmp_path_factory.mktemp("uninterrupted")
+    with start_mirror(challenge=False) as mirror:
+        outcome = run_crawl_process(base / "archive.db", mirror.host_map, warc_dir=base / "warc")
+    assert outcome.returncode == 0, outcome.stdout
+    return _content(base / "archive.db")
+
+
+def test_killed_crawl_resumes_to_the_same_archive(tmp_path, uninterrupted):
+    db, warc, jobs = tmp_path / "archive.db", tmp_path / "warc", tmp_path / "jobs"
+    with start_mirror(challenge=False) as mirror:
+        command = crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs, politeness=True, settings=STEADY)
+        crawl = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while _document_count(db) < KILL_AFTER_DOCUMENTS and crawl.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert crawl.poll() is None, "the crawl ended before it could be killed part-way"
+            crawl.send_signal(signal.SIGKILL)
+        finally:
+            crawl.kill()
+            crawl.wait()
+        archived_when_killed = _document_count(db)
+        assert KILL_AFTER_DOCUMENTS <= archived_when_killed < len(MIRROR_ARTICLE_URLS)
+        assert query(db, "select count(*) n from crawl_runs where finished_at is null")[0]["n"] > 0
+
+        rerun = run_crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr[-3000:]
+
+    assert _content(db) == uninterrupted
+    assert set(uninterrupted) == MIRROR_ARTICLE_URLS
+    assert query(db, "select count(*) n, count(distinct url) d from documents")[0][:] == (len(MIRROR_ARTICLE_URLS),) * 2
+    new_in_rerun = query(
+        db, "select sum(documents_new) n from crawl_runs where id in (select max(id) from crawl_runs group by spider)"
+    )[0]["n"]
+    assert new_in_rerun == len(MIRROR_ARTICLE_URLS) - archived_when_killed
+    # Documents archived before the kill still point at complete WARC records of their bytes.
+    responses = {r.header("WARC-Record-ID"): r for r in read_warc(warc) if r.type == "response"}
+    for row in query(db, "select warc_record_id, raw_sha256 from documents"):
+        assert hashlib.sha256(responses[row["warc_record_id"]].payload).hexdigest() == row["raw_sha256"]
