@@ -119,3 +119,16 @@ def demo(db_path, port, no_serve):
     from crawler.run import run_demo
 
     sys.exit(run_demo(db_path, port=port, serve=not no_serve))
+
+
+@cli.command()
+@click.option("--from-warc", "warc_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="folder of WARC files written by crawls and imports")
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
+def rebuild(warc_dir, db_path):
+    """Rebuild the archive from raw WARC captures through the current pipelines."""
+    from .rebuild import rebuild as rebuild_archive
+
+    outcomes = rebuild_archive(warc_dir, db_path)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
+    click.echo(f"rebuilt {db_path}: {counts or 'nothing captured'}")
