@@ -5,7 +5,7 @@
 The mirror's fixture sites hold a few pages each, too few to measure, so the
 benchmark grows one TRS site (北京, ``beijing`` spider) to ``--articles``
 articles on list pages of 20, cloned from its fixture list and article with
-new URLs and titles, and crawls it with politeness off (robots.txt obeyed)
+new URLs, titles and bodies (paragraphs drawn from all fixture articles), and crawls it with politeness off (robots.txt obeyed)
 through the whole stack: mirror rewrite, WARC capture, anti-bot checks, the
 processing pipeline and the SQLite archive.  Pages per second are counted
 from the run's own ``crawl_runs`` row (pages fetched between its start and
@@ -22,6 +22,7 @@ import argparse
 import copy
 import json
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -47,21 +48,37 @@ ITEMS_PER_PAGE = 20
 _PAGER = re.compile(r'createPageHTML\(\s*\d+\s*,\s*\d+\s*,')
 
 
+def _paragraph_pool(sites_dir: Path) -> list[str]:
+    """Paragraphs of the UTF-8 fixture articles, to give every cloned article
+    its own body (identical bodies would all land in one near-duplicate group)."""
+    pool = []
+    for path in sorted(sites_dir.rglob("*.*htm*")):
+        try:
+            page = lxml.html.fromstring(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            continue
+        pool += [text for p in page.iter("p") if len(text := p.text_content().strip()) > 20]
+    return sorted(set(pool))
+
+
 def grow_site(sites_dir: Path, articles: int) -> int:
     """Replace the Beijing column with ``articles`` cloned articles; returns the
     number of list pages."""
     profile = get_profile(SPIDER)
+    template = profile.templates[0]
+    list_selectors = profile.settings["list"]
     column = sites_dir / COLUMN_DIR
+    pool = _paragraph_pool(sites_dir)
     template_list = lxml.html.fromstring((column / "index.html").read_bytes())
-    template_item = template_list.cssselect(profile.settings["list"]["item"])[0]
-    template_article = next(column.glob("*/t*.html")).read_text("utf-8")
-    template_title = lxml.html.fromstring(template_article).cssselect(profile.templates[0].title)[0].text_content().strip()
+    template_item = template_list.cssselect(list_selectors["item"])[0]
+    template_article = lxml.html.fromstring(next(column.glob("*/t*.html")).read_bytes())
+    template_title = template_article.cssselect(template.title)[0].text_content().strip()
     for old in column.glob("*/t*.html"):
         old.unlink()
     pages = -(-articles // ITEMS_PER_PAGE)
     for page in range(pages):
         listing = copy.deepcopy(template_list)
-        item_list = listing.cssselect(profile.settings["list"]["item"])[0].getparent()
+        item_list = listing.cssselect(list_selectors["item"])[0].getparent()
         for node in list(item_list):
             item_list.remove(node)
         for number in range(page * ITEMS_PER_PAGE, min(articles, (page + 1) * ITEMS_PER_PAGE)):
@@ -73,15 +90,30 @@ def grow_site(sites_dir: Path, articles: int) -> int:
             link.set("href", href)
             link.set("title", title)
             link.text = title
-            item.cssselect(profile.settings["list"]["date"])[0].text = f"{day:%Y-%m-%d}"
+            item.cssselect(list_selectors["date"])[0].text = f"{day:%Y-%m-%d}"
             item_list.append(item)
             article = column / href
             article.parent.mkdir(parents=True, exist_ok=True)
-            article.write_text(template_article.replace(template_title, title), "utf-8")
+            article.write_text(_article(template_article, template, title, random.Random(number).sample(pool, 6)), "utf-8")
         html = lxml.html.tostring(listing, encoding="unicode", doctype="<!DOCTYPE html>")
         html = _PAGER.sub(f"createPageHTML({pages}, {page},", html)
         (column / ("index.html" if page == 0 else f"index_{page}.html")).write_text(html, "utf-8")
     return pages
+
+
+def _article(template_article, template, title: str, paragraphs: list[str]) -> str:
+    article = copy.deepcopy(template_article)
+    article.find(".//title").text = title
+    article.cssselect(template.title)[0].text = title
+    old_paragraphs = article.cssselect(template.body)[0].findall(".//p")
+    container = old_paragraphs[0].getparent()
+    for old in old_paragraphs:
+        old.getparent().remove(old)
+    for text in paragraphs:
+        paragraph = copy.deepcopy(old_paragraphs[0])
+        paragraph.text = text
+        container.append(paragraph)
+    return lxml.html.tostring(article, encoding="unicode", doctype="<!DOCTYPE html>")
 
 
 def start_mirror_process(sites_dir: Path) -> tuple[subprocess.Popen, dict]:

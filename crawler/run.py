@@ -79,7 +79,7 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
 
     settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     available = process.spider_loader.list()
     names = list(spiders) if spiders else sorted(available)
     unknown = [name for name in names if name not in available]
