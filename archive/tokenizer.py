@@ -26,19 +26,18 @@ from sqlitefts import fts5
 
 NAME = "zh_char"
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+|\S")
+# Over UTF-8 bytes, so match offsets are the byte offsets FTS5 wants: a run of
+# ASCII letters/digits, one other printable ASCII character, or one multi-byte
+# character.
+_TOKEN = re.compile(rb"[A-Za-z0-9]+|[\x21-\x7e]|[\xc0-\xff][\x80-\xbf]*")
 
 
 class ZhCharTokenizer(fts5.FTS5Tokenizer):
     def tokenize(self, text, flags):
-        offset = 0
-        position = 0
-        for m in _TOKEN.finditer(text):
-            start = offset + len(text[position : m.start()].encode("utf-8"))
-            token = m.group(0)
-            end = start + len(token.encode("utf-8"))
-            yield token.lower(), start, end
-            offset, position = end, m.end()
+        for m in _TOKEN.finditer(text.encode("utf-8")):
+            token = m.group().decode("utf-8", "replace")
+            if not token.isspace():
+                yield token.lower(), m.start(), m.end()
 
 
 _TOKENIZER = fts5.make_fts5_tokenizer(ZhCharTokenizer())

@@ -35,6 +35,10 @@ THRESHOLD = 0.7
 SHINGLE = 5
 BANDS, ROWS = _optimal_param(THRESHOLD, NUM_PERM, 0.5, 0.5)
 _NOT_WORD = re.compile(r"[\W_]+")
+# Signatures are stored, so the hashing scheme is pinned: a datasketch upgrade
+# that changed its default must not silently make old and new signatures disagree.
+SCHEME = "affine32"
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations  # computed once, not per document
 
 TABLES = {
     "minhash": {"document_id": str, "signature": bytes},
@@ -49,7 +53,7 @@ def fold(text: str) -> str:
 def signature(text: str) -> np.ndarray:
     folded = fold(text)
     shingles = {folded[i : i + SHINGLE] for i in range(max(1, len(folded) - SHINGLE + 1))}
-    minhash = MinHash(num_perm=NUM_PERM)
+    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=SCHEME)
     minhash.update_batch([s.encode("utf-8") for s in shingles])
     return minhash.hashvalues.astype(np.uint64)
 
