@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 
 from archive.db import Archive
+from crawler.anti_bot import CHALLENGE
 from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
+from crawler.profiles import get_profile
 
 SETTINGS_MODULE = "crawler.settings"
 
@@ -54,6 +56,11 @@ def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
         shutil.rmtree(jobdir)
     jobdir.mkdir(parents=True, exist_ok=True)
     return jobdir
+
+
+def _needs_browser(spidercls) -> bool:
+    profile_name = getattr(spidercls, "profile_name", None)
+    return profile_name is None or get_profile(profile_name).settings.get("render") == CHALLENGE
 
 
 def run_crawl(
@@ -94,6 +101,9 @@ def run_crawl(
         crawler = process.create_crawler(name)
         spider_jobdir = _prepare_jobdir(jobs_root / name, previous_runs[name])
         crawler.settings.set("JOBDIR", str(spider_jobdir), priority="cmdline")
+        if not _needs_browser(crawler.spidercls):
+            # Plain Scrapy handlers: no Playwright driver started for a site that never needs one.
+            crawler.settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
         process.crawl(crawler)
         crawlers[name] = crawler
     process.start()

@@ -98,7 +98,9 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # Installed for both schemes, but a request only goes to the browser when its
 # meta has playwright=True, which only the anti-bot middleware sets (profiles
-# with ``render: challenge``); everything else is plain HTTP.
+# with ``render: challenge``); everything else is plain HTTP.  run_crawl drops
+# them for spiders whose profile never needs a browser (each handler starts a
+# Playwright driver process).
 DOWNLOAD_HANDLERS = {
     "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
     "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
