@@ -1,4 +1,5 @@
-"""Downloader middlewares: local mirror host map, WARC capture, retry with backoff.
+"""Downloader middlewares: local mirror host map, WARC capture, retry with backoff;
+and the duplicate filter the scheduler uses.
 
 Order (see ``DOWNLOADER_MIDDLEWARES`` in settings): retry 550 < anti-bot 585 <
 capture 650 < cookies 700 < mirror 760.  On the way out the mirror rewrite is
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
@@ -167,7 +169,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(self, request: Request, response: Response):
         result = super().process_response(request, response)
         if isinstance(result, Request):
-            await self._wait(result, _retry_after_seconds(response))
+            await self._wait(result, retry_after_seconds(response))
         return result
 
     async def process_exception(self, request: Request, exception: Exception):
@@ -176,17 +178,21 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await self._wait(result, None)
         return result
 
-    async def _wait(self, retry: Request, retry_after: float | None) -> None:
+    def backoff_delay(self, retry_times: int, retry_after: float | None) -> float:
+        """Seconds to wait before attempt ``retry_times`` + 1 goes out."""
         if retry_after is not None:
-            delay = min(retry_after, self.backoff_max)
-        else:
-            delay = min(self.backoff_base * 2 ** (retry.meta["retry_times"] - 1), self.backoff_max)
+            return min(retry_after, self.backoff_max)
+        return min(self.backoff_base * 2 ** (retry_times - 1), self.backoff_max)
+
+    async def _wait(self, retry: Request, retry_after: float | None) -> None:
+        delay = self.backoff_delay(retry.meta["retry_times"], retry_after)
         if delay > 0:
             logger.info("Backing off %.1fs before retrying %s", delay, retry.url)
             await asyncio.sleep(delay)
 
 
-def _retry_after_seconds(response: Response) -> float | None:
+def retry_after_seconds(response: Response) -> float | None:
+    """The ``Retry-After`` header in seconds (it may be a number or an HTTP date)."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
@@ -198,3 +204,22 @@ def _retry_after_seconds(response: Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class RunScopedDupeFilter(RFPDupeFilter):
+    """Scrapy's duplicate filter, remembering only this run's requests even with a JOBDIR.
+
+    A stopped crawl loses its in-flight requests (Ctrl-C cancels them, SIGKILL
+    loses the queue too) while the JOBDIR's seen-list keeps them, so a resumed
+    run would never fetch them again.  The archive is the record of what is
+    done; a resumed run walks the lists again and only this run's duplicates
+    are filtered.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):
+        return cls(
+            None,
+            crawler.settings.getbool("DUPEFILTER_DEBUG"),
+            fingerprinter=crawler.request_fingerprinter,
+        )

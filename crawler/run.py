@@ -44,13 +44,13 @@ def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_
 
 
 def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
-    """Scrapy keeps a paused crawl's queue and seen-requests in JOBDIR.
+    """Scrapy keeps a stopped crawl's request queue in JOBDIR.
 
     Only a run that stopped cleanly before its end left a consistent queue to
-    resume.  After a complete run the seen-requests would filter the next
-    run's list pages; after SIGKILL the queue was never saved while the seen
-    list partly was, so resuming would silently drop requests.  Both start
-    afresh (the archive, keyed by URL, keeps everything already fetched).
+    resume; after SIGKILL the queue's bookkeeping was never written, so its
+    files would replay stale requests.  That case and a complete run start
+    afresh: the archive, keyed by URL, keeps everything already fetched, and
+    the pipeline makes a run after an interrupted one walk every list again.
     """
     if previous_run != INTERRUPTED and jobdir.exists():
         shutil.rmtree(jobdir)

@@ -86,6 +86,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.MirrorHostMapMiddleware": 760,
 }
 
+# JOBDIR keeps the scheduler queue of a cleanly stopped run, not a seen-list
+# that would hide the requests that were in flight when it stopped.
+DUPEFILTER_CLASS = "crawler.middlewares.RunScopedDupeFilter"
+
 ITEM_PIPELINES = {
     "crawler.archive_pipeline.ArchivePipeline": 300,
 }

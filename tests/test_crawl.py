@@ -247,3 +247,20 @@ def test_captcha_stops_that_site_only(tmp_path, sites_dir, mirror_factory):
     kinds = page_kinds(tmp_path / "warc")
     assert kinds and {kind for _, kind in kinds} == {"captcha"}
     assert {urlsplit(url).hostname for url, _ in kinds} == {"www.ccdi.gov.cn"}
+
+
+def test_retries_back_off_and_honour_retry_after():
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from crawler.middlewares import BackoffRetryMiddleware, retry_after_seconds
+
+    crawler = get_crawler(settings_dict={"RETRY_BACKOFF_BASE": 2.0, "RETRY_BACKOFF_MAX": 120.0})
+    middleware = BackoffRetryMiddleware.from_crawler(crawler)
+    assert [middleware.backoff_delay(attempt, None) for attempt in (1, 2, 3, 8)] == [2.0, 4.0, 8.0, 120.0]
+    assert middleware.backoff_delay(1, 30.0) == 30.0
+    assert middleware.backoff_delay(1, 3600.0) == 120.0
+    url = "https://www.ccdi.gov.cn/xsxcn/"
+    assert retry_after_seconds(Response(url, status=429, headers={"Retry-After": "7"})) == 7.0
+    assert retry_after_seconds(Response(url, status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert retry_after_seconds(Response(url, status=503)) is None

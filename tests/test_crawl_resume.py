@@ -1,5 +1,6 @@
-"""A crawl killed with SIGKILL part-way and started again ends with the same
-archive as a crawl that was never interrupted."""
+"""A crawl stopped part-way — killed with SIGKILL, or stopped cleanly with
+Ctrl-C (SIGINT: Scrapy saves its JOBDIR queue) — and started again ends with
+the same archive as a crawl that was never interrupted."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def uninterrupted(tmp_path_factory):
     return _content(base / "archive.db")
 
 
-def test_killed_crawl_resumes_to_the_same_archive(tmp_path, uninterrupted):
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_stopped_crawl_resumes_to_the_same_archive(tmp_path, uninterrupted, stop_signal):
     db, warc, jobs = tmp_path / "archive.db", tmp_path / "warc", tmp_path / "jobs"
     with start_mirror(challenge=False) as mirror:
         command = crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs, politeness=True, settings=STEADY)
@@ -54,13 +56,17 @@ def test_killed_crawl_resumes_to_the_same_archive(tmp_path, uninterrupted):
             while _document_count(db) < KILL_AFTER_DOCUMENTS and crawl.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert crawl.poll() is None, "the crawl ended before it could be killed part-way"
-            crawl.send_signal(signal.SIGKILL)
+            crawl.send_signal(stop_signal)
+            crawl.wait(timeout=120)
         finally:
             crawl.kill()
             crawl.wait()
         archived_when_killed = _document_count(db)
         assert KILL_AFTER_DOCUMENTS <= archived_when_killed < len(MIRROR_ARTICLE_URLS)
-        assert query(db, "select count(*) n from crawl_runs where finished_at is null")[0]["n"] > 0
+        unfinished = query(
+            db, "select count(*) n from crawl_runs where finished_at is null or message like 'stopped before the end%'"
+        )[0]["n"]
+        assert unfinished > 0
 
         rerun = run_crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr[-3000:]
