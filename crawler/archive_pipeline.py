@@ -5,10 +5,17 @@ new/updated/unchanged, errors by kind, status, message), answers the spiders'
 ``is_known(url, list_date)`` question from the archive, and skips processing
 pages whose bytes are exactly those already archived.  A page that fails
 processing is recorded in ``failures`` and the crawl goes on.
+
+It also tells the WARC capture what each page was taken for, with ``metadata``
+records (``page-kind: article`` plus the list page's ``hints``; ``page-kind:
+gone`` for an archived page that now answers 404/410, which is marked gone in
+the archive), so ``python -m archive rebuild --from-warc`` processes exactly
+the pages a crawl did.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 
@@ -18,11 +25,14 @@ from scrapy.statscollectors import StatsCollector
 
 from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
+from crawler.capture import capture_for
 from pipelines import Failure, ProcessResult, RawDocument, process
 
 logger = logging.getLogger(__name__)
 
 OK, FAILING = "ok", "failing"
+ARTICLE, GONE = "article", "gone"
+GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
@@ -34,6 +44,7 @@ _FINAL_ERROR_STATS = {
     "spider_exceptions/count": "spider_error",
 }
 _HTTP_ERROR_PREFIX = "httperror/response_ignored_status_count/"
+_GONE_PREFIX = "archive/documents_gone/"
 
 
 def errors_by_kind(stats: dict, failure_kinds: Counter) -> dict[str, int]:
@@ -44,7 +55,9 @@ def errors_by_kind(stats: dict, failure_kinds: Counter) -> dict[str, int]:
         errors[kind] += stats.get(key, 0)
     for key, value in stats.items():
         if key.startswith(_HTTP_ERROR_PREFIX):
-            errors[f"http_{key.removeprefix(_HTTP_ERROR_PREFIX)}"] += value
+            status = key.removeprefix(_HTTP_ERROR_PREFIX)
+            # An archived page that is gone is news about the site, not a crawl error.
+            errors[f"http_{status}"] += value - stats.get(f"{_GONE_PREFIX}{status}", 0)
     # Every failed download attempt, retried or not: shows a flaky site.
     errors["download_error"] += stats.get("downloader/exception_count", 0)
     return {kind: count for kind, count in sorted(errors.items()) if count}
@@ -107,6 +120,7 @@ class ArchivePipeline:
         self.run_id: int | None = None
         self.resuming_interrupted_run = False
         crawler.signals.connect(self._finish_run, signal=signals.spider_closed)
+        crawler.signals.connect(self._notice_gone, signal=signals.response_received)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler):
@@ -156,6 +170,10 @@ class ArchivePipeline:
             warc_record_id=item.get("warc_record_id"),
             hints=dict(item.get("hints") or {}),
         )
+        if raw.warc_record_id:
+            capture_for(self.crawler).annotate(
+                raw.url, raw.warc_record_id, {"page-kind": ARTICLE, "hints": json.dumps(raw.hints, ensure_ascii=False)}
+            )
         try:
             outcome = self._archive(raw)
         except Exception as exc:  # one bad page never ends the crawl
@@ -178,6 +196,17 @@ class ArchivePipeline:
             self.failure_kinds[result.failure.kind] += 1
             logger.warning("%s: %s/%s: %s", raw.url, result.failure.stage, result.failure.kind, result.failure.message)
         return self.archive.save(result, raw, run_id=self.run_id)
+
+    def _notice_gone(self, response, request) -> None:
+        if response.status not in GONE_STATUSES or self.archive is None:
+            return
+        if self.archive.document_for_url(response.url) is None:
+            return
+        self.archive.mark_gone(response.url)
+        if request.meta.get("warc_record_id"):
+            capture_for(self.crawler).annotate(response.url, request.meta["warc_record_id"], {"page-kind": GONE})
+        self.stats.inc_value(f"{_GONE_PREFIX}{response.status}")
+        logger.info("%s answers %d: marked gone in the archive", response.url, response.status)
 
     def _record_failure(self, result: ProcessResult) -> None:
         try:

@@ -169,7 +169,7 @@ def read_warc(warc_dir: Path) -> list[WarcRecord]:
 
 
 def page_kinds(warc_dir: Path) -> list[tuple[str, str]]:
-    """(URL, page-kind) of the metadata records the anti-bot layer wrote."""
+    """(URL, page-kind) of the crawler's metadata records: what it took each captured page for."""
     kinds = []
     for record in read_warc(warc_dir):
         if record.type == "metadata":

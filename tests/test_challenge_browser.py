@@ -47,7 +47,7 @@ def test_chromium_passes_the_challenge_once_and_the_cookie_does_the_rest(tmp_pat
     assert {url: earned in cookies[url] for url in CCDI_ARTICLES} == {url: True for url in CCDI_ARTICLES}
     # The challenge answers are kept in the WARC, marked, as is the browser's rendering.
     kinds = {kind for _, kind in page_kinds(tmp_path / "warc")}
-    assert kinds == {"challenge", "browser-render"}
+    assert kinds == {"challenge", "browser-render", "article"}
     assert query(db, "select count(*) n from failures")[0]["n"] == 0
 
 
@@ -78,4 +78,4 @@ def test_cookies_exported_from_a_browser_pass_without_one(tmp_path, sites_dir, m
     assert outcome.stats("anti_bot/imported_cookies") == [1]
     assert outcome.stats("anti_bot/challenge_pages") == [0]
     assert outcome.stats("playwright/page_count") == [0]
-    assert page_kinds(tmp_path / "warc") == []
+    assert {kind for _, kind in page_kinds(tmp_path / "warc")} == {"article"}

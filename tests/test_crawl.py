@@ -178,6 +178,19 @@ def test_every_document_points_at_the_warc_record_of_its_bytes(first_crawl):
     assert "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/index_1.html" in uris
 
 
+def test_rebuild_from_the_warc_files_gives_the_same_archive(first_crawl, tmp_path):
+    from archive.rebuild import rebuild
+
+    _, base, _ = first_crawl
+    outcomes = rebuild(base / "warc", tmp_path / "rebuilt.db", progress=False)
+    assert dict(outcomes) == {"new": len(MIRROR_ARTICLE_URLS)}
+    crawled, rebuilt = documents(base / "archive.db"), documents(tmp_path / "rebuilt.db")
+    assert {url: d["content_sha256"] for url, d in rebuilt.items()} == {url: d["content_sha256"] for url, d in crawled.items()}
+    # The list page's hints travel with the capture.
+    url = "https://www.ccdi.gov.cn/pln/202110/t20211029_253300.html"
+    assert (rebuilt[url]["title"], rebuilt[url]["published_at"]) == (crawled[url]["title"], crawled[url]["published_at"])
+
+
 def test_recrawls_fetch_only_first_list_pages_then_only_the_new_article(first_crawl, tmp_path):
     _, base, _ = first_crawl
     db = tmp_path / "archive.db"
@@ -226,6 +239,25 @@ def _publish_beijing_article(column: Path) -> None:
     (column / "index.html").write_text(listing.replace(first_item, first_item + new_item), "utf-8")
 
 
+def test_archived_page_answering_404_is_marked_gone(first_crawl, tmp_path):
+    _, base, _ = first_crawl
+    db = tmp_path / "archive.db"
+    shutil.copy(base / "archive.db", db)
+    sites = copy_sites(tmp_path / "sites")
+    column = sites / "www.bjsupervision.gov.cn/zt/shejswxc/xsfk"
+    # The site re-dates the newest item on its list, and its page is gone.
+    listing = (column / "index.html").read_text("utf-8")
+    (column / "index.html").write_text(listing.replace("<span>2021-12-10</span>", "<span>2021-12-13</span>"), "utf-8")
+    (column / "202112/t20211210_84512.html").unlink()
+    with start_mirror(sites, challenge=False) as mirror:
+        outcome = run_crawl_process(db, mirror.host_map, ("beijing",), warc_dir=tmp_path / "warc")
+    gone_url = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html"
+    assert [row["url"] for row in query(db, "select url from documents where gone_at is not null")] == [gone_url]
+    assert (gone_url, "gone") in page_kinds(tmp_path / "warc")
+    assert outcome.returncode == 0, outcome.stdout
+    assert (_last_runs(db)["beijing"]["status"], _last_runs(db)["beijing"]["errors"]) == ("ok", "{}")
+
+
 def test_captcha_stops_that_site_only(tmp_path, sites_dir, mirror_factory):
     # Every CCDI column and its search answer with the slider CAPTCHA.
     mirror = mirror_factory(sites_dir, challenge=False, captcha_paths={"/xsxcn/", "/yaowenn/", "/was5/"})
@@ -245,8 +277,8 @@ def test_captcha_stops_that_site_only(tmp_path, sites_dir, mirror_factory):
     assert urls == {url for url in MIRROR_ARTICLE_URLS if "bjsupervision" in url}
     # The CAPTCHA pages themselves are kept in the WARC, marked.
     kinds = page_kinds(tmp_path / "warc")
-    assert kinds and {kind for _, kind in kinds} == {"captcha"}
-    assert {urlsplit(url).hostname for url, _ in kinds} == {"www.ccdi.gov.cn"}
+    assert {kind for url, kind in kinds if urlsplit(url).hostname == "www.ccdi.gov.cn"} == {"captcha"}
+    assert {kind for url, kind in kinds if urlsplit(url).hostname != "www.ccdi.gov.cn"} == {"article"}
 
 
 def test_retries_back_off_and_honour_retry_after():
