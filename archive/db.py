@@ -20,6 +20,7 @@ from . import schema, tokenizer
 from .rounds import load_rounds
 
 DEFAULT_DB = Path("data/archive.db")
+CACHE_KIB = 64 * 1024  # the dedupe and search indexes stay in memory as the archive grows
 
 
 def connect(path: str | Path) -> Database:
@@ -28,6 +29,10 @@ def connect(path: str | Path) -> Database:
     tokenizer.register(conn)
     db = Database(conn)
     db.enable_wal()
+    # WAL with synchronous=NORMAL never corrupts the file on a crash; at worst
+    # the last commits before a power loss are lost, and a re-run redoes them.
+    conn.execute("pragma synchronous = normal")
+    conn.execute(f"pragma cache_size = -{CACHE_KIB}")
     return db
 
 
