@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .db import DEFAULT_DB
+from .db import DEFAULT_DB, warc_dir_for
 
 METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 METADATA_DB_KEY = "archive"
@@ -30,8 +30,9 @@ def import_command(paths, db_path):
     from .importer import import_paths
 
     def report(path, outcome, result):
-        reason = f"  ({result.failure.stage}/{result.failure.kind}: {result.failure.message})" if result.failure else ""
-        click.echo(f"{outcome:9} {path}{reason}", err=bool(result.failure))
+        failure = result.failure if result is not None else None
+        reason = f"  ({failure.stage}/{failure.kind}: {failure.message})" if failure else ""
+        click.echo(f"{outcome:9} {path}{reason}", err=bool(failure))
 
     with Archive(db_path) as archive:
         summary = import_paths(list(paths), archive, on_file=report)
@@ -105,9 +106,10 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror):
         from crawler.mirror import start_mirror
 
         with start_mirror() as running:
-            sys.exit(run_crawl(list(spiders) or None, db_path, host_map=running.host_map,
-                               cookie_file=cookie_file, jobdir=jobdir))
-    sys.exit(run_crawl(list(spiders) or None, db_path, cookie_file=cookie_file, jobdir=jobdir))
+            sys.exit(run_crawl(list(spiders) or None, db_path, host_map=running.host_map, cookie_file=cookie_file,
+                               jobdir=jobdir, warc_dir=str(warc_dir_for(db_path))))
+    sys.exit(run_crawl(list(spiders) or None, db_path, cookie_file=cookie_file, jobdir=jobdir,
+                       warc_dir=str(warc_dir_for(db_path))))
 
 
 @cli.command()

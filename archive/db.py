@@ -13,13 +13,20 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from pipelines import ProcessResult, now_utc
-from pipelines.store import record_failure, store
+from pipelines import ProcessResult, RawDocument, now_utc, process
+from pipelines.store import UNCHANGED, record_failure, store
 
 from . import schema, tokenizer
 from .rounds import load_rounds
 
 DEFAULT_DB = Path("data/archive.db")
+
+
+def warc_dir_for(db_path: str | Path) -> Path:
+    """Where the raw captures of an archive live: ``warc/`` beside the database."""
+    return Path(db_path).resolve().parent / "warc"
+
+
 CACHE_KIB = 64 * 1024  # the dedupe and search indexes stay in memory as the archive grows
 
 
@@ -51,6 +58,30 @@ class Archive:
     def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
         """Store one processed page; returns new / updated / unchanged / failed."""
         return store(self.db, result, run_id)
+
+    def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
+        """Process and store one raw page — the one path of crawl, import and rebuild.
+
+        Bytes identical to the archived ones are not processed again: the page
+        is only marked as seen (outcome ``unchanged``, no result).
+        """
+        if self.has_bytes(raw):
+            self.touch(raw.url, raw.fetched_at)
+            return UNCHANGED, None
+        result = process(raw)
+        return self.save(result, run_id=run_id), result
+
+    def has_bytes(self, raw: RawDocument) -> bool:
+        """True when the archived record of ``raw.url`` was made from exactly these bytes."""
+        previous = self.document_for_url(raw.url)
+        return previous is not None and previous["raw_sha256"] == raw.sha256
+
+    def touch(self, url: str, seen_at: str | None = None) -> None:
+        """Record that ``url`` was seen again, unchanged."""
+        with self.db.conn:
+            self.db.execute(
+                "update documents set last_seen_at = ?, gone_at = null where url = ?", [seen_at or now_utc(), url]
+            )
 
     def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
         with self.db.conn:

@@ -25,13 +25,10 @@ from pathlib import Path
 from tqdm import tqdm
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines import RawDocument, process
+from crawler.capture import ARTICLE, GONE, HINTS, PAGE_KIND
+from pipelines import RawDocument
 
 from .db import Archive
-
-PAGE_KIND = "page-kind"
-HINTS = "hints"
-ARTICLE, GONE = "article", "gone"
 
 
 @dataclass
@@ -111,7 +108,7 @@ def rebuild(warc_dir: str | Path, db_path: str | Path, progress: bool = True) ->
                 archive.mark_gone(captured.raw.url, captured.raw.fetched_at)
                 outcomes["gone"] += 1
             else:
-                outcomes[archive.save(process(captured.raw))] += 1
+                outcomes[archive.ingest(captured.raw)[0]] += 1
         archive.db.execute("pragma wal_checkpoint(truncate)")
     os.replace(building, db_path)
     for stale in (Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):

@@ -30,7 +30,8 @@ from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
 from archive.db import connect  # noqa: E402
-from archive.rebuild import ARTICLE, PAGE_KIND, rebuild  # noqa: E402
+from archive.rebuild import rebuild  # noqa: E402
+from crawler.capture import ARTICLE, PAGE_KIND  # noqa: E402
 from archive.schema import create  # noqa: E402
 from pipelines import dedupe  # noqa: E402
 

@@ -38,7 +38,7 @@ from scrapy.http.cookies import CookieJar
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_playwright.page import PageMethod
 
-from crawler.capture import capture_for
+from crawler.capture import PAGE_KIND, capture_for
 from crawler.profiles import profile_for_url
 
 logger = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ class AntiBotMiddleware:
     def _mark_in_warc(self, request: Request, response: Response, kind: str) -> None:
         record_id = request.meta.get("warc_record_id")
         if record_id:
-            capture_for(self.crawler).annotate(response.url, record_id, {"page-kind": kind})
+            capture_for(self.crawler).annotate(response.url, record_id, {PAGE_KIND: kind})
 
     def _cookie_jar(self, request: Request | None = None) -> CookieJar:
         for middleware in self.crawler.engine.downloader.middleware.middlewares:

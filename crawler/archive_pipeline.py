@@ -1,4 +1,4 @@
-"""Item pipeline: crawled article pages → ``pipelines.process`` → the SQLite archive.
+"""Item pipeline: crawled article pages → ``Archive.ingest`` (the pipelines) → the SQLite archive.
 
 Per spider run it keeps a ``crawl_runs`` row (requests, pages, documents
 new/updated/unchanged, errors by kind, status, message), answers the spiders'
@@ -25,13 +25,12 @@ from scrapy.statscollectors import StatsCollector
 
 from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
-from crawler.capture import capture_for
-from pipelines import Failure, ProcessResult, RawDocument, process
+from crawler.capture import ARTICLE, GONE, HINTS, PAGE_KIND, capture_for
+from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
 
 OK, FAILING = "ok", "failing"
-ARTICLE, GONE = "article", "gone"
 GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
 # How the previous run of a spider ended (see last_run_state).
@@ -172,7 +171,7 @@ class ArchivePipeline:
         )
         if raw.warc_record_id:
             capture_for(self.crawler).annotate(
-                raw.url, raw.warc_record_id, {"page-kind": ARTICLE, "hints": json.dumps(raw.hints, ensure_ascii=False)}
+                raw.url, raw.warc_record_id, {PAGE_KIND: ARTICLE, HINTS: json.dumps(raw.hints, ensure_ascii=False)}
             )
         try:
             outcome = self._archive(raw)
@@ -188,14 +187,11 @@ class ArchivePipeline:
         return item
 
     def _archive(self, raw: RawDocument) -> str:
-        previous = self.archive.document_for_url(raw.url)
-        if previous is not None and previous["raw_sha256"] == raw.sha256:
-            return "unchanged"
-        result = process(raw)
-        if result.failure is not None:
+        outcome, result = self.archive.ingest(raw, run_id=self.run_id)
+        if result is not None and result.failure is not None:
             self.failure_kinds[result.failure.kind] += 1
             logger.warning("%s: %s/%s: %s", raw.url, result.failure.stage, result.failure.kind, result.failure.message)
-        return self.archive.save(result, raw, run_id=self.run_id)
+        return outcome
 
     def _notice_gone(self, response, request) -> None:
         if response.status not in GONE_STATUSES or self.archive is None:
@@ -204,7 +200,7 @@ class ArchivePipeline:
             return
         self.archive.mark_gone(response.url)
         if request.meta.get("warc_record_id"):
-            capture_for(self.crawler).annotate(response.url, request.meta["warc_record_id"], {"page-kind": GONE})
+            capture_for(self.crawler).annotate(response.url, request.meta["warc_record_id"], {PAGE_KIND: GONE})
         self.stats.inc_value(f"{_GONE_PREFIX}{response.status}")
         logger.info("%s answers %d: marked gone in the archive", response.url, response.status)
 

@@ -29,6 +29,13 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 SOFTWARE = "zhenggai-archive/0.1 (warcio)"
+
+# What a ``metadata`` record says about the response it refers to; a rebuild
+# from the captures (archive/rebuild.py) reads it to process exactly the pages
+# a crawl did: ``article`` (with the list page's ``hints`` as JSON), ``gone``
+# (an archived page answering 404/410), ``challenge`` or ``captcha``.
+PAGE_KIND, HINTS = "page-kind", "hints"
+ARTICLE, GONE = "article", "gone"
 # Twisted hands us the body already de-chunked; keeping the header would make
 # WARC readers try to de-chunk it again.
 _HEADERS_NOT_STORED = {"transfer-encoding"}
@@ -100,6 +107,19 @@ class WarcCapture:
         )
         writer.write_request_response_pair(request, response)
         return CapturedRecord(self._name, response.rec_headers.get_header("WARC-Record-ID"))
+
+    def write_resource(self, url: str, body: bytes, content_type: str | None, fetched_at: datetime) -> CapturedRecord:
+        """Capture a document that did not come over HTTP (an imported file)."""
+        writer = self._current_writer()
+        record = writer.create_warc_record(
+            url,
+            "resource",
+            payload=io.BytesIO(body),
+            warc_content_type=content_type or "application/octet-stream",
+            warc_headers_dict={"WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        )
+        writer.write_record(record)
+        return CapturedRecord(self._name, record.rec_headers.get_header("WARC-Record-ID"))
 
     def annotate(self, url: str, refers_to: str, fields: dict[str, str]) -> None:
         """Attach ``fields`` (e.g. ``page-kind: challenge``) to a captured response."""

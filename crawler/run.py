@@ -19,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from archive.db import Archive
+from archive.db import Archive, warc_dir_for
 from crawler.anti_bot import CHALLENGE
 from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
 from crawler.profiles import get_profile
@@ -143,7 +143,7 @@ def run_demo(db_path: str, port: int = 8001, serve: bool = True) -> int:
             db_path,
             host_map=mirror.host_map,
             politeness=False,
-            warc_dir=str(Path(db_path).parent / "warc"),
+            warc_dir=str(warc_dir_for(db_path)),
         )
     if not serve:
         return exit_code

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from archive_snapshot import snapshot
 from conftest import MIRROR_ARTICLE_URLS, WarcRecord, copy_sites, page_kinds, query, read_warc, run_crawl_process
 from crawler.mirror import start_mirror
 
@@ -186,6 +187,10 @@ def test_rebuild_from_the_warc_files_gives_the_same_archive(first_crawl, tmp_pat
     assert dict(outcomes) == {"new": len(MIRROR_ARTICLE_URLS)}
     crawled, rebuilt = documents(base / "archive.db"), documents(tmp_path / "rebuilt.db")
     assert {url: d["content_sha256"] for url, d in rebuilt.items()} == {url: d["content_sha256"] for url, d in crawled.items()}
+    # Same ids, same text and metadata, same disclosures and problems.
+    crawl_snapshot, rebuilt_snapshot = snapshot(base / "archive.db"), snapshot(tmp_path / "rebuilt.db")
+    assert rebuilt_snapshot == crawl_snapshot
+    assert len(rebuilt_snapshot["disclosures"]) >= 10 and len(rebuilt_snapshot["problems"]) >= 20
     # The list page's hints travel with the capture.
     url = "https://www.ccdi.gov.cn/pln/202110/t20211029_253300.html"
     assert (rebuilt[url]["title"], rebuilt[url]["published_at"]) == (crawled[url]["title"], crawled[url]["published_at"])
