@@ -98,18 +98,23 @@ def serve(db_path, port, host):
 @click.option("--cookie-file", type=click.Path(exists=True), help="cookies exported from a real browser")
 @click.option("--jobdir", help="Scrapy JOBDIR, so an interrupted crawl resumes (default data/jobs/<spider>)")
 @click.option("--mirror", is_flag=True, help="crawl the local mirror instead of the live sites")
-def crawl(spiders, db_path, cookie_file, jobdir, mirror):
+@click.option("--recheck", is_flag=True, help="also re-fetch every archived page: edits become versions, 404/410 marks pages gone")
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed."""
     from crawler.run import run_crawl
 
+    options = dict(
+        cookie_file=cookie_file,
+        jobdir=jobdir,
+        warc_dir=str(warc_dir_for(db_path)),
+        extra_settings={"RECHECK_ARCHIVED": True} if recheck else None,
+    )
     if mirror:
         from crawler.mirror import start_mirror
 
         with start_mirror() as running:
-            sys.exit(run_crawl(list(spiders) or None, db_path, host_map=running.host_map, cookie_file=cookie_file,
-                               jobdir=jobdir, warc_dir=str(warc_dir_for(db_path))))
-    sys.exit(run_crawl(list(spiders) or None, db_path, cookie_file=cookie_file, jobdir=jobdir,
-                       warc_dir=str(warc_dir_for(db_path))))
+            sys.exit(run_crawl(list(spiders) or None, db_path, host_map=running.host_map, **options))
+    sys.exit(run_crawl(list(spiders) or None, db_path, **options))
 
 
 @cli.command()

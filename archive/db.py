@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
@@ -90,6 +91,15 @@ class Archive:
     def document_for_url(self, url: str) -> dict | None:
         rows = list(self.db["documents"].rows_where("url = ?", [url], limit=1))
         return rows[0] if rows else None
+
+    def pages_on_hosts(self, hosts) -> list[tuple[str, dict]]:
+        """(url, list hints) of every archived page on one of ``hosts``."""
+        hosts = {h.lower() for h in hosts}
+        return [
+            (url, json.loads(hints or "{}"))
+            for url, hints in self.db.execute("select url, hints from documents order by url")
+            if (urlsplit(url).hostname or "") in hosts
+        ]
 
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """A page that now answers 404/410 is marked, never deleted."""

@@ -37,6 +37,7 @@ DOCUMENTS = {
     "editor_code": str,
     "original_url": str,
     "categories": str,
+    "hints": str,
     "body_text": str,
     "doc_type": str,
     "doc_type_rule": str,

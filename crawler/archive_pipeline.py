@@ -138,6 +138,7 @@ class ArchivePipeline:
         self.run_id = self.archive.start_run(spider.name)
         self.stats.set_value("archive/run_id", self.run_id)
         spider.is_known = self.is_known
+        spider.archived_pages = lambda: self.archive.pages_on_hosts(spider.profile.hosts)
 
     def is_known(self, url: str, list_date: str | None = None) -> bool:
         """True when ``url`` is archived and the list page's date agrees with it,

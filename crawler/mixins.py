@@ -33,7 +33,10 @@ crawler's keys there (everything but ``name``/``publisher``/``hosts``/``template
 Incremental crawling: for every list item the spider asks ``is_known(url,
 list_date)`` (False here; the archive pipeline replaces it with an archive
 lookup).  Known items are not fetched again, and a list page holding one ends
-its column's pagination: older pages hold nothing new.
+its column's pagination: older pages hold nothing new.  With the setting
+``RECHECK_ARCHIVED`` the spider also fetches every page of its site already in
+the archive (``archived_pages``), so edits and removals after publication are
+seen: a changed text becomes a new version, a 404/410 marks the page gone.
 """
 
 from __future__ import annotations
@@ -118,6 +121,13 @@ class ProfileSpider(scrapy.Spider):
     """
 
     profile_name: str | None = None
+    recheck_archived = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.recheck_archived = crawler.settings.getbool("RECHECK_ARCHIVED")
+        return spider
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -131,6 +141,10 @@ class ProfileSpider(scrapy.Spider):
     def is_known(self, url: str, list_date: str | None) -> bool:
         """Whether ``url`` is archived and unchanged; replaced by the archive pipeline."""
         return False
+
+    def archived_pages(self) -> list[tuple[str, dict]]:
+        """(url, list hints) of this site's archived pages; replaced by the archive pipeline."""
+        return []
 
     def list_entries(self, response: Response) -> Iterator[ListEntry]:
         yield from self.entries_in(response, response, self.site_settings["list"])
@@ -158,6 +172,10 @@ class ProfileSpider(scrapy.Spider):
     async def start(self):
         for column in self.columns():
             yield scrapy.Request(column.url, callback=self.parse_list, cb_kwargs={"column": column})
+        if self.recheck_archived:
+            # Pages edited or removed after publication: lists do not show it.
+            for url, hints in self.archived_pages():
+                yield scrapy.Request(url, callback=self.parse_article, cb_kwargs={"hints": hints})
 
     def parse_list(self, response: Response, column: Column):
         yield from self.follow_listing(

@@ -21,6 +21,8 @@ Project settings beyond Scrapy's own:
                       before a retry (``Retry-After`` wins when a site sends it)
 ``ANTI_BOT_SOLVE_TIMEOUT``  seconds the browser may take to pass a challenge
 ``CRAWL_ERROR_RATE_MAX``    share of failed pages above which a run is "failing"
+``RECHECK_ARCHIVED``  also fetch every archived page of the site, to see edits
+                      (new versions) and removals (404/410: gone) after publication
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ WARC_MAX_BYTES = 1024 * 1024 * 1024
 MIRROR_HOST_MAP: dict[str, str] = {}
 COOKIE_FILE = None
 POLITENESS_OFF = False
+RECHECK_ARCHIVED = False
 ANTI_BOT_SOLVE_TIMEOUT = 60.0
 
 DOWNLOADER_MIDDLEWARES = {

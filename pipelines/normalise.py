@@ -192,6 +192,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
         "editor_code": editor_code,
         "original_url": meta.get("original_url"),
         "categories": json.dumps(categories, ensure_ascii=False),
+        "hints": json.dumps(raw.hints, ensure_ascii=False, sort_keys=True),
         "body_text": body_text,
         "content_sha256": hashlib.sha256(body_text.encode("utf-8")).hexdigest(),
         "raw_sha256": raw.sha256,
