@@ -125,14 +125,13 @@ def link(db: Database, document: dict) -> str:
     marks = ",".join("?" * len(groups))
     members = list(
         db.query(
-            f"select id, url, publisher, source, declared_source, original_url, published_at, first_seen_at "
+            f"select id, url, publisher, source, declared_source, original_url, published_at, first_seen_at, canonical_id "
             f"from documents where id = ? or canonical_id in ({marks})",
             [document_id, *groups],
         )
     )
     canonical = choose_canonical(members)
-    db.execute(
-        f"update documents set canonical_id = ? where id in ({','.join('?' * len(members))})",
-        [canonical, *[m["id"] for m in members]],
-    )
+    moved = [m["id"] for m in members if m["canonical_id"] != canonical]
+    if moved:
+        db.execute(f"update documents set canonical_id = ? where id in ({','.join('?' * len(moved))})", [canonical, *moved])
     return canonical
