@@ -4,7 +4,6 @@ Search in Chinese, apply a facet, open a disclosure and its problems.
 Screenshots of each step are saved under test-artifacts/browser/.
 """
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,14 @@ from datasette_server import served_archive
 
 from archive.db import Archive
 from archive.importer import import_paths
+from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+pytestmark = pytest.mark.skipif(
+    not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +30,7 @@ def browser_page(tmp_path_factory):
         import_paths([FIXTURES / "disclosures", FIXTURES / "documents"], archive)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with served_archive(db_path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(**PLAYWRIGHT_LAUNCH_OPTIONS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield base, page
         browser.close()

@@ -6,7 +6,6 @@ as literal text (a text dump).  None may run: no dialog, no request to the
 marker host, no DOM change; the text dump's markup shows as text.
 """
 
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -15,16 +14,14 @@ from datasette_server import served_archive
 
 from archive.db import Archive
 from archive.importer import import_paths
+from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+pytestmark = pytest.mark.skipif(
+    not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +29,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(**PLAYWRIGHT_LAUNCH_OPTIONS)
         yield chromium
         chromium.close()
 
