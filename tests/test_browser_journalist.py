@@ -73,3 +73,13 @@ def test_search_facet_and_open_a_disclosure(browser_page):
     statuses = page.locator("table.problems tbody td:nth-child(4)").all_inner_texts()
     assert statuses == ["已完成", "基本完成", "正在推进", "未完成", "(no status)", "持续推进"]
     assert page.locator("article.doc-text p").first.inner_text().startswith("根据县委巡察工作统一部署")
+
+
+def test_dashboard_draws_its_charts(browser_page):
+    base, page = browser_page
+    page.goto(f"{base}/-/dashboards/rectification")
+    page.wait_for_selector("#chart-problems-by-status :is(svg, canvas)")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / "4-dashboard.png"), full_page=True)
+    assert page.locator(".vega-embed").count() == 3
+    assert page.locator(".vega-embed :is(svg, canvas)").count() >= 3

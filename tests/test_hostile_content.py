@@ -49,7 +49,9 @@ def test_stored_text_has_no_markup_from_the_html_page(served):
     base, ids = served
     with urllib.request.urlopen(f"{base}/-/document/{ids['hostile_page.html']}", timeout=30) as response:
         html = response.read().decode()
-        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "object-src 'none'" in policy
+        assert "unsafe-eval" not in policy  # only the dashboards' charts may evaluate code
     assert "alert(" not in html and "onerror" not in html and "javascript:" not in html
 
 

@@ -24,10 +24,18 @@ from markupsafe import Markup, escape
 from .. import tokenizer
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'{eval}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# Vega compiles chart expressions with Function(): the dashboards, which show
+# aggregates rather than scraped pages, are the only place that may evaluate code.
+EVAL_ALLOWED_PATHS = ("/-/dashboards",)
+
+
+def content_security_policy(path: str) -> str:
+    allow_eval = path.startswith(EVAL_ALLOWED_PATHS)
+    return CONTENT_SECURITY_POLICY.format(eval=" 'unsafe-eval'" if allow_eval else "")
 DOCUMENT_ROUTE = r"^/-/document/(?P<document_id>[0-9a-f]{16})$"
 _DISCLOSURE_FACTS = (
     ("unit", "Inspected unit"), ("unit_type", "Unit type"), ("level", "Level"), ("kind", "Kind"),
@@ -122,7 +130,7 @@ def asgi_wrapper(datasette):
                         if k.lower() not in (b"content-security-policy", b"x-content-type-options")
                     ]
                     headers += [
-                        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                        (b"content-security-policy", content_security_policy(scope.get("path", "")).encode()),
                         (b"x-content-type-options", b"nosniff"),
                     ]
                     message = {**message, "headers": headers}
