@@ -171,6 +171,10 @@ def create(db: Database) -> None:
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
+    # A page may fail on every crawl: archives made before this knew had a unique index.
+    for index in db["failures"].indexes:
+        if index.unique and index.columns == ["url"]:
+            db.execute(f"drop index [{index.name}]")
     for table, columns in (
         ("documents", ["url"]),
         ("documents", ["published_at"]),
@@ -179,7 +183,7 @@ def create(db: Database) -> None:
         ("versions", ["document_id"]),
         ("failures", ["url"]),
     ):
-        db[table].create_index(columns, unique=columns == ["url"], if_not_exists=True)
+        db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     dedupe.create_tables(db)
     if "copies" not in db.view_names():

@@ -54,7 +54,12 @@ def _store_disclosure(db: Database, document: dict, parsed: dict | None) -> None
 
 
 def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str:
-    with db.conn:
+    # One transaction for the row, its disclosure, problems, versions and
+    # dedupe index: sqlite-utils commits each write of its own unless a
+    # transaction is open (a ``with db.conn`` block opens none until its first
+    # write, and that write commits), so a crash in between left the document
+    # without its disclosure or signature.
+    with db.atomic():
         if not result.ok:
             record_failure(db, result, run_id)
             return FAILED
