@@ -58,9 +58,19 @@ def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
     return jobdir
 
 
-def _needs_browser(spidercls) -> bool:
+def _site_settings(spidercls) -> dict | None:
+    """The crawler's part of the spider's site profile (None for a spider without one)."""
     profile_name = getattr(spidercls, "profile_name", None)
-    return profile_name is None or get_profile(profile_name).settings.get("render") == CHALLENGE
+    return None if profile_name is None else get_profile(profile_name).settings
+
+
+def _needs_browser(spidercls) -> bool:
+    site = _site_settings(spidercls)
+    return site is None or site.get("render") == CHALLENGE
+
+
+def _is_test_site(spidercls) -> bool:
+    return bool((_site_settings(spidercls) or {}).get("test_site"))
 
 
 def run_crawl(
@@ -74,7 +84,7 @@ def run_crawl(
     warc_dir: str | None = None,
     extra_settings: dict | None = None,
 ) -> int:
-    """Crawl with the named spiders (all when None) into the archive at ``db_path``.
+    """Crawl with the named spiders (when None, all but test sites) into the archive at ``db_path``.
 
     ``host_map`` ``{real_host: mirror_origin}`` sends those hosts to a local
     mirror; ``jobdir`` is the folder holding one Scrapy JOBDIR per spider
@@ -88,7 +98,9 @@ def run_crawl(
     settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
     process = CrawlerProcess(settings)
     available = process.spider_loader.list()
-    names = list(spiders) if spiders else sorted(available)
+    names = list(spiders) if spiders else sorted(
+        name for name in available if not _is_test_site(process.spider_loader.load(name))
+    )
     unknown = [name for name in names if name not in available]
     if unknown:
         print(f"unknown spider(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}", file=sys.stderr)

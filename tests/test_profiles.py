@@ -15,7 +15,7 @@ from crawler.mixins import TITLE_FILTERS
 from crawler.profiles import Profile, Template, load_profiles, profile_for_url
 
 PROFILES = {profile.name: profile for profile in load_profiles()}
-ARTICLE_PAGES = {"ccdi": 9, "beijing": 3, "zhejiang": 3, "guangdong": 3, "chongqing": 3, "sina": 2, "people": 2, "dangyuan": 2}
+ARTICLE_PAGES = {"ccdi": 9, "beijing": 3, "zhejiang": 3, "guangdong": 3, "chongqing": 3, "sina": 2, "people": 2, "dangyuan": 2, "faultsite": 7}
 CMS_FAMILIES = {"trs", "govcloud", "hanweb", "sina", "people", "12371"}
 OPTIONAL_SELECTORS = ("published_at", "source", "author", "editor")
 
@@ -79,6 +79,7 @@ def test_hosts_are_unique_and_every_mirrored_host_has_its_profile():
         "finance.sina.com.cn": "sina",
         "politics.people.com.cn": "people",
         "www.12371.cn": "dangyuan",
+        "www.faultsite.test": "faultsite",
     }
 
 

@@ -34,6 +34,7 @@ START_URLS = {
     "sina": ["https://finance.sina.com.cn/roll/index.d.html?cid=56588&page=1"],
     "people": ["http://politics.people.com.cn/GB/1027/index1.html"],
     "dangyuan": ["https://www.12371.cn/special/xsgz/"],
+    "faultsite": ["http://www.faultsite.test/xsxc/"],  # the fault mirror's site: tests/test_faults.py
 }
 
 ARTICLES = {

@@ -1,4 +1,4 @@
-"""``python -m crawler.mirror [--port-base N]``: serve the fixtures until interrupted."""
+"""``python -m crawler.mirror [--port-base N] [--faults]``: serve the fixtures until interrupted."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from crawler.mirror import start_mirror
+from crawler.mirror.faults import Faults
 
 
 def main() -> None:
@@ -15,8 +16,11 @@ def main() -> None:
     parser.add_argument("--port-base", type=int, help="first port; hosts get consecutive ports in name order")
     parser.add_argument("--sites-dir", type=Path, help="serve this tree instead of the bundled fixtures")
     parser.add_argument("--no-challenge", action="store_true", help="serve CCDI pages without the cookie challenge")
+    parser.add_argument("--faults", action="store_true", help="also serve the fault site (crawler/mirror/faults.py)")
+    parser.add_argument("--stall-seconds", type=float, default=Faults.stall_seconds, help="how long the stalling page stalls")
     args = parser.parse_args()
-    mirror = start_mirror(args.sites_dir, port_base=args.port_base, challenge=not args.no_challenge)
+    faults = Faults(stall_seconds=args.stall_seconds) if args.faults else None
+    mirror = start_mirror(args.sites_dir, port_base=args.port_base, challenge=not args.no_challenge, faults=faults)
     print(json.dumps(mirror.host_map, indent=2), flush=True)
     try:
         threading.Event().wait()

@@ -9,13 +9,15 @@ servers ignore cache-busting parameters).
 
 ``sites/hosts.yaml`` says what each real server sends on top of the bytes:
 the charset in its Content-Type header (which may disagree with the page, as
-on people.com.cn), the path robots.txt disallows, and whether the host sits
-behind the JavaScript cookie challenge.
+on people.com.cn), the path robots.txt disallows, whether the host sits
+behind the JavaScript cookie challenge, and whether it is the fault site,
+served only by a mirror started with ``faults`` (see ``faults.py``).
 """
 
 from __future__ import annotations
 
 import http.cookies
+import ipaddress
 import mimetypes
 import secrets
 import threading
@@ -32,6 +34,7 @@ from crawler.mirror.blockpages import (
     challenge_cookie_value,
     challenge_page,
 )
+from crawler.mirror.faults import FAULTS, FaultReply, Faults
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 HOSTS_FILE = "hosts.yaml"
@@ -84,6 +87,8 @@ class Mirror:
     ``captcha_paths``: path prefixes (on every host) answered with the slider
     CAPTCHA; a set, so tests may add to it while the mirror runs.
     ``request_log``: (host, path with query) of every request, in order.
+    ``faults``: also serve the fault site (hosts marked ``faults_only``), whose
+    fault paths fail as :mod:`crawler.mirror.faults` describes; loopback only.
     """
 
     def __init__(
@@ -94,8 +99,12 @@ class Mirror:
         challenge: bool = True,
         captcha_paths: set[str] | frozenset[str] = frozenset(),
         port_base: int | None = None,
+        faults: Faults | None = None,
     ) -> None:
+        if faults is not None and not _is_loopback(host):
+            raise ValueError(f"the fault mirror serves loopback addresses only, not {host}")
         self.tree = SiteTree(sites_dir)
+        self.faults = faults
         self.bind_host = host
         self.challenge = challenge
         self.captcha_paths = set(captcha_paths)
@@ -120,8 +129,14 @@ class Mirror:
         rest = parts.path + (f"?{parts.query}" if parts.query else "")
         return self.host_map[parts.hostname] + rest
 
+    @property
+    def served_hosts(self) -> list[str]:
+        return sorted(
+            host for host, rules in self.tree.hosts.items() if self.faults is not None or not rules.get("faults_only")
+        )
+
     def start(self) -> "Mirror":
-        for index, real_host in enumerate(sorted(self.tree.hosts)):
+        for index, real_host in enumerate(self.served_hosts):
             port = 0 if self._port_base is None else self._port_base + index
             server = ThreadingHTTPServer((self.bind_host, port), _handler_for(self, real_host))
             server.daemon_threads = True
@@ -170,6 +185,16 @@ class Mirror:
             return 404, {"Content-Type": html_type}, NOT_FOUND_PAGE
         return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
 
+    def fault_reply(self, real_host: str, raw_path: str, handler: BaseHTTPRequestHandler, send_body: bool) -> FaultReply | None:
+        """The fault ``raw_path`` answers with on the fault site, ready to run, or None."""
+        path, _, query = raw_path.partition("?")
+        path = unquote(path)
+        if self.faults is None or not self.tree.hosts[real_host].get("faults_only") or path not in FAULTS:
+            return None
+        self.request_log.append((real_host, raw_path))
+        page = self.tree.file_for(real_host, path)
+        return FaultReply(FAULTS[path], handler, self.faults, path, query, page, send_body)
+
     def _passes_challenge(self, cookie_header: str | None) -> bool:
         cookies = http.cookies.SimpleCookie()
         try:
@@ -178,6 +203,13 @@ class Mirror:
             return False
         sent = cookies.get(CHALLENGE_COOKIE)
         return sent is not None and sent.value == self.challenge_cookie[CHALLENGE_COOKIE]
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name: only an address says where it listens
+        return False
 
 
 def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]:
@@ -191,6 +223,10 @@ def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]
             self._answer(send_body=False)
 
         def _answer(self, send_body: bool) -> None:
+            fault = mirror.fault_reply(real_host, self.path, self, send_body)
+            if fault is not None:
+                fault.run()
+                return
             status, headers, body = mirror.respond(real_host, self.path, self.headers.get("Cookie"))
             self.send_response(HTTPStatus(status))
             for name, value in headers.items():

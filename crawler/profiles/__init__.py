@@ -18,6 +18,14 @@ Template keys (all CSS selectors, all optional except ``detect`` and ``body``):
 ``body``          the article container
 ``drop``          mapping of rule name → selector removed from the body; each
                   name is recorded as a fired boilerplate rule
+
+Beside the templates and the crawler's keys (``crawler/mixins.py``):
+
+``error_page``    selector of the page the site answers with status 200 for a missing
+                  page; the extract stage records such a page as ``site_error_page``
+                  instead of archiving it
+``test_site``     true for a site that exists only in the test mirror: crawled only
+                  when named, never by a crawl of every site
 """
 
 from __future__ import annotations
