@@ -4,7 +4,9 @@ Per spider run it keeps a ``crawl_runs`` row (requests, pages, documents
 new/updated/unchanged, errors by kind, status, message), answers the spiders'
 ``is_known(url, list_date)`` question from the archive, and skips processing
 pages whose bytes are exactly those already archived.  A page that fails
-processing is recorded in ``failures`` and the crawl goes on.
+processing, a page lost on the way (``crawler.failures``: HTTP errors after
+retries, timeouts, resets, redirect loops…) and a spider callback that raised
+are each recorded in ``failures`` with their stage and kind, and the crawl goes on.
 
 It also tells the WARC capture what each page was taken for, with ``metadata``
 records (``page-kind: article`` plus the list page's ``hints``; ``page-kind:
@@ -26,6 +28,7 @@ from scrapy.statscollectors import StatsCollector
 from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
 from crawler.capture import ARTICLE, GONE, HINTS, PAGE_KIND, capture_for
+from crawler.failures import LostPage, page_lost
 from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
@@ -36,27 +39,19 @@ STOPPED_EARLY = "stopped before the end"
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
 TEMPLATE_MISMATCH = "template_mismatch"
-# Errors that cost a page for good (a retried download that then succeeded is not one).
+# Errors that cost a page for good and are not rows of ``failures``.
 _FINAL_ERROR_STATS = {
-    "retry/max_reached": "retries_exhausted",
     "anti_bot/challenge_unsolved": "challenge_unsolved",
-    "spider_exceptions/count": "spider_error",
 }
-_HTTP_ERROR_PREFIX = "httperror/response_ignored_status_count/"
 _GONE_PREFIX = "archive/documents_gone/"
 
 
 def errors_by_kind(stats: dict, failure_kinds: Counter) -> dict[str, int]:
-    """Every error of a run, by kind: Scrapy's (downloads, HTTP status, retries,
-    challenges, spider bugs) and the processing pipeline's failure kinds."""
+    """Every error of a run, by kind: the failures recorded (lost downloads,
+    processing, spider bugs), unsolved challenges, and failed download attempts."""
     errors = Counter(failure_kinds)
     for key, kind in _FINAL_ERROR_STATS.items():
         errors[kind] += stats.get(key, 0)
-    for key, value in stats.items():
-        if key.startswith(_HTTP_ERROR_PREFIX):
-            status = key.removeprefix(_HTTP_ERROR_PREFIX)
-            # An archived page that is gone is news about the site, not a crawl error.
-            errors[f"http_{status}"] += value - stats.get(f"{_GONE_PREFIX}{status}", 0)
     # Every failed download attempt, retried or not: shows a flaky site.
     errors["download_error"] += stats.get("downloader/exception_count", 0)
     return {kind: count for kind, count in sorted(errors.items()) if count}
@@ -68,14 +63,15 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
         return STOPPED_CAPTCHA, captcha_message or "stopped at a CAPTCHA page"
     if reason != "finished":
         return FAILING, f"{STOPPED_EARLY} ({reason})"
+    final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
+    by_kind = ", ".join(f"{kind} {count}" for kind, count in errors.items())
     if errors.get(TEMPLATE_MISMATCH):
         return FAILING, (
             f"{errors[TEMPLATE_MISMATCH]} page(s) match no article template of the site "
-            "profile: the site's layout has probably changed"
+            f"profile: the site's layout has probably changed; errors: {by_kind}"
         )
-    final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
     if final_errors > error_rate_max * max(pages_fetched, 1):
-        return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {errors}"
+        return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {by_kind}"
     if pages_fetched == 0:
         return FAILING, "no page could be fetched"
     return OK, f"{pages_fetched} page(s) fetched, {final_errors} error(s)"
@@ -120,6 +116,8 @@ class ArchivePipeline:
         self.resuming_interrupted_run = False
         crawler.signals.connect(self._finish_run, signal=signals.spider_closed)
         crawler.signals.connect(self._notice_gone, signal=signals.response_received)
+        crawler.signals.connect(self._record_lost_page, signal=page_lost)
+        crawler.signals.connect(self._record_spider_error, signal=signals.spider_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler):
@@ -179,8 +177,7 @@ class ArchivePipeline:
         except Exception as exc:  # one bad page never ends the crawl
             logger.exception("Archiving %s failed", raw.url)
             failure = Failure("archive", "internal_error", f"{type(exc).__name__}: {exc}")
-            self.failure_kinds[failure.kind] += 1
-            self._record_failure(ProcessResult(raw, failure=failure))
+            self._count_and_record(ProcessResult(raw, failure=failure))
             outcome = "failed"
         self.archived_this_run.add(raw.url)
         self.outcomes[outcome] += 1
@@ -204,6 +201,31 @@ class ArchivePipeline:
             capture_for(self.crawler).annotate(response.url, request.meta["warc_record_id"], {PAGE_KIND: GONE})
         self.stats.inc_value(f"{_GONE_PREFIX}{response.status}")
         logger.info("%s answers %d: marked gone in the archive", response.url, response.status)
+
+    def _record_lost_page(self, lost: LostPage) -> None:
+        if self.archive is None:
+            return
+        if lost.status in GONE_STATUSES and self.archive.document_for_url(lost.url) is not None:
+            return  # news about the site, not an error: marked gone by _notice_gone
+        raw = RawDocument(url=lost.url, body=b"", warc_file=lost.warc_file, warc_record_id=lost.warc_record_id)
+        self._count_and_record(ProcessResult(raw, failure=lost.failure))
+
+    def _record_spider_error(self, failure, response) -> None:
+        if self.archive is None:
+            return
+        raw = RawDocument(
+            url=response.url,
+            body=b"",
+            warc_file=response.meta.get("warc_file"),
+            warc_record_id=response.meta.get("warc_record_id"),
+        )
+        self._count_and_record(ProcessResult(raw, failure=Failure("parse", "spider_error", failure.getErrorMessage())))
+
+    def _count_and_record(self, result: ProcessResult) -> None:
+        failure = result.failure
+        self.failure_kinds[failure.kind] += 1
+        logger.warning("%s: %s/%s: %s", result.raw.url, failure.stage, failure.kind, failure.message)
+        self._record_failure(result)
 
     def _record_failure(self, result: ProcessResult) -> None:
         try:
@@ -229,7 +251,7 @@ class ArchivePipeline:
             documents_new=self.outcomes["new"],
             documents_updated=self.outcomes["updated"],
             documents_unchanged=self.outcomes["unchanged"],
-            failures=self.outcomes["failed"],
+            failures=sum(self.failure_kinds.values()),
             errors=errors,
             status=status,
             message=message,

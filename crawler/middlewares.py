@@ -25,6 +25,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from crawler.capture import Exchange, capture_for
+from pipelines.extract import incomplete_body
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,12 @@ class CaptureMiddleware:
     def from_crawler(cls, crawler: Crawler):
         return cls(crawler)
 
+    def process_request(self, request: Request) -> None:
+        # A retry or redirect copies its request's meta: until this attempt's
+        # response is captured, the request points at no record.
+        request.meta.pop("warc_file", None)
+        request.meta.pop("warc_record_id", None)
+
     def process_response(self, request: Request, response: Response) -> Response:
         captured = capture_for(self.crawler).write_exchange(
             Exchange(
@@ -132,7 +139,7 @@ class CaptureMiddleware:
                 request_headers=_header_pairs(request.headers),
                 request_body=request.body,
                 status=response.status,
-                reason=_reason(response.status),
+                reason=reason_phrase(response.status),
                 response_headers=_header_pairs(response.headers),
                 body=response.body,
                 fetched_at=datetime.now(timezone.utc),
@@ -144,7 +151,7 @@ class CaptureMiddleware:
         return response
 
 
-def _reason(status: int) -> str:
+def reason_phrase(status: int) -> str:
     from http import HTTPStatus
 
     try:
@@ -159,6 +166,10 @@ class BackoffRetryMiddleware(RetryMiddleware):
     The wait doubles with each attempt (``RETRY_BACKOFF_BASE`` · 2ⁿ⁻¹, capped at
     ``RETRY_BACKOFF_MAX``); a ``Retry-After`` header (429, 503) wins when the
     site sends one.  A busy government server should not see us come back at once.
+
+    Besides the status codes and exceptions Scrapy retries, an HTML page that
+    arrived empty or cut inside a character (a server that closed the
+    connection mid-page without announcing a length) is retried too.
     """
 
     def __init__(self, settings):
@@ -168,6 +179,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     async def process_response(self, request: Request, response: Response):
         result = super().process_response(request, response)
+        if result is response and not request.meta.get("dont_retry") and (incomplete := _incomplete_page(response)):
+            result = self._retry(request, f"{incomplete} body") or response
         if isinstance(result, Request):
             await self._wait(result, retry_after_seconds(response))
         return result
@@ -189,6 +202,15 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay > 0:
             logger.info("Backing off %.1fs before retrying %s", delay, retry.url)
             await asyncio.sleep(delay)
+
+
+def _incomplete_page(response: Response) -> str | None:
+    """``empty`` or ``truncated`` for a 200 HTML page that cannot be whole."""
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1").lower()
+    if response.status != 200 or not content_type.startswith("text/html"):
+        return None
+    incomplete = incomplete_body(response.body)
+    return incomplete[0] if incomplete else None
 
 
 def retry_after_seconds(response: Response) -> float | None:

@@ -52,6 +52,7 @@ import scrapy
 from parsel import Selector
 from scrapy.http import Response
 
+from crawler.failures import report_download_failure
 from crawler.items import ArticlePage
 from crawler.profiles import get_profile
 
@@ -213,6 +214,11 @@ class ProfileSpider(scrapy.Spider):
             spider=self.name,
             profile=self.profile.name,
         )
+
+    def download_failed(self, failure):
+        """Errback of every request (set by ``crawler.failures.ErrbackMiddleware``):
+        the page is recorded as lost, with its kind."""
+        report_download_failure(self.crawler, failure)
 
     # -- list parsing helpers ----------------------------------------------------
 

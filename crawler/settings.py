@@ -48,7 +48,9 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_TIMEOUT = 60
-DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+# The largest real article page seen is ~200 KB; anything past 10 MB is not a
+# page (a runaway script, an attachment) and is recorded as ``too_large``.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 
 RETRY_ENABLED = True
 RETRY_TIMES = 3
@@ -92,6 +94,12 @@ DOWNLOADER_MIDDLEWARES = {
 # JOBDIR keeps the scheduler queue of a cleanly stopped run, not a seen-list
 # that would hide the requests that were in flight when it stopped.
 DUPEFILTER_CLASS = "crawler.middlewares.RunScopedDupeFilter"
+
+SPIDER_MIDDLEWARES = {
+    # Every request gets an errback, so a page lost to the network or the
+    # server is recorded in ``failures`` (crawler/failures.py).
+    "crawler.failures.ErrbackMiddleware": 0,
+}
 
 ITEM_PIPELINES = {
     "crawler.archive_pipeline.ArchivePipeline": 300,

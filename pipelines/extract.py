@@ -37,6 +37,16 @@ _HTML_START = re.compile(r"\A\s*(<!doctype html|<html|<head|<body|<div|<p[ >])",
 # A Chinese site that says GB2312 or GBK almost always means the superset GB18030.
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
 
+# Rule site_error_page: what servers answer with status 200 for a missing page
+# (a "soft 404"): nginx's and IIS's 404 pages, CMS notices that a page does not
+# exist or was deleted.  Matched on <title> and <h1> of a page no article
+# template matches; a site whose error page looks otherwise names it in its
+# profile (``error_page``).
+SITE_ERROR_PAGE = re.compile(
+    r"\b404\b.{0,12}(?:Not Found|页面|错误)|页面(?:不存在|未找到)|找不到(?:您要访问的|该)?页面"
+    r"|(?:信息|文章|内容|页面)(?:不存在|已被?删除)"
+)
+
 
 @dataclass
 class Extracted:
@@ -78,11 +88,27 @@ def decode(body: bytes, content_type: str | None = None) -> str:
     raise StageError(STAGE, "undecodable", "bytes match no declared or detectable encoding")
 
 
+def incomplete_body(body: bytes) -> tuple[str, str] | None:
+    """(kind, reason) when the bytes cannot be a whole document: ``empty`` (nothing
+    but whitespace) or ``truncated`` (UTF-8 that stops inside a character: the
+    connection closed mid-page and nothing announced the length).  The crawler
+    retries such answers; what is still incomplete is never archived."""
+    if not body.strip():
+        return "empty", "the response body is empty"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Every byte before is valid UTF-8 and the last character is unfinished.
+        if exc.reason == "unexpected end of data":
+            return "truncated", f"the body stops inside a UTF-8 character, after {len(body)} bytes"
+    return None
+
+
 def extract(raw: RawDocument) -> Extracted:
-    if not raw.body or not raw.body.strip():
-        raise StageError(STAGE, "empty", "the response body is empty")
     if b"\x00" in raw.body[:2048]:
         raise StageError(STAGE, "binary", "the body is binary, not a text document")
+    if incomplete := incomplete_body(raw.body):
+        raise StageError(STAGE, *incomplete)
     text = decode(raw.body, raw.content_type)
     if m := _FRONT_MATTER.match(text):
         return _extract_front_matter(m.group(1), m.group(2))
@@ -170,11 +196,26 @@ def _find_template(page: etree._Element, profiles) -> tuple[Profile, Template] |
     return None
 
 
+def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_template: bool) -> str | None:
+    """Why the page is the site's error page and no document, or None."""
+    marker = profile.settings.get("error_page") if profile else None
+    if marker and page.cssselect(marker):
+        return f"it has the error-page marker {marker!r} of profile {profile.name!r}"
+    if matched_a_template:
+        return None
+    heading = join_pieces(page.xpath("//title//text() | //h1//text()")) or ""
+    if found := SITE_ERROR_PAGE.search(heading):
+        return f"its title says {found[0]!r}"
+    return None
+
+
 def _extract_html(url: str, html: str) -> Extracted:
     page = _parse_page(html)
     page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
     profile = profile_for_url(page_url)
     match = _find_template(page, [profile] if profile else load_profiles())
+    if reason := _error_page_reason(page, profile, matched_a_template=match is not None):
+        raise StageError(STAGE, "site_error_page", f"the server's error page answered as a page: {reason}")
     if profile and not match:
         raise StageError(
             STAGE,
