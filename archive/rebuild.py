@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,7 +111,29 @@ def rebuild(warc_dir: str | Path, db_path: str | Path, progress: bool = True) ->
             else:
                 outcomes[archive.ingest(captured.raw)[0]] += 1
         archive.db.execute("pragma wal_checkpoint(truncate)")
+    _fold_wal(db_path)
     os.replace(building, db_path)
     for stale in (Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)
     return outcomes
+
+
+def _fold_wal(db_path: Path) -> None:
+    """Checkpoint the old archive's WAL into its file before the file is replaced.
+
+    SQLite applies whatever ``<db>-wal`` lies beside a database when it opens
+    it: a rebuild killed between the replace and the removal of the old WAL
+    (left by a crawl that was killed) would hand the new archive the old
+    one's pages.  An emptied WAL is ignored; until the replace the old archive
+    keeps all it had.
+    """
+    wal = Path(f"{db_path}-wal")
+    if not wal.exists():
+        return
+    connection = sqlite3.connect(db_path)
+    try:
+        connection.execute("pragma wal_checkpoint(truncate)")
+    except sqlite3.DatabaseError:  # not an archive: its WAL holds nothing to keep
+        wal.unlink()
+    finally:
+        connection.close()
