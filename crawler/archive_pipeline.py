@@ -187,8 +187,7 @@ class ArchivePipeline:
     def _archive(self, raw: RawDocument) -> str:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
         if result is not None and result.failure is not None:
-            self.failure_kinds[result.failure.kind] += 1
-            logger.warning("%s: %s/%s: %s", raw.url, result.failure.stage, result.failure.kind, result.failure.message)
+            self._count(result)  # ingest has recorded it
         return outcome
 
     def _notice_gone(self, response, request) -> None:
@@ -221,10 +220,13 @@ class ArchivePipeline:
         )
         self._count_and_record(ProcessResult(raw, failure=Failure("parse", "spider_error", failure.getErrorMessage())))
 
-    def _count_and_record(self, result: ProcessResult) -> None:
+    def _count(self, result: ProcessResult) -> None:
         failure = result.failure
         self.failure_kinds[failure.kind] += 1
         logger.warning("%s: %s/%s: %s", result.raw.url, failure.stage, failure.kind, failure.message)
+
+    def _count_and_record(self, result: ProcessResult) -> None:
+        self._count(result)
         self._record_failure(result)
 
     def _record_failure(self, result: ProcessResult) -> None:

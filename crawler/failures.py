@@ -5,7 +5,7 @@ the spider's ``download_failed`` on any request without one, including those a
 spider adds later), so a page lost to the network, the server or a redirect
 loop is never only a log line: :func:`report_download_failure` classifies it
 and sends the :data:`page_lost` signal, and the archive pipeline records it in
-``failures`` (stage ``download``, with the WARC record of the last response
+``failures`` (stage ``fetch``, with the WARC record of the last response
 when there was one) and counts it in the run's errors.  Transient faults
 (429/5xx, resets, timeouts, cut transfers) reach the errback only once the
 retry middleware has given up on them.
@@ -47,7 +47,7 @@ from pipelines import Failure
 
 logger = logging.getLogger(__name__)
 
-DOWNLOAD = "download"
+FETCH = "fetch"
 REDIRECT_LOOP = "redirect_loop"
 
 page_lost = object()
@@ -93,7 +93,7 @@ def lost_page(failure: TwistedFailure, max_redirects: int) -> LostPage | None:
         response = exception.response
         return LostPage(
             _asked_url(request),
-            Failure(DOWNLOAD, f"http_{response.status}", f"{response.url} answered {response.status} {reason_phrase(response.status)}".rstrip()),
+            Failure(FETCH, f"http_{response.status}", f"{response.url} answered {response.status} {reason_phrase(response.status)}".rstrip()),
             status=response.status,
             warc_file=response.meta.get("warc_file"),
             warc_record_id=response.meta.get("warc_record_id"),
@@ -104,7 +104,7 @@ def lost_page(failure: TwistedFailure, max_redirects: int) -> LostPage | None:
         message = f"still redirecting after {max_redirects} hops (last to {request.url})"
         return LostPage(
             _asked_url(request),
-            Failure(DOWNLOAD, REDIRECT_LOOP, message),
+            Failure(FETCH, REDIRECT_LOOP, message),
             warc_file=request.meta.get("warc_file"),
             warc_record_id=request.meta.get("warc_record_id"),
         )
@@ -113,7 +113,7 @@ def lost_page(failure: TwistedFailure, max_redirects: int) -> LostPage | None:
         ("download_failed", "the download failed"),
     )
     # No response arrived (the capture middleware clears a previous attempt's record).
-    return LostPage(_asked_url(request), Failure(DOWNLOAD, kind, f"{what} ({_detail(exception)})"))
+    return LostPage(_asked_url(request), Failure(FETCH, kind, f"{what} ({_detail(exception)})"))
 
 
 def _detail(exception: BaseException) -> str:
@@ -135,7 +135,7 @@ def redirect_cycle(request: Request) -> LostPage | None:
     message = f"redirects back to {request.url} after {' → '.join(chain)}"
     return LostPage(
         chain[0],
-        Failure(DOWNLOAD, REDIRECT_LOOP, message),
+        Failure(FETCH, REDIRECT_LOOP, message),
         warc_file=request.meta.get("warc_file"),
         warc_record_id=request.meta.get("warc_record_id"),
     )

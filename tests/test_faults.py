@@ -51,24 +51,24 @@ GOOD_PAGES = {
 # page (below the column) → stage and kind recorded, requests the server saw,
 # page whose last response the failure's WARC record holds (None: no response came)
 FAULT_MATRIX = {
-    "faults/status-500.html": ("download", "http_500", TRIES, "faults/status-500.html"),
-    "faults/status-502.html": ("download", "http_502", TRIES, "faults/status-502.html"),
-    "faults/status-503.html": ("download", "http_503", TRIES, "faults/status-503.html"),
-    "faults/status-503-retry-after.html": ("download", "http_503", TRIES, "faults/status-503-retry-after.html"),
-    "faults/status-429.html": ("download", "http_429", TRIES, "faults/status-429.html"),
-    "faults/reset.html": ("download", "connection_reset", TRIES, None),
-    "faults/stall.html": ("download", "timeout", TRIES, None),
-    "faults/truncated-length.html": ("download", "truncated", TRIES, None),
+    "faults/status-500.html": ("fetch", "http_500", TRIES, "faults/status-500.html"),
+    "faults/status-502.html": ("fetch", "http_502", TRIES, "faults/status-502.html"),
+    "faults/status-503.html": ("fetch", "http_503", TRIES, "faults/status-503.html"),
+    "faults/status-503-retry-after.html": ("fetch", "http_503", TRIES, "faults/status-503-retry-after.html"),
+    "faults/status-429.html": ("fetch", "http_429", TRIES, "faults/status-429.html"),
+    "faults/reset.html": ("fetch", "connection_reset", TRIES, None),
+    "faults/stall.html": ("fetch", "timeout", TRIES, None),
+    "faults/truncated-length.html": ("fetch", "truncated", TRIES, None),
     "faults/truncated-close.html": ("extract", "truncated", TRIES, "faults/truncated-close.html"),
     "faults/empty.html": ("extract", "empty", TRIES, "faults/empty.html"),
     "faults/site-error.html": ("extract", "site_error_page", 1, "faults/site-error.html"),
     "faults/soft-404.html": ("extract", "site_error_page", 1, "faults/soft-404.html"),
-    "faults/redirect-loop.html": ("download", "redirect_loop", 1 + REDIRECT_MAX_TIMES, f"faults/redirect-loop.html?hop={REDIRECT_MAX_TIMES}"),
-    "faults/redirect-ping.html": ("download", "redirect_loop", 1, "faults/redirect-pong.html"),
-    "faults/huge.html": ("download", "too_large", 1, None),
+    "faults/redirect-loop.html": ("fetch", "redirect_loop", 1 + REDIRECT_MAX_TIMES, f"faults/redirect-loop.html?hop={REDIRECT_MAX_TIMES}"),
+    "faults/redirect-ping.html": ("fetch", "redirect_loop", 1, "faults/redirect-pong.html"),
+    "faults/huge.html": ("fetch", "too_large", 1, None),
     "faults/attachment.html": ("extract", "binary", 1, "faults/attachment.html"),
     "faults/redesigned.html": ("extract", "template_mismatch", 1, "faults/redesigned.html"),
-    "202204/t20220406_10049.html": ("download", "http_404", 1, "202204/t20220406_10049.html"),
+    "202204/t20220406_10049.html": ("fetch", "http_404", 1, "202204/t20220406_10049.html"),
 }
 ERRORS_BY_KIND = Counter(kind for _, kind, _, _ in FAULT_MATRIX.values())
 # Download attempts that ended in an exception: resets, stalls and cut transfers
@@ -221,7 +221,7 @@ def test_a_page_may_fail_on_every_crawl(tmp_path):
     with Archive(db) as archive:
         for run_id in (1, 2):
             archive.record_failure(
-                ProcessResult(RawDocument(url=url, body=b""), failure=Failure("download", "http_500", "answered 500")), run_id
+                ProcessResult(RawDocument(url=url, body=b""), failure=Failure("fetch", "http_500", "answered 500")), run_id
             )
         assert [(r["run_id"], r["kind"]) for r in archive.db["failures"].rows] == [(1, "http_500"), (2, "http_500")]
         assert [index.unique for index in archive.db["failures"].indexes] == [0]
