@@ -24,6 +24,8 @@ from crawler.mirror import start_mirror
 from test_crawl_resume import STEADY
 
 DOCUMENTS = 300
+# Rising, so what an earlier killed run left (documents, a .rebuilding file) never
+# already reaches the next kill point.
 KILL_AT = (0.2, 0.5, 0.8)
 COMMAND_TIMEOUT = 300
 
