@@ -24,10 +24,9 @@ def served(tmp_path_factory):
     db_path = tmp_path_factory.mktemp("search") / "archive.db"
     with Archive(db_path) as archive:
         import_paths([FIXTURES], archive)
-        titles = {r["id"]: r["title"] for r in archive.db["documents"].rows}
         texts = {r["title"]: r["title"] + "\n" + r["body_text"] for r in archive.db["documents"].rows}
     with served_archive(db_path) as base:
-        yield f"{base}/archive", titles, texts
+        yield f"{base}/archive", texts
 
 
 def search(base, query):
@@ -55,21 +54,21 @@ COUNTY = "县纪委监委召开巡察整改推进会"
     ],
 )
 def test_search_box_is_substring_search(served, query, expected):
-    base, _, texts = served
+    base, texts = served
     assert search(base, query) == expected
     # The same answer as a plain substring test over title + body.
     assert {title for title, text in texts.items() if query in text} == expected
 
 
 def test_search_is_exact_across_punctuation(served):
-    base, _, _ = served
+    base, _ = served
     # "四风" occurs inside quotes “四风”; the characters around the quotes are not adjacent.
     assert search(base, "聚焦四风") == set()
     assert search(base, "聚焦“四风") == {AGGREGATOR}
 
 
 def test_server_is_read_only_and_local(served):
-    base, _, _ = served
+    base, _ = served
     databases = get_json(base.rsplit("/", 1)[0] + "/-/databases.json")
     assert [d["is_mutable"] for d in databases] == [False]
     request = urllib.request.Request(f"{base}/documents/-/insert", data=b"{}", method="POST")
@@ -78,7 +77,7 @@ def test_server_is_read_only_and_local(served):
 
 
 def test_canned_queries_are_served(served):
-    base, _, _ = served
+    base, _ = served
     rows = get_json(f"{base}/template_copies.json?_shape=array")
     assert [r["title"] for r in rows] == [TEMPLATE]
     rows = get_json(f"{base}/problems_mentioning.json?" + urllib.parse.urlencode({"phrase": "党费", "_shape": "array"}))
