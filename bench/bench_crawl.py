@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.mirror import SITES_DIR  # noqa: E402
-from crawler.profiles import get_profile  # noqa: E402
+from sites import get_profile  # noqa: E402
 
 SPIDER = "beijing"
 HOST = "www.bjsupervision.gov.cn"

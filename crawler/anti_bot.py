@@ -39,7 +39,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_playwright.page import PageMethod
 
 from crawler.capture import PAGE_KIND, capture_for
-from crawler.profiles import profile_for_url
+from sites import profile_for_url
 
 logger = logging.getLogger(__name__)
 

@@ -21,4 +21,4 @@ class ArticlePage(scrapy.Item):
     warc_record_id = scrapy.Field()
     hints = scrapy.Field()  # {"title", "published_at", "column"} from the list page
     spider = scrapy.Field()
-    profile = scrapy.Field()  # site profile name (crawler/profiles/<profile>.yaml)
+    profile = scrapy.Field()  # site profile name (sites/<profile>.yaml)

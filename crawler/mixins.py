@@ -8,7 +8,7 @@ plain next-page link need no mixin::
         name = "beijing"
         profile_name = "beijing"
 
-Everything site-specific is data in ``crawler/profiles/<name>.yaml``.  The
+Everything site-specific is data in ``sites/<name>.yaml``.  The
 crawler's keys there (everything but ``name``/``publisher``/``hosts``/``templates``):
 
 ``cms``           trs | govcloud | hanweb | sina | people | 12371: the family whose
@@ -54,7 +54,7 @@ from scrapy.http import Response
 
 from crawler.failures import report_download_failure
 from crawler.items import ArticlePage
-from crawler.profiles import get_profile
+from sites import get_profile
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from archive.db import Archive, warc_dir_for
 from crawler.anti_bot import CHALLENGE
 from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
-from crawler.profiles import get_profile
+from sites import get_profile
 
 SETTINGS_MODULE = "crawler.settings"
 

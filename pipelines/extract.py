@@ -23,7 +23,7 @@ import lxml.html
 import yaml
 from lxml import etree
 
-from crawler.profiles import Profile, Template, load_profiles, profile_for_url
+from sites import Profile, Template, load_profiles, profile_for_url
 
 from . import RawDocument, StageError
 

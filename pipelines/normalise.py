@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from dateutil import parser as dateutil_parser
 
-from crawler.profiles import load_profiles
+from sites import load_profiles
 
 from . import RawDocument, StageError, document_id, now_utc
 from .boilerplate import LINE_RULES

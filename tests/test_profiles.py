@@ -12,7 +12,7 @@ from crawler.mirror import SITES_DIR
 from crawler.mirror.blockpages import CAPTCHA_PAGE, challenge_page
 from crawler.mirror.server import SiteTree
 from crawler.mixins import TITLE_FILTERS
-from crawler.profiles import Profile, Template, load_profiles, profile_for_url
+from sites import Profile, Template, load_profiles, profile_for_url
 
 PROFILES = {profile.name: profile for profile in load_profiles()}
 ARTICLE_PAGES = {"ccdi": 9, "beijing": 3, "zhejiang": 3, "guangdong": 3, "chongqing": 3, "sina": 2, "people": 2, "dangyuan": 2, "faultsite": 7}
