@@ -6,9 +6,9 @@ Three input shapes arrive:
 * an HTML page (crawled, or a saved ``.html`` file),
 * plain text (a page dump or a report).
 
-For HTML the site profile of the URL's host decides the selectors; a saved
-file with no host is matched by the templates' ``detect`` selectors; a page no
-profile knows falls back to trafilatura.  The result keeps the content as an
+For HTML the site profile of the page's own host decides the selectors (a
+saved file's host is the one the page declares); a page no profile knows, or
+whose profile has no templates, falls back to trafilatura.  The result keeps the content as an
 lxml tree (HTML) or as lines (text) for the clean stage.
 """
 
@@ -23,7 +23,7 @@ import lxml.html
 import yaml
 from lxml import etree
 
-from sites import Profile, Template, load_profiles, profile_for_url
+from sites import Profile, Template, profile_for_url
 
 from . import RawDocument, StageError
 
@@ -188,11 +188,26 @@ def _text_of_all(page: etree._Element, selector: str | None) -> str | None:
     return join_pieces(_text_of(el) or "" for el in page.cssselect(selector))
 
 
-def _find_template(page: etree._Element, profiles) -> tuple[Profile, Template] | None:
-    for profile in profiles:
-        for template in profile.templates:
-            if page.cssselect(template.detect):
-                return profile, template
+def _find_template(page: etree._Element, profile: Profile | None) -> Template | None:
+    for template in profile.templates if profile else ():
+        if page.cssselect(template.detect):
+            return template
+    return None
+
+
+def _own_profile(page: etree._Element, page_url: str) -> Profile | None:
+    """The profile of the page's own host: the URL's, or for a saved file the
+    host the page declares (canonical link, og:url, TRS ``SiteDomain``).
+
+    Never another host's: a page whose markup merely resembles a profiled
+    template is not that site's page, and must not get its publisher."""
+    if profile := profile_for_url(page_url):
+        return profile
+    if urlsplit(page_url).scheme in ("http", "https"):
+        return None
+    for domain in page.xpath("//meta[@name='SiteDomain']/@content"):
+        if profile := profile_for_url(f"http://{domain.strip()}/"):
+            return profile
     return None
 
 
@@ -212,19 +227,23 @@ def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_
 def _extract_html(url: str, html: str) -> Extracted:
     page = _parse_page(html)
     page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
-    profile = profile_for_url(page_url)
-    match = _find_template(page, [profile] if profile else load_profiles())
-    if reason := _error_page_reason(page, profile, matched_a_template=match is not None):
+    profile = _own_profile(page, page_url)
+    template = _find_template(page, profile)
+    if reason := _error_page_reason(page, profile, matched_a_template=template is not None):
         raise StageError(STAGE, "site_error_page", f"the server's error page answered as a page: {reason}")
-    if profile and not match:
+    if template is not None:
+        return _extract_with_template(page, profile, template, page_url=page_url)
+    if profile is not None and profile.templates:
         raise StageError(
             STAGE,
             "template_mismatch",
             f"no template of profile {profile.name!r} matches the page (template changed?)",
         )
-    if match:
-        return _extract_with_template(page, *match, page_url=page_url)
-    return _extract_fallback(page, html)
+    # No profile for this host, or a profile that names only host, publisher and
+    # columns: the generic reader; the publisher still comes from the own profile.
+    extracted = _extract_fallback(page, html)
+    extracted.profile = profile
+    return extracted
 
 
 def _extract_with_template(
