@@ -12,7 +12,9 @@ import click
 
 from .db import DEFAULT_DB, warc_dir_for
 
-METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
+# The project's datasette_metadata.json, reached through a link inside the
+# package so that a wheel install carries it too.
+METADATA = Path(__file__).resolve().with_name("datasette_metadata.json")
 METADATA_DB_KEY = "archive"
 
 

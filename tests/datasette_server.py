@@ -24,12 +24,13 @@ def get_json(url: str):
 
 
 @contextlib.contextmanager
-def served_archive(db_path: Path):
-    """Yield the base URL (``http://127.0.0.1:PORT``) of a running server."""
+def served_archive(db_path: Path, python: str | Path = sys.executable, cwd: Path = REPO):
+    """Yield the base URL (``http://127.0.0.1:PORT``) of a running server
+    (``python``: the interpreter of the install under test)."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive", "serve", "--db", str(db_path), "--port", str(port)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [str(python), "-m", "archive", "serve", "--db", str(db_path), "--port", str(port)],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

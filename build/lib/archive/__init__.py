@@ -1,0 +1,1 @@
+"""The archive: schema, database, command line and Datasette plugin."""

@@ -1,0 +1,143 @@
+"""Command line: ``python -m archive import|serve|crawl|demo``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from .db import DEFAULT_DB, warc_dir_for
+
+# The project's datasette_metadata.json, reached through a link inside the
+# package so that a wheel install carries it too.
+METADATA = Path(__file__).resolve().with_name("datasette_metadata.json")
+METADATA_DB_KEY = "archive"
+
+
+@click.group()
+def cli():
+    """整改档案 — the rectification-disclosure archive."""
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, help="SQLite archive file")
+def import_command(paths, db_path):
+    """Import local documents (files or folders) through the pipelines."""
+    from .db import Archive
+    from .importer import import_paths
+
+    def report(path, outcome, result):
+        failure = result.failure if result is not None else None
+        reason = f"  ({failure.stage}/{failure.kind}: {failure.message})" if failure else ""
+        click.echo(f"{outcome:9} {path}{reason}", err=bool(failure))
+
+    with Archive(db_path) as archive:
+        summary = import_paths(list(paths), archive, on_file=report)
+        total = archive.count("documents")
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
+    click.echo(f"imported: {counts or 'nothing'}; {total} documents in {db_path}")
+    if summary.failures and not (summary.outcomes.keys() - {"failed"}):
+        sys.exit(1)
+
+
+def datasette_command(db_path: str | Path, port: int, host: str, metadata_path: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "datasette", "serve", "-i", str(db_path),
+        "--metadata", str(metadata_path),
+        "--host", host, "--port", str(port),
+        "--setting", "sql_time_limit_ms", "3000",
+        "--setting", "default_page_size", "50",
+        "--setting", "facet_time_limit_ms", "1000",
+    ]
+
+
+def metadata_for(db_path: str | Path) -> dict:
+    """The project's metadata, keyed by the served database's name (its file stem)."""
+    metadata = json.loads(METADATA.read_text(encoding="utf-8"))
+    name = Path(db_path).stem
+    databases = metadata.get("databases", {})
+    if METADATA_DB_KEY in databases:
+        databases[name] = databases.pop(METADATA_DB_KEY)
+    for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            if chart.get("db") == METADATA_DB_KEY:
+                chart["db"] = name
+    return metadata
+
+
+def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> int:
+    """Serve the archive read-only in Datasette until interrupted."""
+    from .db import Archive
+
+    Archive(db_path).close()  # creates the schema (and the search index) for a new file
+    with tempfile.TemporaryDirectory() as tmp:
+        metadata_path = Path(tmp) / "metadata.json"
+        metadata_path.write_text(json.dumps(metadata_for(db_path), ensure_ascii=False), encoding="utf-8")
+        click.echo(f"serving {db_path} at http://{host}:{port}/")
+        try:
+            return subprocess.call(datasette_command(db_path, port, host, metadata_path))
+        except KeyboardInterrupt:
+            return 0
+
+
+@cli.command()
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind; loopback unless told otherwise")
+def serve(db_path, port, host):
+    """Serve the archive in Datasette (read-only)."""
+    sys.exit(serve_archive(db_path, port, host))
+
+
+@cli.command()
+@click.argument("spiders", nargs=-1)
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
+@click.option("--cookie-file", type=click.Path(exists=True), help="cookies exported from a real browser")
+@click.option("--jobdir", help="Scrapy JOBDIR, so an interrupted crawl resumes (default data/jobs/<spider>)")
+@click.option("--mirror", is_flag=True, help="crawl the local mirror instead of the live sites")
+@click.option("--recheck", is_flag=True, help="also re-fetch every archived page: edits become versions, 404/410 marks pages gone")
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck):
+    """Crawl the sites (all spiders, or those named); exits non-zero when a site failed."""
+    from crawler.run import run_crawl
+
+    options = dict(
+        cookie_file=cookie_file,
+        jobdir=jobdir,
+        warc_dir=str(warc_dir_for(db_path)),
+        extra_settings={"RECHECK_ARCHIVED": True} if recheck else None,
+    )
+    if mirror:
+        from crawler.mirror import start_mirror
+
+        with start_mirror() as running:
+            sys.exit(run_crawl(list(spiders) or None, db_path, host_map=running.host_map, **options))
+    sys.exit(run_crawl(list(spiders) or None, db_path, **options))
+
+
+@cli.command()
+@click.option("--db", "db_path", default="data/demo.db", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@click.option("--no-serve", is_flag=True, help="build the demo archive and stop")
+def demo(db_path, port, no_serve):
+    """Offline demo: start the mirror, crawl it with every spider, serve the archive."""
+    from crawler.run import run_demo
+
+    sys.exit(run_demo(db_path, port=port, serve=not no_serve))
+
+
+@cli.command()
+@click.option("--from-warc", "warc_dir", required=True, type=click.Path(exists=True, file_okay=False),
+              help="folder of WARC files written by crawls and imports")
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
+def rebuild(warc_dir, db_path):
+    """Rebuild the archive from raw WARC captures through the current pipelines."""
+    from .rebuild import rebuild as rebuild_archive
+
+    outcomes = rebuild_archive(warc_dir, db_path)
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
+    click.echo(f"rebuilt {db_path}: {counts or 'nothing captured'}")

@@ -1,0 +1,339 @@
+"""Spider machinery shared by every site, and per CMS family.
+
+A site's spider is a few lines: a name, a profile name and the mixin of the
+CMS family its list pages come from (City Scrapers style); lists that print a
+plain next-page link need no mixin::
+
+    class BeijingSpider(TrsListMixin, ProfileSpider):
+        name = "beijing"
+        profile_name = "beijing"
+
+Everything site-specific is data in ``sites/<name>.yaml``.  The
+crawler's keys there (everything but ``name``/``publisher``/``hosts``/``templates``):
+
+``cms``           trs | govcloud | hanweb | sina | people | 12371: the family whose
+                  mixin the site's spider uses; documentation for humans
+``scheme``        scheme the site's own links are normalised to (the CCDI search links
+                  to ``http://`` copies of ``https://`` pages; one URL per document)
+``render``        ``challenge``: pages sit behind a JavaScript cookie challenge, so the
+                  anti-bot middleware fetches them through a browser
+``encoding``      what the server sends, for humans; decoding follows header and <meta>
+``columns``       list pages where a crawl starts: ``{url, name, title_filter?}``; ``name``
+                  becomes the ``column`` hint of every article found there
+``title_filter``  name of a :data:`TITLE_FILTERS` entry applied to every column (a
+                  column's own ``title_filter`` wins); list items whose title does not
+                  match are not fetched
+``list``          CSS selectors on a list page: ``item`` (one per article), ``link`` (the
+                  article's ``a``: the first one with text or a title wins), ``date``
+``pagination``    ``{next: <CSS of the next-page link>}`` for sites that print one; the
+                  TRS, gov-cloud and Hanweb mixins read their pager scripts instead
+``search``        site search (CCDI WAS5): ``url`` with ``{keyword}``, ``keywords``,
+                  ``item``/``link``/``date`` selectors and ``next`` like a list
+
+Incremental crawling: for every list item the spider asks ``is_known(url,
+list_date)`` (False here; the archive pipeline replaces it with an archive
+lookup).  Known items are not fetched again, and a list page holding one ends
+its column's pagination: older pages hold nothing new.  With the setting
+``RECHECK_ARCHIVED`` the spider also fetches every page of its site already in
+the archive (``archived_pages``), so edits and removals after publication are
+seen: a changed text becomes a new version, a 404/410 marks the page gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import scrapy
+from parsel import Selector
+from scrapy.http import Response
+
+from crawler.failures import report_download_failure
+from crawler.items import ArticlePage
+from sites import get_profile
+
+logger = logging.getLogger(__name__)
+
+TITLE_FILTERS: dict[str, re.Pattern[str]] = {
+    # Title families of inspection disclosures (shared/domain/disclosures.md §1.1, §1.6):
+    # rectification reports and round summaries (…巡视整改进展情况的通报, 关于巡察整改
+    # 情况的通报, …巡视反馈意见整改情况…), and the feedback and entry notices that
+    # frame them (…向XX省委反馈巡视情况, …巡视完成进驻).  Traditional 視 for big5 copies.
+    "disclosure": re.compile(r"巡[视視察].{0,12}整改|巡[视視察].{0,10}(?:反馈|反饋|进驻|進駐)"),
+}
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_TIME = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)")
+# Dates in article URLs: TRS t20211027_…, Sina /2021-10-28/, people.com.cn
+# /n1/2021/1028/, Hanweb /art/2021/9/28/ and 12371 /2021/10/28/.
+_URL_DATES = (
+    re.compile(r"/t(\d{4})(\d{2})(\d{2})_"),
+    re.compile(r"/(\d{4})-(\d{2})-(\d{2})/"),
+    re.compile(r"/(\d{4})/(\d{2})(\d{2})/"),
+    re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/"),
+)
+
+
+def list_date(text: str, url: str) -> str | None:
+    """A list item's date as ISO 8601: ``2021-10-27``, or with the time when the
+    list prints one, ``2021-10-27T18:00+08:00``.  Lists that omit the year
+    (Sina: "(10月28日 08:01)") get the date from the article URL."""
+    found = _DATE.search(text)
+    if found is None:
+        found = next((m for m in (p.search(url) for p in _URL_DATES) if m), None)
+    if found is None:
+        return None
+    year, month, day = (int(g) for g in found.groups())
+    date = f"{year:04d}-{month:02d}-{day:02d}"
+    time = _TIME.search(text)
+    return f"{date}T{int(time[1]):02d}:{time[2]}+08:00" if time else date
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One listing the spider walks: a column's list pages or a search."""
+
+    url: str
+    name: str | None
+    title_filter: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    url: str
+    title: str
+    published_at: str | None
+
+
+class ProfileSpider(scrapy.Spider):
+    """Base of every site spider: profile, start, list walking, article items.
+
+    Lists are read with the profile's ``list`` selectors and paginated with its
+    ``pagination.next`` link; the family mixins override :meth:`list_entries`
+    and :meth:`next_page_url`.
+    """
+
+    profile_name: str | None = None
+    recheck_archived = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.recheck_archived = crawler.settings.getbool("RECHECK_ARCHIVED")
+        return spider
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.profile = get_profile(self.profile_name)
+        self.site_settings = self.profile.settings
+        # Scrapy's offsite filter: list pages may link anywhere, we fetch only this site.
+        self.allowed_domains = list(self.profile.hosts)
+
+    # -- hooks ------------------------------------------------------------------
+
+    def is_known(self, url: str, list_date: str | None) -> bool:
+        """Whether ``url`` is archived and unchanged; replaced by the archive pipeline."""
+        return False
+
+    def archived_pages(self) -> list[tuple[str, dict]]:
+        """(url, list hints) of this site's archived pages; replaced by the archive pipeline."""
+        return []
+
+    def list_entries(self, response: Response) -> Iterator[ListEntry]:
+        yield from self.entries_in(response, response, self.site_settings["list"])
+
+    def next_page_url(self, response: Response) -> str | None:
+        return self.next_link(response, self.site_settings.get("pagination", {}).get("next"))
+
+    # -- crawling ---------------------------------------------------------------
+
+    def columns(self) -> list[Column]:
+        default_filter = self.site_settings.get("title_filter")
+        return [
+            Column(
+                url=column["url"],
+                name=column["name"],
+                title_filter=self.title_filter(column.get("title_filter", default_filter)),
+            )
+            for column in self.site_settings.get("columns", [])
+        ]
+
+    @staticmethod
+    def title_filter(name: str | None) -> re.Pattern[str] | None:
+        return TITLE_FILTERS[name] if name else None
+
+    async def start(self):
+        for column in self.columns():
+            yield scrapy.Request(column.url, callback=self.parse_list, cb_kwargs={"column": column})
+        if self.recheck_archived:
+            # Pages edited or removed after publication: lists do not show it.
+            for url, hints in self.archived_pages():
+                yield scrapy.Request(url, callback=self.parse_article, cb_kwargs={"hints": hints})
+
+    def parse_list(self, response: Response, column: Column):
+        yield from self.follow_listing(
+            response, column, self.list_entries(response), self.next_page_url(response), self.parse_list
+        )
+
+    def follow_listing(self, response: Response, column: Column, entries: Iterable[ListEntry], next_url: str | None, callback):
+        """Article requests for the new entries of one list page, then the next page
+        unless this one already held a known article."""
+        found = reached_known = 0
+        for entry in entries:
+            found += 1
+            if column.title_filter and not column.title_filter.search(entry.title):
+                continue
+            if self.is_known(entry.url, entry.published_at):
+                reached_known += 1
+                continue
+            hints = {"title": entry.title, "published_at": entry.published_at, "column": column.name}
+            yield scrapy.Request(entry.url, callback=self.parse_article, cb_kwargs={"hints": hints})
+        if not found:
+            logger.warning("No list items on %s: has the list layout changed?", response.url)
+        if next_url and not reached_known:
+            yield scrapy.Request(next_url, callback=callback, cb_kwargs={"column": column})
+
+    def parse_article(self, response: Response, hints: dict):
+        yield ArticlePage(
+            url=response.url,
+            status=response.status,
+            headers=dict(response.headers.to_unicode_dict()),
+            body=response.body,
+            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            warc_file=response.meta.get("warc_file"),
+            warc_record_id=response.meta.get("warc_record_id"),
+            hints=hints,
+            spider=self.name,
+            profile=self.profile.name,
+        )
+
+    def download_failed(self, failure):
+        """Errback of every request (set by ``crawler.failures.ErrbackMiddleware``):
+        the page is recorded as lost, with its kind."""
+        report_download_failure(self.crawler, failure)
+
+    # -- list parsing helpers ----------------------------------------------------
+
+    def entries_in(self, root: Selector | Response, response: Response, selectors: dict) -> Iterator[ListEntry]:
+        """List entries under ``root`` (links resolved against ``response``)."""
+        for node in root.css(selectors["item"]):
+            link = next(
+                (a for a in node.css(selectors["link"]) if a.attrib.get("href") and self._link_title(a)),
+                None,
+            )
+            if link is None:
+                continue
+            url = self.canonical_url(response.urljoin(link.attrib["href"]))
+            date_text = _clean(" ".join(node.css(selectors["date"]).xpath("string()").getall())) if selectors.get("date") else ""
+            yield ListEntry(url=url, title=self._link_title(link), published_at=list_date(date_text, url))
+
+    @staticmethod
+    def _link_title(link: Selector) -> str:
+        # Lists cut long titles ("…") in the text and keep them whole in @title.
+        return _clean(link.attrib.get("title") or link.xpath("string()").get(""))
+
+    def canonical_url(self, url: str) -> str:
+        parts = urlsplit(url)
+        scheme = self.site_settings.get("scheme")
+        if scheme and parts.hostname and self.profile.matches_host(parts.hostname):
+            parts = parts._replace(scheme=scheme)
+        return parts._replace(fragment="").geturl()
+
+    @staticmethod
+    def next_link(response: Response, selector: str | None) -> str | None:
+        href = response.css(selector).attrib.get("href") if selector else None
+        return response.urljoin(href) if href else None
+
+
+class _PagerScriptMixin:
+    """Static pagination announced by a script call: ``index.html``, then
+    ``index_<n>.html`` up to the page count the script is given."""
+
+    pager_call: re.Pattern[str]  # named groups: pages, current, stem, ext
+    first_page: int  # the number the script gives index.html
+
+    def next_page_url(self, response: Response) -> str | None:
+        call = self.pager_call.search(response.text)
+        if call is None:
+            return None
+        following = int(call["current"]) + 1
+        if following - self.first_page >= int(call["pages"]):
+            return None
+        return response.urljoin(f"{call['stem']}_{following}.{call['ext']}")
+
+
+class TrsListMixin(_PagerScriptMixin):
+    """TRS WCM lists (CCDI, Beijing, Zhejiang): ``createPageHTML(3, 0, "index", "html")``
+    in ``div.page``; page 0 is ``index.html``, page n is ``index_n.html``."""
+
+    pager_call = re.compile(
+        r"""createPageHTML\(\s*(?P<pages>\d+)\s*,\s*(?P<current>\d+)\s*,\s*["'](?P<stem>\w+)["']\s*,\s*["'](?P<ext>\w+)["']"""
+    )
+    first_page = 0
+
+
+class GovCloudListMixin(_PagerScriptMixin):
+    """Guangdong gov-cloud lists: ``createPageHTML('page_div', 2, 1, 'index', 'html', 3)``;
+    page 1 is ``index.html``, page n ≥ 2 is ``index_n.html``."""
+
+    pager_call = re.compile(
+        r"""createPageHTML\(\s*["']\w+["']\s*,\s*(?P<pages>\d+)\s*,\s*(?P<current>\d+)\s*,\s*["'](?P<stem>\w+)["']\s*,\s*["'](?P<ext>\w+)["']"""
+    )
+    first_page = 1
+
+
+class HanwebListMixin:
+    """Hanweb (大汉) lists: the records sit as CDATA in a ``<script type="text/xml">``
+    datastore inside ``div#<uid>``, with ``<totalpage>``; page n is ``?uid=<uid>&pageNum=n``."""
+
+    _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
+    _TOTAL_PAGES = re.compile(r"<totalpage>\s*(\d+)\s*</totalpage>")
+
+    def _datastore(self, response: Response) -> tuple[str, str]:
+        """(uid, datastore text) of the list's data block."""
+        block = response.xpath('//div[@id][script[@type="text/xml"]]')
+        return block.attrib.get("id", ""), block.css('script[type="text/xml"]::text').get() or ""
+
+    def list_entries(self, response: Response) -> Iterator[ListEntry]:
+        _, datastore = self._datastore(response)
+        records = Selector(text="".join(self._RECORD.findall(datastore)) or "<html/>")
+        yield from self.entries_in(records, response, self.site_settings["list"])
+
+    def next_page_url(self, response: Response) -> str | None:
+        uid, datastore = self._datastore(response)
+        total = self._TOTAL_PAGES.search(datastore)
+        current = int(parse_qs(urlsplit(response.url).query).get("pageNum", ["1"])[0])
+        if not uid or total is None or current >= int(total[1]):
+            return None
+        return response.urljoin(f"?uid={uid}&pageNum={current + 1}")
+
+
+class Was5SearchMixin:
+    """TRS WAS5 site search (CCDI): after the columns, each keyword of the
+    profile's ``search`` is searched and its result pages walked like a list."""
+
+    async def start(self):
+        async for request in super().start():
+            yield request
+        search = self.site_settings["search"]
+        for keyword in search["keywords"]:
+            column = Column(url=search["url"].format(keyword=keyword), name=None)
+            yield scrapy.Request(column.url, callback=self.parse_search, cb_kwargs={"column": column})
+
+    def parse_search(self, response: Response, column: Column):
+        search = self.site_settings["search"]
+        yield from self.follow_listing(
+            response,
+            column,
+            self.entries_in(response, response, search),
+            self.next_link(response, search.get("next")),
+            self.parse_search,
+        )

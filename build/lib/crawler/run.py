@@ -1,0 +1,193 @@
+"""Run crawls: ``run_crawl`` (used by ``python -m archive crawl``) and ``run_demo``.
+
+Also a command of its own, so tests and scripts need not go through the
+archive CLI::
+
+    python -m crawler.run [SPIDER ...] --db data/archive.db [--host-map JSON]
+        [--cookie-file F] [--jobdir DIR] [--warc-dir DIR] [--no-politeness]
+
+Scrapy's reactor starts once per process: call ``run_crawl`` once per process
+(run several crawls as subprocesses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from archive.db import Archive, warc_dir_for
+from crawler.anti_bot import CHALLENGE
+from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
+from sites import get_profile
+
+SETTINGS_MODULE = "crawler.settings"
+
+
+def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings):
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    overrides = {"ARCHIVE_DB": str(db_path), "POLITENESS_OFF": not politeness}
+    if host_map:
+        overrides["MIRROR_HOST_MAP"] = dict(host_map)
+    if cookie_file:
+        overrides["COOKIE_FILE"] = str(cookie_file)
+    if warc_dir:
+        overrides["WARC_DIR"] = str(warc_dir)
+    settings.setdict({**overrides, **(extra_settings or {})}, priority="cmdline")
+    return settings
+
+
+def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
+    """Scrapy keeps a stopped crawl's request queue in JOBDIR.
+
+    Only a run that stopped cleanly before its end left a consistent queue to
+    resume; after SIGKILL the queue's bookkeeping was never written, so its
+    files would replay stale requests.  That case and a complete run start
+    afresh: the archive, keyed by URL, keeps everything already fetched, and
+    the pipeline makes a run after an interrupted one walk every list again.
+    """
+    if previous_run != INTERRUPTED and jobdir.exists():
+        shutil.rmtree(jobdir)
+    jobdir.mkdir(parents=True, exist_ok=True)
+    return jobdir
+
+
+def _site_settings(spidercls) -> dict | None:
+    """The crawler's part of the spider's site profile (None for a spider without one)."""
+    profile_name = getattr(spidercls, "profile_name", None)
+    return None if profile_name is None else get_profile(profile_name).settings
+
+
+def _needs_browser(spidercls) -> bool:
+    site = _site_settings(spidercls)
+    return site is None or site.get("render") == CHALLENGE
+
+
+def _is_test_site(spidercls) -> bool:
+    return bool((_site_settings(spidercls) or {}).get("test_site"))
+
+
+def run_crawl(
+    spiders: list[str] | None,
+    db_path: str,
+    *,
+    host_map: dict | None = None,
+    cookie_file: str | None = None,
+    jobdir: str | None = None,
+    politeness: bool = True,
+    warc_dir: str | None = None,
+    extra_settings: dict | None = None,
+) -> int:
+    """Crawl with the named spiders (when None, all but test sites) into the archive at ``db_path``.
+
+    ``host_map`` ``{real_host: mirror_origin}`` sends those hosts to a local
+    mirror; ``jobdir`` is the folder holding one Scrapy JOBDIR per spider
+    (default ``<db folder>/jobs``); ``warc_dir`` defaults to ``WARC_DIR``;
+    ``extra_settings`` are Scrapy settings on top (like ``scrapy crawl -s``).
+    Prints a summary per spider; returns 0 when every site was ok, 1 when a
+    site failed or stopped at a CAPTCHA, 2 for an unknown spider name.
+    """
+    from scrapy.crawler import CrawlerProcess
+
+    settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
+    process = CrawlerProcess(settings)
+    available = process.spider_loader.list()
+    names = list(spiders) if spiders else sorted(
+        name for name in available if not _is_test_site(process.spider_loader.load(name))
+    )
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        print(f"unknown spider(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}", file=sys.stderr)
+        return 2
+    jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
+    with Archive(db_path) as archive:
+        previous_runs = {name: last_run_state(archive, name) for name in names}
+    crawlers = {}
+    for name in names:
+        crawler = process.create_crawler(name)
+        spider_jobdir = _prepare_jobdir(jobs_root / name, previous_runs[name])
+        crawler.settings.set("JOBDIR", str(spider_jobdir), priority="cmdline")
+        if not _needs_browser(crawler.spidercls):
+            # Plain Scrapy handlers: no Playwright driver started for a site that never needs one.
+            crawler.settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
+        process.crawl(crawler)
+        crawlers[name] = crawler
+    process.start()
+    return _report(db_path, crawlers)
+
+
+def _report(db_path: str, crawlers: dict) -> int:
+    exit_code = 0
+    with Archive(db_path) as archive:
+        print("\nspider               status           requests  pages  new  updated  unchanged  failed")
+        for name, crawler in crawlers.items():
+            run_id = crawler.stats.get_value("archive/run_id")
+            run = archive.db["crawl_runs"].get(run_id) if run_id else None
+            if run is None:
+                print(f"{name:20} {'failing':15}  (the spider did not start; see the log above)")
+                exit_code = 1
+                continue
+            print(
+                f"{name:20} {run['status']:15} {run['requests'] or 0:9} {run['pages_fetched'] or 0:6} "
+                f"{run['documents_new'] or 0:4} {run['documents_updated'] or 0:8} "
+                f"{run['documents_unchanged'] or 0:10} {run['failures'] or 0:7}"
+            )
+            if run["status"] != OK:
+                print(f"{'':20} {run['message']}")
+                exit_code = 1
+    return exit_code
+
+
+def run_demo(db_path: str, port: int = 8001, serve: bool = True) -> int:
+    """Start the local mirror, crawl it with every spider (politeness off,
+    robots.txt still obeyed), then serve the archive in Datasette."""
+    from crawler.mirror import start_mirror
+
+    with start_mirror() as mirror:
+        exit_code = run_crawl(
+            None,
+            db_path,
+            host_map=mirror.host_map,
+            politeness=False,
+            warc_dir=str(warc_dir_for(db_path)),
+        )
+    if not serve:
+        return exit_code
+    from archive.cli import serve_archive
+
+    return serve_archive(db_path, port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.run", description="Crawl into the archive.")
+    parser.add_argument("spiders", nargs="*", help="spider names (default: all)")
+    parser.add_argument("--db", default="data/archive.db", help="SQLite archive file")
+    parser.add_argument("--host-map", type=json.loads, help='JSON {"real.host": "http://127.0.0.1:PORT"}')
+    parser.add_argument("--cookie-file", help="cookies exported from a real browser")
+    parser.add_argument("--jobdir", help="folder of per-spider Scrapy JOBDIRs (default <db folder>/jobs)")
+    parser.add_argument("--warc-dir", help="where WARC captures go (default WARC_DIR)")
+    parser.add_argument("--no-politeness", action="store_true", help="no delays (benchmark, local mirror)")
+    parser.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s"
+    )
+    args = parser.parse_args(argv)
+    return run_crawl(
+        args.spiders or None,
+        args.db,
+        host_map=args.host_map,
+        cookie_file=args.cookie_file,
+        jobdir=args.jobdir,
+        politeness=not args.no_politeness,
+        warc_dir=args.warc_dir,
+        extra_settings=dict(item.split("=", 1) for item in args.set),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

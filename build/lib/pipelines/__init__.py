@@ -1,0 +1,106 @@
+"""The processing path from raw bytes to an archive record.
+
+Every way into the archive — a crawl, an import of local files, a rebuild from
+WARC captures — builds a :class:`RawDocument` and calls :func:`process`, so a
+fix to any stage reaches all three.  The stages, one module each:
+
+``extract``    decode the bytes, find the content and the raw metadata
+``clean``      remove boilerplate by named rules; move bylines into metadata
+``normalise``  title, dates in Beijing time, source/author/editor apart
+``classify``   the document type (report, notice, summary, news…)
+``disclosure`` the structure of a rectification report (``store`` writes it)
+``store``      write the record, its disclosure and its problems to SQLite
+
+A stage that cannot do its work raises :class:`StageError`; :func:`process`
+turns it into a :class:`Failure` so the caller records it and goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+@dataclass
+class RawDocument:
+    """What arrived, before any processing.
+
+    ``url`` is the real address (``https://…`` for crawled pages, ``file:…``
+    for imports); ``hints`` carries facts seen elsewhere, e.g. the title and
+    date a list page gave for this article, or its column.
+    """
+
+    url: str
+    body: bytes
+    content_type: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    fetched_at: str | None = None
+    warc_file: str | None = None
+    warc_record_id: str | None = None
+    hints: dict = field(default_factory=dict)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+
+class StageError(Exception):
+    """A stage could not process a document; ``kind`` is a stable short code."""
+
+    def __init__(self, stage: str, kind: str, message: str):
+        super().__init__(f"{stage}/{kind}: {message}")
+        self.stage = stage
+        self.kind = kind
+        self.message = message
+
+
+@dataclass
+class Failure:
+    stage: str
+    kind: str
+    message: str
+
+
+@dataclass
+class ProcessResult:
+    raw: RawDocument
+    document: dict | None = None
+    disclosure: dict | None = None
+    failure: Failure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def document_id(url: str) -> str:
+    """Stable id of the record for ``url``: the same page always maps to the same row."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+
+
+def process(raw: RawDocument) -> ProcessResult:
+    from . import classify, clean, disclosure, extract, normalise
+
+    try:
+        extracted = extract.extract(raw)
+        cleaned = clean.clean(extracted)
+        document = normalise.normalise(raw, extracted, cleaned)
+        document["doc_type"], document["doc_type_rule"] = classify.classify_explained(
+            document["title"] or "", document["body_text"]
+        )
+        parsed = disclosure.parse_disclosure(
+            document["title"] or "", document["body_text"], document["published_at"], document["doc_type"]
+        )
+    except StageError as exc:
+        return ProcessResult(raw, failure=Failure(exc.stage, exc.kind, exc.message))
+    except Exception as exc:  # a bug in a stage must not lose the page: record it
+        return ProcessResult(
+            raw, failure=Failure("pipeline", "internal_error", f"{type(exc).__name__}: {exc}")
+        )
+    return ProcessResult(raw, document=document, disclosure=parsed)

@@ -1,0 +1,221 @@
+"""The boilerplate rules, as data.
+
+Each rule has a name (recorded on every document it fires on, so a reader can
+audit what was removed), a short documentation string, and a pattern.  Three
+kinds:
+
+* :class:`DomRule` — an XPath; matching elements are removed from the HTML
+  content (their tail text is kept: it belongs to the parent).
+* :class:`LineRule` — a regex that must match a whole paragraph (or, for
+  ``anywhere`` rules, occur in a paragraph no longer than ``max_length``);
+  the paragraph is dropped.  Named groups become metadata (``editor``…).
+* :class:`InlineRule` — a regex matched inside a paragraph; only the matched
+  span is cut.  Used for bylines and datelines that sit inside body text.
+
+Metadata group names: ``publisher``, ``breadcrumb``, ``page_date``,
+``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``,
+``dateline_month``, ``dateline_day``, ``editor``, ``original_url``.
+
+What must stay is as important as what goes: a disclosure's own closing
+contact block (``联系电话：XX；通信地址：…``) and redacted ``X`` placeholders
+are document text, so no rule matches on 联系电话 or 邮箱 alone.
+Every rule has a test in ``tests/test_boilerplate.py`` showing both sides.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DomRule:
+    name: str
+    doc: str
+    xpath: str
+
+
+@dataclass(frozen=True)
+class LineRule:
+    name: str
+    doc: str
+    pattern: re.Pattern
+    max_length: int = 200
+    anywhere: bool = False
+    """True: the pattern may match anywhere in the (short) paragraph; False: it must match all of it."""
+
+    def match(self, paragraph: str) -> re.Match | None:
+        if len(paragraph) > self.max_length:
+            return None
+        return self.pattern.search(paragraph) if self.anywhere else self.pattern.fullmatch(paragraph)
+
+
+@dataclass(frozen=True)
+class InlineRule:
+    name: str
+    doc: str
+    pattern: re.Pattern
+
+
+def _re(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.I)
+
+
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
+_OUTLET = rf"[{_HAN}]{{1,20}}?(?:网站|网|报社|报|杂志社|杂志|通讯社|社|电视台|台|客户端)"
+_NAME = rf"[{_HAN}·]{{2,4}}"
+
+DOM_RULES: tuple[DomRule, ...] = (
+    DomRule("html_comment", "HTML comments (CMS markers such as `<!-- 正文下iframe -->`).", "//comment()"),
+    DomRule(
+        "style_script",
+        "`<style>`, `<script>`, `<noscript>`, `<template>`: code, never text (Sina's QR CSS is `&#123;`-escaped).",
+        "//style | //script | //noscript | //template",
+    ),
+    DomRule(
+        "qr_app_block",
+        "QR-code and app-download blocks: Sina's `appendQr_wrap`, share-widget QR popups, stock-account promos.",
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' appendQr_wrap ')"
+        " or contains(@class, 'wechat-qrcode') or contains(@class, 'app-kaihu')"
+        " or contains(@class, 'finance_app')]",
+    ),
+    DomRule(
+        "embedded_ads",
+        "Ad slots and embedded frames inside the article container.",
+        "//ins[contains(@class, 'sinaads')] | //iframe | //*[contains(@class, 'article-bottom')]",
+    ),
+)
+
+LINE_RULES: tuple[LineRule, ...] = (
+    LineRule(
+        "paid_template_spam",
+        "Header lines of paid template sites selling copies of reports (`仅供学习 禁止外传`, membership offers).",
+        _re(r"仅供学习|禁止外传|酷乐文行|自建平台|实时分享|不断迭代|订阅立享|打击倒卖|倒卖会员|会员群|免费QQ群|会员资料"),
+        max_length=60,
+        anywhere=True,
+    ),
+    LineRule(
+        "site_welcome",
+        "A portal's greeting line (`欢迎来到乡镇时评网!`); names the publisher.",
+        _re(rf"[•·*\s]*欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))[!！。]?"),
+    ),
+    LineRule(
+        "breadcrumb",
+        "Navigation trail (`当前所在: 首页>>党建工作`, `首页 > 要闻`); its last parts are categories.",
+        _re(r"(?:(?:当前|您的|您现在的|所在)(?:所在)?(?:位置)?\s*[:：]\s*)?(?P<breadcrumb>首页\s*(?:>>|>|»|＞|/|→).{1,80})"),
+    ),
+    LineRule(
+        "page_meta_line",
+        "A page's date/author/source line (`2020-11-12 作者:佚名 来源: 七一网`); values go to declared_* metadata.",
+        _re(
+            r"(?=.*(?:作者|来源)\s*[:：])"
+            r"(?P<page_date>\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)?\s*"
+            r"(?:发布时间\s*[:：]\s*\S+(?:\s+\d{1,2}:\d{2})?\s*)?"
+            r"(?:作者\s*[:：]\s*(?P<declared_author>\S+)\s*)?"
+            r"(?:来源\s*[:：]\s*(?P<declared_source>\S+)\s*)?"
+            r"(?:作者\s*[:：]\s*\S+\s*)?(?:(?:浏览次数|点击数|阅读量|字号)\s*[:：]?.*)?"
+        ),
+        max_length=120,
+    ),
+    LineRule(
+        "byline_paragraph",
+        "A paragraph that is only an outlet and a writer (`中央纪委国家监委网站 王卓`).",
+        _re(rf"(?P<byline_source>{_OUTLET})\s+(?:记者|通讯员)?\s*(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,3}})"),
+        max_length=40,
+    ),
+    LineRule(
+        "editor_tag",
+        "Responsible-editor tags with staff codes (`责任编辑：梁斌 SF055`, `(责编：汤诗瑶、丁涛)`, `【编辑:王永吉】`).",
+        _re(r"[（(【\[]?\s*(?:责任编辑|责编|编辑)\s*[：:]\s*(?P<editor>[^（）()【】\[\]：:]{1,40}?)\s*[）)】\]]?"),
+        max_length=60,
+    ),
+    LineRule(
+        "qr_app_text",
+        "The bare-text form of QR / app-download prompts (`海量资讯、精准解读，尽在新浪财经APP`, `扫描二维码…`).",
+        _re(r"尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)"),
+        max_length=60,
+        anywhere=True,
+    ),
+    LineRule(
+        "original_link",
+        "A republisher's link to the original (`原文链接:https://…`); kept as original_url.",
+        _re(r"(?:原文链接|原文地址|原文网址|阅读原文)\s*[:：]\s*(?P<original_url>https?://\S+)"),
+    ),
+    LineRule(
+        "prev_next",
+        "Links to neighbouring articles (`上一篇:` / `下一篇:`).",
+        _re(r"(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[:：]?.*"),
+        max_length=80,
+    ),
+    LineRule(
+        "disclaimer",
+        "Site disclaimers about reposted content.",
+        _re(r"(?:本站部分信息|本网部分转载|免责声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
+        max_length=300,
+    ),
+    LineRule(
+        "site_sponsor",
+        "Site operator lines (`…研究院主办 | …办公室 主管`).",
+        _re(
+            r"[^。；;，,]{2,60}(?:主办|主管|承办)\s*[|｜].*"
+            r"|.*[|｜]\s*[^。；;，,]{2,60}(?:主办|主管|承办)\s*"
+            r"|(?:主办|主管|承办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
+        ),
+        max_length=120,
+    ),
+    LineRule(
+        "icp_number",
+        "ICP licence and public-security registration numbers (`京ICP备11019690号-100`).",
+        _re(r"ICP备|ICP证|公网安备|网安备"),
+        max_length=100,
+        anywhere=True,
+    ),
+    LineRule(
+        "copyright",
+        "Copyright lines (`乡镇时评网 xzspw.org.cn 版权所有。`).",
+        _re(r"版权所有|Copyright|©|All Rights Reserved"),
+        max_length=140,
+        anywhere=True,
+    ),
+    LineRule(
+        "site_contact_footer",
+        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
+        "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]"),
+        max_length=300,
+        anywhere=True,
+    ),
+    LineRule(
+        "page_tools",
+        "Page tool links (`【字号：大 中 小】`, `打印本页`, `关闭窗口`, `分享到：`).",
+        _re(r"【?\s*(?:字号|字体)\s*[:：].*|打印(?:本页|此页)?|关闭(?:窗口|本页)|分享到?\s*[:：].*|返回顶部|扫一扫在手机打开当前页"),
+        max_length=40,
+    ),
+    LineRule(
+        "css_leftover",
+        "CSS rules that leaked into text (`.appendQr_wrap{border:1px …}`).",
+        _re(r"[.#]?[\w\-][\w\- .#:>]*\s*\{[^{}]*\}"),
+        max_length=400,
+    ),
+)
+
+INLINE_RULES: tuple[InlineRule, ...] = (
+    InlineRule(
+        "html_comment_text",
+        "HTML comments left in a text dump.",
+        re.compile(r"<!--.*?-->", re.S),
+    ),
+    InlineRule(
+        "dateline",
+        "A wire dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, `本报北京4月20日电 （记者张洋）`).",
+        re.compile(
+            rf"^(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)"
+            r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
+        ),
+    ),
+    InlineRule(
+        "reporter_parenthetical",
+        "A reporter or correspondent credit closing a paragraph (`（通讯员 何清平）`, `（记者 张三 李四）`).",
+        re.compile(r"\s*[（(]\s*(?:记者|通讯员|作者)[\s:：]*(?P<byline_author>[^（）()]{2,30}?)\s*[）)]\s*$"),
+    ),
+)

@@ -1,0 +1,151 @@
+"""Document-type classifier for inspection (巡视/巡察) texts.
+
+Grammar: an ordered list of `Rule`s. Each rule looks at the title or the body,
+matches a regex (and optionally must *not* match an `unless` regex), and names
+the doc type it decides. Title rules come first because a headline states what
+the document is; body rules only decide when no title rule fired. The first
+matching rule wins, so more specific rules sit above more general ones.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+DOC_TYPES = (
+    "rectification_report",
+    "feedback_notice",
+    "entry_notice",
+    "round_summary",
+    "policy_qa",
+    "news",
+    "other",
+)
+
+# Full-width digits and Latin letters → ASCII, so numbers and X placeholders
+# match one pattern whatever width the source used. Punctuation stays as is:
+# patterns accept both widths and extracted titles keep the source's form.
+_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF5B) if chr(cp).isalnum()}
+_FULL_WIDTH_ALNUM = re.compile("[" + "".join(map(chr, _HALF_WIDTH)) + "]")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def normalize(text: str) -> str:
+    """Simplified characters, ASCII digits/letters; safe on any str."""
+    try:
+        simplified = _t2s().convert(text)
+    except UnicodeEncodeError:  # lone surrogates cannot reach the C++ converter
+        simplified = _t2s().convert(text.encode("utf-8", "replace").decode("utf-8"))
+    if not _FULL_WIDTH_ALNUM.search(simplified):  # str.translate is slow; most texts have none
+        return simplified
+    return simplified.translate(_HALF_WIDTH)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    doc_type: str
+    field: str  # "title" or "body"
+    pattern: re.Pattern[str]
+    why: str
+    unless: re.Pattern[str] | None = None
+
+    def matches(self, title: str, body: str) -> bool:
+        text = title if self.field == "title" else body
+        if not self.pattern.search(text):
+            return False
+        return self.unless is None or not self.unless.search(text)
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.MULTILINE)
+
+
+# Markers that the text itself reports rectification results, as opposed to
+# mentioning that rectification will follow.
+_REPORT_MARKERS = _re(r"整改(?:进展)?情况[（(：:]|现将.{0,12}整改.{0,6}情况予以公布|整改(?:进展)?情况的?(?:通报|公告)")
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "title_press_qa", "policy_qa", "title",
+        _re(r"答记者问|答问|问答|权威解读"),
+        "An official answering reporters' questions about a rule is policy Q&A.",
+    ),
+    Rule(
+        "title_round_summary", "round_summary", "title",
+        _re(r"(?:巡视|巡察)整改(?:进展)?情况(?:综述|述评|扫描)"),
+        "CCDI's wrap-up of a whole round is titled 整改进展情况综述.",
+    ),
+    Rule(
+        "title_entry_notice", "entry_notice", "title",
+        _re(r"进驻.{0,30}(?:公告|通告)|(?:巡视|巡察).{0,20}(?:公告|通告)$"),
+        "Entry notices are announcements (公告/通告) of a team's arrival.",
+        unless=_re(r"整改|反馈"),
+    ),
+    Rule(
+        "title_feedback_notice", "feedback_notice", "title",
+        _re(r"反馈.{0,8}(?:巡视|巡察)(?:意见|情况)|(?:巡视|巡察)(?:意见|情况)反馈"),
+        "A team handing its findings back to the unit: 反馈巡视情况.",
+        unless=_re(r"整改"),
+    ),
+    Rule(
+        "title_report_family", "rectification_report", "title",
+        _re(r"(?:巡视|巡察).{0,20}整改.{0,8}情况的?(?:通报|公告|报告)"),
+        "The report title family: …关于(X届中央第X轮)巡视整改(进展)情况的通报.",
+    ),
+    Rule(
+        "body_round_complete", "round_summary", "body",
+        _re(r"至此.{0,60}整改(?:进展)?情况已(?:全部)?公布完毕"),
+        "Only a round summary says every unit's rectification is now public.",
+    ),
+    Rule(
+        "body_qa_layout", "policy_qa", "body",
+        _re(r"^[ \t\u3000]*问[：:].*\n[ \t\u3000]*答[：:]"),
+        "Question/answer paragraphs (问：/答：) are the Q&A layout.",
+    ),
+    Rule(
+        "body_entry_contact", "entry_notice", "body",
+        _re(r"(?:值班电话|邮政信箱|受理(?:来信来电来访)?时间|信访截止时间)\s*(?:为|[：:])"),
+        "An entry notice itself gives the duty phone, PO box and hours as values; "
+        "news about entry only mentions that they were published.",
+        unless=_REPORT_MARKERS,
+    ),
+    Rule(
+        "body_report_publication", "rectification_report", "body",
+        _re(r"现将.{0,12}整改.{0,6}情况予以公布|整改情况[（(]\s*(?:已完成|基本完成|正在推进|持续推进|未完成)"),
+        "The report's own publication clause, or itemised status lines.",
+    ),
+    Rule(
+        "body_feedback_given", "feedback_notice", "body",
+        _re(r"反馈了?(?:巡视|巡察)(?:意见|情况)|(?:巡视|巡察)组(?:指出|认为)"),
+        "Feedback notices relay what the team pointed out (巡视组指出…).",
+        unless=_REPORT_MARKERS,
+    ),
+    Rule(
+        "body_mentions_inspection", "news", "body",
+        _re(r"巡视|巡察"),
+        "Any other text about inspections is reporting on them.",
+    ),
+)
+
+FALLBACK_RULE = "no_rule"
+
+
+def classify_explained(title: str, body: str) -> tuple[str, str]:
+    """Return (doc_type, name of the rule that decided)."""
+    title, body = normalize(title), normalize(body)
+    for rule in RULES:
+        if rule.matches(title, body):
+            return rule.doc_type, rule.name
+    return "other", FALLBACK_RULE
+
+
+def classify(title: str, body: str) -> str:
+    """Return one of DOC_TYPES for a document's title and clean body."""
+    return classify_explained(title, body)[0]

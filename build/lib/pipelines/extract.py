@@ -1,0 +1,288 @@
+"""Extract stage: decode the bytes, find the content, read the raw metadata.
+
+Three input shapes arrive:
+
+* Markdown with YAML front matter and an HTML body (saved Sina articles),
+* an HTML page (crawled, or a saved ``.html`` file),
+* plain text (a page dump or a report).
+
+For HTML the site profile of the URL's host decides the selectors; a saved
+file with no host is matched by the templates' ``detect`` selectors; a page no
+profile knows falls back to trafilatura.  The result keeps the content as an
+lxml tree (HTML) or as lines (text) for the clean stage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import charset_normalizer
+import lxml.html
+import yaml
+from lxml import etree
+
+from sites import Profile, Template, load_profiles, profile_for_url
+
+from . import RawDocument, StageError
+
+STAGE = "extract"
+
+_DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
+_FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n(.*)\Z", re.S)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
+_HTML_START = re.compile(r"\A\s*(<!doctype html|<html|<head|<body|<div|<p[ >])", re.I)
+
+# A Chinese site that says GB2312 or GBK almost always means the superset GB18030.
+_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
+
+# Rule site_error_page: what servers answer with status 200 for a missing page
+# (a "soft 404"): nginx's and IIS's 404 pages, CMS notices that a page does not
+# exist or was deleted.  Matched on <title> and <h1> of a page no article
+# template matches; a site whose error page looks otherwise names it in its
+# profile (``error_page``).
+SITE_ERROR_PAGE = re.compile(
+    r"\b404\b.{0,12}(?:Not Found|页面|错误)|页面(?:不存在|未找到)|找不到(?:您要访问的|该)?页面"
+    r"|(?:信息|文章|内容|页面)(?:不存在|已被?删除)"
+)
+
+
+@dataclass
+class Extracted:
+    format: str  # "front_matter" | "html" | "text"
+    tree: etree._Element | None = None
+    lines: list[str] | None = None
+    meta: dict = field(default_factory=dict)
+    profile: Profile | None = None
+    template: Template | None = None
+    extractor: str = ""
+
+
+def decode(body: bytes, content_type: str | None = None) -> str:
+    """Decode page bytes, trusting the bytes over a declared charset.
+
+    Valid UTF-8 is taken as UTF-8 even when the page declares GB2312 (some
+    sites transcode without fixing the meta tag); otherwise the declared
+    charset (header, then meta) is tried strictly, then charset-normalizer.
+    """
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = []
+    if content_type and "charset=" in content_type.lower():
+        declared.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
+    if m := _DECLARED_CHARSET.search(body[:4096]):
+        declared.append(m.group(1).decode("ascii", "ignore").lower())
+    for charset in declared:
+        try:
+            return body.decode(_CHARSET_ALIASES.get(charset, charset))
+        except (UnicodeDecodeError, LookupError):
+            continue
+    best = charset_normalizer.from_bytes(body).best()
+    if best is not None:
+        return str(best)
+    raise StageError(STAGE, "undecodable", "bytes match no declared or detectable encoding")
+
+
+def incomplete_body(body: bytes) -> tuple[str, str] | None:
+    """(kind, reason) when the bytes cannot be a whole document: ``empty`` (nothing
+    but whitespace) or ``truncated`` (UTF-8 that stops inside a character: the
+    connection closed mid-page and nothing announced the length).  The crawler
+    retries such answers; what is still incomplete is never archived."""
+    if not body.strip():
+        return "empty", "the response body is empty"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Every byte before is valid UTF-8 and the last character is unfinished.
+        if exc.reason == "unexpected end of data":
+            return "truncated", f"the body stops inside a UTF-8 character, after {len(body)} bytes"
+    return None
+
+
+def extract(raw: RawDocument) -> Extracted:
+    if b"\x00" in raw.body[:2048]:
+        raise StageError(STAGE, "binary", "the body is binary, not a text document")
+    if incomplete := incomplete_body(raw.body):
+        raise StageError(STAGE, *incomplete)
+    text = decode(raw.body, raw.content_type)
+    if m := _FRONT_MATTER.match(text):
+        return _extract_front_matter(m.group(1), m.group(2))
+    is_html = (raw.content_type or "").startswith("text/html") or _HTML_START.match(text)
+    if is_html:
+        return _extract_html(raw.url, text)
+    return Extracted(format="text", lines=text.splitlines(), extractor="text")
+
+
+def _extract_front_matter(header: str, body: str) -> Extracted:
+    try:
+        meta = yaml.load(header, Loader=_YAML_LOADER) or {}
+    except yaml.YAMLError as exc:
+        raise StageError(STAGE, "bad_front_matter", str(exc).splitlines()[0]) from exc
+    if not isinstance(meta, dict):
+        raise StageError(STAGE, "bad_front_matter", "front matter is not a mapping")
+    meta = {f"fm_{k}": v for k, v in meta.items()}
+    if _HTML_START.match(body) or "<p" in body:
+        tree = _parse_html_fragment(body)
+        return Extracted(format="front_matter", tree=tree, meta=meta, extractor="front_matter")
+    return Extracted(format="front_matter", lines=body.splitlines(), meta=meta, extractor="front_matter")
+
+
+def _parse_html_fragment(html: str) -> etree._Element:
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError) as exc:
+        raise StageError(STAGE, "bad_html", str(exc)) from exc
+
+
+def _parse_page(html: str) -> etree._Element:
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        raise StageError(STAGE, "bad_html", str(exc)) from exc
+
+
+def _canonical_url(page: etree._Element) -> str | None:
+    for xpath in (
+        '//link[@rel="canonical"]/@href',
+        '//meta[@property="og:url"]/@content',
+    ):
+        for value in page.xpath(xpath):
+            if value.startswith("http"):
+                return value.strip()
+    return None
+
+
+def _select_one(page: etree._Element, selector: str | None) -> etree._Element | None:
+    if not selector:
+        return None
+    found = page.cssselect(selector)
+    return found[0] if found else None
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+def join_pieces(pieces) -> str | None:
+    """Join text pieces with a space, except between two Chinese characters."""
+    text = ""
+    for piece in (p.strip() for p in pieces):
+        if piece:
+            joint = "" if not text or (_CJK.match(text[-1]) and _CJK.match(piece[0])) else " "
+            text += joint + piece
+    return text or None
+
+
+def _text_of(el: etree._Element | None) -> str | None:
+    return None if el is None else join_pieces(el.itertext())
+
+
+def _text_of_all(page: etree._Element, selector: str | None) -> str | None:
+    """Text of every element the selector matches (a title split over several lines)."""
+    if not selector:
+        return None
+    return join_pieces(_text_of(el) or "" for el in page.cssselect(selector))
+
+
+def _find_template(page: etree._Element, profiles) -> tuple[Profile, Template] | None:
+    for profile in profiles:
+        for template in profile.templates:
+            if page.cssselect(template.detect):
+                return profile, template
+    return None
+
+
+def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_template: bool) -> str | None:
+    """Why the page is the site's error page and no document, or None."""
+    marker = profile.settings.get("error_page") if profile else None
+    if marker and page.cssselect(marker):
+        return f"it has the error-page marker {marker!r} of profile {profile.name!r}"
+    if matched_a_template:
+        return None
+    heading = join_pieces(page.xpath("//title//text() | //h1//text()")) or ""
+    if found := SITE_ERROR_PAGE.search(heading):
+        return f"its title says {found[0]!r}"
+    return None
+
+
+def _extract_html(url: str, html: str) -> Extracted:
+    page = _parse_page(html)
+    page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
+    profile = profile_for_url(page_url)
+    match = _find_template(page, [profile] if profile else load_profiles())
+    if reason := _error_page_reason(page, profile, matched_a_template=match is not None):
+        raise StageError(STAGE, "site_error_page", f"the server's error page answered as a page: {reason}")
+    if profile and not match:
+        raise StageError(
+            STAGE,
+            "template_mismatch",
+            f"no template of profile {profile.name!r} matches the page (template changed?)",
+        )
+    if match:
+        return _extract_with_template(page, *match, page_url=page_url)
+    return _extract_fallback(page, html)
+
+
+def _extract_with_template(
+    page: etree._Element, profile: Profile, template: Template, page_url: str
+) -> Extracted:
+    body = _select_one(page, template.body)
+    if body is None:
+        raise StageError(
+            STAGE, "template_mismatch", f"{profile.name}/{template.name}: body selector matched nothing"
+        )
+    meta = {
+        "page_url": page_url,
+        "page_title": _text_of_all(page, template.title),
+        "page_published": _text_of(_select_one(page, template.published_at)),
+        "page_source": _text_of(_select_one(page, template.source)),
+        "page_author": _text_of(_select_one(page, template.author)),
+        "page_editor": _text_of(_select_one(page, template.editor)),
+    }
+    if template.editor:
+        for el in page.cssselect(template.editor):
+            if el is not body:
+                el.drop_tree()
+    return Extracted(
+        format="html",
+        tree=body,
+        meta={k: v for k, v in meta.items() if v},
+        profile=profile,
+        template=template,
+        extractor=f"profile:{profile.name}/{template.name}",
+    )
+
+
+_META_DATE_NAMES = ("article:published_time", "pubdate", "publishdate", "published_time", "og:release_date")
+
+
+def _extract_fallback(page: etree._Element, html: str) -> Extracted:
+    """An unknown site: trafilatura finds the main text; dates only from meta tags.
+
+    trafilatura's own date guess is not used: it reads dates out of image
+    URLs (a QR image's upload date), which is worse than no date.
+    """
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=True)
+    if not text:
+        raise StageError(STAGE, "no_content", "no main text found in the page")
+    meta = {}
+    title = page.xpath("string(//meta[@property='og:title']/@content)") or _text_of(
+        _select_one(page, "h1")
+    ) or page.xpath("string(//title)")
+    if title and title.strip():
+        meta["page_title"] = title.strip()
+    for name in _META_DATE_NAMES:
+        values = page.xpath(
+            f"//meta[translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')='{name}' "
+            f"or @property='{name}']/@content"
+        )
+        if values and values[0].strip():
+            meta["page_published"] = values[0].strip()
+            break
+    return Extracted(format="text", lines=text.splitlines(), meta=meta, extractor="trafilatura")

@@ -1,0 +1,110 @@
+"""Site profiles: everything we know about one site, as data.
+
+Each ``<name>.yaml`` file in this folder describes one site: which hosts it
+serves, who publishes it, the article templates it uses (CSS selectors for the
+title, date, source, editor and body, and named blocks to drop), and, for the
+crawler, its columns, list selectors and pagination.  The processing pipelines
+read the ``templates`` part; the spiders read the rest.  Adding a site is a new
+YAML file here, a fixture page and a test — no code change.
+
+Template keys (all CSS selectors, all optional except ``detect`` and ``body``):
+
+``detect``        the page uses this template when the selector matches
+``title``         headline element
+``published_at``  element whose text holds the publication date
+``source``        element whose text holds ``来源：…``
+``author``        element whose text holds ``作者：…`` / ``记者 …``
+``editor``        element whose text holds ``责任编辑：…`` / ``(责编：…)``
+``body``          the article container
+``drop``          mapping of rule name → selector removed from the body; each
+                  name is recorded as a fired boilerplate rule
+
+Beside the templates and the crawler's keys (``crawler/mixins.py``):
+
+``error_page``    selector of the page the site answers with status 200 for a missing
+                  page; the extract stage records such a page as ``site_error_page``
+                  instead of archiving it
+``test_site``     true for a site that exists only in the test mirror: crawled only
+                  when named, never by a crawl of every site
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+PROFILE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    detect: str
+    body: str
+    title: str | None = None
+    published_at: str | None = None
+    source: str | None = None
+    author: str | None = None
+    editor: str | None = None
+    drop: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    publisher: str
+    hosts: tuple[str, ...]
+    templates: tuple[Template, ...]
+    settings: dict = field(default_factory=dict, hash=False, compare=False)
+    """Everything else in the YAML file (columns, list selectors, pagination,
+    rendering, encoding): the crawler's part of the profile."""
+
+    def matches_host(self, host: str) -> bool:
+        host = host.lower()
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+
+class ProfileError(ValueError):
+    """A profile file is malformed."""
+
+
+def _load(path: Path) -> Profile:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        templates = tuple(
+            Template(**{k: v for k, v in t.items()}) for t in data.pop("templates", [])
+        )
+        return Profile(
+            name=data.pop("name"),
+            publisher=data.pop("publisher"),
+            hosts=tuple(h.lower() for h in data.pop("hosts")),
+            templates=templates,
+            settings=data,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProfileError(f"{path.name}: {exc}") from exc
+
+
+@functools.cache
+def load_profiles(directory: Path = PROFILE_DIR) -> tuple[Profile, ...]:
+    return tuple(_load(p) for p in sorted(directory.glob("*.yaml")))
+
+
+def get_profile(name: str) -> Profile:
+    for profile in load_profiles():
+        if profile.name == name:
+            return profile
+    raise KeyError(f"no site profile named {name!r}")
+
+
+def profile_for_url(url: str) -> Profile | None:
+    host = urlsplit(url).hostname or ""
+    if not host:
+        return None
+    matches = [p for p in load_profiles() if p.matches_host(host)]
+    # The most specific host wins (a provincial sub-site over its parent domain).
+    return max(matches, key=lambda p: max(len(h) for h in p.hosts), default=None)
