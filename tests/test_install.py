@@ -63,7 +63,7 @@ def installed(tmp_path_factory) -> Installed:
 
 
 def test_wheel_holds_every_file_of_the_packages(installed):
-    tracked = run(["git", "ls-files", *PACKAGES], cwd=installed.clone).stdout.split("\n")
+    tracked = run(["git", "ls-files", "-z", *PACKAGES], cwd=installed.clone).stdout.split("\0")
     expected = {path for path in tracked if path and "__pycache__" not in path}
     in_wheel = set(zipfile.ZipFile(installed.wheel).namelist())
     assert expected - in_wheel == set()
