@@ -1,18 +1,16 @@
 """Spider machinery shared by every site, and per CMS family.
 
-A site's spider is a few lines: a name, a profile name and the mixin of the
-CMS family its list pages come from (City Scrapers style); lists that print a
-plain next-page link need no mixin::
+Every site's spider is built from its profile by :func:`spider_class` (City
+Scrapers style: small spiders on shared mixins): named after the profile, on
+the mixin of the CMS family its list pages come from; lists that print a plain
+next-page link need no mixin.  For ``sites/beijing.yaml`` (``cms: trs``) that
+is the class ``BeijingSpider(TrsListMixin, ProfileSpider)``.
 
-    class BeijingSpider(TrsListMixin, ProfileSpider):
-        name = "beijing"
-        profile_name = "beijing"
+Everything site-specific is data in ``sites/<name>.yaml``.  The crawler's keys
+there (everything but ``name``/``publisher``/``hosts``/``templates``/``tests``):
 
-Everything site-specific is data in ``sites/<name>.yaml``.  The
-crawler's keys there (everything but ``name``/``publisher``/``hosts``/``templates``):
-
-``cms``           trs | govcloud | hanweb | sina | people | 12371: the family whose
-                  mixin the site's spider uses; documentation for humans
+``cms``           a key of :data:`CMS_FAMILIES`: the family whose mixin the site's
+                  spider uses
 ``scheme``        scheme the site's own links are normalised to (the CCDI search links
                   to ``http://`` copies of ``https://`` pages; one URL per document)
 ``render``        ``challenge``: pages sit behind a JavaScript cookie challenge, so the
@@ -54,7 +52,7 @@ from scrapy.http import Response
 
 from crawler.failures import report_download_failure
 from crawler.items import ArticlePage
-from sites import get_profile
+from sites import Profile, ProfileError, get_profile
 
 logger = logging.getLogger(__name__)
 
@@ -337,3 +335,35 @@ class Was5SearchMixin:
             self.next_link(response, search.get("next")),
             self.parse_search,
         )
+
+
+# The mixins each CMS family's list pages need (``cms`` in a profile).
+CMS_FAMILIES: dict[str, tuple[type, ...]] = {
+    "trs": (TrsListMixin,),
+    "govcloud": (GovCloudListMixin,),
+    "hanweb": (HanwebListMixin,),
+    "sina": (),
+    "people": (),
+    "12371": (),
+}
+
+
+def spider_class(profile: Profile, module: str) -> type[ProfileSpider]:
+    """The spider of ``profile``, as a class of ``module`` (where Scrapy's spider
+    loader looks for it): ``<Name>Spider`` on its family's mixins, plus the WAS5
+    search mixin when the profile has a ``search``."""
+    family = profile.settings.get("cms")
+    if family is not None and family not in CMS_FAMILIES:
+        raise ProfileError(f"{profile.name}: unknown cms {family!r} (known: {', '.join(CMS_FAMILIES)})")
+    search = (Was5SearchMixin,) if "search" in profile.settings else ()
+    class_name = "".join(part.capitalize() for part in re.split(r"[^0-9A-Za-z]+", profile.name) if part) + "Spider"
+    return type(
+        class_name,
+        (*search, *CMS_FAMILIES.get(family, ()), ProfileSpider),
+        {
+            "__module__": module,
+            "__doc__": f"{profile.publisher}: the spider of sites/{profile.name}.yaml.",
+            "name": profile.name,
+            "profile_name": profile.name,
+        },
+    )

@@ -4,8 +4,11 @@ Each ``<name>.yaml`` file in this folder describes one site: which hosts it
 serves, who publishes it, the article templates it uses (CSS selectors for the
 title, date, source, editor and body, and named blocks to drop), and, for the
 crawler, its columns, list selectors and pagination.  The processing pipelines
-read the ``templates`` part; the spiders read the rest.  Adding a site is a new
-YAML file here, a fixture page and a test — no code change.
+read the ``templates`` part; the spiders read the rest, and the tests read
+``tests``.  Adding a site is a new YAML file here and its fixture pages under
+``crawler/mirror/sites/<host>/`` — no code change, no test to write: a spider is
+built from every profile (``crawler/spiders``) and the tests are driven by the
+``tests`` part of every file.
 
 Template keys (all CSS selectors, all optional except ``detect`` and ``body``):
 
@@ -26,6 +29,20 @@ Beside the templates and the crawler's keys (``crawler/mixins.py``):
                   instead of archiving it
 ``test_site``     true for a site that exists only in the test mirror: crawled only
                   when named, never by a crawl of every site
+
+``tests`` says what the tests expect of the site's fixture pages; every key is
+optional and each one the file gives is checked:
+
+``start_urls``    the spider's first requests, in order (tests/test_spiders.py)
+``articles``      every article URL a walk of the fixture site reaches from them;
+                  for a site crawled by default, what a crawl of the mirror archives
+``lists``         list pages, each ``{url, column: <column name> | search: <keyword>,
+                  items: [{url, title, published_at}], next: <url> | null}``: the
+                  exact article requests (and hints) the page yields and its next page
+``template_pages`` how many fixture pages an article template detects (tests/test_profiles.py)
+``archived``      pages as a crawl of the mirror archives them (tests/test_crawl.py):
+                  ``{url, title, published_at, source, editor, opening, absent}``, the
+                  body starting with ``opening`` and without the boilerplate ``absent``
 """
 
 from __future__ import annotations
@@ -62,6 +79,8 @@ class Profile:
     settings: dict = field(default_factory=dict, hash=False, compare=False)
     """Everything else in the YAML file (columns, list selectors, pagination,
     rendering, encoding): the crawler's part of the profile."""
+    tests: dict = field(default_factory=dict, hash=False, compare=False)
+    """What the tests expect of the site's fixture pages."""
 
     def matches_host(self, host: str) -> bool:
         host = host.lower()
@@ -83,6 +102,7 @@ def _load(path: Path) -> Profile:
             publisher=data.pop("publisher"),
             hosts=tuple(h.lower() for h in data.pop("hosts")),
             templates=templates,
+            tests=data.pop("tests", None) or {},
             settings=data,
         )
     except (KeyError, TypeError) as exc:

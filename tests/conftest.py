@@ -16,40 +16,16 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.mirror import SITES_DIR, start_mirror
+from sites import load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 CRAWL_TIMEOUT = 300
 
-# Every article the mirror's fixture sites list (what a full crawl archives).
-MIRROR_ARTICLE_URLS = {
-    "http://jjc.cq.gov.cn/art/2021/7/12/art_610287_10150021.html",
-    "http://jjc.cq.gov.cn/art/2021/7/20/art_610287_10156789.html",
-    "http://jjc.cq.gov.cn/art/2021/9/28/art_610287_10201234.html",
-    "http://politics.people.com.cn/n1/2021/0421/c1001-32083412.html",
-    "http://politics.people.com.cn/n1/2021/1028/c1001-32266401.html",
-    "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202108/t20210806_81230.html",
-    "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202111/t20211122_83977.html",
-    "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html",
-    "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210910_4799002.shtml",
-    "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210915_4799870.shtml",
-    "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210928_4801123.shtml",
-    "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzqtyu4156271.shtml",
-    "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzscyy2216354.shtml",
-    "https://www.12371.cn/2021/01/28/ARTI1611810013548321.shtml",
-    "https://www.12371.cn/2021/10/23/ARTI1634958315436218.shtml",
-    "https://www.ccdi.gov.cn/pln/202110/t20211029_253300.html",
-    "https://www.ccdi.gov.cn/toutiaon/202110/t20211027_253131.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202010/t20201016_228810.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202101/t20210127_234501.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202110/t20211028_253215.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202303/t20230331_256902.html",
-    "https://www.ccdi.gov.cn/xsxcn/xsgz/202304/t20230410_257801.html",
-    "https://www.ccdi.gov.cn/yaowenn/202110/t20211022_252640.html",
-    "https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html",
-    "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_158834.html",
-    "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_162190.html",
-    "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_162287.html",
-}
+SITES = {profile.name: profile for profile in load_profiles()}
+# What a crawl of every site covers: test sites are crawled only when named.
+CRAWLED_SITES = sorted(name for name, profile in SITES.items() if not profile.settings.get("test_site"))
+# Every article the mirror's fixture sites list (what a full crawl archives), from the site files.
+MIRROR_ARTICLE_URLS = {url for name in CRAWLED_SITES for url in SITES[name].tests.get("articles", [])}
 
 
 @dataclass

@@ -12,77 +12,17 @@ from urllib.parse import urlsplit
 import pytest
 
 from archive_snapshot import snapshot
-from conftest import MIRROR_ARTICLE_URLS, WarcRecord, copy_sites, page_kinds, query, read_warc, run_crawl_process
+from conftest import CRAWLED_SITES, MIRROR_ARTICLE_URLS, SITES, WarcRecord, copy_sites, page_kinds, query, read_warc, run_crawl_process
 from crawler.mirror import start_mirror
 
-SPIDERS = ("beijing", "ccdi", "chongqing", "dangyuan", "guangdong", "people", "sina", "zhejiang")
-
-
-# First list page of every column plus one search per keyword (CCDI: 3 columns, 2 keywords).
-START_REQUESTS = {"beijing": 1, "ccdi": 5, "chongqing": 1, "dangyuan": 1, "guangdong": 1, "people": 1, "sina": 1, "zhejiang": 1}
-
-# One article per template: (url, title, published_at, source, editor, body opening, boilerplate that must be gone)
-TEMPLATE_ARTICLES = [
-    pytest.param(
-        "https://www.ccdi.gov.cn/toutiaon/202110/t20211027_253131.html",
-        "中共吉林省委关于十九届中央第六轮巡视整改进展情况的通报", "2021-10-27T18:30:00+08:00",
-        "中央纪委国家监委网站", None, "根据党中央统一部署，2020年10月至12月，中央第八巡视组对吉林省", "分享",
-        id="ccdi-article_61",
-    ),
-    pytest.param(
-        "https://www.ccdi.gov.cn/pln/202110/t20211029_253300.html",
-        "以巡视整改实效取信于民", "2021-10-29T07:00:00+08:00",
-        "中央纪委国家监委网站", None, "巡视整改进展情况向社会公开，是对被巡视党组织的检验", "往期回顾",
-        id="ccdi-pinglun",
-    ),
-    pytest.param(
-        "http://www.zjsjw.gov.cn/xunshixuncha/202109/t20210928_4801123.shtml",
-        "中共杭州市委关于十四届省委第十一轮巡视整改进展情况的通报", "2021-09-28T16:20:05+08:00",
-        "省委巡视办", None, "根据省委统一部署，2021年3月至5月，省委第一巡视组对杭州市", "打印本页",
-        id="zhejiang-gbk",
-    ),
-    pytest.param(
-        "https://www.gdjct.gd.gov.cn/swxsnew/xszg82/content/post_162287.html",
-        "中共广州市委关于十二届省委第十轮巡视整改进展情况的通报", "2021-11-30T17:30:12+08:00",
-        "广州市纪委监委", None, "根据省委统一部署，2021年4月至6月，省委第一巡视组对广州市", "分享到",
-        id="guangdong",
-    ),
-    pytest.param(
-        "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzscyy2216354.shtml",
-        "中共河北省委关于十九届中央第六轮巡视整改进展情况的通报", "2021-10-28T08:01:00+08:00",
-        "中央纪委国家监委网站", "梁斌", "根据党中央统一部署，2020年10月至12月，中央第二巡视组对河北省", "海量资讯",
-        id="sina",
-    ),
-    pytest.param(
-        "http://politics.people.com.cn/n1/2021/0421/c1001-32083412.html",
-        "十九届中央第七轮巡视完成反馈", "2021-04-21T08:18:00+08:00",
-        "人民网-人民日报", "汤诗瑶、丁涛", "日前，十九届中央第七轮巡视的15个巡视组已完成对教育部", "责编",
-        id="people-utf8-labelled-gb2312",
-    ),
-    pytest.param(
-        "http://politics.people.com.cn/n1/2021/1028/c1001-32266401.html",
-        "中共河北省委关于十九届中央第六轮巡视整改进展情况的通报", "2021-10-28T08:18:00+08:00",
-        "中央纪委国家监委网站", "王珂园、刘军涛", "根据党中央统一部署，2020年10月至12月，中央第二巡视组对河北省", "责编",
-        id="people-gbk",
-    ),
-    pytest.param(
-        "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html",
-        "中共北京市海淀区委关于十二届市委第十二轮巡视整改进展情况的通报", "2021-12-10T17:35:00+08:00",
-        "北京市纪委市监委网站", None, "根据市委统一部署，2021年4月至6月，市委第四巡视组对海淀区", "TRS_Editor",
-        id="beijing",
-    ),
-    pytest.param(
-        "http://jjc.cq.gov.cn/art/2021/9/28/art_610287_10201234.html",
-        "中共重庆市黔江区委关于五届市委第十轮巡视整改进展情况的通报", "2021-09-28T10:05:00+08:00",
-        "黔江区纪委监委", None, "根据市委统一部署，2021年3月至5月，市委第五巡视组对黔江区", "字号",
-        id="chongqing",
-    ),
-    pytest.param(
-        "https://www.12371.cn/2021/10/23/ARTI1634958315436218.shtml",
-        "中共中国贸促会党组关于十九届中央第六轮巡视整改进展情况的通报", "2021-10-23T09:05:00+08:00",
-        "中央纪委国家监委网站", "孙明", "根据党中央统一部署，2021年3月至5月，中央第十四巡视组对中国贸促会", "责任编辑",
-        id="12371",
-    ),
+SPIDERS = tuple(CRAWLED_SITES)
+# First list page of every column plus one search per keyword: a site file's start URLs.
+START_REQUESTS = {name: len(SITES[name].tests["start_urls"]) for name in SPIDERS}
+# Pages as the crawl archives them, from each site file's ``tests.archived``.
+ARCHIVED = [
+    pytest.param(page, id=f"{name}:{urlsplit(page['url']).path}")
+    for name in SPIDERS
+    for page in SITES[name].tests.get("archived", [])
 ]
 
 CHALLENGE_AND_CAPTCHA_MARKERS = ("captchaPage", "seccaptcha", "comImageValidate", "max-age=300", "window.open")
@@ -121,14 +61,14 @@ def test_robots_txt_is_fetched_and_obeyed(first_crawl):
     assert not [path for _, path in log if path.startswith(("/wcm/", "/admin/", "/cms/", "/jcms/"))]
 
 
-@pytest.mark.parametrize("url, title, published_at, source, editor, opening, boilerplate", TEMPLATE_ARTICLES)
-def test_each_template_gives_clean_body_and_metadata(first_crawl, url, title, published_at, source, editor, opening, boilerplate):
+@pytest.mark.parametrize("page", ARCHIVED)
+def test_pages_are_archived_as_their_site_file_says(first_crawl, page):
     _, base, _ = first_crawl
-    document = documents(base / "archive.db")[url]
-    assert (document["title"], document["published_at"]) == (title, published_at)
-    assert document["body_text"].startswith(opening)
-    assert boilerplate not in document["body_text"]
-    assert (document["source"], document["editor"]) == (source, editor)
+    document = documents(base / "archive.db")[page["url"]]
+    assert (document["title"], document["published_at"]) == (page["title"], page["published_at"])
+    assert document["body_text"].startswith(page["opening"])
+    assert page["absent"] not in document["body_text"]
+    assert (document["source"], document["editor"]) == (page["source"], page["editor"])
 
 
 def test_gbk_and_mislabelled_pages_decode(first_crawl):

@@ -157,7 +157,7 @@ def _fixture_raw(url: str, body: bytes | None = None) -> RawDocument:
 
 
 def test_fault_site_list_links_good_pages_and_one_page_per_fault():
-    from crawler.spiders.faultsite import FaultsiteSpider
+    from crawler.spiders import FaultsiteSpider
 
     spider = FaultsiteSpider()
     [column] = spider.columns()

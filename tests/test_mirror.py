@@ -11,10 +11,13 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import SITES
 from crawler.mirror import CHALLENGE_COOKIE, SITES_DIR, challenge_cookie_value
+from crawler.mirror.server import SiteTree
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +28,11 @@ PEOPLE_GBK = "http://politics.people.com.cn/n1/2021/1028/c1001-32266401.html"
 PEOPLE_MISLABELLED = "http://politics.people.com.cn/n1/2021/0421/c1001-32083412.html"
 BEIJING_LIST = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/"
 BEIJING_ARTICLE = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html"
+# Every host a site file's tests visit, but the fault site's (served only with faults).
+SERVED_HOSTS = sorted(
+    {urlsplit(url).hostname for profile in SITES.values() for url in profile.tests["start_urls"]}
+    - {host for host, rules in SiteTree().hosts.items() if rules.get("faults_only")}
+)
 
 
 def fetch(url: str, cookie: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -51,16 +59,7 @@ def passing_cookie(mirror) -> str:
 
 
 def test_one_loopback_port_per_real_host(mirror):
-    assert sorted(mirror.host_map) == [
-        "finance.sina.com.cn",
-        "jjc.cq.gov.cn",
-        "politics.people.com.cn",
-        "www.12371.cn",
-        "www.bjsupervision.gov.cn",
-        "www.ccdi.gov.cn",
-        "www.gdjct.gd.gov.cn",
-        "www.zjsjw.gov.cn",
-    ]
+    assert sorted(mirror.host_map) == SERVED_HOSTS
     origins = list(mirror.host_map.values())
     assert len(set(origins)) == len(origins)
     assert all(origin.startswith("http://127.0.0.1:") for origin in origins)
@@ -237,7 +236,7 @@ def _free_port_run(length: int) -> int:
 
 
 def test_command_line_prints_the_host_map_and_serves(tmp_path):
-    base = _free_port_run(8)
+    base = _free_port_run(len(SERVED_HOSTS))
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler.mirror", "--port-base", str(base)],
         cwd=ROOT,
@@ -249,8 +248,8 @@ def test_command_line_prints_the_host_map_and_serves(tmp_path):
         while not lines or lines[-1] != "}\n":
             lines.append(process.stdout.readline())
         host_map = json.loads("".join(lines))
-        assert host_map["finance.sina.com.cn"] == f"http://127.0.0.1:{base}"
-        assert host_map["www.zjsjw.gov.cn"] == f"http://127.0.0.1:{base + 7}"
+        # Consecutive ports, in the order of the host names.
+        assert host_map == {host: f"http://127.0.0.1:{base + index}" for index, host in enumerate(SERVED_HOSTS)}
         status, _, body = fetch(host_map["www.zjsjw.gov.cn"] + "/xunshixuncha/index.shtml")
         assert status == 200 and body == fixture_bytes("www.zjsjw.gov.cn/xunshixuncha/index.shtml")
     finally:

@@ -4,6 +4,7 @@ templates select the right parts of the site's fixture pages."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from parsel import Selector
@@ -11,12 +12,12 @@ from parsel import Selector
 from crawler.mirror import SITES_DIR
 from crawler.mirror.blockpages import CAPTCHA_PAGE, challenge_page
 from crawler.mirror.server import SiteTree
-from crawler.mixins import TITLE_FILTERS
+from crawler.mixins import CMS_FAMILIES, TITLE_FILTERS
 from sites import Profile, Template, load_profiles, profile_for_url
 
 PROFILES = {profile.name: profile for profile in load_profiles()}
-ARTICLE_PAGES = {"ccdi": 9, "beijing": 3, "zhejiang": 3, "guangdong": 3, "chongqing": 3, "sina": 2, "people": 2, "dangyuan": 2, "faultsite": 7}
-CMS_FAMILIES = {"trs", "govcloud", "hanweb", "sina", "people", "12371"}
+# How many fixture pages each site file says its templates detect.
+TEMPLATE_PAGES = {name: profile.tests["template_pages"] for name, profile in PROFILES.items() if "template_pages" in profile.tests}
 OPTIONAL_SELECTORS = ("published_at", "source", "author", "editor")
 
 
@@ -60,30 +61,21 @@ def article_pages(profile: Profile) -> dict[str, tuple[Selector, Template]]:
     return pages
 
 
-def test_every_profile_loads():
-    assert sorted(PROFILES) == sorted(ARTICLE_PAGES)
+def test_every_profile_loads_and_says_what_its_fixtures_hold():
     for profile in PROFILES.values():
         assert profile.publisher and profile.hosts and profile.templates
+        assert profile.tests["start_urls"] and "template_pages" in profile.tests
 
 
 def test_hosts_are_unique_and_every_mirrored_host_has_its_profile():
     hosts = [host for profile in PROFILES.values() for host in profile.hosts]
     assert len(hosts) == len(set(hosts))
-    mirrored = SiteTree().hosts
-    assert {host: profile_for_url(f"http://{host}/").name for host in mirrored} == {
-        "www.ccdi.gov.cn": "ccdi",
-        "www.bjsupervision.gov.cn": "beijing",
-        "www.zjsjw.gov.cn": "zhejiang",
-        "www.gdjct.gd.gov.cn": "guangdong",
-        "jjc.cq.gov.cn": "chongqing",
-        "finance.sina.com.cn": "sina",
-        "politics.people.com.cn": "people",
-        "www.12371.cn": "dangyuan",
-        "www.faultsite.test": "faultsite",
-    }
+    # The hosts each site file's tests visit are the mirror's hosts, and they resolve to that file.
+    visited = {urlsplit(url).hostname: name for name, profile in PROFILES.items() for url in profile.tests["start_urls"]}
+    assert {host: profile_for_url(f"http://{host}/").name for host in SiteTree().hosts} == visited
 
 
-@pytest.mark.parametrize("name", sorted(ARTICLE_PAGES))
+@pytest.mark.parametrize("name", sorted(PROFILES))
 def test_crawler_keys(name):
     settings = PROFILES[name].settings
     assert settings["cms"] in CMS_FAMILIES
@@ -99,16 +91,16 @@ def test_only_ccdi_needs_the_browser():
     assert PROFILES["ccdi"].settings["render"] == "challenge"
 
 
-@pytest.mark.parametrize("name", sorted(ARTICLE_PAGES))
+@pytest.mark.parametrize("name", sorted(TEMPLATE_PAGES))
 def test_templates_find_title_and_body_on_every_article_page(name):
     pages = article_pages(PROFILES[name])
-    assert len(pages) == ARTICLE_PAGES[name]
+    assert len(pages) == TEMPLATE_PAGES[name]
     for path, (page, template) in pages.items():
         assert text_of(page, template.title), f"{path}: no title"
         assert len(text_of(page, template.body)) > 80, f"{path}: body too short"
 
 
-@pytest.mark.parametrize("name", sorted(ARTICLE_PAGES))
+@pytest.mark.parametrize("name", sorted(PROFILES))
 def test_every_declared_selector_matches_a_fixture(name):
     pages = article_pages(PROFILES[name]).values()
     for template in PROFILES[name].templates:
@@ -173,10 +165,10 @@ def test_the_republished_report_has_the_same_text_everywhere():
     assert paragraphs["ccdi"][-1].endswith("电子邮箱：hbswxszg@126.com。")
 
 
-@pytest.mark.parametrize("name", sorted(ARTICLE_PAGES))
+@pytest.mark.parametrize("name", sorted(TEMPLATE_PAGES))
 def test_list_pages_and_block_pages_match_no_template(name):
     profile = PROFILES[name]
     lists = {path for path, page in fixture_pages(profile).items() if not detected(page, profile)}
-    assert len(lists) == len(fixture_pages(profile)) - ARTICLE_PAGES[name]
+    assert len(lists) == len(fixture_pages(profile)) - TEMPLATE_PAGES[name]
     for block_page in (challenge_page("0a1b2c3d"), CAPTCHA_PAGE):
         assert detected(Selector(text=block_page.decode("utf-8")), profile) == []
