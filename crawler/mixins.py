@@ -2,9 +2,12 @@
 
 Every site's spider is built from its profile by :func:`spider_class` (City
 Scrapers style: small spiders on shared mixins): named after the profile, on
-the mixin of the CMS family its list pages come from; lists that print a plain
-next-page link need no mixin.  For ``sites/beijing.yaml`` (``cms: trs``) that
-is the class ``BeijingSpider(TrsListMixin, ProfileSpider)``.
+the mixin of the CMS family its list pages come from.  For
+``sites/beijing.yaml`` (``cms: trs``) that is the class
+``BeijingSpider(PagerScriptListMixin, ProfileSpider)``.  A profile without
+``cms``, ``list`` or ``pagination`` has its lists read generically
+(``crawler/listing.py``): a site can be added with its host, publisher and
+column URLs alone.
 
 Everything site-specific is data in ``sites/<name>.yaml``.  The crawler's keys
 there (everything but ``name``/``publisher``/``hosts``/``templates``/``tests``):
@@ -16,15 +19,17 @@ there (everything but ``name``/``publisher``/``hosts``/``templates``/``tests``):
 ``render``        ``challenge``: pages sit behind a JavaScript cookie challenge, so the
                   anti-bot middleware fetches them through a browser
 ``encoding``      what the server sends, for humans; decoding follows header and <meta>
-``columns``       list pages where a crawl starts: ``{url, name, title_filter?}``; ``name``
-                  becomes the ``column`` hint of every article found there
+``columns``       list pages where a crawl starts: ``{url, name?, title_filter?}`` or just
+                  the URL; ``name`` becomes the ``column`` hint of every article found there
 ``title_filter``  name of a :data:`TITLE_FILTERS` entry applied to every column (a
                   column's own ``title_filter`` wins); list items whose title does not
                   match are not fetched
 ``list``          CSS selectors on a list page: ``item`` (one per article), ``link`` (the
-                  article's ``a``: the first one with text or a title wins), ``date``
+                  article's ``a``: the first one with text or a title wins), ``date``;
+                  without them (and without a family mixin) lists are read generically
 ``pagination``    ``{next: <CSS of the next-page link>}`` for sites that print one; the
-                  TRS, gov-cloud and Hanweb mixins read their pager scripts instead
+                  family mixins read their pager scripts or datastores instead; without
+                  either, the next page is found generically
 ``search``        site search (CCDI WAS5): ``url`` with ``{keyword}``, ``keywords``,
                   ``item``/``link``/``date`` selectors and ``next`` like a list
 
@@ -41,17 +46,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
-from parsel import Selector
 from scrapy.http import Response
 
 from crawler.failures import report_download_failure
 from crawler.items import ArticlePage
+from crawler.listing import (
+    ListEntry,
+    generic_entries,
+    generic_next_page,
+    inline_scripts,
+    next_link,
+    pager_script_next,
+    script_array_entries,
+    selected_entries,
+)
 from sites import Profile, ProfileError, get_profile
 
 logger = logging.getLogger(__name__)
@@ -64,36 +78,6 @@ TITLE_FILTERS: dict[str, re.Pattern[str]] = {
     "disclosure": re.compile(r"巡[视視察].{0,12}整改|巡[视視察].{0,10}(?:反馈|反饋|进驻|進駐)"),
 }
 
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_TIME = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)")
-# Dates in article URLs: TRS t20211027_…, Sina /2021-10-28/, people.com.cn
-# /n1/2021/1028/, Hanweb /art/2021/9/28/ and 12371 /2021/10/28/.
-_URL_DATES = (
-    re.compile(r"/t(\d{4})(\d{2})(\d{2})_"),
-    re.compile(r"/(\d{4})-(\d{2})-(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{2})(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/"),
-)
-
-
-def list_date(text: str, url: str) -> str | None:
-    """A list item's date as ISO 8601: ``2021-10-27``, or with the time when the
-    list prints one, ``2021-10-27T18:00+08:00``.  Lists that omit the year
-    (Sina: "(10月28日 08:01)") get the date from the article URL."""
-    found = _DATE.search(text)
-    if found is None:
-        found = next((m for m in (p.search(url) for p in _URL_DATES) if m), None)
-    if found is None:
-        return None
-    year, month, day = (int(g) for g in found.groups())
-    date = f"{year:04d}-{month:02d}-{day:02d}"
-    time = _TIME.search(text)
-    return f"{date}T{int(time[1]):02d}:{time[2]}+08:00" if time else date
-
-
-def _clean(text: str) -> str:
-    return " ".join(text.split())
-
 
 @dataclass(frozen=True)
 class Column:
@@ -104,19 +88,12 @@ class Column:
     title_filter: re.Pattern[str] | None = None
 
 
-@dataclass(frozen=True)
-class ListEntry:
-    url: str
-    title: str
-    published_at: str | None
-
-
 class ProfileSpider(scrapy.Spider):
     """Base of every site spider: profile, start, list walking, article items.
 
-    Lists are read with the profile's ``list`` selectors and paginated with its
-    ``pagination.next`` link; the family mixins override :meth:`list_entries`
-    and :meth:`next_page_url`.
+    Lists are read with the profile's ``list`` selectors, else generically, and
+    paginated with its ``pagination.next`` link, else generically; the family
+    mixins override :meth:`list_entries` and :meth:`next_page_url`.
     """
 
     profile_name: str | None = None
@@ -145,23 +122,26 @@ class ProfileSpider(scrapy.Spider):
         """(url, list hints) of this site's archived pages; replaced by the archive pipeline."""
         return []
 
-    def list_entries(self, response: Response) -> Iterator[ListEntry]:
-        yield from self.entries_in(response, response, self.site_settings["list"])
+    def list_entries(self, response: Response) -> Iterable[ListEntry]:
+        selectors = self.site_settings.get("list")
+        return selected_entries(response, response.url, selectors) if selectors else generic_entries(response)
 
     def next_page_url(self, response: Response) -> str | None:
-        return self.next_link(response, self.site_settings.get("pagination", {}).get("next"))
+        selector = self.site_settings.get("pagination", {}).get("next")
+        return next_link(response, selector) if selector else generic_next_page(response)
 
     # -- crawling ---------------------------------------------------------------
 
     def columns(self) -> list[Column]:
         default_filter = self.site_settings.get("title_filter")
+        columns = [{"url": c} if isinstance(c, str) else c for c in self.site_settings.get("columns", [])]
         return [
             Column(
                 url=column["url"],
-                name=column["name"],
+                name=column.get("name"),
                 title_filter=self.title_filter(column.get("title_filter", default_filter)),
             )
-            for column in self.site_settings.get("columns", [])
+            for column in columns
         ]
 
     @staticmethod
@@ -187,6 +167,7 @@ class ProfileSpider(scrapy.Spider):
         found = reached_known = 0
         for entry in entries:
             found += 1
+            entry = replace(entry, url=self.canonical_url(entry.url))
             if column.title_filter and not column.title_filter.search(entry.title):
                 continue
             if self.is_known(entry.url, entry.published_at):
@@ -218,25 +199,7 @@ class ProfileSpider(scrapy.Spider):
         the page is recorded as lost, with its kind."""
         report_download_failure(self.crawler, failure)
 
-    # -- list parsing helpers ----------------------------------------------------
-
-    def entries_in(self, root: Selector | Response, response: Response, selectors: dict) -> Iterator[ListEntry]:
-        """List entries under ``root`` (links resolved against ``response``)."""
-        for node in root.css(selectors["item"]):
-            link = next(
-                (a for a in node.css(selectors["link"]) if a.attrib.get("href") and self._link_title(a)),
-                None,
-            )
-            if link is None:
-                continue
-            url = self.canonical_url(response.urljoin(link.attrib["href"]))
-            date_text = _clean(" ".join(node.css(selectors["date"]).xpath("string()").getall())) if selectors.get("date") else ""
-            yield ListEntry(url=url, title=self._link_title(link), published_at=list_date(date_text, url))
-
-    @staticmethod
-    def _link_title(link: Selector) -> str:
-        # Lists cut long titles ("…") in the text and keep them whole in @title.
-        return _clean(link.attrib.get("title") or link.xpath("string()").get(""))
+    # -- helpers ------------------------------------------------------------------------
 
     def canonical_url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -245,73 +208,24 @@ class ProfileSpider(scrapy.Spider):
             parts = parts._replace(scheme=scheme)
         return parts._replace(fragment="").geturl()
 
-    @staticmethod
-    def next_link(response: Response, selector: str | None) -> str | None:
-        href = response.css(selector).attrib.get("href") if selector else None
-        return response.urljoin(href) if href else None
 
-
-class _PagerScriptMixin:
-    """Static pagination announced by a script call: ``index.html``, then
-    ``index_<n>.html`` up to the page count the script is given."""
-
-    pager_call: re.Pattern[str]  # named groups: pages, current, stem, ext
-    first_page: int  # the number the script gives index.html
+class PagerScriptListMixin:
+    """TRS WCM lists (CCDI, Beijing, Zhejiang) and Guangdong gov-cloud lists: the
+    pager script names the page count, ``createPageHTML(3, 0, "index", "html")``
+    (page 0 is ``index.html``, page n ``index_n.html``) or ``createPageHTML('page_div',
+    3, 1, 'index', 'html', …)`` (page 1 is ``index.html``, page n ≥ 2 ``index_n.html``)."""
 
     def next_page_url(self, response: Response) -> str | None:
-        call = self.pager_call.search(response.text)
-        if call is None:
-            return None
-        following = int(call["current"]) + 1
-        if following - self.first_page >= int(call["pages"]):
-            return None
-        return response.urljoin(f"{call['stem']}_{following}.{call['ext']}")
+        return pager_script_next(response)
 
 
-class TrsListMixin(_PagerScriptMixin):
-    """TRS WCM lists (CCDI, Beijing, Zhejiang): ``createPageHTML(3, 0, "index", "html")``
-    in ``div.page``; page 0 is ``index.html``, page n is ``index_n.html``."""
+class ItemArrayListMixin:
+    """12371.cn lists: the page's list is empty HTML that a script fills from
+    ``item=[{'link_add':'…','title':'…','brief':'2021-10-23 09:05:00'}, …]``
+    (what RSSHub's and other 12371 crawlers read; selectors-in-the-wild)."""
 
-    pager_call = re.compile(
-        r"""createPageHTML\(\s*(?P<pages>\d+)\s*,\s*(?P<current>\d+)\s*,\s*["'](?P<stem>\w+)["']\s*,\s*["'](?P<ext>\w+)["']"""
-    )
-    first_page = 0
-
-
-class GovCloudListMixin(_PagerScriptMixin):
-    """Guangdong gov-cloud lists: ``createPageHTML('page_div', 2, 1, 'index', 'html', 3)``;
-    page 1 is ``index.html``, page n ≥ 2 is ``index_n.html``."""
-
-    pager_call = re.compile(
-        r"""createPageHTML\(\s*["']\w+["']\s*,\s*(?P<pages>\d+)\s*,\s*(?P<current>\d+)\s*,\s*["'](?P<stem>\w+)["']\s*,\s*["'](?P<ext>\w+)["']"""
-    )
-    first_page = 1
-
-
-class HanwebListMixin:
-    """Hanweb (大汉) lists: the records sit as CDATA in a ``<script type="text/xml">``
-    datastore inside ``div#<uid>``, with ``<totalpage>``; page n is ``?uid=<uid>&pageNum=n``."""
-
-    _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
-    _TOTAL_PAGES = re.compile(r"<totalpage>\s*(\d+)\s*</totalpage>")
-
-    def _datastore(self, response: Response) -> tuple[str, str]:
-        """(uid, datastore text) of the list's data block."""
-        block = response.xpath('//div[@id][script[@type="text/xml"]]')
-        return block.attrib.get("id", ""), block.css('script[type="text/xml"]::text').get() or ""
-
-    def list_entries(self, response: Response) -> Iterator[ListEntry]:
-        _, datastore = self._datastore(response)
-        records = Selector(text="".join(self._RECORD.findall(datastore)) or "<html/>")
-        yield from self.entries_in(records, response, self.site_settings["list"])
-
-    def next_page_url(self, response: Response) -> str | None:
-        uid, datastore = self._datastore(response)
-        total = self._TOTAL_PAGES.search(datastore)
-        current = int(parse_qs(urlsplit(response.url).query).get("pageNum", ["1"])[0])
-        if not uid or total is None or current >= int(total[1]):
-            return None
-        return response.urljoin(f"?uid={uid}&pageNum={current + 1}")
+    def list_entries(self, response: Response) -> Iterable[ListEntry]:
+        return script_array_entries(inline_scripts(response), response.url, name="item")
 
 
 class Was5SearchMixin:
@@ -331,20 +245,17 @@ class Was5SearchMixin:
         yield from self.follow_listing(
             response,
             column,
-            self.entries_in(response, response, search),
-            self.next_link(response, search.get("next")),
+            selected_entries(response, response.url, search),
+            next_link(response, search.get("next")),
             self.parse_search,
         )
 
 
 # The mixins each CMS family's list pages need (``cms`` in a profile).
 CMS_FAMILIES: dict[str, tuple[type, ...]] = {
-    "trs": (TrsListMixin,),
-    "govcloud": (GovCloudListMixin,),
-    "hanweb": (HanwebListMixin,),
-    "sina": (),
-    "people": (),
-    "12371": (),
+    "trs": (PagerScriptListMixin,),
+    "govcloud": (PagerScriptListMixin,),
+    "12371": (ItemArrayListMixin,),
 }
 
 

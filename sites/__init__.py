@@ -8,9 +8,13 @@ read the ``templates`` part; the spiders read the rest, and the tests read
 ``tests``.  Adding a site is a new YAML file here and its fixture pages under
 ``crawler/mirror/sites/<host>/`` — no code change, no test to write: a spider is
 built from every profile (``crawler/spiders``) and the tests are driven by the
-``tests`` part of every file.
+``tests`` part of every file.  A profile may be as small as ``name``,
+``publisher``, ``hosts`` and ``columns`` (``sites/tongxi.yaml``): its lists are
+then read generically (``crawler/listing.py``) and its pages by the generic
+extractor, with its publisher.
 
-Template keys (all CSS selectors, all optional except ``detect`` and ``body``):
+Template keys (all CSS selectors, all optional except ``detect`` and ``body``;
+a profile without templates leaves its pages to the generic extractor):
 
 ``detect``        the page uses this template when the selector matches
 ``title``         headline element

@@ -16,12 +16,14 @@ from conftest import CRAWLED_SITES, MIRROR_ARTICLE_URLS, SITES, WarcRecord, copy
 from crawler.mirror import start_mirror
 
 SPIDERS = tuple(CRAWLED_SITES)
+# Sites of the test mirror (not the fault site, tests/test_faults.py), crawled only when named.
+NAMED_SITES = tuple(sorted(name for name, p in SITES.items() if p.settings.get("test_site") and "articles" in p.tests))
 # First list page of every column plus one search per keyword: a site file's start URLs.
 START_REQUESTS = {name: len(SITES[name].tests["start_urls"]) for name in SPIDERS}
 # Pages as the crawl archives them, from each site file's ``tests.archived``.
 ARCHIVED = [
-    pytest.param(page, id=f"{name}:{urlsplit(page['url']).path}")
-    for name in SPIDERS
+    pytest.param(name, page, id=f"{name}:{urlsplit(page['url']).path}")
+    for name in SPIDERS + NAMED_SITES
     for page in SITES[name].tests.get("archived", [])
 ]
 
@@ -37,6 +39,15 @@ def first_crawl(tmp_path_factory):
         outcome = run_crawl_process(base / "archive.db", mirror.host_map, warc_dir=base / "warc", jobdir=base / "jobs")
         log = list(mirror.request_log)
     return outcome, base, log
+
+
+@pytest.fixture(scope="module")
+def named_crawl(tmp_path_factory):
+    """The test mirror's own sites, crawled by name, into an empty archive."""
+    base = tmp_path_factory.mktemp("named-crawl")
+    with start_mirror(challenge=False) as mirror:
+        outcome = run_crawl_process(base / "archive.db", mirror.host_map, NAMED_SITES, warc_dir=base / "warc", jobdir=base / "jobs")
+    return outcome, base
 
 
 def documents(db: Path) -> dict[str, dict]:
@@ -61,9 +72,23 @@ def test_robots_txt_is_fetched_and_obeyed(first_crawl):
     assert not [path for _, path in log if path.startswith(("/wcm/", "/admin/", "/cms/", "/jcms/"))]
 
 
-@pytest.mark.parametrize("page", ARCHIVED)
-def test_pages_are_archived_as_their_site_file_says(first_crawl, page):
-    _, base, _ = first_crawl
+def test_sites_crawled_only_when_named_archive_their_articles(named_crawl):
+    """A site added with only its host, publisher and column (sites/tongxi.yaml): its
+    lists are read generically, its pages archived with its own publisher."""
+    outcome, base = named_crawl
+    assert outcome.returncode == 0, outcome.stdout + outcome.stderr[-3000:]
+    archived = documents(base / "archive.db")
+    assert set(archived) == {url for name in NAMED_SITES for url in SITES[name].tests["articles"]}
+    runs = query(base / "archive.db", "select spider, status, failures from crawl_runs order by spider")
+    assert [(r["spider"], r["status"], r["failures"]) for r in runs] == [(name, "ok", 0) for name in NAMED_SITES]
+    for document in archived.values():
+        assert document["site"] in NAMED_SITES
+        assert document["publisher"] == SITES[document["site"]].publisher
+
+
+@pytest.mark.parametrize(("name", "page"), ARCHIVED)
+def test_pages_are_archived_as_their_site_file_says(request, name, page):
+    _, base, *_ = request.getfixturevalue("named_crawl" if name in NAMED_SITES else "first_crawl")
     document = documents(base / "archive.db")[page["url"]]
     assert (document["title"], document["published_at"]) == (page["title"], page["published_at"])
     assert document["body_text"].startswith(page["opening"])

@@ -162,14 +162,14 @@ def test_people_pages_are_labelled_gb2312_whatever_their_bytes(mirror):
 
 
 def test_query_strings_select_their_own_file(mirror, passing_cookie):
-    page_2 = "http://jjc.cq.gov.cn/col/col610287/index.html?uid=5394561&pageNum=2"
+    page_2 = "http://jw.tongxi.test/col/col4125/index.html?uid=8841&pageNum=2"
     _, _, body = fetch(mirror.url(page_2))
-    assert body == fixture_bytes("jjc.cq.gov.cn/col/col610287/index.html@pageNum=2&uid=5394561")
+    assert body == fixture_bytes("jw.tongxi.test/col/col4125/index.html@pageNum=2&uid=8841")
     # Parameter order, empty parameters and unknown ones without a file of their own.
-    _, _, reordered = fetch(mirror.url("http://jjc.cq.gov.cn/col/col610287/index.html?pageNum=2&x=&uid=5394561"))
+    _, _, reordered = fetch(mirror.url("http://jw.tongxi.test/col/col4125/index.html?pageNum=2&x=&uid=8841"))
     assert reordered == body
-    _, _, cache_busted = fetch(mirror.url("http://jjc.cq.gov.cn/col/col610287/index.html?v=3"))
-    assert cache_busted == fixture_bytes("jjc.cq.gov.cn/col/col610287/index.html")
+    _, _, cache_busted = fetch(mirror.url("http://jw.tongxi.test/col/col4125/index.html?v=3"))
+    assert cache_busted == fixture_bytes("jw.tongxi.test/col/col4125/index.html")
     search = "https://www.ccdi.gov.cn/was5/web/search?channelid=298814&searchword=%E5%B7%A1%E5%AF%9F%E6%95%B4%E6%94%B9&page=1"
     status, headers, results = fetch(mirror.url(search), cookie=passing_cookie)
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
@@ -179,7 +179,7 @@ def test_query_strings_select_their_own_file(mirror, passing_cookie):
 
 
 def test_robots_txt_per_host(mirror):
-    status, headers, body = fetch(mirror.host_map["jjc.cq.gov.cn"] + "/robots.txt")
+    status, headers, body = fetch(mirror.host_map["jw.tongxi.test"] + "/robots.txt")
     assert (status, headers["Content-Type"], body) == (200, "text/plain", b"User-agent: *\nDisallow: /jcms/\n")
     # Served before the challenge: robots.txt must stay readable without a browser.
     _, _, ccdi = fetch(mirror.host_map["www.ccdi.gov.cn"] + "/robots.txt")
@@ -210,10 +210,10 @@ def test_paths_outside_the_host_directory_are_not_served(mirror):
 
 def test_request_log_records_host_and_path(mirror):
     fetch(mirror.url(ZJ_LIST))
-    fetch(mirror.url("http://jjc.cq.gov.cn/col/col610287/index.html?uid=5394561&pageNum=2"))
+    fetch(mirror.url("http://jw.tongxi.test/col/col4125/index.html?uid=8841&pageNum=2"))
     assert mirror.request_log == [
         ("www.zjsjw.gov.cn", "/xunshixuncha/index.shtml"),
-        ("jjc.cq.gov.cn", "/col/col610287/index.html?uid=5394561&pageNum=2"),
+        ("jw.tongxi.test", "/col/col4125/index.html?uid=8841&pageNum=2"),
     ]
 
 
