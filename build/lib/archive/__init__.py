@@ -1,1 +1,0 @@
-"""The archive: schema, database, command line and Datasette plugin."""

@@ -1,9 +1,0 @@
-"""The crawler: Scrapy spiders for the disclosure sites and the machinery around them.
-
-``crawler.settings``         polite defaults, project settings (documented there)
-``crawler.middlewares``      mirror host map, WARC capture, retry backoff
-``crawler.capture``          the rotating gzip WARC writer
-``crawler.anti_bot``         JS-cookie challenge via Chromium, CAPTCHA stop, cookie import
-``crawler.archive_pipeline`` items → ``pipelines.process`` → the SQLite archive
-``crawler.run``              ``run_crawl`` / ``run_demo`` (also ``python -m crawler.run``)
-"""
