@@ -62,6 +62,7 @@ DISCLOSURES = {
     "title": str,
     "unit": str,
     "unit_type": str,
+    "province": str,
     "level": str,
     "kind": str,
     "inspection_kind": str,
@@ -74,15 +75,23 @@ DISCLOSURES = {
     "feedback_date": str,
     "published_at": str,
     "lag_days": int,
+    "problems_stated": int,
+    "problems_itemised": int,
     "problems_total": int,
+    "status_source": str,
     "problems_completed": int,
     "problems_basically_completed": int,
     "problems_in_progress": int,
     "problems_unfinished": int,
+    "problems_long_term_only": int,
     "problems_no_status": int,
     "problems_long_term": int,
-    "people_disciplined": int,
     "money_recovered_yuan": float,
+    "cases_filed": int,
+    "people_disciplined": int,
+    "people_organisational": int,
+    "people_accountable": int,
+    "clues_transferred": int,
     "rules_made": int,
     "has_contact_block": int,
     "contact_phone": str,
@@ -101,8 +110,22 @@ PROBLEMS = {
     "section_path": str,
     "title": str,
     "status": str,
+    "status_class": str,
     "long_term": int,
+    "deadline": str,
+    "responsible_unit": str,
     "text": str,
+}
+
+OUTCOMES = {
+    "id": str,
+    "document_id": str,
+    "position": int,
+    "kind": str,
+    "value": float,
+    "phrase": str,
+    "sentence": str,
+    "counted": int,
 }
 
 VERSIONS = {
@@ -168,6 +191,13 @@ def create(db: Database) -> None:
         if_not_exists=True,
     )
     db["problems"].create(PROBLEMS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
+    db["outcomes"].create(OUTCOMES, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
+    # Archives made before a column existed get it (empty until a rebuild re-parses them).
+    for table, columns in (("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
+        existing = db[table].columns_dict
+        for name, type_ in columns.items():
+            if name not in existing:
+                db[table].add_column(name, type_)
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
@@ -180,6 +210,7 @@ def create(db: Database) -> None:
         ("documents", ["published_at"]),
         ("documents", ["content_sha256"]),
         ("problems", ["document_id"]),
+        ("outcomes", ["document_id"]),
         ("versions", ["document_id"]),
         ("failures", ["url"]),
     ):

@@ -95,7 +95,8 @@ def process(raw: RawDocument) -> ProcessResult:
             document["title"] or "", document["body_text"]
         )
         parsed = disclosure.parse_disclosure(
-            document["title"] or "", document["body_text"], document["published_at"], document["doc_type"]
+            document["title"] or "", document["body_text"], document["published_at"], document["doc_type"],
+            site=document.get("site"),
         )
     except StageError as exc:
         return ProcessResult(raw, failure=Failure(exc.stage, exc.kind, exc.message))

@@ -25,10 +25,12 @@ DOC_TYPES = (
 )
 
 # Full-width digits and Latin letters → ASCII, so numbers and X placeholders
-# match one pattern whatever width the source used. Punctuation stays as is:
-# patterns accept both widths and extracted titles keep the source's form.
-_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF5B) if chr(cp).isalnum()}
-_FULL_WIDTH_ALNUM = re.compile("[" + "".join(map(chr, _HALF_WIDTH)) + "]")
+# match one pattern whatever width the source used; the corner brackets of
+# traditional-character copies (「」『』) → the quotes of their originals (“”‘’).
+# Other punctuation stays as is: patterns accept both widths.
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF5B) if chr(cp).isalnum()}
+_FOLD.update({ord("「"): "“", ord("」"): "”", ord("『"): "‘", ord("』"): "’"})
+_TO_FOLD = re.compile("[" + "".join(map(chr, _FOLD)) + "]")
 
 
 @lru_cache(maxsize=1)
@@ -37,14 +39,14 @@ def _t2s() -> opencc.OpenCC:
 
 
 def normalize(text: str) -> str:
-    """Simplified characters, ASCII digits/letters; safe on any str."""
+    """Simplified characters, ASCII digits/letters, “” quotes; safe on any str."""
     try:
         simplified = _t2s().convert(text)
     except UnicodeEncodeError:  # lone surrogates cannot reach the C++ converter
         simplified = _t2s().convert(text.encode("utf-8", "replace").decode("utf-8"))
-    if not _FULL_WIDTH_ALNUM.search(simplified):  # str.translate is slow; most texts have none
+    if not _TO_FOLD.search(simplified):  # str.translate is slow; most texts have none
         return simplified
-    return simplified.translate(_HALF_WIDTH)
+    return simplified.translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,11 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 # Markers that the text itself reports rectification results, as opposed to
 # mentioning that rectification will follow.
-_REPORT_MARKERS = _re(r"整改(?:进展)?情况[（(：:]|现将.{0,12}整改.{0,6}情况予以公布|整改(?:进展)?情况的?(?:通报|公告)")
+_STATUS_MARK = r"【(?:已整改|已完成|整改中|正在整改|基本完成|长期坚持|持续推进)】"
+_REPORT_MARKERS = _re(
+    r"整改(?:进展)?情况[（(：:]|现将.{0,12}整改.{0,6}情况(?:予以公布|公示如下|通报如下)|整改(?:进展)?情况的?(?:通报|公告|公示)"
+    rf"|{_STATUS_MARK}|(?:完成情况|整改进度|整改状态)[：:]"
+)
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -96,8 +102,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "title_report_family", "rectification_report", "title",
-        _re(r"(?:巡视|巡察).{0,20}整改.{0,8}情况的?(?:通报|公告|报告)"),
-        "The report title family: …关于(X届中央第X轮)巡视整改(进展)情况的通报.",
+        _re(r"(?:巡视|巡察).{0,20}整改.{0,8}情况的?(?:通报|公告|报告|公示|公开)"),
+        "The report title family: …关于(X届中央第X轮)巡视整改(进展)情况的通报; villages post 公示.",
     ),
     Rule(
         "body_round_complete", "round_summary", "body",
@@ -118,8 +124,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "body_report_publication", "rectification_report", "body",
-        _re(r"现将.{0,12}整改.{0,6}情况予以公布|整改情况[（(]\s*(?:已完成|基本完成|正在推进|持续推进|未完成)"),
-        "The report's own publication clause, or itemised status lines.",
+        _re(r"现将.{0,12}整改.{0,6}情况(?:予以公布|公示如下)|整改情况[（(]\s*(?:已完成|基本完成|正在推进|持续推进|未完成)"
+            rf"|{_STATUS_MARK}"),
+        "The report's own publication clause, or itemised status lines and 【已整改】 marks.",
     ),
     Rule(
         "body_feedback_given", "feedback_notice", "body",

@@ -42,15 +42,16 @@ def record_failure(db: Database, result: ProcessResult, run_id: int | None = Non
 
 def _store_disclosure(db: Database, document: dict, parsed: dict | None) -> None:
     document_id = document["id"]
-    db["problems"].delete_where("document_id = ?", [document_id])
-    db["disclosures"].delete_where("document_id = ?", [document_id])
+    for table in ("problems", "outcomes", "disclosures"):
+        db[table].delete_where("document_id = ?", [document_id])
     if not parsed:
         return
     db["disclosures"].insert({**parsed["disclosure"], "document_id": document_id, "title": document["title"]})
-    db["problems"].insert_all(
-        {**problem, "id": f"{document_id}-{position:03d}", "document_id": document_id, "position": position}
-        for position, problem in enumerate(parsed["problems"], start=1)
-    )
+    for table in ("problems", "outcomes"):
+        db[table].insert_all(
+            {**row, "id": f"{document_id}-{position:03d}", "document_id": document_id, "position": position}
+            for position, row in enumerate(parsed[table], start=1)
+        )
 
 
 def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str:

@@ -33,6 +33,9 @@ Beside the templates and the crawler's keys (``crawler/mixins.py``):
                   instead of archiving it
 ``test_site``     true for a site that exists only in the test mirror: crawled only
                   when named, never by a crawl of every site
+``province``      the province-level division a provincial or municipal site reports on
+                  (浙江省, 重庆市): the province of a local unit whose report names no
+                  place.  National outlets (CCDI, people.com.cn, Sina, 12371) have none.
 
 ``tests`` says what the tests expect of the site's fixture pages; every key is
 optional and each one the file gives is checked:

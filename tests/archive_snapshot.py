@@ -17,7 +17,9 @@ def snapshot(db_path: Path) -> dict:
         }
         disclosures = {row["document_id"]: dict(row) for row in conn.execute("select * from disclosures")}
         problems = {row["id"]: dict(row) for row in conn.execute("select * from problems")}
+        outcomes = {row["id"]: dict(row) for row in conn.execute("select * from outcomes")}
         versions = sorted((r["document_id"], r["content_sha256"]) for r in conn.execute("select * from versions"))
-        return {"documents": documents, "disclosures": disclosures, "problems": problems, "versions": versions}
+        return {"documents": documents, "disclosures": disclosures, "problems": problems, "outcomes": outcomes,
+                "versions": versions}
     finally:
         conn.close()
