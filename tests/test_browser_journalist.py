@@ -71,7 +71,7 @@ def test_search_facet_and_open_a_disclosure(browser_page):
     assert facts["Feedback"] == "2023-07-05"
     assert facts["Problems"] == "6"
     statuses = page.locator("table.problems tbody td:nth-child(4)").all_inner_texts()
-    assert statuses == ["已完成", "基本完成", "正在推进", "未完成", "(no status)", "持续推进"]
+    assert statuses == ["已完成，并将长期坚持", "基本完成", "正在推进", "未完成", "(no status)", "持续推进"]  # as printed
     assert page.locator("article.doc-text p").first.inner_text().startswith("根据县委巡察工作统一部署")
 
 

@@ -385,7 +385,8 @@ def test_never_raises_on_report_shaped_text(lines, published_at):
 # --- traditional copies ------------------------------------------------------------------
 
 EVAL = Path(__file__).resolve().parents[1] / "bench" / "disclosure_eval"
-REPORTS = [p for p in [*sorted(FIXTURES.glob("*.txt")), *sorted(EVAL.glob("*.txt"))]
+REPORTS = [p for p in [*sorted(FIXTURES.glob("*.txt")), *sorted(EVAL.glob("*.txt")),
+                        *sorted(EVAL.with_name("disclosure_holdout").glob("*.txt"))]
            if "notice" not in p.name and "traditional" not in p.name]  # those are copies already
 _CORNER_QUOTES = str.maketrans({"“": "「", "”": "」", "‘": "『", "’": "』"})
 

@@ -19,6 +19,7 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("documents", schema.DOCUMENTS),
         ("disclosures", schema.DISCLOSURES),
         ("problems", schema.PROBLEMS),
+        ("outcomes", schema.OUTCOMES),
         ("versions", schema.VERSIONS),
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),
@@ -46,3 +47,23 @@ def test_metadata_names_title_license_source_and_queries():
     assert {"units_all_completed", "lag_by_round", "money_by_unit_type", "problems_mentioning", "template_copies"} <= set(
         METADATA["databases"]["archive"]["queries"]
     )
+
+
+def test_an_archive_made_before_the_outcome_columns_opens_and_gains_them(tmp_path):
+    from sqlite_utils import Database
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    old["disclosures"].create({"document_id": str, "title": str, "unit": str, "money_recovered_yuan": float},
+                              pk="document_id")
+    old["disclosures"].insert({"document_id": "a", "title": "旧", "unit": "某县", "money_recovered_yuan": 5.0})
+    old["problems"].create({"id": str, "document_id": str, "status": str}, pk="id")
+    old.conn.close()
+    with Archive(path) as archive:
+        assert set(archive.db["disclosures"].columns_dict) == set(schema.DISCLOSURES)
+        assert set(archive.db["problems"].columns_dict) == set(schema.PROBLEMS)
+        assert archive.db["outcomes"].exists()
+        row = next(archive.db["disclosures"].rows)
+        assert (row["unit"], row["money_recovered_yuan"], row["province"], row["status_source"]) == ("某县", 5.0, None, None)
+    with Archive(path) as archive:  # and again: create is idempotent
+        assert set(archive.db["disclosures"].columns_dict) == set(schema.DISCLOSURES)

@@ -70,10 +70,10 @@ def parse_disclosure(
     sender = team["sender"] if team else (round_match["sender"] if round_match else None)
     kind = next((m["word"] for m in (team, round_match) if m),
                 next((w for w in ("巡视", "巡察") if w in title + opening), None))
-    level = parties.level(sender, kind)
+    context = title + "\n" + opening
+    level = parties.level(sender, kind, opening, team if team and team.string == opening else None)
     clause = parties.UNIT_CLAUSE.search(opening)
     issuer = parties.issuer(title)
-    context = title + "\n" + opening
     unit = parties.unit(clause, issuer, context)
     unit_type = parties.unit_type(unit, level)
     inspection_start, inspection_end = inspection_period(opening, clause)

@@ -71,9 +71,9 @@ def inspection_period(opening: str, unit_clause: re.Match | None) -> tuple[str |
             # "2020年11月至1月": the end year is left out and may roll over.
             y2 = str(int(y1) + 1) if int(m2) < int(m1) else y1
         return iso(y1, m1, match["d1"]), iso(y2, m2, match["d2"])
-    if unit_clause:  # "2024年4月，市委第五巡察组对…开展了提级巡察"
+    if unit_clause:  # "2024年4月，市委第五巡察组对…开展了提级巡察", "…巡察组于2024年5月对…"
         start = _before(opening, unit_clause.start())
-        if start and not opening[max(0, start.start() - 1):start.start()] == "于":
+        if start:
             return iso(start["y"], start["m"], start["d"]), None
     return None, None
 

@@ -77,9 +77,14 @@ def team_name(team: re.Match | None) -> str | None:
     return team[0] if team and "X" not in team[0] else None
 
 
-def level(sender: str | None, word: str | None) -> str | None:
+def level(sender: str | None, word: str | None, opening: str = "", team: re.Match | None = None) -> str | None:
     if sender == "市委" and word == "巡视":
         return "provincial"
+    if sender == "市委":  # 建德市委 is the committee of a county-level city
+        # the place that names the sender: "上饶市委第二巡察组" (the sender 市委 starts at its 市)
+        places = (team and committee_places(opening, before=team.start() + 1)) or committee_places(opening)
+        if places and places[0].endswith("市") and division_rank(places[0]) == 2:
+            return "county"
     return _SENDER_LEVEL.get(sender) if sender else None
 
 

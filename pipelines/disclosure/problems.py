@@ -43,7 +43,7 @@ def _alternation(words) -> str:
 
 _MAIN = _alternation(_COMPLETED + _BASIC + _PROGRESS)
 _LONG_TERM = _alternation(_LONG)
-STATUS = rf"(?:(?:{_MAIN})(?:\s?[，,、；;]?\s?(?:{_LONG_TERM}))?|(?:{_LONG_TERM}))"
+STATUS = rf"(?:(?:{_MAIN})(?:\s?[，,、；;]?\s?(?:{_LONG_TERM})|[（(](?:{_LONG_TERM})[）)])?|(?:{_LONG_TERM}))"
 _STATUS_WHOLE = re.compile(rf"\s*(?P<status>{STATUS})\s*")
 _BRACKET = re.compile(rf"[（(]\s*(?P<status>{STATUS})\s*[）)]")
 _MARK = re.compile(rf"【\s*(?P<status>{STATUS})\s*】")
@@ -79,6 +79,8 @@ _ABOUT = re.compile(r"^(?:关于|针对)(?P<title>[^。；;：:]{2,120}?)的?问
 _HEADING_END = rf"[。：:]?(?=$|[（(【]\s*(?:{STATUS})\s*[）)】][。：:]?$)"
 _BARE = re.compile(rf"^(?P<title>[^。；;：:“”]{{2,120}}?)的?问题{_HEADING_END}")
 
+# A line that opens a problem's fields: the heading above it named a problem.
+_FIELDS_START = re.compile(r"^(?:整改(?:情况|措施|进展|进度|结果|状态)|完成情况)\s*[（(：:]")
 _CONTACT_START = re.compile(r"^(?:欢迎|如有意见|联系电话|监督电话|举报电话|通信地址|通讯地址|邮政编码|电子邮箱)")
 _SUMMARY_START = re.compile(r"^(?:下一步|总体来看|总体上看|总的来看|综上|以上问题)")
 _SUMMARY_COUNTS = re.compile(r"^(?:截至|截止)[^。]{0,40}?(?:\d+个(?:方面|具体)?问题|反馈的)")
@@ -187,8 +189,8 @@ def _fields(lines: list[str]) -> dict:
                 if status:
                     found.setdefault("field", status)
                 value = rest  # a progress note without a status word is text
-                if value.strip():
-                    text.append(value.strip() if following is None else _strip_end(value))
+                if value.strip():  # a sentence keeps its 。; a field separator goes
+                    text.append(value.strip().rstrip("；;，, ").strip())
             elif _strip_end(value):
                 found.setdefault(kind, _strip_end(value))
     status = found.get("label") or found.get("field") or found.get("mark") or end_status
@@ -264,6 +266,15 @@ def _heading(line: str) -> str:
     return line.split("。", 1)[0]
 
 
+def _l1_head(line: str) -> str:
+    return re.sub(rf"^[{CN_DIGITS}]+[、．.]\s*", "", line)
+
+
+def _names_problem(head: str) -> bool:
+    """A heading that names one problem ("…的问题"), not a section about the feedback."""
+    return _title(head)[3] and not re.search(r"反馈|巡视|巡察|整改", _title(head)[0])
+
+
 def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
     """The problems, and for each line whether it belongs to one (heading or text)."""
     has_sections = any(L1.match(line) for line in lines)
@@ -276,6 +287,8 @@ def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
     header: list[str] | None = None
     owned = [False] * len(lines)
 
+    # Short notices list their problems as 一、…的问题 headings.
+    l1_problems = sum(1 for line in lines if L1.match(line) and _names_problem(_l1_head(line))) >= 2
     for index, line in enumerate(lines):
         cells = _cells(line)
         if cells and in_section:
@@ -289,6 +302,13 @@ def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
             current = None if not row else current
             continue
         if L1.match(line) and not _opener(line):
+            if l1_problems and _names_problem(_l1_head(line)):
+                title, status, rest, _ = _title(_l1_head(line))
+                current = Problem(cn_to_int(re.match(rf"[{CN_DIGITS}]+", line)[0]), None, title, status,
+                                  [rest] if rest else [])
+                problems.append(current)
+                owned[index], in_section, path = True, True, []
+                continue
             path, current, header = [_heading(line)], None, None
             heading = path[0]
             in_section = bool(_PROBLEM_SECTION.search(heading)) and not _NOT_PROBLEM_SECTION.search(heading)
@@ -296,7 +316,9 @@ def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
         l2 = L2.match(line)
         if l2:
             title, status, rest, names_problem = _title(l2["head"])
-            if in_section and names_problem:
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            statement = not title.endswith("方面") and bool(_FIELDS_START.match(rest) or _FIELDS_START.match(following))
+            if in_section and (names_problem or statement):
                 current = Problem(cn_to_int(l2["num"]), " / ".join(path[:1]) or None, title, status,
                                   [rest] if rest else [])
                 problems.append(current)
