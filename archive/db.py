@@ -1,7 +1,7 @@
 """The archive database: one SQLite file, opened through :class:`Archive`.
 
-Every connection registers the ``zh_char`` tokenizer (the full-text index
-needs it on writes too) and runs in WAL mode, so a crash mid-write never
+Every connection registers the search index's SQL function (the triggers
+that keep the index in step call it) and runs in WAL mode, so a crash mid-write never
 leaves a half-written document: each page is stored in one transaction.
 """
 
@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from pipelines import ProcessResult, RawDocument, now_utc, process
 from pipelines.store import UNCHANGED, record_failure, store
 
-from . import schema, tokenizer
+from . import schema, search
 from .rounds import load_rounds
 
 DEFAULT_DB = Path("data/archive.db")
@@ -34,7 +34,7 @@ CACHE_KIB = 64 * 1024  # the dedupe and search indexes stay in memory as the arc
 def connect(path: str | Path) -> Database:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=30)
-    tokenizer.register(conn)
+    search.register_functions(conn)
     db = Database(conn)
     db.enable_wal()
     # WAL with synchronous=NORMAL never corrupts the file on a crash; at worst

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from pipelines import dedupe
 
-from .tokenizer import NAME as TOKENIZER
+from . import search
 
 COPIES_VIEW = """
 select c.id as canonical_id, c.title as canonical_title, c.publisher as canonical_publisher,
@@ -219,26 +219,4 @@ def create(db: Database) -> None:
     dedupe.create_tables(db)
     if "copies" not in db.view_names():
         db.create_view("copies", COPIES_VIEW)
-    if not db["documents_fts"].exists():
-        db["documents"].enable_fts(["title", "body_text"], tokenize=TOKENIZER)
-        db.executescript(FTS_TRIGGERS)
-
-
-# sqlite-utils' own update trigger re-indexes a row on any update; these
-# re-index only when the indexed text changed (not when a visit or a
-# canonical_id is recorded), which keeps re-crawls and deduplication cheap.
-FTS_TRIGGERS = """
-create trigger documents_ai after insert on documents begin
-  insert into documents_fts (rowid, title, body_text) values (new.rowid, new.title, new.body_text);
-end;
-create trigger documents_ad after delete on documents begin
-  insert into documents_fts (documents_fts, rowid, title, body_text)
-  values ('delete', old.rowid, old.title, old.body_text);
-end;
-create trigger documents_au after update of title, body_text on documents
-when old.title is not new.title or old.body_text is not new.body_text begin
-  insert into documents_fts (documents_fts, rowid, title, body_text)
-  values ('delete', old.rowid, old.title, old.body_text);
-  insert into documents_fts (rowid, title, body_text) values (new.rowid, new.title, new.body_text);
-end;
-"""
+    search.create(db.conn)

@@ -1,7 +1,7 @@
 """Datasette plugin of the archive.
 
-* registers the ``zh_char`` tokenizer on every connection (without it
-  Datasette cannot read the full-text index: ``no such tokenizer``);
+* registers the search plugin (:mod:`archive.plugin.search`): the ``_search``
+  box of the documents and problems tables and ``/-/search``;
 * serves ``/-/document/<id>``: a document's clean text beside its parsed
   disclosure and problems.  Everything is rendered as escaped text — scraped
   pages never reach the browser as HTML;
@@ -19,9 +19,15 @@ Datasette in the project's environment loads it.
 import json
 
 from datasette import NotFound, Response, hookimpl
+from datasette.plugins import pm
 from markupsafe import Markup, escape
 
-from .. import tokenizer
+from . import search
+
+# Each area of the plugin is a module of hooks, registered here as a plugin of its own.
+for _module in (search,):
+    if not pm.is_registered(_module):
+        pm.register(_module, name=_module.__name__)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'{eval}; style-src 'self' 'unsafe-inline'; "
@@ -49,11 +55,6 @@ _DISCLOSURE_FACTS = (
     ("rules_made", "Rules made"), ("contact_phone", "Contact phone"), ("contact_address", "Contact address"),
     ("contact_postcode", "Postcode"), ("contact_email", "Contact e-mail"), ("is_template", "Template copy"),
 )
-
-
-@hookimpl
-def prepare_connection(conn):
-    tokenizer.register(conn)
 
 
 async def _archive_database(datasette):

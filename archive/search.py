@@ -1,0 +1,351 @@
+"""Chinese full-text search with SQLite's own ``unicode61`` tokenizer.
+
+``unicode61`` keeps a run of Han characters as one token, so the index is
+built over an *index form* of each text instead of the text itself: the text
+folded (traditional → simplified character by character with OpenCC's
+tables, full-width letters, digits and punctuation → ASCII) with a space
+between every two characters.  Every Han character, letter, digit and
+punctuation mark is then a token of its own, tokenised and indexed in C; the
+index form is computed once per stored text by :func:`index_form` (NumPy, no
+per-character Python) and never stored — the FTS5 tables read it through the
+views ``documents_search_text`` and ``problems_search_text``.
+
+A search term becomes the FTS5 *phrase* of its index form (:func:`parse`),
+which makes every search an exact substring search for terms of any length:
+``"四 风"`` matches 四 followed by 风.  Punctuation marks are tokens, so a
+phrase never runs across one (``整，改`` is not ``整改``); whitespace and
+control characters are not tokens, so they are ignored on both sides
+(``王 伟`` in a byline is found by 王伟).  Letters match regardless of case
+and accents.
+
+Any SQLite — the ``sqlite3`` shell, DB Browser, another language — can search
+the archive without this package, by writing the phrase with spaces::
+
+    select id, title from documents
+    where rowid in (select rowid from documents_fts where documents_fts match '"巡 视 整 改"');
+
+Only the *contents* of the FTS tables (``snippet()``, ``highlight()``,
+selecting their columns) need the ``zh_index_form`` SQL function, which
+:func:`register_functions` adds to a connection (the archive and the Datasette
+plugin do).  Writing documents needs it too: the triggers that keep the index
+in step call it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import opencc
+
+FUNCTION = "zh_index_form"
+# Letters, digits, private-use characters, punctuation and symbols are
+# tokens; separators, control and format characters and combining marks are not.
+TOKENIZE = "unicode61 remove_diacritics 2 categories 'L* N* Co P* S*'"
+_TOKEN_CATEGORIES = ("L", "N", "Co", "P", "S")
+
+# CJK radicals, ideographs (extension A, the main block, compatibility
+# ideographs, extensions B–F): the characters OpenCC maps.
+_CJK_RANGES = ((0x2E80, 0x2FE0), (0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x2FA20))
+_TABLE_SIZE = 0x30000
+_FULL_WIDTH = (0xFF01, 0xFF5F)  # ！ … ～ → ! … ~
+_FULL_WIDTH_OFFSET = 0xFEE0
+
+
+@cache
+def _fold_table() -> np.ndarray:
+    """Code point → folded code point, for every code point below U+30000.
+
+    Traditional characters are converted one by one (each on its own line, so
+    OpenCC's phrase tables cannot join neighbours): the same text always
+    folds to the same length, and a substring of a text folds to a substring
+    of the folded text — what makes a folded query find a folded document.
+    """
+    table = np.arange(_TABLE_SIZE, dtype=np.uint32)
+    codepoints = [c for start, end in _CJK_RANGES for c in range(start, end)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(map(chr, codepoints))).split("\n")
+    if len(converted) == len(codepoints):
+        for codepoint, simplified in zip(codepoints, converted):
+            if len(simplified) == 1:
+                table[codepoint] = ord(simplified)
+    table[_FULL_WIDTH[0] : _FULL_WIDTH[1]] -= _FULL_WIDTH_OFFSET
+    return table
+
+
+def _codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _folded_codepoints(text: str) -> np.ndarray:
+    codepoints = _codepoints(text)
+    table = _fold_table()
+    return np.where(codepoints < _TABLE_SIZE, table[np.minimum(codepoints, _TABLE_SIZE - 1)], codepoints)
+
+
+def fold(text: str) -> str:
+    """Traditional → simplified and full-width → ASCII, character by character (same length)."""
+    return _folded_codepoints(text).astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def index_form(text: str | None) -> str | None:
+    """The text as the index sees it: folded, one space between every two characters."""
+    if text is None:
+        return None
+    folded = _folded_codepoints(str(text))
+    if len(folded) == 0:
+        return ""
+    spaced = np.full(2 * len(folded) - 1, ord(" "), dtype=np.uint32)
+    spaced[0::2] = folded
+    return spaced.tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def is_token_character(character: str) -> bool:
+    category = unicodedata.category(character)
+    return category[0] in "LNPS" or category == "Co"
+
+
+def comparable(text: str) -> str:
+    """What a search compares: folded, lower-cased, without the characters the index ignores.
+
+    A term matches a text exactly when ``comparable(term)`` is a substring of
+    ``comparable(text)`` (the benchmark's and the tests' oracle).
+    """
+    return "".join(c for c in fold(text).lower() if is_token_character(c))
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    conn.create_function(FUNCTION, 1, index_form, deterministic=True)
+
+
+# --- the index ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """One searchable table: its FTS5 table, the view it reads and the columns indexed."""
+
+    table: str
+    columns: tuple[tuple[str, str], ...]  # (FTS column, SQL expression over the table's row)
+
+    @property
+    def fts(self) -> str:
+        return f"{self.table}_fts"
+
+    @property
+    def view(self) -> str:
+        return f"{self.table}_search_text"
+
+    def _values(self, row: str) -> str:
+        return ", ".join(f"{FUNCTION}({expression.format(row=row)})" for _, expression in self.columns)
+
+    def ddl(self) -> list[str]:
+        names = ", ".join(name for name, _ in self.columns)
+        view_columns = ", ".join(
+            f"{FUNCTION}({expression.format(row=self.table + '.')}) as {name}" for name, expression in self.columns
+        )
+        sources = sorted(set(re.findall(r"\{row\}(\w+)", " ".join(e for _, e in self.columns))))
+        changed = " or ".join(f"old.{column} is not new.{column}" for column in sources)
+        watched = ", ".join(sources)
+        delete = f"insert into {self.fts} ({self.fts}, rowid, {names}) values ('delete', old.rowid, {self._values('old.')});"
+        insert = f"insert into {self.fts} (rowid, {names}) values (new.rowid, {self._values('new.')});"
+        return [
+            f"create view {self.view} as select {self.table}.rowid as source_rowid, {view_columns} from {self.table}",
+            f"create virtual table {self.fts} using fts5({names}, content='{self.view}', "
+            f"content_rowid='source_rowid', tokenize=\"{TOKENIZE}\")",
+            f"create trigger {self.table}_search_insert after insert on {self.table} begin {insert} end",
+            f"create trigger {self.table}_search_delete after delete on {self.table} begin {delete} end",
+            # Re-index only when an indexed column changed, not when a visit or
+            # a canonical id is recorded: re-crawls and deduplication stay cheap.
+            f"create trigger {self.table}_search_update after update of {watched} on {self.table} "
+            f"when {changed} begin {delete} {insert} end",
+        ]
+
+
+def _credits(row: str) -> str:
+    # The bylines, apart from each other: a phrase never joins two names.
+    fields = ("source", "author", "editor", "publisher", "declared_source", "declared_author")
+    return " || ' | ' || ".join(f"coalesce({{row}}{name}, '')" for name in fields)
+
+
+INDEXES = {
+    "documents": SearchIndex(
+        "documents",
+        (("title", "{row}title"), ("body_text", "{row}body_text"), ("credits", _credits("{row}"))),
+    ),
+    "problems": SearchIndex("problems", (("title", "{row}title"), ("text", "{row}text"))),
+}
+# Triggers and shadow tables of the index before this one (the Python zh_char tokenizer).
+_LEGACY_TRIGGERS = ("documents_ai", "documents_ad", "documents_au")
+
+
+def _schema_sql(conn: sqlite3.Connection) -> dict[str, str]:
+    return {name: sql for name, sql in conn.execute("select name, sql from sqlite_master where sql is not null")}
+
+
+def _name_of(statement: str) -> str:
+    return re.match(r"create (?:view|virtual table|trigger) (\w+)", statement).group(1)
+
+
+def _drop_virtual_table(conn: sqlite3.Connection, name: str) -> None:
+    """Drop an FTS table even when its tokenizer is not available (a legacy index).
+
+    ``drop table`` needs the table's tokenizer; the schema row is removed
+    directly instead (``writable_schema``, the documented way to remove a
+    virtual table whose module is missing) and its shadow tables dropped.
+    """
+    try:
+        conn.execute(f"drop table if exists [{name}]")
+        return
+    except sqlite3.OperationalError as exc:
+        if "no such tokenizer" not in str(exc):
+            raise
+    conn.execute("pragma writable_schema = on")
+    conn.execute("delete from sqlite_master where type = 'table' and name = ?", [name])
+    conn.execute("pragma writable_schema = off")
+    version = conn.execute("pragma schema_version").fetchone()[0]
+    conn.execute(f"pragma schema_version = {version + 1}")
+    for (shadow,) in conn.execute(
+        "select name from sqlite_master where type = 'table' and name in (?, ?, ?, ?, ?)",
+        [f"{name}_{suffix}" for suffix in ("data", "idx", "docsize", "config", "content")],
+    ).fetchall():
+        conn.execute(f"drop table [{shadow}]")
+
+
+def create(conn: sqlite3.Connection) -> list[str]:
+    """Create the search indexes, or re-create one whose definition changed.
+
+    Returns the tables (re)indexed.  An archive made with the earlier
+    ``zh_char`` tokenizer is migrated here: its index is dropped and built
+    again from the stored texts.
+    """
+    rebuilt = []
+    for index in INDEXES.values():
+        if not conn.execute("select 1 from sqlite_master where name = ?", [index.table]).fetchone():
+            continue
+        if _definition_matches(conn, index):
+            continue
+        with conn:
+            for trigger in _LEGACY_TRIGGERS if index.table == "documents" else ():
+                conn.execute(f"drop trigger if exists [{trigger}]")
+            for statement in index.ddl():
+                name = _name_of(statement)
+                kind = statement.split()[1]
+                if kind == "virtual":
+                    _drop_virtual_table(conn, name)
+                else:
+                    conn.execute(f"drop {kind} if exists [{name}]")
+            for statement in index.ddl():
+                conn.execute(statement)
+            conn.execute(f"insert into {index.fts} ({index.fts}) values ('rebuild')")
+        rebuilt.append(index.table)
+    return rebuilt
+
+
+def _definition_matches(conn: sqlite3.Connection, index: SearchIndex) -> bool:
+    schema = _schema_sql(conn)
+    for statement in index.ddl():
+        stored = schema.get(_name_of(statement))
+        if stored is None or _normalise_sql(stored) != _normalise_sql(statement):
+            return False
+    return True
+
+
+def _normalise_sql(sql: str) -> str:
+    return re.sub(r"\s+", " ", sql.strip().rstrip(";")).lower().replace("create virtual table if not exists", "create virtual table")
+
+
+def rebuild(conn: sqlite3.Connection, table: str) -> None:
+    """Build one table's index again from its stored texts."""
+    fts = INDEXES[table].fts
+    with conn:
+        conn.execute(f"insert into {fts} ({fts}) values ('rebuild')")
+
+
+# --- queries -------------------------------------------------------------------
+
+OPERATORS = ("OR", "AND", "NOT")
+MAX_QUERY_CHARACTERS = 1000
+_WORD = re.compile(r'"([^"]*)"|(\S+)')
+
+
+@dataclass
+class SearchQuery:
+    """A user's search, read leniently: every input is a valid query or a plain message."""
+
+    text: str
+    match: str | None = None  # FTS5 expression, None when there is nothing to search for
+    terms: list[str] = field(default_factory=list)  # the terms to find (and highlight), as typed
+    excluded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def longest_term(self) -> int:
+        return max((len(comparable(t)) for t in self.terms), default=0)
+
+
+def phrase(term: str) -> str:
+    """The FTS5 phrase that finds ``term`` as a substring."""
+    return '"' + index_form(term).replace('"', '""') + '"'
+
+
+def _strip_punctuation(word: str) -> str:
+    start, end = 0, len(word)
+    while start < end and unicodedata.category(word[start]).startswith("P"):
+        start += 1
+    while end > start and unicodedata.category(word[end - 1]).startswith("P"):
+        end -= 1
+    return word[start:end]
+
+
+def parse(text: str) -> SearchQuery:
+    """Read a search box input.
+
+    Words separated by spaces must all occur; ``"…"`` keeps a phrase
+    together, punctuation included; ``OR`` and ``NOT`` between two words
+    combine them.  Punctuation at the ends of an unquoted word is ignored
+    (``四风、`` finds 四风), unless the word is nothing but punctuation.
+    An operator without a word on each side is ignored, with a note.
+    """
+    query = SearchQuery(text=text)
+    if len(text) > MAX_QUERY_CHARACTERS:
+        text = text[:MAX_QUERY_CHARACTERS]
+        query.notes.append(f"only the first {MAX_QUERY_CHARACTERS} characters were searched")
+    items: list[tuple[str, str]] = []  # ("term", text) | ("op", OR/AND/NOT)
+    for quoted, bare in _WORD.findall(text):
+        if bare and bare in OPERATORS:
+            items.append(("op", bare))
+            continue
+        term = quoted if not bare else (_strip_punctuation(bare) or bare)
+        if any(is_token_character(c) for c in term):
+            items.append(("term", term))
+    if not any(kind == "term" for kind, _ in items):
+        # Nothing but operators: they are the words being looked for.
+        items = [("term", value) for _, value in items]
+    parts: list[str] = []
+    previous = None
+    pending_op = None
+    for kind, value in items:
+        if kind == "op":
+            if previous != "term" or pending_op:
+                query.notes.append(f"{value} needs a word on each side; ignored")
+            else:
+                pending_op = value
+            continue
+        if pending_op:
+            parts.append(pending_op)
+            (query.excluded if pending_op == "NOT" else query.terms).append(value)
+        else:
+            if parts:
+                parts.append("AND")
+            query.terms.append(value)
+        pending_op = None
+        parts.append(phrase(value))
+        previous = "term"
+    if pending_op:
+        query.notes.append(f"{pending_op} needs a word on each side; ignored")
+    if parts:
+        query.match = " ".join(parts)
+    return query
