@@ -133,6 +133,20 @@ def demo(db_path, port, no_serve):
 
 
 @cli.command()
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, type=click.Path(exists=True, dir_okay=False))
+def reindex(db_path):
+    """Build the search indexes again from the stored texts."""
+    from . import search
+    from .db import Archive
+
+    with Archive(db_path) as archive:  # opening migrates an index made by an older version
+        for table in search.INDEXES:
+            if archive.db[table].exists():
+                search.rebuild(archive.db.conn, table)
+                click.echo(f"reindexed {table}: {archive.count(table)} rows")
+
+
+@cli.command()
 @click.option("--from-warc", "warc_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="folder of WARC files written by crawls and imports")
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)

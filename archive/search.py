@@ -117,8 +117,15 @@ def comparable(text: str) -> str:
     return "".join(c for c in fold(text).lower() if is_token_character(c))
 
 
+def match_expression(text: str | None) -> str:
+    """The FTS5 expression for a search typed by a person; matches nothing when there is nothing to find."""
+    return parse(text or "").match or '""'
+
+
 def register_functions(conn: sqlite3.Connection) -> None:
+    """``zh_index_form(text)`` for the index and ``zh_match(search)`` for queries (canned queries use it)."""
     conn.create_function(FUNCTION, 1, index_form, deterministic=True)
+    conn.create_function("zh_match", 1, match_expression, deterministic=True)
 
 
 # --- the index ---------------------------------------------------------------
@@ -310,6 +317,7 @@ def parse(text: str) -> SearchQuery:
     An operator without a word on each side is ignored, with a note.
     """
     query = SearchQuery(text=text)
+    text = text.replace("\x00", " ")  # FTS5 reads its query as a C string
     if len(text) > MAX_QUERY_CHARACTERS:
         text = text[:MAX_QUERY_CHARACTERS]
         query.notes.append(f"only the first {MAX_QUERY_CHARACTERS} characters were searched")

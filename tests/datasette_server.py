@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -24,13 +25,13 @@ def get_json(url: str):
 
 
 @contextlib.contextmanager
-def served_archive(db_path: Path, python: str | Path = sys.executable, cwd: Path = REPO):
+def served_archive(db_path: Path, python: str | Path = sys.executable, cwd: Path = REPO, env: dict[str, str] | None = None):
     """Yield the base URL (``http://127.0.0.1:PORT``) of a running server
-    (``python``: the interpreter of the install under test)."""
+    (``python``: the interpreter of the install under test; ``env``: extra variables)."""
     port = free_port()
     server = subprocess.Popen(
         [str(python), "-m", "archive", "serve", "--db", str(db_path), "--port", str(port)],
-        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

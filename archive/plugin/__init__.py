@@ -22,10 +22,10 @@ from datasette import NotFound, Response, hookimpl
 from datasette.plugins import pm
 from markupsafe import Markup, escape
 
-from . import search
+from . import search, serving
 
 # Each area of the plugin is a module of hooks, registered here as a plugin of its own.
-for _module in (search,):
+for _module in (search, serving):
     if not pm.is_registered(_module):
         pm.register(_module, name=_module.__name__)
 

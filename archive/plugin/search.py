@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -39,7 +40,8 @@ from markupsafe import Markup, escape
 
 from .. import search
 
-PROBE_LIMIT = 1000
+# How many rows a search may match and still be listed in full (a tuning knob, and small in tests).
+PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
 PROBE_TIME_LIMIT_MS = 2000
 COUNT_TIME_LIMIT_MS = 30
 DENSE_SHARE = 0.25
@@ -200,13 +202,13 @@ async def _planned(datasette, scope: dict) -> dict:
     if not await database.table_exists(table):
         return scope
     sort = _sort_column(datasette, database.name, table, args)
-    plan = await plan_search(database, table, text, sort=sort, facets="_facets" in args)
+    plan = await plan_search(database, table, text, sort=sort, facets="_withfacets" in args)
     if not plan.complete:
         pairs = [(k, v) for k, v in pairs if k not in ("_nocount", "_nofacet")]
         pairs.append(("_nocount", "1"))
-        if "_facets" not in args:
+        if "_withfacets" not in args:
             pairs.append(("_nofacet", "1"))
-            plan.notes.append("add &_facets=1 to count by facet")
+            plan.notes.append("add &_withfacets=1 to count by facet")
     return {**scope, "query_string": urlencode(pairs).encode(), SCOPE_KEY: plan}
 
 
@@ -214,7 +216,8 @@ async def _planned(datasette, scope: dict) -> dict:
 def filters_from_request(request, database, table, datasette):
     plan = request.scope.get(SCOPE_KEY)
     if plan is None or plan.table != table:
-        return None
+        # Show the search box; Datasette finds no FTS table of its own kind here.
+        return FilterArguments([], extra_context={"supports_search": True}) if table in search.INDEXES else None
     where, params = plan.where(f"[{table}]")
     return FilterArguments(
         [where],
