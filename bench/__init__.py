@@ -1,0 +1,1 @@
+"""Benchmarks and the evaluation corpus; each benchmark runs as a script."""
