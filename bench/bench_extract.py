@@ -29,13 +29,9 @@ from gne import GeneralNewsExtractor  # noqa: E402
 
 from bench.bench_pipeline import as_html  # noqa: E402
 from bench.scoring import EXACT_FIELDS, CorpusPage, load_corpus, score  # noqa: E402
-from pipelines import RawDocument, process  # noqa: E402
+from pipelines import process  # noqa: E402
 from pipelines.extract import decode  # noqa: E402
 from pipelines.normalise import parse_published  # noqa: E402
-
-
-def raw_document(page: CorpusPage) -> RawDocument:
-    return RawDocument(url=page.url, body=page.path.read_bytes(), content_type="text/html" if page.is_html else None)
 
 
 def ours(page: CorpusPage, prepared) -> dict:
@@ -77,7 +73,7 @@ def gne_record(page: CorpusPage, prepared) -> dict:
 
 
 TOOLS = {
-    "ours (pipeline)": (ours, raw_document),
+    "ours (pipeline)": (ours, CorpusPage.raw_document),
     "trafilatura": (trafilatura_record, _peer_input),
     "GNE": (gne_record, _peer_input),
 }

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines import RawDocument
+
 CORPUS = Path(__file__).resolve().parent / "corpus"
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 EXACT_FIELDS = ("title", "published_at", "source", "author", "editor", "original_url")
@@ -55,6 +57,10 @@ class CorpusPage:
     @property
     def is_html(self) -> bool:
         return self.path.suffix == ".html"
+
+    def raw_document(self) -> RawDocument:
+        """The page as a crawl (HTML, at its URL) or an import (a saved text dump) hands it over."""
+        return RawDocument(url=self.url, body=self.path.read_bytes(), content_type="text/html" if self.is_html else None)
 
 
 def load_corpus(directory: Path = CORPUS) -> list[CorpusPage]:

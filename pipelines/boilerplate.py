@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import metalines
+
 
 @dataclass(frozen=True)
 class DomRule:
@@ -43,11 +45,53 @@ class LineRule:
     max_length: int = 200
     anywhere: bool = False
     """True: the pattern may match anywhere in the (short) paragraph; False: it must match all of it."""
+    ends_article: bool = False
+    """True: the line closes the article (tools, 上一篇/下一篇, related lists): after running
+    text, the lines after it are the page's footer unless running text follows (structural
+    rule ``page_footer``)."""
 
     def match(self, paragraph: str) -> re.Match | None:
         if len(paragraph) > self.max_length:
             return None
         return self.pattern.search(paragraph) if self.anywhere else self.pattern.fullmatch(paragraph)
+
+
+class _MetaLineMatch:
+    """A parsed metadata line with the group interface of a regex match."""
+
+    _GROUPS = {"published": "page_date", "source": "declared_source", "author": "declared_author",
+               "editor": "editor", "byline": "byline_author", "outlet": "byline_source"}
+
+    def __init__(self, found: metalines.MetaLine):
+        self.found = found
+
+    def captures(self, text: str) -> dict[str, str]:
+        return {self._GROUPS[k]: v for k, v in self.found.values(text).items()}
+
+
+@dataclass(frozen=True)
+class MetaLineRule:
+    """A line that is wholly labelled metadata, read by :func:`pipelines.metalines.parse`
+    (its label vocabulary is the data); the values become metadata."""
+
+    name: str
+    doc: str
+    max_length: int = 200
+    ends_article: bool = False
+
+    def match(self, paragraph: str) -> _MetaLineMatch | None:
+        if len(paragraph) > self.max_length:
+            return None
+        found = metalines.parse(paragraph)
+        return _MetaLineMatch(found) if found is not None else None
+
+
+@dataclass(frozen=True)
+class StructuralRule:
+    """A rule that decides by a line's place in a document, not by its text alone."""
+
+    name: str
+    doc: str
 
 
 @dataclass(frozen=True)
@@ -61,8 +105,8 @@ def _re(pattern: str) -> re.Pattern:
     return re.compile(pattern, re.I)
 
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
-_OUTLET = rf"[{_HAN}]{{1,20}}?(?:网站|网|报社|报|杂志社|杂志|通讯社|社|电视台|台|客户端)"
+_HAN = metalines.HAN
+_OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
 
 DOM_RULES: tuple[DomRule, ...] = (
@@ -84,9 +128,26 @@ DOM_RULES: tuple[DomRule, ...] = (
         "Ad slots and embedded frames inside the article container.",
         "//ins[contains(@class, 'sinaads')] | //iframe | //*[contains(@class, 'article-bottom')]",
     ),
+    DomRule(
+        "hidden_block",
+        "Elements a browser never shows (`display:none`, `visibility:hidden`, `hidden`): "
+        "spam links injected into article bodies, script templates.",
+        "//*[@hidden or contains(translate(@style, 'DISPLAYNOEVIBT ', 'displaynoevibt'), 'display:none')"
+        " or contains(translate(@style, 'DISPLAYNOEVIBT ', 'displaynoevibt'), 'visibility:hidden')]",
+    ),
+    DomRule(
+        "page_furniture",
+        "Share bars, related-article and tag lists, previous/next links and comment forms that CMS "
+        "templates put inside the article container (WordPress `sharedaddy`, `jp-relatedposts`, `post-tags`…).",
+        "//*[" + " or ".join(
+            f"contains(@class, '{token}') or contains(@id, '{token}')"
+            for token in ("share", "sharing", "related", "relevant", "tags", "keyword", "prenext",
+                          "post-navigation", "nav-links", "comment", "xgwz", "xgxw", "tuijian", "recommend")
+        ) + "]",
+    ),
 )
 
-LINE_RULES: tuple[LineRule, ...] = (
+LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "paid_template_spam",
         "Header lines of paid template sites selling copies of reports (`仅供学习 禁止外传`, membership offers).",
@@ -105,16 +166,15 @@ LINE_RULES: tuple[LineRule, ...] = (
         _re(r"(?:(?:当前|您的|您现在的|所在)(?:所在)?(?:位置)?\s*[:：]\s*)?(?P<breadcrumb>首页\s*(?:>>|>|»|＞|/|→).{1,80})"),
     ),
     LineRule(
-        "page_meta_line",
-        "A page's date/author/source line (`2020-11-12 作者:佚名 来源: 七一网`); values go to declared_* metadata.",
-        _re(
-            r"(?=.*(?:作者|来源)\s*[:：])"
-            r"(?P<page_date>\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)?\s*"
-            r"(?:发布时间\s*[:：]\s*\S+(?:\s+\d{1,2}:\d{2})?\s*)?"
-            r"(?:作者\s*[:：]\s*(?P<declared_author>\S+)\s*)?"
-            r"(?:来源\s*[:：]\s*(?P<declared_source>\S+)\s*)?"
-            r"(?:作者\s*[:：]\s*\S+\s*)?(?:(?:浏览次数|点击数|阅读量|字号)\s*[:：]?.*)?"
-        ),
+        "today_line",
+        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`): never the page's date.",
+        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}|\d{4}年\d{1,2}月\d{1,2}日\s*(?:星期|周)[一二三四五六日天]"),
+        max_length=40,
+    ),
+    LineRule(
+        "menu_bar",
+        "A site's menu flattened into one line (`首页 | 廉政要闻 | 巡视巡察 | 联系我们`, `网站首页 | 关于我们 | 网站地图`).",
+        _re(r"(?:网站)?首\s?页(?:\s*[|｜/·]\s*|\s+)(?:[^\s|｜/·]{2,8}(?:\s*[|｜/·]\s*|\s+)){2,}[^\s|｜/·]{2,8}"),
         max_length=120,
     ),
     LineRule(
@@ -128,6 +188,22 @@ LINE_RULES: tuple[LineRule, ...] = (
         "Responsible-editor tags with staff codes (`责任编辑：梁斌 SF055`, `(责编：汤诗瑶、丁涛)`, `【编辑:王永吉】`).",
         _re(r"[（(【\[]?\s*(?:责任编辑|责编|编辑)\s*[：:]\s*(?P<editor>[^（）()【】\[\]：:]{1,40}?)\s*[）)】\]]?"),
         max_length=60,
+    ),
+    LineRule(
+        "page_tools",
+        "Page tool links (`【字号：大 中 小】`, `【打印】【关闭】`, `[打印本页] [关闭窗口]`, `分享到：`).",
+        _re(
+            r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
+            r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
+        ),
+        max_length=40,
+        ends_article=True,
+    ),
+    MetaLineRule(
+        "page_meta_line",
+        "A page's labelled metadata line (`2020-11-12 作者:佚名 来源: 七一网`, `发布时间：… 来源：… "
+        "编辑：… 审核：… 浏览量：…`, `记者 王生霞 通讯员 杨生军`): dates, sources, authors and editors go "
+        "to metadata, 审核/校对/浏览量/字号 are dropped with it.",
     ),
     LineRule(
         "qr_app_text",
@@ -146,6 +222,20 @@ LINE_RULES: tuple[LineRule, ...] = (
         "Links to neighbouring articles (`上一篇:` / `下一篇:`).",
         _re(r"(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[:：]?.*"),
         max_length=80,
+        ends_article=True,
+    ),
+    LineRule(
+        "related_list",
+        "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`…).",
+        _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|推荐(?:阅读|内容)?|猜你喜欢|延伸阅读|热点(?:内容|文章)|最新文章)\s*[】\]]?\s*[:：]?"),
+        max_length=12,
+        ends_article=True,
+    ),
+    LineRule(
+        "print_edition",
+        "A newspaper's print-edition line under a web copy (`《 人民日报 》（2024年09月30日 04 版）`).",
+        _re(r"《\s*[^》]{2,12}\s*》\s*[（(]\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*第?\s*\d{1,2}\s*版\s*[）)]"),
+        max_length=50,
     ),
     LineRule(
         "disclaimer",
@@ -186,12 +276,6 @@ LINE_RULES: tuple[LineRule, ...] = (
         anywhere=True,
     ),
     LineRule(
-        "page_tools",
-        "Page tool links (`【字号：大 中 小】`, `打印本页`, `关闭窗口`, `分享到：`).",
-        _re(r"【?\s*(?:字号|字体)\s*[:：].*|打印(?:本页|此页)?|关闭(?:窗口|本页)|分享到?\s*[:：].*|返回顶部|扫一扫在手机打开当前页"),
-        max_length=40,
-    ),
-    LineRule(
         "css_leftover",
         "CSS rules that leaked into text (`.appendQr_wrap{border:1px …}`).",
         _re(r"[.#]?[\w\-][\w\- .#:>]*\s*\{[^{}]*\}"),
@@ -207,15 +291,38 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     ),
     InlineRule(
         "dateline",
-        "A wire dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, `本报北京4月20日电 （记者张洋）`).",
+        "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
+        "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`).",
         re.compile(
-            rf"^(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)"
+            rf"^(?P<byline_source>{_OUTLET})(?:(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)|讯)"
             r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
+        ),
+    ),
+    InlineRule(
+        "compiler_credit",
+        "A closing credit of who compiled the text (`（中央纪委国家监委网站 林澈整理）`): source and author.",
+        re.compile(
+            rf"\s*[（(]\s*(?P<byline_source>{_OUTLET})\s+(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,3}})\s*(?:综合)?整理\s*[）)]\s*$"
         ),
     ),
     InlineRule(
         "reporter_parenthetical",
         "A reporter or correspondent credit closing a paragraph (`（通讯员 何清平）`, `（记者 张三 李四）`).",
         re.compile(r"\s*[（(]\s*(?:记者|通讯员|作者)[\s:：]*(?P<byline_author>[^（）()]{2,30}?)\s*[）)]\s*$"),
+    ),
+)
+
+STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
+    StructuralRule(
+        "page_header",
+        "In a text dump, the lines above the title when a metadata line follows the title: the "
+        "site's name, greeting, date of today, menus and breadcrumbs the page printed before the article.",
+    ),
+    StructuralRule(
+        "page_footer",
+        "The lines after a line that closes the article (a rule with `ends_article`, such as "
+        "【打印】【关闭】 or 上一篇) that no running text follows: related-article titles, site "
+        "addresses, phones and menus of the page footer.  A notice's own contact block comes "
+        "before such a line and stays; so does text after a misplaced one.",
     ),
 )

@@ -22,12 +22,16 @@ from lxml import etree
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
 from .classify import normalize
 from .extract import Extracted
+from .text import normalise_space
 
 _BLOCK_TAGS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol tr table section article blockquote header footer pre dd dt".split()
 )
-_SPACES = re.compile(r"[\s\u3000\xa0\u2002\u2003\u2009\u200b\u200c\u200d\ufeff]+")
 _SENTENCE_END = re.compile(r"[。！？；!?;]|[:：]$")
+_RUNNING_TEXT = re.compile(r"[。！？；!?;]")
+# A text dump's metadata line sits within its first lines (header, title).
+_HEADER_LINES = 10
+
 _FOLD = re.compile(r"[\W_]+")
 
 
@@ -44,10 +48,6 @@ class Cleaned:
         for key, value in (captured or {}).items():
             if value and key not in self.meta:
                 self.meta[key] = value.strip()
-
-
-def normalise_space(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
 
 
 def _remove_keep_tail(el: etree._Element) -> None:
@@ -88,12 +88,22 @@ def _apply_dom_rules(tree: etree._Element, extracted: Extracted, cleaned: Cleane
             cleaned.fire(name)
 
 
-def _drop_by_line_rules(paragraph: str, cleaned: Cleaned) -> bool:
+def _captured(match, paragraph: str, twin: str) -> dict[str, str]:
+    """A rule's named groups, cut from the paragraph as published when its
+    simplified twin has the same length (a traditional copy keeps 雲溪市廉政網)."""
+    text = paragraph if len(paragraph) == len(twin) else twin
+    if isinstance(match, re.Match):
+        return {k: text[match.start(k) : match.end(k)] for k, v in match.groupdict().items() if v is not None}
+    return match.captures(text)
+
+
+def _line_rule(paragraph: str, twin: str, cleaned: Cleaned):
+    """The line rule that drops the paragraph (its captures recorded), or None."""
     for rule in LINE_RULES:
-        if m := rule.match(paragraph):
-            cleaned.fire(rule.name, m.groupdict())
-            return True
-    return False
+        if m := rule.match(twin):
+            cleaned.fire(rule.name, _captured(m, paragraph, twin))
+            return rule
+    return None
 
 
 def _cut_inline(paragraph: str, twin: str, cleaned: Cleaned) -> tuple[str, str]:
@@ -101,7 +111,7 @@ def _cut_inline(paragraph: str, twin: str, cleaned: Cleaned) -> tuple[str, str]:
     for rule in INLINE_RULES:
         m = rule.pattern.search(twin)
         if m and m.group(0).strip():
-            cleaned.fire(rule.name, m.groupdict())
+            cleaned.fire(rule.name, _captured(m, paragraph, twin))
             if len(twin) == len(paragraph):
                 paragraph = normalise_space(paragraph[: m.start()] + paragraph[m.end() :])
             twin = normalise_space(twin[: m.start()] + twin[m.end() :])
@@ -153,26 +163,56 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
     return paragraphs
 
 
+def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Cleaned) -> list[str]:
+    """A text dump whose metadata line follows the title: the title is the line
+    above it, and what is above the title is the page's header."""
+    if not meta_line_at or not _looks_like_title(paragraphs[meta_line_at - 1]):
+        return paragraphs
+    if meta_line_at > 1:
+        cleaned.fire("page_header")
+    cleaned.title_line = paragraphs[meta_line_at - 1]
+    cleaned.fire("leading_title")
+    return paragraphs[meta_line_at:]
+
+
 def clean(extracted: Extracted) -> Cleaned:
     cleaned = Cleaned(paragraphs=[])
-    if extracted.tree is not None:
+    is_text = extracted.tree is None
+    if not is_text:
         _apply_dom_rules(extracted.tree, extracted, cleaned)
         lines = _tree_to_lines(extracted.tree)
     else:
         lines = extracted.lines or []
     found = [p for p in map(normalise_space, lines) if p]
-    paragraphs = []
-    for paragraph, twin in zip(found, _simplified_twins(found)):
-        if _drop_by_line_rules(twin, cleaned):
+    # ``closed``: a line closing the article (【打印】, 上一篇…) came after running text;
+    # the lines after it wait in ``footer`` and are the page's footer unless running
+    # text follows (then the closing line was not the end).
+    paragraphs, footer, meta_line_at, running, closed = [], [], None, False, False
+    for index, (paragraph, twin) in enumerate(zip(found, _simplified_twins(found))):
+        if rule := _line_rule(paragraph, twin, cleaned):
+            if rule.name == "page_meta_line" and meta_line_at is None and index < _HEADER_LINES:
+                meta_line_at = len(paragraphs)
+            closed = closed or (rule.ends_article and running)
             continue
         cut, cut_twin = _cut_inline(paragraph, twin, cleaned)
-        if cut and (cut_twin == twin or not _drop_by_line_rules(cut_twin, cleaned)):
-            paragraphs.append(cut)
+        if not cut or (cut_twin != twin and _line_rule(cut, cut_twin, cleaned)):
+            continue
+        is_running = bool(_RUNNING_TEXT.search(cut))
+        if closed and not is_running:
+            footer.append(cut)
+            continue
+        paragraphs += footer + [cut]
+        footer, closed, running = [], False, running or is_running
+    if footer:
+        cleaned.fire("page_footer")
     known_title = extracted.meta.get("fm_title") or extracted.meta.get("page_title")
+    if is_text and not known_title:
+        paragraphs = _split_header(paragraphs, meta_line_at, cleaned)
+        known_title = cleaned.title_line
     cleaned.paragraphs = _handle_titles(
         paragraphs,
         normalise_space(str(known_title)) if known_title else None,
-        is_text=extracted.tree is None,
+        is_text=is_text,
         cleaned=cleaned,
     )
     return cleaned

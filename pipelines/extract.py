@@ -8,7 +8,8 @@ Three input shapes arrive:
 
 For HTML the site profile of the page's own host decides the selectors (a
 saved file's host is the one the page declares); a page no profile knows, or
-whose profile has no templates, falls back to trafilatura.  The result keeps the content as an
+whose profile has no templates, is read by the generic reader
+(:mod:`pipelines.generic`), and by trafilatura when it has no running text.  The result keeps the content as an
 lxml tree (HTML) or as lines (text) for the clean stage.
 """
 
@@ -25,7 +26,8 @@ from lxml import etree
 
 from sites import Profile, Template, profile_for_url
 
-from . import RawDocument, StageError
+from . import RawDocument, StageError, generic
+from .text import join_pieces
 
 STAGE = "extract"
 
@@ -164,19 +166,6 @@ def _select_one(page: etree._Element, selector: str | None) -> etree._Element | 
     return found[0] if found else None
 
 
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
-
-
-def join_pieces(pieces) -> str | None:
-    """Join text pieces with a space, except between two Chinese characters."""
-    text = ""
-    for piece in (p.strip() for p in pieces):
-        if piece:
-            joint = "" if not text or (_CJK.match(text[-1]) and _CJK.match(piece[0])) else " "
-            text += joint + piece
-    return text or None
-
-
 def _text_of(el: etree._Element | None) -> str | None:
     return None if el is None else join_pieces(el.itertext())
 
@@ -241,7 +230,11 @@ def _extract_html(url: str, html: str) -> Extracted:
         )
     # No profile for this host, or a profile that names only host, publisher and
     # columns: the generic reader; the publisher still comes from the own profile.
-    extracted = _extract_fallback(page, html)
+    reading = generic.read(page)
+    if reading is None:
+        extracted = _extract_fallback(page, html)
+    else:
+        extracted = Extracted(format="html", tree=reading.body, meta={"page_url": page_url, **reading.meta}, extractor="generic")
     extracted.profile = profile
     return extracted
 
@@ -276,11 +269,10 @@ def _extract_with_template(
     )
 
 
-_META_DATE_NAMES = ("article:published_time", "pubdate", "publishdate", "published_time", "og:release_date")
-
-
 def _extract_fallback(page: etree._Element, html: str) -> Extracted:
-    """An unknown site: trafilatura finds the main text; dates only from meta tags.
+    """A page without running text for the generic reader (a picture page, a
+    page of fragments): trafilatura finds what text there is; title and date
+    from meta tags only.
 
     trafilatura's own date guess is not used: it reads dates out of image
     URLs (a QR image's upload date), which is worse than no date.
@@ -291,17 +283,7 @@ def _extract_fallback(page: etree._Element, html: str) -> Extracted:
     if not text:
         raise StageError(STAGE, "no_content", "no main text found in the page")
     meta = {}
-    title = page.xpath("string(//meta[@property='og:title']/@content)") or _text_of(
-        _select_one(page, "h1")
-    ) or page.xpath("string(//title)")
+    title = page.xpath("string(//meta[@property='og:title']/@content)") or page.xpath("string(//title)")
     if title and title.strip():
         meta["page_title"] = title.strip()
-    for name in _META_DATE_NAMES:
-        values = page.xpath(
-            f"//meta[translate(@name,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')='{name}' "
-            f"or @property='{name}']/@content"
-        )
-        if values and values[0].strip():
-            meta["page_published"] = values[0].strip()
-            break
     return Extracted(format="text", lines=text.splitlines(), meta=meta, extractor="trafilatura")

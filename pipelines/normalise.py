@@ -23,7 +23,7 @@ from dateutil import parser as dateutil_parser
 
 from sites import load_profiles
 
-from . import RawDocument, StageError, document_id, now_utc
+from . import RawDocument, StageError, document_id, metalines, now_utc
 from .boilerplate import LINE_RULES
 from .clean import Cleaned, normalise_space
 from .extract import Extracted
@@ -37,8 +37,20 @@ _CN_DATETIME = re.compile(
 _HAS_ZONE = re.compile(r"(GMT|UTC|Z$|[+-]\d{2}:?\d{2}$)|^\w{3}, ", re.I)
 _LABEL = re.compile(r"^(?:来源|发布时间|发布日期|作者|文章来源|信息来源)\s*[:：|｜]\s*")
 _SOURCE_IN_FIELD = re.compile(r"(?:文章来源|信息来源|来源)\s*[:：]\s*(?P<source>[^|｜\s]+)")
-_UNKNOWN_AUTHORS = {"佚名", "未知", "本站", "admin"}
-_REPORTER_PREFIX = re.compile(r"^(?:记者|通讯员|作者)\s*")
+_UNKNOWN_AUTHORS = {"佚名", "未知", "本站", "admin", "匿名"}
+_ROLES = "|".join(("作者", *metalines.ROLE_WORDS))
+_ROLE_TOKEN = re.compile(rf"(?:{metalines.OUTLET}|{'|'.join(metalines.SELF_OUTLETS)})?(?:{_ROLES})")
+_ROLE_PREFIX = re.compile(rf"^(?:{_ROLES})[:：]?")
+# TRS t20211027_…, /2021-10-28/, people.com.cn /n1/2021/1028/, DedeCMS /2023/0918/ and
+# /20230325/, Hanweb /art/2021/9/28/, 12371 and WordPress /2021/10/28/, xinhuanet /2019-06/11/.
+_URL_DATES = (
+    re.compile(r"/t(\d{4})(\d{2})(\d{2})_\d+"),
+    re.compile(r"/(\d{4})-(\d{2})-(\d{2})/"),
+    re.compile(r"/(\d{4})-(\d{2})/(\d{2})/"),
+    re.compile(r"/(\d{4})/(\d{2})(\d{2})/"),
+    re.compile(r"/(\d{4})(\d{2})(\d{2})/"),
+    re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/"),
+)
 _STAFF_CODE = re.compile(r"\s*\b([A-Z]{1,3}\d{2,4})$")
 _EDITOR_RULE = next(r for r in LINE_RULES if r.name == "editor_tag")
 _BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|＞|/|→)\s*")
@@ -109,12 +121,42 @@ def split_editor(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _author(value: str | None) -> str | None:
+    """The writers' names: role words (记者, 通讯员, 本报记者…) are roles, never
+    names; ``佚名`` and a CMS account (``admin``) are no author."""
     if not value:
         return None
-    value = _REPORTER_PREFIX.sub("", normalise_space(value))
-    names = [n for n in re.split(r"[\s、]+", value) if n]
-    value = "、".join(names)
-    return None if not value or value in _UNKNOWN_AUTHORS else value
+    names = []
+    for token in re.split(r"[\s、，,；;]+", normalise_space(value)):
+        token = _ROLE_PREFIX.sub("", token)
+        if token and not _ROLE_TOKEN.fullmatch(token) and token not in _UNKNOWN_AUTHORS and token not in names:
+            names.append(token)
+    return "、".join(names) or None
+
+
+def url_date(url: str | None) -> str | None:
+    """The day a CMS wrote into the article's URL (TRS ``t20220708_…``, Hanweb
+    ``/art/2023/4/10/``, ``/2023-06-01/``…): a last resort, day only."""
+    for pattern in _URL_DATES if url else ():
+        if m := pattern.search(url):
+            try:
+                day = date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                continue
+            if 1995 <= day.year <= 2100:
+                return day.isoformat()
+    return None
+
+
+def _published_at(*candidates) -> str | None:
+    """The first candidate that is a date; a later one on the same day adds the
+    time the first lacks (a day in the page's info line, the minute in its meta tag)."""
+    parsed = [p for p in map(parse_published, candidates) if p]
+    if not parsed:
+        return None
+    first = parsed[0]
+    if len(first) == 10:
+        return next((p for p in parsed[1:] if len(p) > 10 and p[:10] == first), first)
+    return first
 
 
 def _original_published_at(meta: dict, published_at: str | None) -> str | None:
@@ -148,7 +190,11 @@ def _publisher_and_site(extracted: Extracted, cleaned: Cleaned, raw: RawDocument
     if extracted.profile is not None:
         publisher, site = extracted.profile.publisher, extracted.profile.name
     else:
-        publisher = (fm_author if platform_author else None) or cleaned.meta.get("publisher")
+        publisher = (
+            (fm_author if platform_author else None)
+            or cleaned.meta.get("publisher")
+            or extracted.meta.get("page_publisher")
+        )
         site = known.get(publisher) if publisher else None
     if site is None:
         site = urlsplit(raw.url).hostname or "local"
@@ -162,16 +208,18 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
         kind = "boilerplate_only" if cleaned.rules_fired else "empty_body"
         raise StageError("clean", kind, "nothing is left of the page once boilerplate is removed")
     title = meta.get("fm_title") or meta.get("page_title") or cleaned.title_line or raw.hints.get("title")
-    published_at = None
-    for candidate in (meta.get("page_published"), meta.get("fm_date"), meta.get("page_date"), raw.hints.get("published_at")):
-        if published_at := parse_published(candidate):
-            break
+    published_at = _published_at(
+        meta.get("page_published"), meta.get("fm_date"), meta.get("page_date"), *meta.get("page_dates", ()),
+        raw.hints.get("published_at"), url_date(raw.url) or url_date(meta.get("page_url")),
+    )
     categories = _categories(extracted, cleaned, raw)
     publisher, site, fm_author = _publisher_and_site(extracted, cleaned, raw, categories)
     declared_source = _strip_label(meta.get("declared_source")) or source_of(meta.get("page_source"))
-    byline_source = meta.get("byline_source")
-    if byline_source == "本报":
-        byline_source = declared_source or publisher
+    # 本报讯, 本刊记者…: the outlet the page belongs to.
+    byline_source, page_outlet = (
+        (declared_source or publisher) if outlet in metalines.SELF_OUTLETS else outlet
+        for outlet in (meta.get("byline_source"), meta.get("page_outlet"))
+    )
     editor, editor_code = split_editor(meta.get("editor") or meta.get("page_editor"))
     seen = raw.fetched_at or now_utc()
     return {
@@ -183,7 +231,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
         "headline": meta.get("headline"),
         "published_at": published_at,
         "original_published_at": _original_published_at(meta, published_at),
-        "source": byline_source or declared_source,
+        "source": byline_source or declared_source or page_outlet,
         "declared_source": declared_source,
         "author": _author(meta.get("byline_author") or meta.get("page_author") or fm_author)
         or _author(meta.get("declared_author")),

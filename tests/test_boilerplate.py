@@ -7,7 +7,7 @@ are lines that look like boilerplate but are document text.
 import lxml.html
 import pytest
 
-from pipelines.boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
+from pipelines.boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES, STRUCTURAL_RULES
 from pipelines.clean import clean
 from pipelines.extract import Extracted
 
@@ -73,6 +73,45 @@ TEXT_CASES = [
         {"byline_author": "何清平"},
     ),
     ("html_comment_text", ["巡察整改<!-- 正文下iframe -->情况"], ["巡察整改情况"], {}),
+    ("today_line", ["今天是：2023年9月20日 星期三", BODY], [BODY], {}),
+    ("today_line", ["2024年3月15日 星期五", BODY], [BODY], {}),
+    ("menu_bar", ["首页 | 廉政要闻 | 巡视巡察 | 纪法课堂 | 联系我们", BODY], [BODY], {}),
+    ("menu_bar", [BODY, "网站首页 | 关于我们 | 联系方式 | 网站地图"], [BODY], {}),
+    ("related_list", [BODY, "相关文章"], [BODY], {}),
+    ("print_edition", [BODY, "《 人民日报 》（ 2024年09月30日 04 版）"], [BODY], {}),
+    (
+        "page_meta_line",
+        ["发布时间：2023-8-16 09:20:11  来源：市委巡察办  编辑：孙雯  审核：马骏  浏览量：1283", BODY],
+        [BODY],
+        {"page_date": "2023-8-16 09:20:11", "declared_source": "市委巡察办", "editor": "孙雯"},
+    ),
+    (
+        "page_meta_line",
+        ["时间: 2023-09-18 09:12 来源: 青岚县人民政府网 作者: 佚名 点击: 次", BODY],
+        [BODY],
+        {"page_date": "2023-09-18 09:12", "declared_source": "青岚县人民政府网", "declared_author": "佚名"},
+    ),
+    ("page_meta_line", ["澎湃新闻记者 邹卫", BODY], [BODY], {"byline_source": "澎湃新闻", "byline_author": "邹卫"}),
+    ("page_meta_line", [BODY, "（编辑：吴桐　审核：冯远）"], [BODY], {"editor": "吴桐"}),
+    ("page_meta_line", [BODY, "【纠错】 责任编辑： 王雅楠"], [BODY], {"editor": "王雅楠"}),
+    (
+        "dateline",
+        ["中央纪委国家监委网站讯 江淮省某某涉嫌严重违纪违法，目前正接受审查调查。"],
+        ["江淮省某某涉嫌严重违纪违法，目前正接受审查调查。"],
+        {"byline_source": "中央纪委国家监委网站"},
+    ),
+    (
+        "dateline",
+        ["本报讯（记者 周航 通讯员 邓清）云溪市建立巡察整改机制。"],
+        ["云溪市建立巡察整改机制。"],
+        {"byline_source": "本报", "byline_author": "周航 通讯员 邓清"},
+    ),
+    (
+        "compiler_credit",
+        [BODY, "（中央纪委国家监委网站 林澈整理）"],
+        [BODY],
+        {"byline_source": "中央纪委国家监委网站", "byline_author": "林澈"},
+    ),
 ]
 
 KEEP_CASES = [
@@ -89,6 +128,16 @@ KEEP_CASES = [
     "整改情况（已完成，并将长期坚持）：修订完善工作规则。",
     "欢迎广大干部群众对巡视整改落实情况进行监督。",
     "（一）关于“编辑出版管理不规范”问题",
+    # A notice's own dates, duty phone and mailbox, its signature and date line.
+    "时间：2024年3月11日至5月10日",
+    "巡察时间：2023年4月10日至6月10日",
+    "值班电话：0793-5312208（工作日8:30—12:00，14:30—17:30）",
+    "邮政信箱：白水县A206号邮政信箱",
+    "县委第三巡察组",
+    "2024年3月11日",
+    # A photo credit is not a compiler's credit; a headline mentioning 首页 is no menu.
+    "（湖北省枝江市纪委监委供 黄睿智 摄）",
+    "首页设立巡察整改专栏，公开问题清单和整改进展。",
 ]
 
 
@@ -121,6 +170,16 @@ DOM_CASES = [
         '<div class="appendQr_normal_txt">海量资讯</div></div><p>正文第二段。</p>',
     ),
     ("embedded_ads", '<p>正文第一段。</p><ins class="sinaads">广告位</ins><iframe src="x"></iframe><p>正文第二段。</p>'),
+    (
+        "hidden_block",
+        '<p>正文第一段。</p><div style="display:none"><a href="http://casino.example/">澳门博彩</a></div>'
+        '<p>正文第二段。<span style="DISPLAY: none">六合彩资料</span></p>',
+    ),
+    (
+        "page_furniture",
+        '<p>正文第一段。</p><div class="sharedaddy"><h3>分享此文章：</h3></div><p>正文第二段。</p>'
+        '<div id="jp-relatedposts"><p><a href="/a">禾湾镇召开专题民主生活会</a></p></div><div class="post-tags">标签：整改</div>',
+    ),
 ]
 
 
@@ -138,14 +197,63 @@ def test_removed_element_keeps_its_tail_text():
 
 
 def test_every_rule_has_a_test_case():
-    tested = {c[0] for c in TEXT_CASES} | {c[0] for c in DOM_CASES}
-    defined = {r.name for r in (*DOM_RULES, *LINE_RULES, *INLINE_RULES)}
+    tested = {c[0] for c in TEXT_CASES} | {c[0] for c in DOM_CASES} | {c[0] for c in STRUCTURAL_CASES}
+    defined = {r.name for r in (*DOM_RULES, *LINE_RULES, *INLINE_RULES, *STRUCTURAL_RULES)}
     assert defined == tested
 
 
 def test_every_rule_is_documented():
-    for rule in (*DOM_RULES, *LINE_RULES, *INLINE_RULES):
+    for rule in (*DOM_RULES, *LINE_RULES, *INLINE_RULES, *STRUCTURAL_RULES):
         assert len(rule.doc) > 20, rule.name
+
+
+NOTICE_CONTACT = "联系电话：0791-6627815；通信地址：青岚县滨河路18号；邮政编码：331800；电子邮箱：qlzj@163.com。"
+
+# (rule, text dump lines, paragraphs left, title found)
+STRUCTURAL_CASES = [
+    (
+        "page_header",
+        ["松坪廉政网", "县纪委监委开展专项检查", "时间：2024-03-12  来源：松坪县纪委监委", BODY],
+        [BODY],
+        "县纪委监委开展专项检查",
+    ),
+    (
+        "page_footer",
+        [BODY, NOTICE_CONTACT, "[打印本页] [关闭窗口]", "县委巡察办召开巡察工作例会 2024-03-08", "地址：松坪县府前街1号 电话：0578-8120001"],
+        [BODY, NOTICE_CONTACT],
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("rule, lines, expected, title", STRUCTURAL_CASES, ids=[c[0] for c in STRUCTURAL_CASES])
+def test_structural_rule(rule, lines, expected, title):
+    result = clean(Extracted(format="text", lines=list(lines), meta={} if title else {"page_title": "某标题"}))
+    assert result.paragraphs == expected
+    assert rule in result.rules_fired
+    assert result.title_line == title
+
+
+def test_no_footer_before_running_text_and_the_footer_still_gives_its_editor():
+    # A tools line above the body (字号, 打印) ends nothing; after the body it ends the article,
+    # and an editor tag below it is still read.
+    result = clean_lines(["【字号：大 中 小】【打印】", BODY, "【打印】【关闭】", "【责任编辑：程浩】", "地址：某路1号"])
+    assert result.paragraphs == [BODY]
+    assert result.meta["editor"] == "程浩"
+
+
+def test_text_after_a_misplaced_closing_line_stays():
+    heading = "二、整改落实情况"
+    result = clean_lines([BODY, "上一篇: 某会议召开", heading, "整改工作取得阶段性成效。"])
+    assert result.paragraphs == [BODY, heading, "整改工作取得阶段性成效。"]
+    assert "page_footer" not in result.rules_fired
+
+
+def test_a_traditional_copy_keeps_its_own_characters_in_metadata():
+    result = clean_lines(["發佈時間：2023-08-17 11:02  來源：雲溪市廉政網  瀏覽量：96", "歡迎訪問廉政新聞網", BODY])
+    assert result.paragraphs == [BODY]
+    assert result.meta["declared_source"] == "雲溪市廉政網"
+    assert result.meta["publisher"] == "廉政新聞網"
 
 
 def test_title_copy_and_headline_move_out_of_the_body():

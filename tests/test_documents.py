@@ -64,12 +64,15 @@ def test_template_report_keeps_contact_block_and_placeholders():
     assert "2021年X月X日至X月X日" in body
 
 
-def test_unknown_site_falls_back_to_trafilatura():
+def test_unknown_site_is_read_by_the_generic_extractor():
     doc = record("unknown_site.html")
-    assert doc["extractor"] == "trafilatura"
+    assert doc["extractor"] == "generic"
     assert doc["title"] == "县纪委监委召开巡察整改推进会"
     assert doc["published_at"] == "2023-03-08T10:15:00+08:00"
+    # The site's name after the title in <title>: the page's own publisher.
+    assert doc["publisher"] == "某县廉政网"
     assert doc["body_text"].startswith("3月7日，县纪委监委召开巡察整改推进会")
+    assert doc["body_text"].endswith("其余14个正在推进。")
     assert "版权所有" not in doc["body_text"] and "首页" not in doc["body_text"]
 
 

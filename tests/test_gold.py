@@ -1,31 +1,19 @@
 """The seeds against their hand-judged gold records (needs ../shared; skipped without it)."""
 
-import collections
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from archive.db import Archive
 from archive.importer import import_paths
+from bench.scoring import EXACT_FIELDS, han_f1, leaked
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "corpus" / "seeds"
 GOLD = SHARED / "corpus" / "gold"
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-EXACT_FIELDS = ("title", "published_at", "source", "author", "editor", "original_url")
 
 pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared corpus not present")
-
-
-def han_f1(produced: str, expected: str) -> float:
-    got, want = collections.Counter(HAN.findall(produced)), collections.Counter(HAN.findall(expected))
-    overlap = sum((got & want).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(got.values()), overlap / sum(want.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +34,7 @@ def test_seed_matches_gold(archive, seed):
     gold = json.loads((GOLD / f"{seed}.json").read_text(encoding="utf-8"))
     row = archive.document_for_url((SEEDS / f"{seed}.txt").resolve().as_uri())
     assert han_f1(row["body_text"], gold["body"]) >= 0.995
-    squeezed = re.sub(r"\s", "", row["body_text"])
-    leaked = [s for s in gold["boilerplate_removed"] if re.sub(r"\s", "", s) in squeezed]
-    assert leaked == []
+    assert leaked(row["body_text"], gold["boilerplate_removed"]) == []
     for field in EXACT_FIELDS:
         assert row[field] == gold[field], field
     for field in ("publisher", "editor_code", "original_published_at", "declared_source"):

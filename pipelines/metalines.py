@@ -1,0 +1,176 @@
+"""The labelled metadata lines Chinese CMSs print around an article.
+
+Nearly every site prints a line such as ``发布时间：2023-09-15 16:20　来源：县委办
+作者：张三　编辑：李四　审核：王五　浏览量：356　【字号：大 中 小】【打印】``.  Its
+labels are data (:data:`LABELS`): each names the record field it fills, or
+``None`` for furniture that is recognised but is not metadata (审核, 校对,
+浏览量, 字号…).  :func:`parse` reads a line into fields only when the *whole*
+line is such a line — every piece a known label with a plausible value, a bare
+date, a reporter byline or a tool word — so body text that merely contains a
+label (``巡察时间：2023年4月10日至6月10日``, ``联系电话：…``) is never taken.
+
+Values are returned as spans of the line, so a caller that parsed a simplified
+twin of a traditional-character line can cut the value out of the original.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
+
+# label → field; longer labels first where one ends another (信息来源 before 来源).
+LABELS: dict[str, str | None] = {
+    **dict.fromkeys(("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "时间", "日期"), "published"),
+    **dict.fromkeys(("信息来源", "稿件来源", "文章来源", "新闻来源", "本文来源", "内容来源", "来源", "出处"), "source"),
+    **dict.fromkeys(("作者", "撰稿", "撰文", "记者", "通讯员"), "author"),
+    **dict.fromkeys(("责任编辑", "网络编辑", "值班编辑", "编辑", "责编"), "editor"),
+    # Furniture: recognised, never metadata.
+    **dict.fromkeys(
+        (
+            "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
+            "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
+            "访问量", "访问次数", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词", "标签", "分类",
+        ),
+        None,
+    ),
+}
+# Words that stand alone on a metadata line: tools, counters' units, font sizes.
+TOOL_WORDS = frozenset(
+    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 大 中 小 默认 次 T A".split()
+)
+# A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
+# the outlet (澎湃新闻记者 邹卫, 本刊记者 杨巨帅).  Roles are never names.
+ROLE_WORDS = ("特约记者", "见习记者", "实习记者", "首席记者", "记者", "特约通讯员", "通讯员", "实习生", "摄影", "摄")
+SELF_OUTLETS = ("本报", "本刊", "本网", "本站", "本台")
+
+_LABEL = re.compile(
+    rf"(?<![{HAN}A-Za-z])(?P<label>{'|'.join(sorted(LABELS, key=len, reverse=True))})\s*[:：]\s*"
+)
+_CHUNKS = re.compile(r"\s*[|｜丨【】\[\]（）()]\s*")
+DATE = re.compile(
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2}\s*秒?)?)?"
+)
+OUTLET = rf"[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|通讯社|社|电视台|台|客户端|新闻(?![网社]))"
+_NAME = rf"[{HAN}·]{{2,4}}"
+_ROLE = "|".join(ROLE_WORDS)
+BYLINE = re.compile(
+    rf"(?P<outlet>{OUTLET}|{'|'.join(SELF_OUTLETS)})?\s*(?:{_ROLE})\s*[:：]?\s*"
+    rf"(?P<names>{_NAME}(?:\s*[\s、，,]\s*(?:(?:{_ROLE})\s*[:：]?\s*)?{_NAME}){{0,5}})"
+)
+_SENTENCE = re.compile(r"[。！？；!?;，,]")
+
+
+@dataclass
+class MetaLine:
+    """Fields found on a metadata line, as (start, end) spans of the line:
+    ``published``, ``source``, ``author`` and ``editor`` from labels, ``byline``
+    for the names of a reporter byline without a label (``记者 王生霞 通讯员 杨生军``)."""
+
+    fields: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    outlet: tuple[int, int] | None = None
+    """The outlet of a reporter byline (澎湃新闻记者 …, 本刊记者 …)."""
+
+    def add(self, name: str, span: tuple[int, int]) -> None:
+        self.fields.setdefault(name, []).append(span)
+
+    def values(self, line: str) -> dict[str, str]:
+        """The fields' text in ``line``: several authors are joined by ``、``."""
+        found = {}
+        for name, spans in self.fields.items():
+            texts = [line[a:b].strip() for a, b in spans if line[a:b].strip()]
+            if texts:
+                found[name] = "、".join(texts) if name in ("author", "byline") else texts[0]
+        if self.outlet:
+            found["outlet"] = line[self.outlet[0] : self.outlet[1]]
+        return found
+
+
+def _chunks(line: str):
+    start = 0
+    for separator in _CHUNKS.finditer(line):
+        if separator.start() > start:
+            yield start, separator.start()
+        start = separator.end()
+    if start < len(line):
+        yield start, len(line)
+
+
+def _is_tool(word: str) -> bool:
+    return word in TOOL_WORDS or word.isdigit()
+
+
+def _trim(line: str, start: int, end: int) -> tuple[int, int]:
+    """The span without surrounding whitespace and tool words (``打印``, ``大 中 小``)."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", line[start:end])]
+    while words and _is_tool(line[start + words[0][0] : start + words[0][1]]):
+        words.pop(0)
+    while words and _is_tool(line[start + words[-1][0] : start + words[-1][1]]):
+        words.pop()
+    return (start + words[0][0], start + words[-1][1]) if words else (start, start)
+
+
+def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
+    """Read one label-free piece: a bare date, a reporter byline, or nothing but tool words."""
+    start, end = _trim(line, start, end)
+    piece = line[start:end]
+    if not piece:
+        return True
+    if DATE.fullmatch(piece):
+        found.add("published", (start, end))
+        return True
+    if m := BYLINE.fullmatch(piece):
+        found.add("byline", (start + m.start("names"), start + m.end("names")))
+        if m.group("outlet"):
+            found.outlet = (start + m.start("outlet"), start + m.end("outlet"))
+        return True
+    return False
+
+
+def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine) -> bool:
+    """Read a label's value; a date after a source or name (来源：… 2021-10-23 09:05) is the date."""
+    start, end = _trim(line, start, end)
+    value = line[start:end]
+    if name is None:
+        return len(value) <= 16 and not _SENTENCE.search(value)
+    if name == "published":
+        # The date, then perhaps an unlabelled byline (日期：2023-09-15 记者 王生霞).
+        if not (date := DATE.match(value)):
+            return False
+        if date.end() < len(value) and not _read_piece(line, start + date.end(), end, found):
+            return False
+        found.add(name, (start, start + date.end()))
+        return True
+    if (date := DATE.search(value)) and date.start() > 0:
+        if not _read_piece(line, start + date.start(), end, found):
+            return False
+        start, end = _trim(line, start, start + date.start())
+        value = line[start:end]
+    if not value:
+        return True
+    if len(value) > 40 or re.search(r"[。！？；]", value) or (name == "source" and len(value) < 2):
+        return False
+    found.add(name, (start, end))
+    return True
+
+
+def parse(line: str) -> MetaLine | None:
+    """The fields of ``line`` if the whole line is a metadata line, else None.
+
+    A line qualifies with at least one known label (or a reporter byline) and
+    nothing else but bare dates and tool words."""
+    if not line or len(line) > 200:
+        return None
+    found, labelled = MetaLine(), False
+    for chunk_start, chunk_end in _chunks(line):
+        labels = list(_LABEL.finditer(line, chunk_start, chunk_end))
+        if not _read_piece(line, chunk_start, labels[0].start() if labels else chunk_end, found):
+            return None
+        for i, label in enumerate(labels):
+            value_end = labels[i + 1].start() if i + 1 < len(labels) else chunk_end
+            if not _read_value(line, LABELS[label["label"]], label.end(), value_end, found):
+                return None
+            labelled = True
+    return found if labelled or "byline" in found.fields else None

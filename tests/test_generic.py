@@ -1,0 +1,161 @@
+"""The generic reader for Chinese CMS pages (pipelines/generic.py) and the
+labelled metadata lines it and the clean stage read (pipelines/metalines.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scoring import han_f1
+from crawler.mirror import SITES_DIR
+from pipelines import RawDocument, metalines, process
+from tests.test_own_publisher import PAGES
+
+# -- metadata lines -------------------------------------------------------------------------
+
+META_LINES = [
+    ("发布时间：2023-09-15 16:20 来源：中共青岚县委办公室 浏览次数： 字号：大 中 小",
+     {"published": "2023-09-15 16:20", "source": "中共青岚县委办公室"}),
+    ("来源：北京市纪委市监委网站 | 2021-08-06 20:10", {"source": "北京市纪委市监委网站", "published": "2021-08-06 20:10"}),
+    ("时间: 2023-09-18 09:12 来源: 青岚县人民政府网 作者: 佚名 点击: 次",
+     {"published": "2023-09-18 09:12", "source": "青岚县人民政府网", "author": "佚名"}),
+    ("2024年09月30日05:51 | 来源：人民网-人民日报", {"published": "2024年09月30日05:51", "source": "人民网-人民日报"}),
+    ("【发布日期：2023-11-22】【来源：江淮省交通运输厅】【字号：大 中 小】", {"published": "2023-11-22", "source": "江淮省交通运输厅"}),
+    ("2023-11-10 09:35:21 来源：区纪委监委 评论： 0 点击:", {"published": "2023-11-10 09:35:21", "source": "区纪委监委"}),
+    ("来源：中央纪委国家监委网站 2021年10月23日 09:05", {"source": "中央纪委国家监委网站", "published": "2021年10月23日 09:05"}),
+    ("记者：文川　通讯员：杨柳", {"author": "文川、杨柳"}),
+    ("记者 王生霞 通讯员 杨生军", {"byline": "王生霞 通讯员 杨生军"}),
+    ("澎湃新闻记者 邹卫", {"byline": "邹卫", "outlet": "澎湃新闻"}),
+    ("本刊记者  韩冰", {"byline": "韩冰", "outlet": "本刊"}),
+    ("（编辑：吴桐　审核：冯远）", {"editor": "吴桐"}),
+    ("【纠错】 责任编辑： 王雅楠", {"editor": "王雅楠"}),
+    ("分享到：微信 微博 QQ空间", {}),
+]
+
+NOT_META_LINES = [
+    "巡察时间：2023年4月10日至6月10日",
+    "时间：2024年3月11日至5月10日",
+    "联系电话：0571-87654321；通信地址：杭州市某路1号",
+    "今天是：2023年9月20日 星期三",
+    "2024年3月11日",
+    "整改情况（已完成，并将长期坚持）：修订完善工作规则。",
+    "发布机构： 区财政局 发文日期： 2023-03-20",
+    "（一）关于落实主体责任不到位的问题",
+    "来源：关于加强巡察整改工作的意见。全文如下",
+]
+
+
+@pytest.mark.parametrize("line, expected", META_LINES, ids=[m[0][:12] for m in META_LINES])
+def test_metadata_line_fields(line, expected):
+    found = metalines.parse(line)
+    assert found is not None
+    assert found.values(line) == expected
+
+
+@pytest.mark.parametrize("line", NOT_META_LINES)
+def test_body_lines_with_labels_are_not_metadata(line):
+    assert metalines.parse(line) is None
+
+
+# -- whole pages ----------------------------------------------------------------------------
+
+
+def page(head: str, body: str) -> bytes:
+    return f'<!DOCTYPE html><html><head><meta charset="utf-8">{head}</head><body>{body}</body></html>'.encode()
+
+
+ARTICLE = "".join(
+    f"<p>{text}</p>"
+    for text in (
+        "县委第二巡察组对县住房和城乡建设局党组开展了常规巡察，并反馈了巡察意见。",
+        "县住房和城乡建设局党组把巡察整改作为重大政治任务，制定整改方案，明确整改时限和责任人。",
+        "截至目前，反馈的14个问题已完成整改12个，其余2个正在持续推进。",
+    )
+)
+NAV = '<div class="nav"><a href="/">首页</a><a href="/a/">工作动态</a><a href="/b/">巡察工作</a><a href="/c/">通知公告</a></div>'
+FOOT = '<div class="footer">主办：某县人民政府办公室 地址：某县滨河路1号 电话：0791-6621000 赣ICP备05004512号</div>'
+
+
+def read(html: bytes, url: str = "https://www.example-county.gov.cn/zwgk/202309/t20230915_1043521.html") -> dict:
+    result = process(RawDocument(url=url, body=html, content_type="text/html"))
+    assert result.failure is None, result.failure
+    assert result.document["extractor"] == "generic"
+    return result.document
+
+
+@pytest.mark.parametrize(
+    "head, heading, title, publisher",
+    [
+        ("<title>县住建局巡察整改情况_通知公告_某县人民政府</title>", "<h1>县住建局巡察整改情况</h1>", "县住建局巡察整改情况", "某县人民政府"),
+        ("<title>某县人民政府 县住建局巡察整改情况</title>", '<td class="title">县住建局巡察整改情况</td>', "县住建局巡察整改情况", "某县人民政府"),
+        ("<title>县住建局巡察整改情况--中国纪检监察杂志</title>",
+         '<div class="tit"><p>县住建局巡察整改情况</p><p>本刊记者 韩冰</p></div>', "县住建局巡察整改情况", "中国纪检监察杂志"),
+        # The site's logo is a heading too; the article's is the longer one <title> carries.
+        ('<title>县住建局巡察整改情况_巡视巡察_清风文苑网</title>',
+         '<div class="logo"><h1><a href="/">清风文苑网</a></h1></div><div class="title"><h2>县住建局巡察整改情况</h2></div>',
+         "县住建局巡察整改情况", "清风文苑网"),
+        # PHPCMS prints date and source inside the <h1>.
+        ("<title>县住建局巡察整改情况 - 工作动态 - 清风临塘</title>",
+         "<h1>县住建局巡察整改情况<br /><span>2023-11-10 09:35:21 来源：区纪委监委 评论：0 点击:</span></h1>",
+         "县住建局巡察整改情况", "清风临塘"),
+        # <title> without the article's title: the heading just above the body.
+        ('<meta name="SiteName" content="某县纪委监委"><title>评论——某县纪委监委</title>',
+         '<div class="logo">某县纪委监委</div><h2 class="tit">县住建局巡察整改情况</h2>', "县住建局巡察整改情况", "某县纪委监委"),
+    ],
+)
+def test_title_is_reconciled_and_the_site_name_is_the_publisher(head, heading, title, publisher):
+    doc = read(page(head, NAV + heading + ARTICLE + FOOT))
+    assert (doc["title"], doc["publisher"]) == (title, publisher)
+    assert doc["body_text"].startswith("县委第二巡察组") and doc["body_text"].endswith("正在持续推进。")
+
+
+def test_info_line_gives_date_source_author_editor_and_furniture_goes():
+    info = '<div class="info">发布时间：2023-09-15 16:20　来源：县委巡察办　作者：郑伟　编辑：林夕　审核：黄蓉　浏览量：356</div>'
+    doc = read(page("<title>县住建局巡察整改情况-某县廉政网</title>", NAV + "<h1>县住建局巡察整改情况</h1>" + info + ARTICLE + FOOT))
+    assert (doc["published_at"], doc["source"], doc["author"], doc["editor"]) == (
+        "2023-09-15T16:20:00+08:00", "县委巡察办", "郑伟", "林夕",
+    )
+    assert "黄蓉" not in doc["body_text"] and "浏览量" not in doc["body_text"] and "ICP" not in doc["body_text"]
+
+
+def test_reporter_and_correspondent_are_roles_and_the_meta_tag_adds_the_time():
+    info = '<p class="info">日期：2023-09-15　记者 王生霞 通讯员 杨生军</p>'
+    head = '<title>县住建局巡察整改情况</title><meta name="PubDate" content="2023-09-15 16:20">'
+    doc = read(page(head, "<h1>县住建局巡察整改情况</h1>" + info + ARTICLE))
+    assert doc["author"] == "王生霞、杨生军"
+    assert doc["published_at"] == "2023-09-15T16:20:00+08:00"
+
+
+def test_a_page_that_gives_no_date_has_the_day_of_its_cms_url_or_none():
+    html = page("<title>县住建局巡察整改情况</title>", "<h1>县住建局巡察整改情况</h1>" + ARTICLE)
+    assert read(html)["published_at"] == "2023-09-15"
+    assert read(html, url="https://www.example-county.gov.cn/show.asp?id=3387")["published_at"] is None
+
+
+def test_hidden_spam_and_share_blocks_inside_the_article_go():
+    article = ARTICLE.replace(
+        "</p>", '</p><div style="display:none"><a href="http://casino.example/">澳门博彩娱乐平台</a></div>', 1
+    ) + '<div class="bdsharebuttonbox">分享到：<a>微信</a></div>'
+    doc = read(page("<title>县住建局巡察整改情况</title>", "<h1>县住建局巡察整改情况</h1>" + f"<div id='zoom'>{article}</div>"))
+    assert "博彩" not in doc["body_text"] and "分享" not in doc["body_text"]
+    assert doc["body_text"].count("\n") == 2
+
+
+# Where the generic reader cannot match a profile's selectors, and why.
+DISAGREE = {
+    "finance.sina.com.cn/roll/2021-10-28/doc-iktzqtyu4156271.shtml":
+        "a one-line promotion above the short article's container is taken with it (F1 0.93)",
+}
+
+
+@pytest.mark.parametrize("name, file", PAGES, ids=[str(f.relative_to(SITES_DIR)) for _, f in PAGES])
+def test_the_generic_reader_agrees_with_each_profiles_template(name, file):
+    """Every mirrored article read twice: by its profile, and as a page of an unknown host."""
+    path = str(file.relative_to(SITES_DIR))
+    body = file.read_bytes()
+    by_profile = process(RawDocument(url=f"http://{path}", body=body, content_type="text/html")).document
+    generic = process(RawDocument(url=f"http://www.unknown-host.example/{file.name}", body=body, content_type="text/html")).document
+    assert generic["extractor"] == "generic"
+    assert generic["title"] == by_profile["title"]
+    assert generic["published_at"] == by_profile["published_at"]
+    if path not in DISAGREE:
+        assert han_f1(generic["body_text"], by_profile["body_text"]) >= 0.99
