@@ -1,7 +1,7 @@
 """The boilerplate rules, as data.
 
 Each rule has a name (recorded on every document it fires on, so a reader can
-audit what was removed), a short documentation string, and a pattern.  Three
+audit what was removed), a short documentation string, and a pattern.  The
 kinds:
 
 * :class:`DomRule` — an XPath; matching elements are removed from the HTML
@@ -9,8 +9,13 @@ kinds:
 * :class:`LineRule` — a regex that must match a whole paragraph (or, for
   ``anywhere`` rules, occur in a paragraph no longer than ``max_length``);
   the paragraph is dropped.  Named groups become metadata (``editor``…).
+* :class:`MetaLineRule` — a paragraph that is wholly a labelled metadata line;
+  its label vocabulary is the data of :mod:`pipelines.metalines`.
 * :class:`InlineRule` — a regex matched inside a paragraph; only the matched
   span is cut.  Used for bylines and datelines that sit inside body text.
+* :class:`StructuralRule` — decided by a line's place in the document (the
+  header above a text dump's title, the footer after the article's closing
+  line); applied by the clean stage.
 
 Metadata group names: ``publisher``, ``breadcrumb``, ``page_date``,
 ``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``,
@@ -147,6 +152,8 @@ DOM_RULES: tuple[DomRule, ...] = (
     ),
 )
 
+# Order matters: the first rule that matches a line takes it (a footer's
+# "某某网 版权所有" is a copyright line before it could look like a byline).
 LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "paid_template_spam",
@@ -176,6 +183,44 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         "A site's menu flattened into one line (`首页 | 廉政要闻 | 巡视巡察 | 联系我们`, `网站首页 | 关于我们 | 网站地图`).",
         _re(r"(?:网站)?首\s?页(?:\s*[|｜/·]\s*|\s+)(?:[^\s|｜/·]{2,8}(?:\s*[|｜/·]\s*|\s+)){2,}[^\s|｜/·]{2,8}"),
         max_length=120,
+    ),
+    LineRule(
+        "disclaimer",
+        "Site disclaimers about reposted content.",
+        _re(r"(?:本站部分信息|本网部分转载|免责声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
+        max_length=300,
+    ),
+    LineRule(
+        "site_sponsor",
+        "Site operator lines (`…研究院主办 | …办公室 主管`).",
+        _re(
+            r"[^。；;，,]{2,60}(?:主办|主管|承办)\s*[|｜].*"
+            r"|.*[|｜]\s*[^。；;，,]{2,60}(?:主办|主管|承办)\s*"
+            r"|(?:主办|主管|承办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
+        ),
+        max_length=120,
+    ),
+    LineRule(
+        "icp_number",
+        "ICP licence and public-security registration numbers (`京ICP备11019690号-100`).",
+        _re(r"ICP备|ICP证|公网安备|网安备"),
+        max_length=100,
+        anywhere=True,
+    ),
+    LineRule(
+        "copyright",
+        "Copyright lines (`乡镇时评网 xzspw.org.cn 版权所有。`).",
+        _re(r"版权所有|Copyright|©|All Rights Reserved"),
+        max_length=140,
+        anywhere=True,
+    ),
+    LineRule(
+        "site_contact_footer",
+        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
+        "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]"),
+        max_length=300,
+        anywhere=True,
     ),
     LineRule(
         "byline_paragraph",
@@ -236,44 +281,6 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         "A newspaper's print-edition line under a web copy (`《 人民日报 》（2024年09月30日 04 版）`).",
         _re(r"《\s*[^》]{2,12}\s*》\s*[（(]\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*第?\s*\d{1,2}\s*版\s*[）)]"),
         max_length=50,
-    ),
-    LineRule(
-        "disclaimer",
-        "Site disclaimers about reposted content.",
-        _re(r"(?:本站部分信息|本网部分转载|免责声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
-        max_length=300,
-    ),
-    LineRule(
-        "site_sponsor",
-        "Site operator lines (`…研究院主办 | …办公室 主管`).",
-        _re(
-            r"[^。；;，,]{2,60}(?:主办|主管|承办)\s*[|｜].*"
-            r"|.*[|｜]\s*[^。；;，,]{2,60}(?:主办|主管|承办)\s*"
-            r"|(?:主办|主管|承办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
-        ),
-        max_length=120,
-    ),
-    LineRule(
-        "icp_number",
-        "ICP licence and public-security registration numbers (`京ICP备11019690号-100`).",
-        _re(r"ICP备|ICP证|公网安备|网安备"),
-        max_length=100,
-        anywhere=True,
-    ),
-    LineRule(
-        "copyright",
-        "Copyright lines (`乡镇时评网 xzspw.org.cn 版权所有。`).",
-        _re(r"版权所有|Copyright|©|All Rights Reserved"),
-        max_length=140,
-        anywhere=True,
-    ),
-    LineRule(
-        "site_contact_footer",
-        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
-        "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
-        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]"),
-        max_length=300,
-        anywhere=True,
     ),
     LineRule(
         "css_leftover",

@@ -43,6 +43,14 @@ BLOCK_TAGS = frozenset(
     "blockquote header footer nav aside main pre form fieldset figure figcaption center address hr body".split()
 )
 SKIP_TAGS = frozenset("script style noscript template head select option textarea button iframe object embed svg input".split())
+# Page furniture by tag or by a word of its class/id (``sidebar``, ``in_footer``,
+# ``nav-links``…): its text never counts as the article's, however sentence-like.
+FURNITURE_TAGS = frozenset("aside nav footer header".split())
+FURNITURE_WORDS = frozenset(
+    "side sidebar aside footer foot bottom nav navbar menu comment comments copyright friendlink "
+    "breadcrumb crumb crumbs related recommend tuijian hot rank share".split()
+)
+_WORDS = re.compile(r"[\s_-]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SENTENCE_END = re.compile(r"[。！？；!?;]")
 _CLAUSE = re.compile(r"[，、,]")
@@ -68,11 +76,12 @@ class Line:
     the form labelled metadata is read from."""
     han: int = 0
     link_han: int = 0
+    furniture: bool = False
 
     @property
     def is_sentence(self) -> bool:
-        """Running text: a sentence, or a long clause list; not a heading, menu or link."""
-        if self.link_han > self.han * _LINK_HEAVY:
+        """Running text: a sentence, or a long clause list; not a heading, menu, link or sidebar."""
+        if self.furniture or self.link_han > self.han * _LINK_HEAVY:
             return False
         return bool(_SENTENCE_END.search(self.text)) or (self.han >= 20 and bool(_CLAUSE.search(self.text)))
 
@@ -92,6 +101,7 @@ class _Walk:
         self._pieces: list[str] = []
         self._link_han = 0
         self._in_link = 0
+        self._in_furniture = 0
 
     def _add(self, text: str | None) -> None:
         if text and not text.isspace():
@@ -104,7 +114,7 @@ class _Walk:
             text = join_pieces(self._pieces)
             if text:
                 spaced = normalise_space(" ".join(self._pieces))
-                self.lines.append(Line(text, spaced, len(HAN.findall(text)), self._link_han))
+                self.lines.append(Line(text, spaced, len(HAN.findall(text)), self._link_han, self._in_furniture > 0))
         self._pieces, self._link_han = [], 0
 
     def walk(self, el: etree._Element) -> None:
@@ -117,18 +127,28 @@ class _Walk:
             self._add(el.tail)
             return
         block = tag in BLOCK_TAGS
+        furniture = block and _is_furniture(el, tag)
         if block:
             self._flush()
         start = len(self.lines)
         self._in_link += tag == "a"
+        self._in_furniture += furniture
         self._add(el.text)
         for child in el:
             self.walk(child)
         self._in_link -= tag == "a"
         if block:
             self._flush()
+        self._in_furniture -= furniture
         self.spans[el] = (start, len(self.lines))
         self._add(el.tail)
+
+
+def _is_furniture(el: etree._Element, tag: str) -> bool:
+    if tag in FURNITURE_TAGS:
+        return True
+    names = f"{el.get('class') or ''} {el.get('id') or ''}"
+    return bool(names.strip()) and any(word.lower() in FURNITURE_WORDS for word in _WORDS.split(names))
 
 
 def _is_hidden(el: etree._Element) -> bool:

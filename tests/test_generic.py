@@ -63,14 +63,12 @@ def page(head: str, body: str) -> bytes:
     return f'<!DOCTYPE html><html><head><meta charset="utf-8">{head}</head><body>{body}</body></html>'.encode()
 
 
-ARTICLE = "".join(
-    f"<p>{text}</p>"
-    for text in (
-        "县委第二巡察组对县住房和城乡建设局党组开展了常规巡察，并反馈了巡察意见。",
-        "县住房和城乡建设局党组把巡察整改作为重大政治任务，制定整改方案，明确整改时限和责任人。",
-        "截至目前，反馈的14个问题已完成整改12个，其余2个正在持续推进。",
-    )
-)
+PARAGRAPHS = [
+    "县委第二巡察组对县住房和城乡建设局党组开展了常规巡察，并反馈了巡察意见。",
+    "县住房和城乡建设局党组把巡察整改作为重大政治任务，制定整改方案，明确整改时限和责任人。",
+    "截至目前，反馈的14个问题已完成整改12个，其余2个正在持续推进。",
+]
+ARTICLE = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
 NAV = '<div class="nav"><a href="/">首页</a><a href="/a/">工作动态</a><a href="/b/">巡察工作</a><a href="/c/">通知公告</a></div>'
 FOOT = '<div class="footer">主办：某县人民政府办公室 地址：某县滨河路1号 电话：0791-6621000 赣ICP备05004512号</div>'
 
@@ -138,6 +136,19 @@ def test_hidden_spam_and_share_blocks_inside_the_article_go():
     doc = read(page("<title>县住建局巡察整改情况</title>", "<h1>县住建局巡察整改情况</h1>" + f"<div id='zoom'>{article}</div>"))
     assert "博彩" not in doc["body_text"] and "分享" not in doc["body_text"]
     assert doc["body_text"].count("\n") == 2
+
+
+def test_sentence_text_in_a_sidebar_is_not_the_article():
+    news = "".join(
+        f"<li><p>全市纪检监察机关第{n}季度工作会议召开，会议总结工作成效，部署下一阶段重点任务，要求各单位抓好落实。</p></li>"
+        for n in range(1, 7)
+    )
+    html = page(
+        "<title>县住建局巡察整改情况_某县</title>",
+        f"<div class='main'><div class='left'><h1>县住建局巡察整改情况</h1><div class='con'>{ARTICLE}</div></div>"
+        f"<div class='sidebar'><h3>最新动态</h3><ul>{news}</ul></div></div>",
+    )
+    assert read(html)["body_text"].split("\n") == PARAGRAPHS
 
 
 # Where the generic reader cannot match a profile's selectors, and why.
