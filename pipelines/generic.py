@@ -298,22 +298,24 @@ def _read_lines(lines: list[Line], meta: dict, fields: tuple[str, ...]) -> None:
 
 
 def _info_lines(walk: _Walk, body: etree._Element, title_el: etree._Element | None) -> tuple[list[Line], list[Line]]:
-    """The lines where a page prints its metadata: between the title and the body's
-    first sentence (the title element's own other lines included), and just below
-    the body."""
+    """The lines where a page prints its metadata, nearest first: between the title
+    and the body's first sentence (the title element's own other lines included),
+    then the few just above the title; and, for the editor, just below the body."""
     body_start, body_end = walk.spans[body]
     if title_el is not None and title_el in walk.spans:
         start = walk.spans[title_el][0]
     else:
         start = max(0, body_start - 6)
-    above = []
+    around = []
     for index in range(start, len(walk.lines)):
         line = walk.lines[index]
         if index >= body_start and (line.is_sentence or index >= body_end):
             break
-        above.append(line)
+        around.append(line)
+    if title_el is not None:
+        around += reversed(walk.lines[max(0, start - 3) : start])
     below = walk.lines[body_end : body_end + 8]
-    return above, below
+    return around, below
 
 
 def _time_element(page: etree._Element, body: etree._Element) -> str | None:
@@ -342,9 +344,9 @@ def read(page: etree._Element) -> Reading | None:
     metas = _metas(page)
     title, title_el, residue = _title(page, walk, metas, body)
     meta = {"page_title": title}
-    above, below = _info_lines(walk, body, title_el)
+    around, below = _info_lines(walk, body, title_el)
     title_line = _fold(title or "")
-    _read_lines([line for line in above if _fold(line.text) != title_line], meta, ("published", "source", "author", "editor", "outlet"))
+    _read_lines([line for line in around if _fold(line.text) != title_line], meta, ("published", "source", "author", "editor", "outlet"))
     _read_lines(below, meta, ("editor",))
     # Later candidates: the normalise stage takes them when the lines give no
     # date, or to add the time to a day.

@@ -115,6 +115,12 @@ def test_info_line_gives_date_source_author_editor_and_furniture_goes():
     assert "黄蓉" not in doc["body_text"] and "浏览量" not in doc["body_text"] and "ICP" not in doc["body_text"]
 
 
+def test_an_info_line_above_the_title_is_read_too():
+    info = '<div class="info">2023-05-06 10:00 来源：县委巡察办</div>'
+    doc = read(page("<title>县住建局巡察整改情况_某县人民政府</title>", NAV + info + "<h1>县住建局巡察整改情况</h1>" + ARTICLE))
+    assert (doc["published_at"], doc["source"]) == ("2023-05-06T10:00:00+08:00", "县委巡察办")
+
+
 def test_reporter_and_correspondent_are_roles_and_the_meta_tag_adds_the_time():
     info = '<p class="info">日期：2023-09-15　记者 王生霞 通讯员 杨生军</p>'
     head = '<title>县住建局巡察整改情况</title><meta name="PubDate" content="2023-09-15 16:20">'
