@@ -11,7 +11,10 @@ WordPress, municipal ASP/ASPX sites, news portals):
   line knowing the element that holds it and how much of it is link text;
 * **body** — the element whose lines hold the most sentence text and the
   least else (sentence text counts for it, headings, menus, link lists and
-  short lines against it); ties go to the innermost element;
+  short lines against it, sidebars and footers not at all); a CMS family's own
+  container (``TRS_Editor``, ``#zoom``, ``entry-content``… — selectors only)
+  when it holds a fair share of that text; then down to a child that holds
+  nearly all of it;
 * **title** — the longest heading line (``h1``–``h3``, ``…title``/``tit``/``bt``
   elements) that the page's ``<title>``, ``og:title`` or ``ArticleTitle`` also
   carry, which strips the site and column around it in any order
@@ -61,6 +64,17 @@ _TITLE_SEPARATOR = re.compile(r"\s*(?:[_|｜·•]|-{1,2}|—+|–|\s-\s)\s*")
 _LINK_HEAVY = 0.5
 BAD_WEIGHT = 0.5
 TIGHTEN = 0.9
+MARKER_SHARE = 0.3
+# The article containers CMS families name (selectors only: a family's template
+# never carries a site's name or publisher).  TRS WCM ``TRS_Editor``; Hanweb and
+# gov-cloud ``#zoom``; 开普云 ``#UCAP-CONTENT``; WordPress ``entry-content``;
+# EmpireCMS ``newstext``; xinhuanet ``#p-detail``; thepaper ``news_txt``;
+# people.com.cn ``rm_txt_con``/``#rwb_zw``; WeChat copies ``#js_content``.
+CMS_MARKER_IDS = frozenset("zoom UCAP-CONTENT p-detail rwb_zw js_content fontzoom ArticleContent article-content".split())
+CMS_MARKER_CLASSES = frozenset(
+    "TRS_Editor TRS_UEDITOR entry-content post-content wp-block-post-content newstext news_txt rm_txt_con "
+    "article-content article_content art_content".split()
+)
 
 _META_DATES = ("pubdate", "publishdate", "publish_date", "publishtime", "article:published_time", "og:release_date", "datepublished", "dc.date.issued")
 _META_SOURCES = ("contentsource", "source")
@@ -179,6 +193,11 @@ def _choose_body(walk: _Walk) -> etree._Element | None:
         sentence = line.han if line.is_sentence else 0
         good.append(good[-1] + sentence)
         bad.append(bad[-1] + line.han - sentence)
+
+    def good_of(el: etree._Element) -> int:
+        start, end = walk.spans[el]
+        return good[end] - good[start]
+
     best, best_key = None, None
     for el, (start, end) in walk.spans.items():
         if el.tag not in BLOCK_TAGS or start == end:
@@ -189,19 +208,26 @@ def _choose_body(walk: _Walk) -> etree._Element | None:
             best, best_key = el, key
     if not best_key or best_key[0] <= 0:
         return None
+    # A CMS family's own article container, when it holds a fair share of the text.
+    marked = [el for el in walk.spans if _is_marked(el) and good_of(el) >= MARKER_SHARE * good_of(best)]
+    if marked:
+        best = max(marked, key=lambda el: (good_of(el), _depth(el)))
     # A promotion or summary line beside the article's own container is not text
     # of it: go down to a child holding nearly all of the running text.
     while True:
-        start, end = walk.spans[best]
-        total = good[end] - good[start]
         inner = next(
-            (child for child in best if child in walk.spans
-             and good[walk.spans[child][1]] - good[walk.spans[child][0]] >= TIGHTEN * total),
+            (child for child in best if child in walk.spans and good_of(child) >= TIGHTEN * good_of(best)),
             None,
         )
         if inner is None or inner.tag not in BLOCK_TAGS:
             return best
         best = inner
+
+
+def _is_marked(el: etree._Element) -> bool:
+    if el.get("id") in CMS_MARKER_IDS:
+        return True
+    return any(name in CMS_MARKER_CLASSES for name in (el.get("class") or "").split())
 
 
 def _depth(el: etree._Element) -> int:

@@ -157,6 +157,15 @@ def test_sentence_text_in_a_sidebar_is_not_the_article():
     assert read(html)["body_text"].split("\n") == PARAGRAPHS
 
 
+def test_a_cms_family_container_wins_over_a_longer_unmarked_block():
+    notes = "".join(f"<p>第{n}条：各单位要对照问题清单逐项整改，整改情况按规定向社会公开，接受群众监督。</p>" for n in range(1, 5))
+    html = page(
+        "<title>县住建局巡察整改情况</title>",
+        f"<h1>县住建局巡察整改情况</h1><div class='TRS_Editor'>{ARTICLE}</div><div class='notes'>{notes}</div>",
+    )
+    assert read(html)["body_text"].split("\n") == PARAGRAPHS
+
+
 # Where the generic reader cannot match a profile's selectors, and why.
 DISAGREE = {
     "finance.sina.com.cn/roll/2021-10-28/doc-iktzqtyu4156271.shtml":
