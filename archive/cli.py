@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from .children import die_with_parent
 from .db import DEFAULT_DB, warc_dir_for
 
 # The project's datasette_metadata.json, reached through a link inside the
@@ -39,15 +41,21 @@ def import_command(paths, db_path):
     with Archive(db_path) as archive:
         summary = import_paths(list(paths), archive, on_file=report)
         total = archive.count("documents")
+    for capture in summary.captures:
+        click.echo(capture.summary(), err=bool(capture.errors))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
     click.echo(f"imported: {counts or 'nothing'}; {total} documents in {db_path}")
-    if summary.failures and not (summary.outcomes.keys() - {"failed"}):
+    if summary.failures:
+        click.echo(f"{len(summary.failures)} file(s) or page(s) failed: listed above and in the failures table", err=True)
         sys.exit(1)
 
 
 def datasette_command(db_path: str | Path, port: int, host: str, metadata_path: Path) -> list[str]:
+    # Not immutable (-i): the archive is written while it is served.  Datasette
+    # reads it through read-only connections; in WAL mode each query sees the
+    # last committed transaction, so new pages show on the next request.
     return [
-        sys.executable, "-m", "datasette", "serve", "-i", str(db_path),
+        sys.executable, "-m", "datasette", "serve", str(db_path),
         "--metadata", str(metadata_path),
         "--host", host, "--port", str(port),
         "--setting", "sql_time_limit_ms", "3000",
@@ -72,19 +80,51 @@ def metadata_for(db_path: str | Path) -> dict:
     return metadata
 
 
-def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> int:
-    """Serve the archive read-only in Datasette until interrupted."""
-    from .db import Archive
+class NoArchive(click.ClickException):
+    pass
 
-    Archive(db_path).close()  # creates the schema (and the search index) for a new file
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_GRACE_S = 10
+
+
+def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1") -> int:
+    """Serve the archive read-only in Datasette until stopped (SIGTERM, SIGINT or SIGHUP).
+
+    Serving never creates an archive: a missing file is an error (a mistyped
+    ``--db`` would otherwise serve an empty one).  Datasette runs as a child
+    process: a stop signal is passed on to it and waited for, and the child
+    also dies with this process if it is killed outright.
+    """
+    if not Path(db_path).is_file():
+        raise NoArchive(f"no archive at {db_path}: serve never creates one (import, crawl or rebuild do)")
     with tempfile.TemporaryDirectory() as tmp:
         metadata_path = Path(tmp) / "metadata.json"
         metadata_path.write_text(json.dumps(metadata_for(db_path), ensure_ascii=False), encoding="utf-8")
         click.echo(f"serving {db_path} at http://{host}:{port}/")
+        child = subprocess.Popen(datasette_command(db_path, port, host, metadata_path), preexec_fn=die_with_parent)
+        stopped = []
+
+        def stop(signum, frame):
+            stopped.append(signum)
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
         try:
-            return subprocess.call(datasette_command(db_path, port, host, metadata_path))
-        except KeyboardInterrupt:
-            return 0
+            while True:
+                try:
+                    code = child.wait(timeout=STOP_GRACE_S if stopped else None)
+                    break
+                except subprocess.TimeoutExpired:  # stopping, and the server does not
+                    child.kill()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        return 0 if stopped else code
 
 
 @cli.command()
@@ -92,7 +132,7 @@ def serve_archive(db_path: str | Path, port: int = 8001, host: str = "127.0.0.1"
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind; loopback unless told otherwise")
 def serve(db_path, port, host):
-    """Serve the archive in Datasette (read-only)."""
+    """Serve the archive in Datasette (read-only; it may be written meanwhile)."""
     sys.exit(serve_archive(db_path, port, host))
 
 
@@ -148,12 +188,29 @@ def reindex(db_path):
 
 @cli.command()
 @click.option("--from-warc", "warc_dir", required=True, type=click.Path(exists=True, file_okay=False),
-              help="folder of WARC files written by crawls and imports")
+              help="folder of WARC/WACZ files: written by crawls and imports, or anyone's captures")
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
-def rebuild(warc_dir, db_path):
+@click.option("--force", is_flag=True, help="replace the archive even when the rebuilt one has fewer documents")
+@click.option("--dry-run", is_flag=True, help="read the captures and say what would be rebuilt; change nothing")
+@click.option("--wait", is_flag=True, help="wait for a crawl, import or rebuild writing to the archive instead of stopping")
+def rebuild(warc_dir, db_path, force, dry_run, wait):
     """Rebuild the archive from raw WARC captures through the current pipelines."""
+    from .lock import ArchiveBusy
+    from .rebuild import RebuildRefused, summary_line
     from .rebuild import rebuild as rebuild_archive
 
-    outcomes = rebuild_archive(warc_dir, db_path)
-    counts = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))
-    click.echo(f"rebuilt {db_path}: {counts or 'nothing captured'}")
+    def list_files(report):
+        for file_report in report.files if report else ():
+            click.echo(file_report.summary(), err=bool(file_report.errors))
+
+    try:
+        report = rebuild_archive(warc_dir, db_path, force=force, dry_run=dry_run, wait=wait)
+    except ArchiveBusy as exc:
+        click.echo(f"not rebuilt: {exc}; try again when it has finished, or pass --wait", err=True)
+        sys.exit(1)
+    except RebuildRefused as exc:
+        list_files(exc.report)
+        click.echo(f"not rebuilt: {exc}", err=True)
+        sys.exit(1)
+    list_files(report)
+    click.echo(summary_line(report, Path(db_path), dry_run))

@@ -1,23 +1,39 @@
 """The archive database: one SQLite file, opened through :class:`Archive`.
 
 Every connection registers the search index's SQL function (the triggers
-that keep the index in step call it) and runs in WAL mode, so a crash mid-write never
-leaves a half-written document: each page is stored in one transaction.
+that keep the index in step call it) and runs in WAL mode: readers (Datasette)
+never block the writer and always see a whole transaction or none of it, and a
+crash mid-write never leaves a half-written document.
+
+Writes: an :class:`Archive` opened to write holds the shared writer lock
+(:mod:`archive.lock`); every write transaction begins ``IMMEDIATE`` (the write
+lock is taken before anything is read, so two writers queue on SQLite's busy
+timeout instead of failing with "database is locked").  A crawl stores each page
+in its own transaction; :meth:`Archive.ingest_all` (import, rebuild, a
+distributed crawl's writer) processes pages in worker processes and stores
+them a batch per transaction — each batch whole or not at all.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
-from pipelines import ProcessResult, RawDocument, now_utc, process
-from pipelines.store import UNCHANGED, record_failure, store
+from captures import GONE, Page
+from pipelines import ProcessResult, RawDocument, dedupe, now_utc, process
+from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
 from . import schema, search
+from .children import ingest_worker
+from .lock import ArchiveLock
 from .rounds import load_rounds
 
 DEFAULT_DB = Path("data/archive.db")
@@ -31,9 +47,19 @@ def warc_dir_for(db_path: str | Path) -> Path:
 CACHE_KIB = 64 * 1024  # the dedupe and search indexes stay in memory as the archive grows
 
 
+# How long a writer waits for another one's transaction (a batch lasts well under a second).
+BUSY_TIMEOUT_S = 120
+# Pages per write transaction of ingest_all: large enough that a commit costs
+# little per page, small enough that readers see new pages within a second or
+# two and another writer waits no longer than that.
+BATCH_PAGES = 64
+# ingest_all processes pages in worker processes from this many pages on.
+PARALLEL_FROM = 100
+
+
 def connect(path: str | Path) -> Database:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
     search.register_functions(conn)
     db = Database(conn)
     db.enable_wal()
@@ -45,20 +71,47 @@ def connect(path: str | Path) -> Database:
 
 
 class Archive:
-    def __init__(self, path: str | Path = DEFAULT_DB):
+    """The archive, opened to write (the shared writer lock is held until :meth:`close`)."""
+
+    def __init__(self, path: str | Path = DEFAULT_DB, wait: bool = True):
         self.path = Path(path)
-        self.db = connect(self.path)
-        schema.create(self.db)
-        self._load_rounds()
+        self.lock = ArchiveLock(self.path)
+        up_to_date = self.path.exists() and schema.is_current(self.path)
+        self.lock.acquire(exclusive=not up_to_date, wait=wait, what="a writer creating the archive's tables")
+        try:
+            self.db = connect(self.path)
+            if not up_to_date:
+                schema.create(self.db)
+                self._load_rounds()
+                self.lock.share()
+        except BaseException:
+            self.lock.release()
+            raise
 
     def _load_rounds(self) -> None:
         rounds = load_rounds().astype(object).where(lambda f: f.notna(), None)
-        with self.db.conn:
+        with self.transaction():
             self.db["rounds"].upsert_all(rounds.to_dict(orient="records"), pk="round_id")
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction, begun IMMEDIATE; a block inside another joins it."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
     def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
         """Store one processed page; returns new / updated / unchanged / failed."""
-        return store(self.db, result, run_id)
+        with self.transaction():
+            return store(self.db, result, run_id)
 
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one raw page — the one path of crawl, import and rebuild.
@@ -72,6 +125,59 @@ class Archive:
         result = process(raw)
         return self.save(result, run_id=run_id), result
 
+    def ingest_all(
+        self, items: Iterable[Page | ProcessResult], run_id: int | None = None, parallel: bool | None = None
+    ) -> Iterator[tuple[RawDocument, str, ProcessResult | None]]:
+        """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each.
+
+        ``items``: pages (``Page.kind`` ``article`` or ``gone``) and results
+        that already failed (a file that could not be read).  Pages are
+        processed in worker processes (``parallel``; by default when
+        ``items`` has a length of at least :data:`PARALLEL_FROM`) and stored
+        :data:`BATCH_PAGES` per transaction.  A page whose URL is still in a
+        batch being stored waits for it, so repeated captures of one page
+        give versions exactly as one by one.
+        """
+        if parallel is None:
+            parallel = hasattr(items, "__len__") and len(items) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+        pool = multiprocessing.Pool(os.cpu_count(), initializer=ingest_worker) if parallel else None
+        try:
+            for batch in _batches(items):
+                yield from self._ingest_batch(batch, run_id, pool)
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+
+    def _ingest_batch(self, batch: list, run_id: int | None, pool) -> list:
+        steps = []  # (raw, what to do, result)
+        to_process = []
+        for item in batch:
+            if isinstance(item, ProcessResult):
+                steps.append((item.raw, FAILED, item))
+            elif item.kind == GONE:
+                steps.append((item.raw, GONE, None))
+            elif self.has_bytes(item.raw):
+                steps.append((item.raw, UNCHANGED, None))
+            else:
+                steps.append((item.raw, "process", None))
+                to_process.append(item.raw)
+        processed = iter(pool.map(process_and_sign, to_process) if pool else map(process_and_sign, to_process))
+        done = []
+        with self.transaction():
+            for raw, step, result in steps:
+                if step == GONE:
+                    self.mark_gone(raw.url, raw.fetched_at)
+                    outcome = GONE
+                elif step == UNCHANGED:
+                    self.touch(raw.url, raw.fetched_at)
+                    outcome = UNCHANGED
+                else:
+                    result = next(processed) if step == "process" else result
+                    outcome = store(self.db, result, run_id)
+                done.append((raw, outcome, result))
+        return done
+
     def has_bytes(self, raw: RawDocument) -> bool:
         """True when the archived record of ``raw.url`` was made from exactly these bytes."""
         previous = self.document_for_url(raw.url)
@@ -79,13 +185,13 @@ class Archive:
 
     def touch(self, url: str, seen_at: str | None = None) -> None:
         """Record that ``url`` was seen again, unchanged."""
-        with self.db.conn:
+        with self.transaction():
             self.db.execute(
                 "update documents set last_seen_at = ?, gone_at = null where url = ?", [seen_at or now_utc(), url]
             )
 
     def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
-        with self.db.conn:
+        with self.transaction():
             record_failure(self.db, result, run_id)
 
     def document_for_url(self, url: str) -> dict | None:
@@ -103,20 +209,20 @@ class Archive:
 
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """A page that now answers 404/410 is marked, never deleted."""
-        with self.db.conn:
+        with self.transaction():
             cursor = self.db.execute(
                 "update documents set gone_at = coalesce(gone_at, ?) where url = ?", [at or now_utc(), url]
             )
         return cursor.rowcount > 0
 
     def start_run(self, spider: str) -> int:
-        with self.db.conn:
+        with self.transaction():
             return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
 
     def finish_run(self, run_id: int, **stats) -> None:
         if isinstance(stats.get("errors"), dict):
             stats["errors"] = json.dumps(stats["errors"], ensure_ascii=False, sort_keys=True)
-        with self.db.conn:
+        with self.transaction():
             self.db["crawl_runs"].update(run_id, {**stats, "finished_at": now_utc()})
 
     def count(self, table: str) -> int:
@@ -124,9 +230,32 @@ class Archive:
 
     def close(self) -> None:
         self.db.conn.close()
+        self.lock.release()
 
     def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def process_and_sign(raw: RawDocument) -> ProcessResult:
+    """:func:`pipelines.process` plus the text's MinHash signature, so the
+    signature is computed once, in the worker, not again when stored."""
+    result = process(raw)
+    if result.ok:
+        result.signature = dedupe.signature(result.document["body_text"])
+    return result
+
+
+def _batches(items: Iterable) -> Iterator[list]:
+    batch, urls = [], set()
+    for item in items:
+        url = item.raw.url
+        if len(batch) >= BATCH_PAGES or url in urls:
+            yield batch
+            batch, urls = [], set()
+        batch.append(item)
+        urls.add(url)
+    if batch:
+        yield batch

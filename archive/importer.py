@@ -1,44 +1,118 @@
 """Import local files through the same pipelines as a crawl.
 
-Folders are walked for the document formats we know; a file named directly is
-imported whatever its name.  Each new or changed file's bytes are first
-written to a WARC ``resource`` record (``warc/`` beside the database), so a
-rebuild from the captures covers imports too.  A file that cannot be read or
-processed is recorded in ``failures`` with its reason, and the import goes on.
+Inputs are documents (Markdown with front matter, plain text, HTML) and
+captures (``.warc``, ``.warc.gz``, ``.wacz`` — ours or anyone's: wget,
+Browsertrix, Heritrix, Common Crawl; a WARC named otherwise is recognised by
+its first bytes).  Folders are walked for both; a file named directly is
+imported whatever its name.
+
+Each new or changed document is first written to our own WARC (``warc/``
+beside the database): a file as a ``resource`` record, a page of a capture as
+a ``response`` record with its real URL and headers, both annotated as
+articles — so a rebuild from the captures covers imports too.
+
+Nothing is lost silently: a file that cannot be read (missing, unreadable
+folder, a symlink loop, a FIFO or device, over the crawl's 10 MB page cap), a
+capture's damaged record, or a page that fails a stage is a row of
+``failures`` with its reason, reported, and the import goes on.
 """
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+import stat
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from crawler.capture import ARTICLE, PAGE_KIND, SOFTWARE, WarcCapture
-from pipelines import Failure, ProcessResult, RawDocument, now_utc
+from captures import ARTICLE, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
+from captures.reader import WARC_SUFFIXES, is_capture_file
+from pipelines import MAX_PAGE_BYTES, Failure, ProcessResult, RawDocument, now_utc
 
-from .db import Archive, warc_dir_for
+from .db import PARALLEL_FROM, Archive, warc_dir_for
 
 DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".shtml", ".xhtml"}
 _HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 WARC_MAX_BYTES = 1 << 30
+STAGE = "read"
 
 
 @dataclass
 class ImportReport:
     outcomes: Counter = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    captures: list[FileReport] = field(default_factory=list)
 
 
-def iter_files(paths: list[Path]):
+@dataclass
+class _Entry:
+    path: Path
+    failure: Failure | None = None
+
+
+def _walked(path: Path) -> bool:
+    name = path.name.lower()
+    return not name.startswith(".") and (path.suffix.lower() in DOCUMENT_SUFFIXES or name.endswith(WARC_SUFFIXES))
+
+
+def _stat_failure(exc: OSError) -> Failure:
+    if exc.errno == errno.ELOOP:
+        return Failure(STAGE, "symlink_loop", "a symbolic link that leads back to itself")
+    return Failure(STAGE, "unreadable", exc.strerror or str(exc))
+
+
+def _not_a_file(mode: int) -> Failure:
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return Failure(STAGE, "not_a_file", f"{kind}, not a regular file")
+
+
+def iter_entries(paths: list[Path]) -> Iterator[_Entry]:
+    """Every file to import, or why a path cannot be: folders walked in name order,
+    symbolic links followed, each folder once (a link back up is a loop)."""
     for path in paths:
-        if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES and not p.name.startswith(".")
-            )
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            yield _Entry(path, _stat_failure(exc))
+            continue
+        if stat.S_ISDIR(mode):
+            yield from _walk(path, set())
+        elif stat.S_ISREG(mode):
+            yield _Entry(path)
         else:
-            yield path
+            yield _Entry(path, _not_a_file(mode))
+
+
+def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[_Entry]:
+    info = folder.stat()
+    if (info.st_dev, info.st_ino) in seen:
+        yield _Entry(folder, Failure(STAGE, "symlink_loop", "a symbolic link to a folder that contains it"))
+        return
+    seen = seen | {(info.st_dev, info.st_ino)}
+    try:
+        with os.scandir(folder) as scan:
+            names = sorted(entry.name for entry in scan)
+    except OSError as exc:
+        yield _Entry(folder, Failure(STAGE, "unreadable", f"folder not readable: {exc.strerror or exc}"))
+        return
+    for name in names:
+        path = folder / name
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            if _walked(path):
+                yield _Entry(path, _stat_failure(exc))
+            continue
+        if stat.S_ISDIR(mode):
+            if not name.startswith("."):
+                yield from _walk(path, seen)
+        elif _walked(path):
+            yield _Entry(path) if stat.S_ISREG(mode) else _Entry(path, _not_a_file(mode))
 
 
 def raw_document_for(path: Path) -> RawDocument:
@@ -49,34 +123,90 @@ def raw_document_for(path: Path) -> RawDocument:
     )
 
 
-def _capture(capture: WarcCapture, raw: RawDocument) -> None:
-    record = capture.write_resource(raw.url, raw.body, raw.content_type, datetime.fromisoformat(raw.fetched_at))
-    capture.annotate(raw.url, record.record_id, {PAGE_KIND: ARTICLE})
-    raw.warc_file, raw.warc_record_id = record.warc_file, record.record_id
+def _failed(path: Path, failure: Failure) -> ProcessResult:
+    return ProcessResult(RawDocument(url=path.absolute().as_uri(), body=b"", fetched_at=now_utc()), failure=failure)
+
+
+class _Importer:
+    def __init__(self, archive: Archive, capture: WarcCapture, report: ImportReport):
+        self.archive, self.capture, self.report = archive, capture, report
+
+    def items(self, entries: list[_Entry], readers: dict[Path, CaptureReader]) -> Iterator[Page | ProcessResult]:
+        for entry in entries:
+            if entry.failure is not None:
+                yield _failed(entry.path, entry.failure)
+            elif entry.path in readers:
+                yield from self._capture_pages(entry.path, readers[entry.path])
+            else:
+                yield self._document(entry.path)
+
+    def _document(self, path: Path) -> Page | ProcessResult:
+        try:
+            size = path.stat().st_size
+            if size > MAX_PAGE_BYTES:
+                return _failed(path, Failure(
+                    STAGE, "too_large", f"{size / 1e6:.1f} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap on a page"
+                ))
+            raw = raw_document_for(path)
+        except OSError as exc:
+            return _failed(path, _stat_failure(exc))
+        if not self.archive.has_bytes(raw):
+            record = self.capture.write_resource(
+                raw.url, raw.body, raw.content_type, datetime.fromisoformat(raw.fetched_at)
+            )
+            self.capture.annotate(raw.url, record.record_id, {PAGE_KIND: ARTICLE})
+            raw.warc_file, raw.warc_record_id = record.warc_file, record.record_id
+        return Page(ARTICLE, raw)
+
+    def _capture_pages(self, path: Path, reader: CaptureReader) -> Iterator[Page | ProcessResult]:
+        for report in reader.reports.values():
+            self.report.captures.append(report)
+            for error in report.errors:
+                yield _failed(path, Failure(STAGE, "damaged_capture", f"{report.name}: {error}"))
+        for page in reader:
+            raw = page.raw
+            if not self.archive.has_bytes(raw):
+                record = self.capture.write_exchange(Exchange(
+                    url=raw.url, status=raw.status, reason="", response_headers=_decoded_headers(raw.headers),
+                    body=raw.body, fetched_at=datetime.fromisoformat(raw.fetched_at or now_utc()),
+                ))
+                self.capture.annotate(raw.url, record.record_id, {PAGE_KIND: page.kind, HINTS: json.dumps(raw.hints, ensure_ascii=False)})
+                raw.warc_file, raw.warc_record_id = record.warc_file, record.record_id
+            yield page
+
+
+def _decoded_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """The reader hands over the body decoded: its encodings no longer apply."""
+    return [(k, v) for k, v in headers.items() if k.lower() not in ("content-encoding", "transfer-encoding")]
 
 
 def import_paths(paths: list[Path], archive: Archive, on_file=None, warc_dir: Path | None = None) -> ImportReport:
+    """Import ``paths`` into ``archive``; ``on_file(path or URL, outcome, result)`` after each is stored."""
     report = ImportReport()
+    entries = list(iter_entries([Path(p) for p in paths]))
+    readers = {
+        entry.path: CaptureReader([entry.path]).scan()
+        for entry in entries
+        if entry.failure is None and is_capture_file(entry.path)
+    }
+    size = len(entries) - len(readers) + sum(reader.total for reader in readers.values())
     capture = WarcCapture(warc_dir or warc_dir_for(archive.path), "import", WARC_MAX_BYTES, SOFTWARE)
     try:
-        for path in iter_files(paths):
-            try:
-                raw = raw_document_for(path)
-            except OSError as exc:
-                result = ProcessResult(
-                    RawDocument(url=path.resolve().as_uri(), body=b"", fetched_at=now_utc()),
-                    failure=Failure("read", "unreadable", exc.strerror or str(exc)),
-                )
-                outcome = archive.save(result)
-            else:
-                if not archive.has_bytes(raw):
-                    _capture(capture, raw)
-                outcome, result = archive.ingest(raw)
+        items = _Importer(archive, capture, report).items(entries, readers)
+        for raw, outcome, result in archive.ingest_all(items, parallel=size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1):
             report.outcomes[outcome] += 1
             if result is not None and result.failure:
-                report.failures.append((str(path), f"{result.failure.stage}/{result.failure.kind}: {result.failure.message}"))
+                failure = result.failure
+                report.failures.append((raw.url, f"{failure.stage}/{failure.kind}: {failure.message}"))
             if on_file:
-                on_file(path, outcome, result)
+                on_file(_local_name(raw.url), outcome, result)
     finally:
         capture.close()
     return report
+
+
+def _local_name(url: str) -> str:
+    """A file's path as the user knows it; a captured page's URL."""
+    if url.startswith("file:"):
+        return unquote(urlsplit(url).path)
+    return url

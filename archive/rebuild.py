@@ -7,133 +7,209 @@ what the crawler took it for — an article (with the list page's hints), a
 page that has gone (404/410), a challenge — so a rebuild processes exactly
 the pages a crawl would, in the order they were captured, and the result
 equals a fresh crawl of the same pages: same ids, same text, same
-disclosures, and versions where a page changed between captures.
+disclosures, and versions where a page changed between captures.  A folder of
+other people's captures (wget, Browsertrix…) rebuilds from their HTML pages
+(:mod:`captures.reader`).
 
-The new archive is written next to the target and moved over it only when
-complete, so an interrupted rebuild never leaves a half-built archive.
+Safe to run on the archive being served and crawled into:
+
+* it takes the archive's writer lock exclusively (:mod:`archive.lock`): it
+  stops with a message when a crawl, an import or another rebuild is writing
+  (or waits for them, ``wait=True``), and writers that start meanwhile wait;
+* it reads every file and reports per file what it read and skipped; damage
+  (a truncated file, a corrupt gzip member) is skipped with its name and
+  offset and the rest is read;
+* it refuses an empty source, and a result with fewer documents than the
+  archive has unless forced;
+* the new archive is built beside the old one (``<db>.rebuilding``) with the
+  old one's ``crawl_runs`` and ``failures`` history, then copied into it with
+  SQLite's online backup in one write transaction: readers (Datasette) see the
+  old archive or the new one, never a mix, and a rebuild killed at any point
+  leaves the old archive as it was.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
+import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
-from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import ARTICLE, GONE, HINTS, PAGE_KIND
-from pipelines import RawDocument
+from captures import CaptureReader, FileReport
+from .db import PARALLEL_FROM, Archive, connect
+from .lock import ArchiveLock
 
-from .db import Archive
+HISTORY_TABLES = ("crawl_runs", "failures")
+REBUILD_RUN = "rebuild"
+
+
+class RebuildRefused(Exception):
+    """The rebuild would lose documents, or has nothing to build from; the archive is untouched."""
+
+    def __init__(self, message: str, report: RebuildReport | None = None):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
-class Captured:
-    kind: str  # ARTICLE or GONE
-    raw: RawDocument
+class RebuildReport:
+    files: list[FileReport] = field(default_factory=list)
+    outcomes: Counter = field(default_factory=Counter)
+    pages: int = 0
+    documents_before: int | None = None
+    documents_after: int | None = None
+    seconds: float = 0.0
+    replaced: bool = False
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
 
 
-def warc_files(warc_dir: Path) -> list[Path]:
-    return sorted(p for p in Path(warc_dir).rglob("*") if p.name.endswith((".warc.gz", ".warc")))
-
-
-def annotation_fields(payload: bytes) -> dict[str, str]:
-    fields = {}
-    for line in payload.decode("utf-8", "replace").splitlines():
-        name, _, value = line.partition(":")
-        if value:
-            fields[name.strip().lower()] = value.strip()
-    return fields
-
-
-def _annotations(files: list[Path]) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
-    for path in files:
-        with path.open("rb") as stream:
-            for record in ArchiveIterator(stream):
-                refers_to = record.rec_headers.get_header("WARC-Refers-To")
-                if record.rec_type == "metadata" and refers_to:
-                    found.setdefault(refers_to, {}).update(annotation_fields(record.content_stream().read()))
-    return found
-
-
-def captured_documents(warc_dir: Path) -> tuple[int, Iterator[Captured]]:
-    """The number of captured documents and an iterator over them, in capture order."""
-    files = warc_files(warc_dir)
-    annotations = _annotations(files)
-    kinds = {record_id: fields.get(PAGE_KIND) for record_id, fields in annotations.items()}
-    total = sum(kind in (ARTICLE, GONE) for kind in kinds.values())
-
-    def iterate() -> Iterator[Captured]:
-        for path in files:
-            relative = str(path.relative_to(warc_dir))
-            with path.open("rb") as stream:
-                for record in ArchiveIterator(stream):
-                    record_id = record.rec_headers.get_header("WARC-Record-ID")
-                    kind = kinds.get(record_id)
-                    if record.rec_type not in ("response", "resource") or kind not in (ARTICLE, GONE):
-                        continue
-                    http = record.http_headers
-                    raw = RawDocument(
-                        url=record.rec_headers.get_header("WARC-Target-URI"),
-                        body=record.content_stream().read(),
-                        content_type=(http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type")),
-                        status=int(http.get_statuscode()) if http else 200,
-                        headers=dict(http.headers) if http else {},
-                        fetched_at=record.rec_headers.get_header("WARC-Date"),
-                        warc_file=relative,
-                        warc_record_id=record_id,
-                        hints=json.loads(annotations[record_id].get(HINTS) or "{}"),
-                    )
-                    yield Captured(kind, raw)
-
-    return total, iterate()
-
-
-def rebuild(warc_dir: str | Path, db_path: str | Path, progress: bool = True) -> Counter:
-    """Build a new archive at ``db_path`` from the captures in ``warc_dir``."""
-    db_path = Path(db_path)
-    building = db_path.with_name(db_path.name + ".rebuilding")
-    for leftover in (building, Path(f"{building}-wal"), Path(f"{building}-shm")):
-        leftover.unlink(missing_ok=True)
-    outcomes: Counter = Counter()
-    total, documents = captured_documents(Path(warc_dir))
-    with Archive(building) as archive:
-        for captured in tqdm(documents, total=total, unit="doc", disable=not progress, desc="rebuild"):
-            if captured.kind == GONE:
-                archive.mark_gone(captured.raw.url, captured.raw.fetched_at)
-                outcomes["gone"] += 1
-            else:
-                outcomes[archive.ingest(captured.raw)[0]] += 1
-        archive.db.execute("pragma wal_checkpoint(truncate)")
-    _fold_wal(db_path)
-    os.replace(building, db_path)
-    for stale in (Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
-        stale.unlink(missing_ok=True)
-    return outcomes
-
-
-def _fold_wal(db_path: Path) -> None:
-    """Checkpoint the old archive's WAL into its file before the file is replaced.
-
-    SQLite applies whatever ``<db>-wal`` lies beside a database when it opens
-    it: a rebuild killed between the replace and the removal of the old WAL
-    (left by a crawl that was killed) would hand the new archive the old
-    one's pages.  An emptied WAL is ignored; until the replace the old archive
-    keeps all it had.
-    """
-    wal = Path(f"{db_path}-wal")
-    if not wal.exists():
-        return
-    connection = sqlite3.connect(db_path)
+def document_count(db_path: Path) -> int | None:
+    """Documents in the archive at ``db_path``; None when there is no archive there."""
+    if not db_path.exists():
+        return None
     try:
-        connection.execute("pragma wal_checkpoint(truncate)")
-    except sqlite3.DatabaseError:  # not an archive: its WAL holds nothing to keep
-        wal.unlink()
+        connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return connection.execute("select count(*) from documents").fetchone()[0]
+    except sqlite3.DatabaseError:
+        return None
     finally:
         connection.close()
+
+
+def rebuild(
+    warc_dir: str | Path,
+    db_path: str | Path,
+    progress: bool = True,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    wait: bool = False,
+) -> RebuildReport:
+    """Rebuild the archive at ``db_path`` from the captures in ``warc_dir``.
+
+    Raises :class:`RebuildRefused` (nothing to build from; fewer documents
+    than now without ``force``; the target is not an archive without
+    ``force``) and :class:`archive.lock.ArchiveBusy` (another writer, unless
+    ``wait``).  ``dry_run``: read the captures and report, change nothing.
+    """
+    warc_dir, db_path = Path(warc_dir), Path(db_path)
+    lock = ArchiveLock(db_path)
+    if not dry_run:
+        lock.acquire(exclusive=True, wait=wait, what="a rebuild")
+    try:
+        report = RebuildReport()
+        reader = CaptureReader.from_folder(warc_dir)
+        if not reader.sources:
+            raise RebuildRefused(f"no WARC file (.warc, .warc.gz, .wacz) in {warc_dir}: nothing to rebuild from")
+        reader.scan()
+        report.files = list(reader.reports.values())
+        report.pages = reader.total
+        report.documents_before = document_count(db_path)
+        if report.pages == 0:
+            raise RebuildRefused(f"the {len(reader.sources)} WARC file(s) in {warc_dir} hold no page: nothing to rebuild from", report)
+        if db_path.exists() and report.documents_before is None and not force:
+            raise RebuildRefused(f"{db_path} is not an archive: not replaced (--force replaces it)", report)
+        if dry_run:
+            return report
+        _build(reader, db_path, report, progress)
+        _replace(db_path, report, force)
+        return report
+    finally:
+        lock.release()
+
+
+def _building_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".rebuilding")
+
+
+def _remove_database(path: Path, lock: bool = False) -> None:
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), *([Path(f"{path}.lock")] if lock else [])):
+        leftover.unlink(missing_ok=True)
+
+
+def _build(reader: CaptureReader, db_path: Path, report: RebuildReport, progress: bool) -> None:
+    building = _building_path(db_path)
+    _remove_database(building, lock=True)  # left by a rebuild that was killed: start afresh
+    started = time.perf_counter()
+    with Archive(building) as archive:
+        if report.documents_before is not None:
+            _copy_history(archive, db_path)
+        run_id = archive.start_run(REBUILD_RUN)
+        pages = tqdm(reader, total=report.pages, unit="doc", desc="rebuild", disable=None if progress else True)
+        for _, outcome, _ in archive.ingest_all(pages, run_id=run_id, parallel=report.pages >= PARALLEL_FROM):
+            report.outcomes[outcome] += 1
+        pages.close()
+        report.seconds = time.perf_counter() - started
+        archive.finish_run(
+            run_id,
+            pages_fetched=report.pages,
+            documents_new=report.outcomes["new"],
+            documents_updated=report.outcomes["updated"],
+            documents_unchanged=report.outcomes["unchanged"],
+            failures=report.outcomes["failed"],
+            status="ok",
+            message=f"rebuilt from {len(report.files)} WARC file(s) at {report.docs_per_second:.0f} docs/s",
+        )
+        report.documents_after = archive.count("documents")
+        archive.db.execute("pragma wal_checkpoint(truncate)")
+
+
+def _copy_history(archive: Archive, db_path: Path) -> None:
+    """The old archive's crawl runs and failures, with their ids (failures name their run)."""
+    db = archive.db
+    db.execute("attach database ? as old", [f"file:{db_path}?mode=ro"])
+    try:
+        with archive.transaction():
+            for table in HISTORY_TABLES:
+                old_columns = {row[1] for row in db.execute(f"pragma old.table_info({table})")}
+                columns = ", ".join(f"[{c}]" for c in db[table].columns_dict if c in old_columns)
+                if columns:
+                    db.execute(f"insert into main.{table} ({columns}) select {columns} from old.{table}")
+    finally:
+        db.execute("detach database old")
+
+
+def _replace(db_path: Path, report: RebuildReport, force: bool) -> None:
+    building = _building_path(db_path)
+    before, after = report.documents_before, report.documents_after
+    if before is not None and after < before and not force:
+        _remove_database(building, lock=True)
+        raise RebuildRefused(
+            f"the rebuilt archive would hold {after} documents where {db_path} holds {before}: "
+            f"not replaced (--force replaces it)",
+            report,
+        )
+    if db_path.exists() and before is None:  # forced over a file that is no archive: nobody can be reading it
+        _remove_database(db_path)
+    source = connect(building)
+    target = connect(db_path)
+    try:
+        # One step: the whole copy is one write transaction of the target.
+        source.conn.backup(target.conn, pages=-1)
+        target.execute("pragma wal_checkpoint(passive)")
+    finally:
+        target.conn.close()
+        source.conn.close()
+    _remove_database(building, lock=True)
+    report.replaced = True
+
+
+def summary_line(report: RebuildReport, db_path: Path, dry_run: bool = False) -> str:
+    before = "no archive yet" if report.documents_before is None else f"{report.documents_before} documents now"
+    if dry_run:
+        return f"would rebuild {db_path} from {report.pages} page(s) in {len(report.files)} file(s) ({before})"
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
+    return (
+        f"rebuilt {db_path}: {counts or 'nothing captured'}; {report.documents_after} documents ({before}); "
+        f"{report.pages} pages in {report.seconds:.1f} s, {report.docs_per_second:.0f} docs/s"
+    )
+

@@ -55,6 +55,7 @@ DOCUMENTS = {
     "version_count": int,
     "gone_at": str,
     "canonical_id": str,
+    "warnings": str,
 }
 
 DISCLOSURES = {
@@ -180,9 +181,31 @@ ROUNDS = {
 }
 
 
+def is_current(path) -> bool:
+    """True when the archive at ``path`` has every table and column :func:`create` makes."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        names = {row[0] for row in conn.execute("select name from sqlite_master")}
+        columns = {row[1] for row in conn.execute("pragma table_info(documents)")}
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    tables = {"documents", "rounds", "disclosures", "problems", "versions", "failures", "crawl_runs", "copies"}
+    return tables | set(dedupe.TABLES) | {"documents_fts"} <= names and set(DOCUMENTS) <= columns
+
+
 def create(db: Database) -> None:
     """Create missing tables, indexes and the full-text index; idempotent."""
     db["documents"].create(DOCUMENTS, pk="id", not_null={"url", "body_text"}, if_not_exists=True)
+    missing = {name: kind for name, kind in DOCUMENTS.items() if name not in db["documents"].columns_dict}
+    for name, kind in missing.items():  # an archive made before the column was
+        db["documents"].add_column(name, kind)
     db["rounds"].create(ROUNDS, pk="round_id", if_not_exists=True)
     db["disclosures"].create(
         DISCLOSURES,

@@ -31,7 +31,7 @@ from warcio.warcwriter import WARCWriter  # noqa: E402
 
 from archive.db import connect  # noqa: E402
 from archive.rebuild import rebuild  # noqa: E402
-from crawler.capture import ARTICLE, PAGE_KIND  # noqa: E402
+from captures import ARTICLE, PAGE_KIND  # noqa: E402
 from archive.schema import create  # noqa: E402
 from pipelines import dedupe  # noqa: E402
 
@@ -93,7 +93,7 @@ def bench_rebuild(pages: int) -> None:
         warc_dir.mkdir()
         bodies = write_warc(warc_dir / "bench.warc.gz", pages, rng)
         start = time.perf_counter()
-        outcomes = rebuild(warc_dir, Path(tmp) / "rebuilt.db", progress=False)
+        outcomes = rebuild(warc_dir, Path(tmp) / "rebuilt.db", progress=False).outcomes
         ours = pages / (time.perf_counter() - start)
         sample = bodies[:500]
         start = time.perf_counter()

@@ -2,7 +2,7 @@
 
 ``crawler.settings``         polite defaults, project settings (documented there)
 ``crawler.middlewares``      mirror host map, WARC capture, retry backoff
-``crawler.capture``          the rotating gzip WARC writer
+``crawler.capture``          the crawler's WARC writer (``captures``)
 ``crawler.anti_bot``         JS-cookie challenge via Chromium, CAPTCHA stop, cookie import
 ``crawler.archive_pipeline`` items → ``pipelines.process`` → the SQLite archive
 ``crawler.run``              ``run_crawl`` / ``run_demo`` (also ``python -m crawler.run``)

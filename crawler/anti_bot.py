@@ -38,7 +38,8 @@ from scrapy.http.cookies import CookieJar
 from scrapy.utils.defer import deferred_from_coro
 from scrapy_playwright.page import PageMethod
 
-from crawler.capture import PAGE_KIND, capture_for
+from captures import PAGE_KIND
+from crawler.capture import capture_for
 from sites import profile_for_url
 
 logger = logging.getLogger(__name__)

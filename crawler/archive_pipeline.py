@@ -27,7 +27,8 @@ from scrapy.statscollectors import StatsCollector
 
 from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
-from crawler.capture import ARTICLE, GONE, HINTS, PAGE_KIND, capture_for
+from captures import ARTICLE, GONE, HINTS, PAGE_KIND
+from crawler.capture import capture_for
 from crawler.failures import LostPage, page_lost
 from pipelines import Failure, ProcessResult, RawDocument
 

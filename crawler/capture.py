@@ -1,178 +1,21 @@
-"""WARC capture: every response of a run, as it came off the wire, before any parsing.
-
-The archive keeps what we *made* of a page; the WARC files keep what the site
-*sent*, so a better extractor can rebuild the archive later without crawling
-again, and a disputed record can be checked against the server's bytes.
-
-One crawler run writes ``<WARC_DIR>/<spider>-<UTC start>-<pid>-<nnnnn>.warc.gz``
-(a new ``nnnnn`` each time a file passes ``WARC_MAX_BYTES``).  Each exchange is
-a ``response`` record followed by its ``request`` record (``WARC-Concurrent-To``
-the response); the target URI is always the real site URL, never the mirror's.
-Pages the anti-bot layer recognised (challenge, CAPTCHA) get a ``metadata``
-record that ``WARC-Refers-To`` their response.  Records are gzip members flushed
-one by one, so a crawl killed with SIGKILL leaves every finished record readable.
-"""
+"""The crawler's WARC capture: one :class:`captures.WarcCapture` per crawler,
+named after the spider, closed with it (shared by the capture and anti-bot
+middlewares and the archive pipeline)."""
 
 from __future__ import annotations
 
-import io
-import os
 import weakref
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
-SOFTWARE = "zhenggai-archive/0.1 (warcio)"
-
-# What a ``metadata`` record says about the response it refers to; a rebuild
-# from the captures (archive/rebuild.py) reads it to process exactly the pages
-# a crawl did: ``article`` (with the list page's ``hints`` as JSON), ``gone``
-# (an archived page answering 404/410), ``challenge`` or ``captcha``.
-PAGE_KIND, HINTS = "page-kind", "hints"
-ARTICLE, GONE = "article", "gone"
-# Twisted hands us the body already de-chunked; keeping the header would make
-# WARC readers try to de-chunk it again.
-_HEADERS_NOT_STORED = {"transfer-encoding"}
-
-
-@dataclass(frozen=True)
-class CapturedRecord:
-    warc_file: str
-    """Path of the WARC file relative to WARC_DIR."""
-    record_id: str
-    """``WARC-Record-ID`` of the response record, e.g. ``<urn:uuid:…>``."""
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One HTTP request and the response it got, with the real URL."""
-
-    url: str
-    method: str
-    request_headers: list[tuple[str, str]]
-    request_body: bytes
-    status: int
-    reason: str
-    response_headers: list[tuple[str, str]]
-    body: bytes
-    fetched_at: datetime
-
-
-class WarcCapture:
-    """Appends exchanges to the run's current WARC file, rotating by size."""
-
-    def __init__(self, warc_dir: str | os.PathLike, prefix: str, max_bytes: int, user_agent: str):
-        self.warc_dir = Path(warc_dir)
-        self.max_bytes = max_bytes
-        self.user_agent = user_agent
-        started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self._stem = f"{prefix}-{started}-{os.getpid()}"
-        self._sequence = 0
-        self._file = None
-        self._writer: WARCWriter | None = None
-        self._name = ""
-
-    def write_exchange(self, exchange: Exchange) -> CapturedRecord:
-        writer = self._current_writer()
-        warc_date = exchange.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        response = writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=io.BytesIO(exchange.body),
-            http_headers=StatusAndHeaders(
-                f"{exchange.status} {exchange.reason}".strip(),
-                _stored_headers(exchange.response_headers, len(exchange.body)),
-                protocol="HTTP/1.1",
-            ),
-            warc_headers_dict={"WARC-Date": warc_date},
-        )
-        split = urlsplit(exchange.url)
-        request_target = (split.path or "/") + (f"?{split.query}" if split.query else "")
-        request_headers = [("Host", split.netloc), *exchange.request_headers]
-        request = writer.create_warc_record(
-            exchange.url,
-            "request",
-            payload=io.BytesIO(exchange.request_body),
-            http_headers=StatusAndHeaders(
-                f"{exchange.method} {request_target} HTTP/1.1",
-                _stored_headers(request_headers, len(exchange.request_body)),
-                is_http_request=True,
-            ),
-        )
-        writer.write_request_response_pair(request, response)
-        return CapturedRecord(self._name, response.rec_headers.get_header("WARC-Record-ID"))
-
-    def write_resource(self, url: str, body: bytes, content_type: str | None, fetched_at: datetime) -> CapturedRecord:
-        """Capture a document that did not come over HTTP (an imported file)."""
-        writer = self._current_writer()
-        record = writer.create_warc_record(
-            url,
-            "resource",
-            payload=io.BytesIO(body),
-            warc_content_type=content_type or "application/octet-stream",
-            warc_headers_dict={"WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
-        )
-        writer.write_record(record)
-        return CapturedRecord(self._name, record.rec_headers.get_header("WARC-Record-ID"))
-
-    def annotate(self, url: str, refers_to: str, fields: dict[str, str]) -> None:
-        """Attach ``fields`` (e.g. ``page-kind: challenge``) to a captured response."""
-        writer = self._current_writer()
-        text = "".join(f"{name}: {value}\n" for name, value in fields.items())
-        record = writer.create_warc_record(
-            url,
-            "metadata",
-            payload=io.BytesIO(text.encode("utf-8")),
-            warc_content_type="application/warc-fields",
-            warc_headers_dict={"WARC-Refers-To": refers_to},
-        )
-        writer.write_record(record)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-            self._writer = None
-
-    def _current_writer(self) -> WARCWriter:
-        if self._writer is not None and self._file.tell() < self.max_bytes:
-            return self._writer
-        self.close()
-        self._sequence += 1
-        self._name = f"{self._stem}-{self._sequence:05d}.warc.gz"
-        self.warc_dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.warc_dir / self._name, "ab")
-        self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
-        self._writer.write_record(
-            self._writer.create_warcinfo_record(
-                self._name,
-                {
-                    "software": SOFTWARE,
-                    "format": "WARC File Format 1.1",
-                    "http-header-user-agent": self.user_agent,
-                    "robots": "obey",
-                },
-            )
-        )
-        return self._writer
-
-
-def _stored_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:
-    kept = [(k, v) for k, v in headers if k.lower() not in _HEADERS_NOT_STORED | {"content-length"}]
-    return [*kept, ("Content-Length", str(body_length))]
-
+from captures import WarcCapture
 
 _captures: weakref.WeakKeyDictionary[Crawler, WarcCapture] = weakref.WeakKeyDictionary()
 
 
 def capture_for(crawler: Crawler) -> WarcCapture:
-    """The crawler's one WarcCapture (shared by the capture and anti-bot middlewares)."""
+    """The crawler's one WarcCapture."""
     capture = _captures.get(crawler)
     if capture is None:
         settings = crawler.settings

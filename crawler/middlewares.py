@@ -24,7 +24,8 @@ from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from crawler.capture import Exchange, capture_for
+from captures import Exchange
+from crawler.capture import capture_for
 from pipelines.extract import incomplete_body
 
 logger = logging.getLogger(__name__)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from scrapy.settings import BaseSettings
 
+from pipelines import MAX_PAGE_BYTES
+
 BOT_NAME = "zhenggai-archive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -48,9 +50,8 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_TIMEOUT = 60
-# The largest real article page seen is ~200 KB; anything past 10 MB is not a
-# page (a runaway script, an attachment) and is recorded as ``too_large``.
-DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+# Past pipelines.MAX_PAGE_BYTES (10 MB) a download is cancelled and recorded as ``too_large``.
+DOWNLOAD_MAXSIZE = MAX_PAGE_BYTES
 
 RETRY_ENABLED = True
 RETRY_TIMES = 3

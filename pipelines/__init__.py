@@ -18,8 +18,15 @@ turns it into a :class:`Failure` so the caller records it and goes on.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+# The largest page any way in accepts: a crawl cancels a download past it, an
+# import or a WARC record over it is a ``too_large`` failure.  The largest real
+# article page seen is ~200 KB; anything past 10 MB is not a page (a runaway
+# script, an attachment).
+MAX_PAGE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass
@@ -69,6 +76,8 @@ class ProcessResult:
     document: dict | None = None
     disclosure: dict | None = None
     failure: Failure | None = None
+    signature: object = None
+    """The text's MinHash signature (``dedupe.signature``) when the worker that processed it computed it."""
 
     @property
     def ok(self) -> bool:
@@ -91,6 +100,7 @@ def process(raw: RawDocument) -> ProcessResult:
         extracted = extract.extract(raw)
         cleaned = clean.clean(extracted)
         document = normalise.normalise(raw, extracted, cleaned)
+        document["warnings"] = json.dumps(extracted.warnings, ensure_ascii=False) if extracted.warnings else None
         document["doc_type"], document["doc_type_rule"] = classify.classify_explained(
             document["title"] or "", document["body_text"]
         )

@@ -108,10 +108,13 @@ def choose_canonical(members: list[dict]) -> str:
     return min(originals or members, key=earliest)["id"]
 
 
-def link(db: Database, document: dict) -> str:
-    """Index ``document`` (already stored) and set ``canonical_id`` on its group; returns it."""
+def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:
+    """Index ``document`` (already stored) and set ``canonical_id`` on its group; returns it.
+
+    ``values``: its signature, when already computed."""
     document_id = document["id"]
-    values = signature(document["body_text"])
+    if values is None:
+        values = signature(document["body_text"])
     db["minhash_bands"].delete_where("document_id = ?", [document_id])
     db["minhash"].upsert({"document_id": document_id, "signature": values.tobytes()}, pk="document_id")
     db["minhash_bands"].insert_all(

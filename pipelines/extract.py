@@ -38,6 +38,15 @@ _HTML_START = re.compile(r"\A\s*(<!doctype html|<html|<head|<body|<div|<p[ >])",
 
 # A Chinese site that says GB2312 or GBK almost always means the superset GB18030.
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
+# A page with a few bytes its charset cannot decode (a stray byte, a character
+# cut by a CMS) is salvaged: at most this share of its bytes (and at least 8)
+# become U+FFFD, recorded as a warning.  More is the wrong charset, or binary.
+SALVAGE_MAX_SHARE = 0.001
+_ESCAPED = re.compile("[\udc80-\udcff]")
+# Control characters are never text (tab, newline and carriage return aside):
+# removed with a warning; past this share of the text the file is binary.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MAX_SHARE = 0.01
 
 # Rule site_error_page: what servers answer with status 200 for a missing page
 # (a "soft 404"): nginx's and IIS's 404 pages, CMS notices that a page does not
@@ -59,19 +68,27 @@ class Extracted:
     profile: Profile | None = None
     template: Template | None = None
     extractor: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def decode(body: bytes, content_type: str | None = None) -> str:
-    """Decode page bytes, trusting the bytes over a declared charset.
+    """Decode page bytes (see :func:`decode_with_warnings`)."""
+    return decode_with_warnings(body, content_type)[0]
+
+
+def decode_with_warnings(body: bytes, content_type: str | None = None) -> tuple[str, list[str]]:
+    """Decode page bytes, trusting the bytes over a declared charset; (text, warnings).
 
     Valid UTF-8 is taken as UTF-8 even when the page declares GB2312 (some
     sites transcode without fixing the meta tag); otherwise the declared
-    charset (header, then meta) is tried strictly, then charset-normalizer.
+    charset (header, then meta) is tried strictly; then UTF-8 and the declared
+    charsets again, accepting a few undecodable bytes (replaced by U+FFFD,
+    with a warning that counts them); then charset-normalizer.
     """
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
     declared = []
@@ -79,15 +96,45 @@ def decode(body: bytes, content_type: str | None = None) -> str:
         declared.append(content_type.lower().split("charset=")[-1].split(";")[0].strip(" \"'"))
     if m := _DECLARED_CHARSET.search(body[:4096]):
         declared.append(m.group(1).decode("ascii", "ignore").lower())
-    for charset in declared:
+    charsets = [_CHARSET_ALIASES.get(charset, charset) for charset in declared]
+    for charset in charsets:
         try:
-            return body.decode(_CHARSET_ALIASES.get(charset, charset))
+            return body.decode(charset), []
         except (UnicodeDecodeError, LookupError):
             continue
+    if salvaged := _salvage(body, ["utf-8", *charsets]):
+        return salvaged
     best = charset_normalizer.from_bytes(body).best()
     if best is not None:
-        return str(best)
+        return str(best), []
     raise StageError(STAGE, "undecodable", "bytes match no declared or detectable encoding")
+
+
+def _salvage(body: bytes, charsets: list[str]) -> tuple[str, list[str]] | None:
+    """The charset that leaves the fewest undecodable bytes, when they are few."""
+    limit = max(8, int(len(body) * SALVAGE_MAX_SHARE))
+    best = None
+    for charset in dict.fromkeys(charsets):
+        try:
+            text = body.decode(charset, "surrogateescape")
+        except (UnicodeDecodeError, LookupError):
+            continue
+        bad = len(_ESCAPED.findall(text))
+        if bad <= limit and (best is None or bad < best[0]):
+            best = (bad, charset, text)
+    if best is None:
+        return None
+    bad, charset, text = best
+    return _ESCAPED.sub("\ufffd", text), [f"{bad} undecodable byte(s) replaced by U+FFFD (decoded as {charset})"]
+
+
+def _without_control_characters(text: str) -> tuple[str, list[str]]:
+    found = len(_CONTROL.findall(text))
+    if not found:
+        return text, []
+    if found > CONTROL_MAX_SHARE * len(text):
+        raise StageError(STAGE, "binary", f"{found} control characters in {len(text)}: binary, not a text document")
+    return _CONTROL.sub("", text), [f"{found} control character(s) removed"]
 
 
 def incomplete_body(body: bytes) -> tuple[str, str] | None:
@@ -111,13 +158,16 @@ def extract(raw: RawDocument) -> Extracted:
         raise StageError(STAGE, "binary", "the body is binary, not a text document")
     if incomplete := incomplete_body(raw.body):
         raise StageError(STAGE, *incomplete)
-    text = decode(raw.body, raw.content_type)
+    text, warnings = decode_with_warnings(raw.body, raw.content_type)
+    text, removed = _without_control_characters(text)
     if m := _FRONT_MATTER.match(text):
-        return _extract_front_matter(m.group(1), m.group(2))
-    is_html = (raw.content_type or "").startswith("text/html") or _HTML_START.match(text)
-    if is_html:
-        return _extract_html(raw.url, text)
-    return Extracted(format="text", lines=text.splitlines(), extractor="text")
+        extracted = _extract_front_matter(m.group(1), m.group(2))
+    elif (raw.content_type or "").startswith("text/html") or _HTML_START.match(text):
+        extracted = _extract_html(raw.url, text)
+    else:
+        extracted = Extracted(format="text", lines=text.splitlines(), extractor="text")
+    extracted.warnings = warnings + removed
+    return extracted
 
 
 def _extract_front_matter(header: str, body: str) -> Extracted:

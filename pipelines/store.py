@@ -71,7 +71,7 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             document.update(first_seen_at=seen, last_seen_at=seen, last_changed_at=None, version_count=1, gone_at=None)
             db["documents"].insert(document)
             _store_disclosure(db, document, result.disclosure)
-            dedupe.link(db, document)
+            dedupe.link(db, document, result.signature)
             return NEW
         previous = rows[0]
         document.update(
@@ -104,5 +104,5 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
         db["documents"].update(previous["id"], document)
         _store_disclosure(db, document, result.disclosure)
         if previous["content_sha256"] != document["content_sha256"] or not previous.get("canonical_id"):
-            dedupe.link(db, document)
+            dedupe.link(db, document, result.signature)
         return UPDATED if changed else UNCHANGED

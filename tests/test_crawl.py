@@ -148,7 +148,7 @@ def test_rebuild_from_the_warc_files_gives_the_same_archive(first_crawl, tmp_pat
     from archive.rebuild import rebuild
 
     _, base, _ = first_crawl
-    outcomes = rebuild(base / "warc", tmp_path / "rebuilt.db", progress=False)
+    outcomes = rebuild(base / "warc", tmp_path / "rebuilt.db", progress=False).outcomes
     assert dict(outcomes) == {"new": len(MIRROR_ARTICLE_URLS)}
     crawled, rebuilt = documents(base / "archive.db"), documents(tmp_path / "rebuilt.db")
     assert {url: d["content_sha256"] for url, d in rebuilt.items()} == {url: d["content_sha256"] for url, d in crawled.items()}

@@ -1,9 +1,16 @@
-"""`python -m archive import`: folders walked, re-import updates in place, bad files recorded."""
+"""`python -m archive import`: folders walked, re-import updates in place, bad files and paths recorded, damaged text salvaged."""
 
+import io
+import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from test_crash_safety import report_text
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from archive.db import Archive
 
@@ -54,7 +61,7 @@ def test_bad_files_are_reported_and_recorded_and_the_rest_goes_on(tmp_path):
     db = tmp_path / "a.db"
 
     result = run_import(docs, missing, "--db", db)
-    assert result.returncode == 0
+    assert result.returncode == 1  # a scheduler notices; the good files are in
     assert "2 new" in result.stdout and "2 failed" in result.stdout
     assert "extract/empty" in result.stderr and "read/unreadable" in result.stderr
     with Archive(db) as archive:
@@ -63,3 +70,71 @@ def test_bad_files_are_reported_and_recorded_and_the_rest_goes_on(tmp_path):
         gbk = archive.document_for_url((docs / "gbk_report.txt").resolve().as_uri())
         assert gbk["title"] == "关于巡察整改情况的通报"
         assert gbk["body_text"] == "县委第一巡察组对县财政局开展了巡察。"
+
+
+def make_warc(path: Path, pages: list[tuple[str, int, str, bytes]], gzip: bool) -> None:
+    """A capture as another crawler writes it: (url, status, content type, body) responses."""
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=gzip)
+        for url, status, content_type, body in pages:
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body),
+                http_headers=StatusAndHeaders(f"{status} X", [("Content-Type", content_type)], protocol="HTTP/1.1"),
+            ))
+
+
+def test_input_bounds_every_bad_path_is_a_failure_and_damaged_text_is_salvaged(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "good.txt").write_text(report_text(1), encoding="utf-8")
+    with (docs / "big.txt").open("wb") as big:  # sparse: costs no disk
+        big.truncate(10 * 1024 * 1024 + 1)
+    text = (report_text(2) * 3).encode("utf-8")  # NUL in the first 2 KB means binary; past them, damage
+    (docs / "nul.txt").write_bytes(text[:3000] + b"\x00\x00\x01" + text[3000:])
+    paragraphs = "".join(f"<p>{line}</p>" for line in report_text(3).splitlines()) * 2
+    page = f'<html><head><meta charset="gb2312"><title>通报</title></head><body>{paragraphs}</body></html>'
+    gb = page.encode("gb18030")
+    stray = gb.index(b"</p>", len(gb) // 2)  # one stray byte between two characters
+    (docs / "gb.html").write_bytes(gb[:stray] + b"\xff" + gb[stray:])
+    (docs / "loop.txt").symlink_to("loop.txt")
+    (docs / "sub").mkdir()
+    (docs / "sub" / "up").symlink_to("..")  # a folder link back up: a loop, walked once
+    locked = docs / "locked"
+    locked.mkdir()
+    (locked / "hidden.txt").write_text(report_text(4), encoding="utf-8")
+    locked.chmod(0)
+    os.mkfifo(docs / "pipe.txt")
+    warc_page = b"<html><head><title>T</title></head><body>" + "<p>外来抓取的网页。</p>".encode() * 40 + b"</body></html>"
+    make_warc(docs / "capture.dat", [("https://example.org/report.html", 200, "text/html", warc_page)], gzip=False)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "loop2").symlink_to("loop2")
+    db = tmp_path / "a.db"
+
+    # As root, permission bits bind only without the capability to override them.
+    result = subprocess.run(
+        ["setpriv", "--bounding-set", "-dac_override,-dac_read_search",
+         sys.executable, "-m", "archive", "import", str(docs), str(docs / "capture.dat"),
+         str(tmp_path / "fifo"), str(tmp_path / "loop2"), "--db", str(db)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    locked.chmod(0o755)
+    assert result.returncode == 1, result.stderr
+    assert "4 new" in result.stdout and "7 failed" in result.stdout, result.stdout + result.stderr
+    with Archive(db) as archive:
+        failures = sorted((r["url"].rsplit("/", 1)[-1], r["kind"]) for r in archive.db["failures"].rows)
+        assert failures == [
+            ("big.txt", "too_large"), ("fifo", "not_a_file"), ("locked", "unreadable"),
+            ("loop.txt", "symlink_loop"), ("loop2", "symlink_loop"), ("pipe.txt", "not_a_file"),
+            ("up", "symlink_loop"),
+        ]
+        assert {r["stage"] for r in archive.db["failures"].rows} == {"read"}
+        nul = archive.document_for_url((docs / "nul.txt").resolve().as_uri())
+        assert "\x00" not in nul["body_text"] and "\x01" not in nul["body_text"]
+        assert json.loads(nul["warnings"]) == ["3 control character(s) removed"]
+        salvaged = archive.document_for_url((docs / "gb.html").resolve().as_uri())
+        assert json.loads(salvaged["warnings"]) == ["1 undecodable byte(s) replaced by U+FFFD (decoded as gb18030)"]
+        assert "巡视整改进展情况" in salvaged["body_text"]
+        captured = archive.document_for_url("https://example.org/report.html")
+        assert captured["title"] == "T" and "外来抓取的网页" in captured["body_text"]
+        assert archive.document_for_url((docs / "good.txt").resolve().as_uri())["warnings"] is None
+        assert archive.count("documents") == 4  # the folder loop walked once: no doubles

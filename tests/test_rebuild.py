@@ -1,15 +1,25 @@
-"""`python -m archive rebuild --from-warc`: imported files are captured and rebuild to the same archive."""
+"""`python -m archive rebuild --from-warc`: imported files are captured and rebuild to the same
+archive; an empty source, a truncated file, a corrupt gzip member and a second writer leave the
+archive as it was, with a message."""
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from archive_snapshot import snapshot
+from conftest import query
+from test_crash_safety import report_text, write_reports
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.db import Archive
 from archive.importer import import_paths
+from archive.lock import ArchiveLock
+from archive.rebuild import RebuildRefused, rebuild
+from captures import WarcCapture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +59,7 @@ def test_rebuild_of_imports_equals_the_imported_archive(tmp_path):
     assert county["version_count"] == 2 and "措施35条" in county["body_text"]
 
 
-def test_rebuild_replaces_the_archive_only_when_complete(tmp_path):
+def test_rebuild_replaces_a_file_that_is_no_archive_only_when_forced(tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(FIXTURES / "documents", docs)
     with Archive(tmp_path / "archive.db") as archive:
@@ -57,10 +67,150 @@ def test_rebuild_replaces_the_archive_only_when_complete(tmp_path):
     target = tmp_path / "target.db"
     target.write_bytes(b"previous archive")
     (tmp_path / "target.db.rebuilding").write_bytes(b"left over by a killed rebuild")
-    from archive.rebuild import rebuild
 
-    outcomes = rebuild(tmp_path / "warc", target, progress=False)
-    assert dict(outcomes) == {"new": 4}
+    with pytest.raises(RebuildRefused, match="is not an archive"):
+        rebuild(tmp_path / "warc", target, progress=False)
+    assert target.read_bytes() == b"previous archive"
+
+    report = rebuild(tmp_path / "warc", target, progress=False, force=True)
+    assert dict(report.outcomes) == {"new": 4} and report.replaced
     assert not (tmp_path / "target.db.rebuilding").exists()
     with Archive(target) as archive:
         assert archive.count("documents") == 4
+
+
+# ---- faults: each leaves the archive as it was and says why ---------------------------------
+
+def archive_command(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archive", *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory):
+    """An archive of 12 imported reports with a crawl run and a failure in its history, and its WARC file."""
+    base = tmp_path_factory.mktemp("captured")
+    docs = write_reports(base / "docs", 12)
+    (docs / "empty.txt").write_bytes(b"")
+    db = base / "archive.db"
+    with Archive(db) as archive:
+        import_paths([docs], archive)
+        run_id = archive.start_run("ccdi")
+        archive.finish_run(run_id, status="ok", message="a crawl of the past")
+    (warc,) = (base / "warc").iterdir()
+    return {"db": db, "warc": warc}
+
+
+def fresh_copy(captured, tmp_path) -> tuple[Path, Path]:
+    """A private copy of the archive and a folder holding a copy of its WARC file."""
+    db, warc_dir = tmp_path / "archive.db", tmp_path / "warc"
+    shutil.copy(captured["db"], db)
+    warc_dir.mkdir()
+    shutil.copy(captured["warc"], warc_dir / captured["warc"].name)
+    return db, warc_dir
+
+
+def gzip_members(path: Path) -> list[int]:
+    """Offsets of the WARC file's gzip members (one per record) as warcio reads them."""
+    offsets = []
+    with path.open("rb") as stream:
+        iterator = ArchiveIterator(stream)
+        for _ in iterator:
+            offsets.append(iterator.get_record_offset())
+    return offsets
+
+
+def test_rebuild_keeps_history_and_refuses_an_empty_source(captured, tmp_path):
+    db, warc_dir = fresh_copy(captured, tmp_path)
+    before = snapshot(db)
+
+    dry = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would rebuild {db} from 13 page(s) in 1 file(s) (12 documents now)" in dry.stdout
+    assert snapshot(db) == before
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = archive_command("rebuild", "--from-warc", empty, "--db", db)
+    assert result.returncode == 1 and "no WARC file" in result.stderr
+    info_only = tmp_path / "info-only"
+    info_only.mkdir()
+    capture = WarcCapture(info_only, "x", 1 << 20, "test")  # a warcinfo and a metadata record: no page
+    capture.annotate("about:blank", "<urn:uuid:0>", {"note": "nothing"})
+    capture.close()
+    result = archive_command("rebuild", "--from-warc", info_only, "--db", db)
+    assert result.returncode == 1 and "hold no page: nothing to rebuild from" in result.stderr
+    assert snapshot(db) == before
+
+    rebuilt = archive_command("rebuild", "--from-warc", warc_dir, "--db", db)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert snapshot(db) == before
+    runs = query(db, "select spider, status, message from crawl_runs order by id")
+    assert [(r["spider"], r["status"]) for r in runs] == [("ccdi", "ok"), ("rebuild", "ok")]
+    assert runs[0]["message"] == "a crawl of the past"
+    failures = query(db, "select url, kind, run_id from failures order by id")
+    # The import's failure is history; the rebuild met the file again and says so under its own run.
+    assert [(r["url"].rsplit("/", 1)[-1], r["kind"], r["run_id"]) for r in failures] == [
+        ("empty.txt", "empty", None), ("empty.txt", "empty", 2)
+    ]
+
+
+def test_rebuild_of_a_truncated_file_reports_it_and_replaces_only_when_forced(captured, tmp_path):
+    db, warc_dir = fresh_copy(captured, tmp_path)
+    before = snapshot(db)
+    (warc,) = warc_dir.iterdir()
+    # Inside the resource record of report-0008: empty.txt and report-0000…0007 stay whole.
+    cut_at = gzip_members(warc)[-8] + 100
+    warc.write_bytes(warc.read_bytes()[:cut_at])
+
+    result = archive_command("rebuild", "--from-warc", warc_dir, "--db", db)
+    assert result.returncode == 1
+    assert f"{warc.name}: 9 page(s); truncated at offset {cut_at - 100}:" in result.stderr
+    assert f"the rebuilt archive would hold 8 documents where {db} holds 12: not replaced (--force replaces it)" in result.stderr
+    assert snapshot(db) == before
+    assert not [p for p in tmp_path.iterdir() if ".rebuilding" in p.name]
+
+    forced = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "8 new" in forced.stdout and "8 documents (12 documents now)" in forced.stdout
+    assert len(snapshot(db)["documents"]) == 8
+
+
+def test_rebuild_skips_a_corrupt_gzip_member_and_reads_the_rest(captured, tmp_path):
+    db, warc_dir = fresh_copy(captured, tmp_path)
+    (warc,) = warc_dir.iterdir()
+    members = gzip_members(warc)
+    data = bytearray(warc.read_bytes())
+    damaged = members[3]  # the response record of the second file
+    data[damaged + 20 : damaged + 60] = bytes(40)
+    warc.write_bytes(bytes(data))
+
+    result = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--dry-run")
+    assert result.returncode == 0
+    assert f"{warc.name}: 12 page(s); corrupt record at offset {damaged} " in result.stderr
+    assert f"{members[4] - damaged} byte(s) skipped" in result.stderr
+    forced = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--force")
+    assert forced.returncode == 0 and "12 pages" in forced.stdout
+    assert "11 new" in forced.stdout  # the damaged record alone is lost
+
+
+def test_one_rebuild_at_a_time_and_writers_wait_for_it(captured, tmp_path):
+    db, warc_dir = fresh_copy(captured, tmp_path)
+    before = snapshot(db)
+    rebuilding = ArchiveLock(db).acquire(exclusive=True, what="a rebuild")  # as a running rebuild holds it
+    try:
+        second = archive_command("rebuild", "--from-warc", warc_dir, "--db", db)
+        assert second.returncode == 1
+        assert f"not rebuilt: {db} is in use by an import, a crawl or another rebuild; try again" in second.stderr
+        extra = tmp_path / "extra.txt"
+        extra.write_text(report_text(99), encoding="utf-8")
+        writer = subprocess.Popen([sys.executable, "-m", "archive", "import", str(extra), "--db", str(db)],
+                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = writer.stderr.readline()  # blocks until the writer meets the lock
+        assert f"waiting for a rebuild (pid {os.getpid()}) to finish with {db}" in waiting
+        time.sleep(1)
+        assert writer.poll() is None and snapshot(db) == before
+    finally:
+        rebuilding.release()
+    out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err
+    assert "1 new; 13 documents" in out

@@ -6,6 +6,7 @@
   disclosure and problems.  Everything is rendered as escaped text — scraped
   pages never reach the browser as HTML;
 * links titles and document ids in the tables to that page;
+* keeps redirects on this site (:func:`on_site`);
 * sends a Content-Security-Policy with every response: even if scraped text
   ever reached a page as markup, the browser would load nothing from
   elsewhere, submit no form elsewhere and embed no plugin.  (Datasette's own
@@ -120,6 +121,18 @@ def render_cell(value, column, table, database, row, datasette):
     return None
 
 
+def on_site(location: bytes) -> bytes:
+    """A redirect stays on this site.  Datasette 0.65 answers ``/\\example.com/``
+    with ``Location: /\\example.com`` (it strips the trailing slash), which
+    browsers read as ``//example.com``: another site.  Leading slashes and
+    backslashes collapse to one slash (browsers drop tabs and newlines in a
+    URL, so those go first)."""
+    cleaned = location.translate(None, b"\t\r\n").lstrip(b" ")
+    if cleaned[:2] in (b"//", b"/\\", b"\\/", b"\\\\"):
+        return b"/" + cleaned.lstrip(b"/\\")
+    return location
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
@@ -127,7 +140,7 @@ def asgi_wrapper(datasette):
             async def send_with_headers(message):
                 if message["type"] == "http.response.start":
                     headers = [
-                        (k, v) for k, v in message.get("headers", [])
+                        (k, on_site(v) if k.lower() == b"location" else v) for k, v in message.get("headers", [])
                         if k.lower() not in (b"content-security-policy", b"x-content-type-options")
                     ]
                     headers += [

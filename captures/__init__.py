@@ -1,0 +1,25 @@
+"""WARC, shared by every way into the archive: the crawler writes its responses
+with it, ``archive import`` its files and the pages of other people's
+captures, and ``archive import``/``archive rebuild`` read captures back.
+
+``captures.writer``  :class:`WarcCapture` — rotating gzip WARC files, one per
+                     process and prefix; :meth:`~WarcCapture.annotate` says
+                     what a response was taken for (``page-kind``, ``hints``)
+``captures.reader``  :class:`CaptureReader` — the pages of ``.warc``,
+                     ``.warc.gz`` and ``.wacz`` files, ours (by annotation) or
+                     anyone's (HTML with status 200), with per-file counts and
+                     damage reports
+
+A process that turns captures into archive records (a crawl's pipeline, an
+import, a rebuild, a distributed crawl's single writer) reads pages with
+``CaptureReader`` and stores them with :meth:`archive.db.Archive.ingest_all`,
+which holds the archive's writer lock (:mod:`archive.lock`).
+"""
+
+from .reader import WARC_SUFFIXES, CaptureReader, FileReport, Page, is_capture_file
+from .writer import ARTICLE, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture
+
+__all__ = [
+    "ARTICLE", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
+    "CaptureReader", "CapturedRecord", "Exchange", "FileReport", "Page", "WarcCapture", "is_capture_file",
+]

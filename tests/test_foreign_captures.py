@@ -1,0 +1,96 @@
+"""`archive import` of other people's captures: a WARC written by `wget --warc-file` against a
+local server, and a WACZ made from it with `wacz create` — every HTML page archived under its
+real URL, the image and the 404 skipped and counted."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, query
+from test_crash_safety import report_text
+
+PAGES = {"index.html": 1, "a.html": 2, "b.html": 3}
+
+
+def page(number: int, links: str = "") -> str:
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in report_text(number).splitlines())
+    title = report_text(number).splitlines()[0]
+    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+            f"<body><h1>{title}</h1><div class='article'>{paragraphs}</div>{links}</body></html>")
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def wget_warc(tmp_path_factory) -> tuple[Path, str]:
+    """site.warc.gz as wget writes it, and the server's origin."""
+    if not shutil.which("wget"):
+        pytest.fail("wget is missing: README command 1 installs it")
+    base = tmp_path_factory.mktemp("foreign")
+    site = base / "site"
+    site.mkdir()
+    links = '<a href="a.html">a</a> <a href="b.html">b</a> <a href="missing.html">gone</a> <img src="logo.png">'
+    for name, number in PAGES.items():
+        (site / name).write_text(page(number, links if name == "index.html" else ""), encoding="utf-8")
+    (site / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        done = subprocess.run(
+            ["wget", "--recursive", "--level=1", "--page-requisites", "-e", "robots=off", "--no-verbose",
+             "--no-directories", "--directory-prefix", str(base / "download"), "--warc-file", str(base / "site"),
+             f"{origin}/index.html"],
+            capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode in (0, 8), done.stderr  # 8: a page answered 404, as planted
+    return base / "site.warc.gz", origin
+
+
+def imported(capture: Path, db: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archive", "import", str(capture), "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def assert_every_page_archived(db: Path, origin: str) -> None:
+    rows = query(db, "select url, title, body_text from documents order by url")
+    assert [row["url"] for row in rows] == sorted(f"{origin}/{name}" for name in PAGES)
+    for row in rows:
+        number = PAGES[row["url"].rsplit("/", 1)[-1]]
+        assert row["title"] == report_text(number).splitlines()[0]
+        assert report_text(number).splitlines()[1][:30] in row["body_text"]
+
+
+def test_import_of_a_wget_warc(wget_warc, tmp_path):
+    warc, origin = wget_warc
+    result = imported(warc, tmp_path / "archive.db")
+    assert result.returncode == 0, result.stderr
+    assert "site.warc.gz: 3 page(s); skipped 1 non_200, 1 non_html" in result.stdout
+    assert "imported: 3 new; 3 documents" in result.stdout
+    assert_every_page_archived(tmp_path / "archive.db", origin)
+
+
+def test_import_of_a_wacz(wget_warc, tmp_path):
+    warc, origin = wget_warc
+    wacz = tmp_path / "site.wacz"
+    made = subprocess.run([str(Path(sys.executable).parent / "wacz"), "create", "-o", str(wacz), "--detect-pages", str(warc)],
+                          capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    result = imported(wacz, tmp_path / "archive.db")
+    assert result.returncode == 0, result.stderr
+    assert "site.wacz!archive/site.warc.gz: 3 page(s); skipped 1 non_200, 1 non_html" in result.stdout
+    assert_every_page_archived(tmp_path / "archive.db", origin)
