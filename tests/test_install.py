@@ -24,7 +24,7 @@ from datasette_server import REPO, served_archive
 
 pytestmark = pytest.mark.install
 
-PACKAGES = ("archive", "crawler", "pipelines", "sites")
+PACKAGES = ("archive", "captures", "crawler", "pipelines", "sites")
 
 
 def run(args, **kwargs) -> subprocess.CompletedProcess:
