@@ -39,12 +39,15 @@ def import_command(paths, db_path):
         click.echo(f"{outcome:9} {path}{reason}", err=bool(failure))
 
     with Archive(db_path) as archive:
-        summary = import_paths(list(paths), archive, on_file=report)
+        summary = import_paths(list(paths), archive, on_file=report, progress=True)
         total = archive.count("documents")
     for capture in summary.captures:
         click.echo(capture.summary(), err=bool(capture.errors))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
-    click.echo(f"imported: {counts or 'nothing'}; {total} documents in {db_path}")
+    click.echo(
+        f"imported: {counts or 'nothing'}; {total} documents in {db_path} "
+        f"({summary.seconds:.1f} s, {summary.docs_per_second:.0f} docs/s)"
+    )
     if summary.failures:
         click.echo(f"{len(summary.failures)} file(s) or page(s) failed: listed above and in the failures table", err=True)
         sys.exit(1)

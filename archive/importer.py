@@ -23,12 +23,15 @@ import errno
 import json
 import os
 import stat
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from tqdm import tqdm
 
 from captures import ARTICLE, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
 from captures.reader import WARC_SUFFIXES, is_capture_file
@@ -47,6 +50,11 @@ class ImportReport:
     outcomes: Counter = field(default_factory=Counter)
     failures: list[tuple[str, str]] = field(default_factory=list)
     captures: list[FileReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def docs_per_second(self) -> float:
+        return sum(self.outcomes.values()) / self.seconds if self.seconds else 0.0
 
 
 @dataclass
@@ -180,8 +188,13 @@ def _decoded_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers.items() if k.lower() not in ("content-encoding", "transfer-encoding")]
 
 
-def import_paths(paths: list[Path], archive: Archive, on_file=None, warc_dir: Path | None = None) -> ImportReport:
-    """Import ``paths`` into ``archive``; ``on_file(path or URL, outcome, result)`` after each is stored."""
+def import_paths(
+    paths: list[Path], archive: Archive, on_file=None, warc_dir: Path | None = None, progress: bool = False
+) -> ImportReport:
+    """Import ``paths`` into ``archive``; ``on_file(path or URL, outcome, result)`` after each is stored.
+
+    ``progress``: a progress bar with docs/s on stderr (when it is a terminal)."""
+    started = time.perf_counter()
     report = ImportReport()
     entries = list(iter_entries([Path(p) for p in paths]))
     readers = {
@@ -191,17 +204,22 @@ def import_paths(paths: list[Path], archive: Archive, on_file=None, warc_dir: Pa
     }
     size = len(entries) - len(readers) + sum(reader.total for reader in readers.values())
     capture = WarcCapture(warc_dir or warc_dir_for(archive.path), "import", WARC_MAX_BYTES, SOFTWARE)
+    bar = tqdm(total=size, unit="doc", desc="import", disable=None if progress else True)
     try:
         items = _Importer(archive, capture, report).items(entries, readers)
         for raw, outcome, result in archive.ingest_all(items, parallel=size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1):
+            bar.update()
             report.outcomes[outcome] += 1
             if result is not None and result.failure:
                 failure = result.failure
                 report.failures.append((raw.url, f"{failure.stage}/{failure.kind}: {failure.message}"))
             if on_file:
-                on_file(_local_name(raw.url), outcome, result)
+                with bar.external_write_mode():
+                    on_file(_local_name(raw.url), outcome, result)
     finally:
+        bar.close()
         capture.close()
+    report.seconds = time.perf_counter() - started
     return report
 
 

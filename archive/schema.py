@@ -181,23 +181,24 @@ ROUNDS = {
 }
 
 
+# Bumped whenever create() learns something an existing archive lacks (a table,
+# a column, a changed index): a writer that opens an archive of an older version
+# runs create() once, alone (archive.lock), and the archive records the version.
+SCHEMA_VERSION = 1
+
+
 def is_current(path) -> bool:
-    """True when the archive at ``path`` has every table and column :func:`create` makes."""
+    """True when the archive at ``path`` was made or brought up to date by this :func:`create`."""
     import sqlite3
 
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+        finally:
+            conn.close()
     except sqlite3.Error:
         return False
-    try:
-        names = {row[0] for row in conn.execute("select name from sqlite_master")}
-        columns = {row[1] for row in conn.execute("pragma table_info(documents)")}
-    except sqlite3.Error:
-        return False
-    finally:
-        conn.close()
-    tables = {"documents", "rounds", "disclosures", "problems", "versions", "failures", "crawl_runs", "copies"}
-    return tables | set(dedupe.TABLES) | {"documents_fts"} <= names and set(DOCUMENTS) <= columns
 
 
 def create(db: Database) -> None:
@@ -247,3 +248,4 @@ def create(db: Database) -> None:
     if "copies" not in db.view_names():
         db.create_view("copies", COPIES_VIEW)
     search.create(db.conn)
+    db.execute(f"pragma user_version = {SCHEMA_VERSION}")

@@ -10,16 +10,20 @@ captures, and ``archive import``/``archive rebuild`` read captures back.
                      anyone's (HTML with status 200), with per-file counts and
                      damage reports
 
+``captures.reader.raw_document`` turns one warcio record into the pipelines'
+input, for a process that reads a stream of records itself.
+
 A process that turns captures into archive records (a crawl's pipeline, an
 import, a rebuild, a distributed crawl's single writer) reads pages with
 ``CaptureReader`` and stores them with :meth:`archive.db.Archive.ingest_all`,
 which holds the archive's writer lock (:mod:`archive.lock`).
 """
 
-from .reader import WARC_SUFFIXES, CaptureReader, FileReport, Page, is_capture_file
+from .reader import WARC_SUFFIXES, CaptureReader, FileReport, Page, is_capture_file, raw_document
 from .writer import ARTICLE, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture
 
 __all__ = [
     "ARTICLE", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
     "CaptureReader", "CapturedRecord", "Exchange", "FileReport", "Page", "WarcCapture", "is_capture_file",
+    "raw_document",
 ]

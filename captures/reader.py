@@ -268,6 +268,26 @@ def _foreign_verdict(record) -> str | None:
     return "non_html"
 
 
+def raw_document(record, warc_file: str, annotation: dict[str, str | None]) -> RawDocument:
+    """A ``response`` or ``resource`` record (warcio) as the pipelines' input, with
+    the list page's hints from its annotation; ``warc_file`` names where it lies
+    (relative to the WARC folder).  For a process that reads records itself — a
+    distributed crawl's writer fed a stream of captures."""
+    http = record.http_headers if record.rec_type == "response" else None
+    body = record.payload if getattr(record, "payload", None) is not None else record.content_stream().read()
+    return RawDocument(
+        url=_target(record),
+        body=body,
+        content_type=http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type"),
+        status=int(http.get_statuscode()) if http else 200,
+        headers=dict(http.headers) if http else {},
+        fetched_at=record.rec_headers.get_header("WARC-Date"),
+        warc_file=warc_file,
+        warc_record_id=record.rec_headers.get_header("WARC-Record-ID"),
+        hints=json.loads(annotation.get(HINTS) or "{}"),
+    )
+
+
 class CaptureReader:
     """The pages of WARC/WACZ files; ``root`` names them relative to a folder (a rebuild's)."""
 
@@ -333,18 +353,4 @@ class CaptureReader:
                 record_id = record.rec_headers.get_header("WARC-Record-ID")
                 kind = self._kinds.get(record_id) if own else (ARTICLE if _foreign_verdict(record) is None else None)
                 if kind in (ARTICLE, GONE):
-                    yield Page(kind, self._raw_document(source, record, record_id))
-
-    def _raw_document(self, source: _Source, record, record_id: str) -> RawDocument:
-        http = record.http_headers if record.rec_type == "response" else None
-        return RawDocument(
-            url=_target(record),
-            body=record.payload,
-            content_type=http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type"),
-            status=int(http.get_statuscode()) if http else 200,
-            headers=dict(http.headers) if http else {},
-            fetched_at=record.rec_headers.get_header("WARC-Date"),
-            warc_file=source.name,
-            warc_record_id=record_id,
-            hints=json.loads(self._hints.get(record_id) or "{}"),
-        )
+                    yield Page(kind, raw_document(record, source.name, {HINTS: self._hints.get(record_id)}))

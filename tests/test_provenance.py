@@ -74,3 +74,16 @@ def test_fold_makes_traditional_and_simplified_equal():
     from pipelines.dedupe import fold
 
     assert fold("中共河北省委關於巡視整改進展情況的通報（全文）") == fold("中共河北省委关于巡视整改进展情况的通报 全文")
+
+
+def test_signature_is_datasketchs_default_minhash():
+    """Signatures are stored: the faster hashing must give datasketch's own values."""
+    from datasketch import MinHash
+
+    from pipelines.dedupe import NUM_PERM, SCHEME, SHINGLE, fold, signature
+
+    text = "中共某县委关于巡察整改进展情况的通报。一、整改落实情况：已完成，并将长期坚持。" * 20
+    folded = fold(text)
+    reference = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    reference.update_batch([folded[i : i + SHINGLE].encode("utf-8") for i in range(len(folded) - SHINGLE + 1)])
+    assert signature(text).tolist() == reference.hashvalues.astype("uint64").tolist()
