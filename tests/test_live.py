@@ -24,7 +24,8 @@ from pathlib import Path
 
 from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, query
 from datasette_server import free_port, served_archive
-from test_crash_safety import report_text, write_reports
+from test_crash_safety import document_count, report_text, write_reports
+from test_crawl_resume import STEADY
 
 from archive.db import Archive
 from archive.importer import import_paths
@@ -137,26 +138,29 @@ def test_serving_while_an_import_and_then_a_rebuild_write(tmp_path):
 def test_two_imports_and_an_import_beside_a_crawl_both_finish(tmp_path):
     first, second = write_reports(tmp_path / "a", 110), tmp_path / "b"
     second.mkdir()
-    for path in sorted(first.iterdir())[:50]:  # the second import shares 50 files with the first
-        (second / path.name).write_bytes(path.read_bytes())
     for number in range(200, 260):
         (second / f"report-{number:04d}.txt").write_text(report_text(number), encoding="utf-8")
+    shared = sorted(first.iterdir())[:50]  # the second import names 50 files of the first's too
     db = tmp_path / "together.db"
-    imports = [archive_process("import", folder, "--db", db) for folder in (first, second)]
+    imports = [archive_process("import", first, "--db", db), archive_process("import", *shared, second, "--db", db)]
     together = sum((outcomes(finish(process)) for process in imports), Counter())
     alone = tmp_path / "alone.db"
-    one_by_one = sum((outcomes(finish(archive_process("import", f, "--db", alone))) for f in (first, second)), Counter())
+    one_by_one = outcomes(finish(archive_process("import", first, "--db", alone)))
+    one_by_one += outcomes(finish(archive_process("import", *shared, second, "--db", alone)))
     # Which of the two stored a shared file first varies; what was stored does not.
     assert together == one_by_one == {"new": 170, "unchanged": 50}
     assert table_counts(db) == table_counts(alone) == {"documents": 170, "disclosures": 170, "problems": 510}
 
     beside = tmp_path / "beside.db"
     with start_mirror(challenge=False) as mirror:
-        crawl = subprocess.Popen(
-            crawl_process(beside, mirror.host_map, warc_dir=tmp_path / "crawl-warc"),
+        crawl = subprocess.Popen(  # polite: a request per site every half second, ~15 s in all
+            crawl_process(beside, mirror.host_map, warc_dir=tmp_path / "crawl-warc", politeness=True, settings=STEADY),
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        time.sleep(2)  # the crawl is writing
+        deadline = time.monotonic() + 120
+        while not (beside.exists() and document_count(beside)):  # the crawl is writing
+            assert crawl.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
         importing = archive_process("import", first, "--db", beside)
         imported = finish(importing)
         crawled = finish(crawl)
@@ -165,6 +169,10 @@ def test_two_imports_and_an_import_beside_a_crawl_both_finish(tmp_path):
     urls = {row["url"] for row in query(beside, "select url from documents")}
     assert MIRROR_ARTICLE_URLS <= urls and len(urls) == len(MIRROR_ARTICLE_URLS) + 110
     assert query(beside, "select count(*) as n from failures")[0]["n"] == 0
+    # They did write side by side: the import's pages were read while the crawl ran.
+    (span,) = query(beside, "select min(fetched_at) as first, max(fetched_at) as last from documents where url like 'file:%'")
+    runs = query(beside, "select min(started_at) as started, max(finished_at) as finished from crawl_runs")[0]
+    assert span["first"] <= runs["finished"] and runs["started"] <= span["last"]
 
 
 def outcomes(output: str) -> Counter:

@@ -175,10 +175,14 @@ def test_json_text_is_truncated_unless_asked(served):
 def test_server_is_read_only_and_local(served):
     base, _ = served
     databases = get_json(base.rsplit("/", 1)[0] + "/-/databases.json")
-    assert [d["is_mutable"] for d in databases] == [False]
+    # Mutable: crawls write while it is served; Datasette reads it through read-only connections.
+    assert [d["is_mutable"] for d in databases] == [True]
     request = urllib.request.Request(f"{base}/documents/-/insert", data=b"{}", method="POST")
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(request, timeout=10)
+    with pytest.raises(urllib.error.HTTPError):
+        get_json(f"{base}.json?" + urllib.parse.urlencode({"sql": "delete from documents"}))
+    assert get_json(f"{base}.json?_shape=array&sql=select+count(*)+as+n+from+documents")[0]["n"] > 0
 
 
 def test_broad_searches_are_planned_without_counting_everything(archive_path):
