@@ -1,10 +1,12 @@
 """`archive import` of other people's captures: a WARC written by `wget --warc-file` against a
 local server, and a WACZ made from it with `wacz create` — every HTML page archived under its
-real URL, the image and the 404 skipped and counted."""
+real URL, the image and the 404 skipped and counted; and the conventions of Heritrix and
+Common Crawl captures."""
 
 from __future__ import annotations
 
 import html
+import io
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, query
 from test_crash_safety import report_text
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from captures import CaptureReader
 
 PAGES = {"index.html": 1, "a.html": 2, "b.html": 3}
 
@@ -94,3 +100,38 @@ def test_import_of_a_wacz(wget_warc, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "site.wacz!archive/site.warc.gz: 3 page(s); skipped 1 non_200, 1 non_html" in result.stdout
     assert_every_page_archived(tmp_path / "archive.db", origin)
+
+
+def test_heritrix_and_common_crawl_conventions(tmp_path):
+    """Payload type only in WARC-Identified-Payload-Type (Common Crawl), dns: and revisit records
+    (Heritrix), a Browsertrix-style urn: resource, a page over the 10 MB cap: only the HTML pages
+    with status 200 are taken, the rest counted."""
+    body = page(5).encode("utf-8")
+    path = tmp_path / "crawl.warc.gz"
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        writer.write_record(writer.create_warc_record(
+            "dns:example.org", "resource", payload=io.BytesIO(b"example.org 300 IN A 10.0.0.1"), warc_content_type="text/dns"))
+        writer.write_record(writer.create_warc_record(  # no Content-Type header: the identified type counts
+            "https://example.org/a.html", "response", payload=io.BytesIO(body),
+            http_headers=StatusAndHeaders("200 OK", [("Server", "x")], protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"}))
+        writer.write_record(writer.create_warc_record(
+            "https://example.org/a.html", "revisit", payload=io.BytesIO(b""),
+            warc_headers_dict={"WARC-Profile": "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"}))
+        writer.write_record(writer.create_warc_record(
+            "https://example.org/moved.html", "response", payload=io.BytesIO(b""),
+            http_headers=StatusAndHeaders("301 Moved", [("Location", "/a.html")], protocol="HTTP/1.1")))
+        writer.write_record(writer.create_warc_record(
+            "urn:pageinfo:https://example.org/a.html", "resource", payload=io.BytesIO(b"{}"),
+            warc_content_type="application/json"))
+        writer.write_record(writer.create_warc_record(
+            "https://example.org/huge.html", "response", payload=io.BytesIO(b"<p>" + b"x" * (11 * 1024 * 1024)),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+    reader = CaptureReader([path]).scan()
+    (report,) = reader.reports.values()
+    assert (report.own, report.pages, dict(report.skipped), report.errors) == (
+        False, 1, {"non_200": 1, "revisit": 1, "too_large": 1}, []
+    )
+    (found,) = list(reader)
+    assert (found.kind, found.raw.url, found.raw.status, found.raw.body) == ("article", "https://example.org/a.html", 200, body)
