@@ -22,6 +22,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -134,38 +135,57 @@ class Archive:
         that already failed (a file that could not be read).  Pages are
         processed in worker processes (``parallel``; by default when
         ``items`` has a length of at least :data:`PARALLEL_FROM`) and stored
-        :data:`BATCH_PAGES` per transaction.  A page whose URL is still in a
-        batch being stored waits for it, so repeated captures of one page
-        give versions exactly as one by one.
+        :data:`BATCH_PAGES` per transaction, one batch while the workers
+        process the next.  A page whose URL is in a batch not yet stored
+        waits for it, so repeated captures of one page give versions exactly
+        as one by one.
         """
         if parallel is None:
             parallel = hasattr(items, "__len__") and len(items) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
         pool = multiprocessing.Pool(os.cpu_count(), initializer=ingest_worker) if parallel else None
+        waiting: _Batch | None = None  # processed (or being processed), not yet stored
         try:
-            for batch in _batches(items):
-                yield from self._ingest_batch(batch, run_id, pool)
+            for items_of_batch in _batches(items):
+                if waiting is not None and waiting.urls & {item.raw.url for item in items_of_batch}:
+                    yield from self._store_batch(waiting, run_id)
+                    waiting = None
+                batch = self._decide(items_of_batch, pool)
+                if waiting is not None:
+                    yield from self._store_batch(waiting, run_id)
+                waiting = batch
+            if waiting is not None:
+                yield from self._store_batch(waiting, run_id)
         finally:
             if pool is not None:
                 pool.terminate()
                 pool.join()
 
-    def _ingest_batch(self, batch: list, run_id: int | None, pool) -> list:
-        steps = []  # (raw, what to do, result)
+    def _decide(self, items: list, pool) -> _Batch:
+        """What each page of a batch needs, its processing started (in the pool, when there is one)."""
+        batch = _Batch()
         to_process = []
-        for item in batch:
+        for item in items:
+            batch.urls.add(item.raw.url)
             if isinstance(item, ProcessResult):
-                steps.append((item.raw, FAILED, item))
+                batch.steps.append((item.raw, FAILED, item))
             elif item.kind == GONE:
-                steps.append((item.raw, GONE, None))
+                batch.steps.append((item.raw, GONE, None))
             elif self.has_bytes(item.raw):
-                steps.append((item.raw, UNCHANGED, None))
+                batch.steps.append((item.raw, UNCHANGED, None))
             else:
-                steps.append((item.raw, "process", None))
+                batch.steps.append((item.raw, _PROCESS, None))
                 to_process.append(item.raw)
-        processed = iter(pool.map(process_and_sign, to_process) if pool else map(process_and_sign, to_process))
+        if pool is not None:
+            batch.processed = pool.map_async(process_and_sign, to_process)
+        else:
+            batch.processed = [process_and_sign(raw) for raw in to_process]
+        return batch
+
+    def _store_batch(self, batch: _Batch, run_id: int | None) -> list:
+        processed = iter(batch.processed if isinstance(batch.processed, list) else batch.processed.get())
         done = []
         with self.transaction():
-            for raw, step, result in steps:
+            for raw, step, result in batch.steps:
                 if step == GONE:
                     self.mark_gone(raw.url, raw.fetched_at)
                     outcome = GONE
@@ -173,7 +193,7 @@ class Archive:
                     self.touch(raw.url, raw.fetched_at)
                     outcome = UNCHANGED
                 else:
-                    result = next(processed) if step == "process" else result
+                    result = next(processed) if step == _PROCESS else result
                     outcome = store(self.db, result, run_id)
                 done.append((raw, outcome, result))
         return done
@@ -237,6 +257,18 @@ class Archive:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_PROCESS = "process"
+
+
+@dataclass
+class _Batch:
+    """Pages of one write transaction: (raw, step, result) each, and their processing."""
+
+    steps: list = field(default_factory=list)
+    urls: set = field(default_factory=set)
+    processed: object = None  # the results of the pages to process, in order: a list or the pool's AsyncResult
 
 
 def process_and_sign(raw: RawDocument) -> ProcessResult:

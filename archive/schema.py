@@ -6,6 +6,8 @@ checks that every column defined here is described there.
 
 from __future__ import annotations
 
+import zlib
+
 from sqlite_utils import Database
 
 from pipelines import dedupe
@@ -181,10 +183,18 @@ ROUNDS = {
 }
 
 
-# Bumped whenever create() learns something an existing archive lacks (a table,
-# a column, a changed index): a writer that opens an archive of an older version
-# runs create() once, alone (archive.lock), and the archive records the version.
-SCHEMA_VERSION = 1
+def schema_version() -> int:
+    """A fingerprint of what :func:`create` makes (the code of ``create``, of the
+    dedupe tables and of the search indexes, with the definitions they read), kept in the
+    archive's ``user_version``: a writer that opens an archive made by other
+    code runs ``create`` once, alone (:mod:`archive.lock`), which adds what is
+    missing — no version number to remember to bump."""
+    import inspect
+
+    tables = sorted((name, repr(value)) for name, value in globals().items() if name.isupper() and isinstance(value, dict))
+    made_by = inspect.getsource(create) + inspect.getsource(dedupe.create_tables) + repr(tables) + repr(dedupe.TABLES)
+    made_by += inspect.getsource(search.create) + repr([index.ddl() for index in search.INDEXES.values()]) + COPIES_VIEW
+    return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 
 
 def is_current(path) -> bool:
@@ -194,7 +204,7 @@ def is_current(path) -> bool:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return conn.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION
+            return conn.execute("pragma user_version").fetchone()[0] == schema_version()
         finally:
             conn.close()
     except sqlite3.Error:
@@ -248,4 +258,4 @@ def create(db: Database) -> None:
     if "copies" not in db.view_names():
         db.create_view("copies", COPIES_VIEW)
     search.create(db.conn)
-    db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+    db.execute(f"pragma user_version = {schema_version()}")
