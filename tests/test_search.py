@@ -199,6 +199,7 @@ def test_an_archive_indexed_by_the_old_tokenizer_is_migrated(tmp_path, archive_d
         ["CREATE VIRTUAL TABLE [documents_fts] USING FTS5 ([title], [body_text], content=[documents], tokenize='zh_char')"],
     )
     conn.execute("pragma writable_schema = off")
+    conn.execute("pragma user_version = 0")  # as every archive made before the schema had a version
     conn.commit()
     conn.close()
     with pytest.raises(sqlite3.OperationalError, match="no such tokenizer"):
