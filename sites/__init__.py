@@ -50,6 +50,7 @@ optional and each one the file gives is checked:
 ``archived``      pages as a crawl of the mirror archives them (tests/test_crawl.py):
                   ``{url, title, published_at, source, editor, opening, absent}``, the
                   body starting with ``opening`` and without the boilerplate ``absent``
+                  (one string or a list)
 """
 
 from __future__ import annotations
