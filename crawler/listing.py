@@ -23,7 +23,7 @@ read generically, the way these CMSs print their lists:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -286,8 +286,7 @@ def datastore_next(response: Response) -> str | None:
     return response.urljoin(f"?uid={store.uid}&pageNum={current + 1}")
 
 
-def _labelled_links(response: Response, labels: Iterable[str]) -> list[str]:
-    labels = set(labels)
+def _labelled_links(response: Response, labels: frozenset[str]) -> list[str]:
     return [
         response.urljoin(a.attrib["href"])
         for a in response.xpath("//a[@href]")
@@ -316,8 +315,8 @@ def numbered_next(response: Response) -> str | None:
             numbered.setdefault(int(text), url)
     if not numbered:
         return None
-    here = _without_fragment(response.url)
-    current = next((n for n, url in numbered.items() if _without_fragment(url) == here), None)
+    here = _page_key(response.url)
+    current = next((n for n, url in numbered.items() if _page_key(url) == here), None)
     if current is None:
         current = next(n for n in range(1, max(numbered) + 2) if n not in numbered)
     return numbered.get(current + 1)
@@ -328,9 +327,13 @@ def last_page_next(response: Response) -> str | None:
     ``index_{n+1}``; from the first page, ``index_1`` when 共N页 says the 末页 is
     page N-1 (TRS counting), ``index_2`` when it is page N."""
     last = next(iter(_labelled_links(response, _LAST_TEXTS)), None)
-    here = _NUMBERED.match(urlsplit(response.url).path)
     there = _NUMBERED.match(urlsplit(last).path) if last else None
-    if not (here and there and there["number"] and here["stem"] == there["stem"]):
+    if not (there and there["number"]):
+        return None
+    path = urlsplit(response.url).path
+    # A column's first page is often its folder: /xcgz/ is /xcgz/index.html.
+    here = _NUMBERED.match(path + f"index.{there['ext']}" if path.endswith("/") else path)
+    if not (here and here["stem"] == there["stem"]):
         return None
     last_number = int(there["number"])
     if here["number"]:
@@ -345,15 +348,21 @@ def last_page_next(response: Response) -> str | None:
     return response.urljoin(f"{here['stem'].rsplit('/', 1)[-1]}_{following}.{here['ext']}")
 
 
-def _without_fragment(url: str) -> str:
-    return urlsplit(url)._replace(fragment="").geturl()
+_FOLDER_INDEX = re.compile(r"/(?:index|default)\.s?html?$")
+
+
+def _page_key(url: str) -> tuple[str, str, str]:
+    """What tells two URLs of one page apart: host, path (a folder and its
+    index.html are one page) and query, not the scheme or fragment."""
+    parts = urlsplit(url)
+    return parts.netloc, _FOLDER_INDEX.sub("/", parts.path), parts.query
 
 
 def generic_next_page(response: Response) -> str | None:
     """A list page's next page without a profile's pagination (see the module's docstring)."""
-    here = _without_fragment(response.url)
+    here = _page_key(response.url)
     for find in (pager_script_next, datastore_next, next_link, numbered_next, last_page_next):
         url = find(response)
-        if url and _without_fragment(url) != here:
+        if url and _page_key(url) != here:
             return url
     return None
