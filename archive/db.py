@@ -113,11 +113,18 @@ class Archive:
         with self.db.conn:
             return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
 
-    def finish_run(self, run_id: int, **stats) -> None:
-        if isinstance(stats.get("errors"), dict):
-            stats["errors"] = json.dumps(stats["errors"], ensure_ascii=False, sort_keys=True)
+    def update_run(self, run_id: int, **columns) -> None:
+        """Counts of a run so far (a cluster writer keeps its row current)."""
+        if isinstance(columns.get("errors"), dict):
+            columns["errors"] = json.dumps(columns["errors"], ensure_ascii=False, sort_keys=True)
         with self.db.conn:
-            self.db["crawl_runs"].update(run_id, {**stats, "finished_at": now_utc()})
+            self.db["crawl_runs"].update(run_id, columns)
+
+    def finish_run(self, run_id: int, **stats) -> None:
+        self.update_run(run_id, **stats, finished_at=now_utc())
+
+    def failures_by_kind(self, run_id: int) -> dict[str, int]:
+        return dict(self.db.execute("select kind, count(*) from failures where run_id = ? group by kind", [run_id]).fetchall())
 
     def count(self, table: str) -> int:
         return self.db[table].count

@@ -51,6 +51,23 @@ def annotation_fields(payload: bytes) -> dict[str, str]:
     return fields
 
 
+def raw_document(record, warc_file: str, annotation: dict[str, str]) -> RawDocument:
+    """A captured ``response`` or ``resource`` record as the pipelines' input, with the
+    list page's hints from its annotation (``warc_file``: relative to the WARC folder)."""
+    http = record.http_headers
+    return RawDocument(
+        url=record.rec_headers.get_header("WARC-Target-URI"),
+        body=record.content_stream().read(),
+        content_type=(http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type")),
+        status=int(http.get_statuscode()) if http else 200,
+        headers=dict(http.headers) if http else {},
+        fetched_at=record.rec_headers.get_header("WARC-Date"),
+        warc_file=warc_file,
+        warc_record_id=record.rec_headers.get_header("WARC-Record-ID"),
+        hints=json.loads(annotation.get(HINTS) or "{}"),
+    )
+
+
 def _annotations(files: list[Path]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     for path in files:
@@ -78,19 +95,7 @@ def captured_documents(warc_dir: Path) -> tuple[int, Iterator[Captured]]:
                     kind = kinds.get(record_id)
                     if record.rec_type not in ("response", "resource") or kind not in (ARTICLE, GONE):
                         continue
-                    http = record.http_headers
-                    raw = RawDocument(
-                        url=record.rec_headers.get_header("WARC-Target-URI"),
-                        body=record.content_stream().read(),
-                        content_type=(http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type")),
-                        status=int(http.get_statuscode()) if http else 200,
-                        headers=dict(http.headers) if http else {},
-                        fetched_at=record.rec_headers.get_header("WARC-Date"),
-                        warc_file=relative,
-                        warc_record_id=record_id,
-                        hints=json.loads(annotations[record_id].get(HINTS) or "{}"),
-                    )
-                    yield Captured(kind, raw)
+                    yield Captured(kind, raw_document(record, relative, annotations[record_id]))
 
     return total, iterate()
 
