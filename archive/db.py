@@ -2,7 +2,9 @@
 
 Every connection registers the search index's SQL function (the triggers
 that keep the index in step call it) and runs in WAL mode, so a crash mid-write never
-leaves a half-written document: each page is stored in one transaction.
+leaves a half-written document: each page is stored in one transaction.  Every
+write is ``db.atomic()``: inside a caller's transaction it is a savepoint, so the
+cluster writer commits a page together with its own bookkeeping.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class Archive:
 
     def _load_rounds(self) -> None:
         rounds = load_rounds().astype(object).where(lambda f: f.notna(), None)
-        with self.db.conn:
+        with self.db.atomic():
             self.db["rounds"].upsert_all(rounds.to_dict(orient="records"), pk="round_id")
 
     def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
@@ -79,13 +81,13 @@ class Archive:
 
     def touch(self, url: str, seen_at: str | None = None) -> None:
         """Record that ``url`` was seen again, unchanged."""
-        with self.db.conn:
+        with self.db.atomic():
             self.db.execute(
                 "update documents set last_seen_at = ?, gone_at = null where url = ?", [seen_at or now_utc(), url]
             )
 
     def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             record_failure(self.db, result, run_id)
 
     def document_for_url(self, url: str) -> dict | None:
@@ -103,25 +105,34 @@ class Archive:
 
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """A page that now answers 404/410 is marked, never deleted."""
-        with self.db.conn:
+        with self.db.atomic():
             cursor = self.db.execute(
                 "update documents set gone_at = coalesce(gone_at, ?) where url = ?", [at or now_utc(), url]
             )
         return cursor.rowcount > 0
 
     def start_run(self, spider: str) -> int:
-        with self.db.conn:
+        with self.db.atomic():
             return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
 
     def update_run(self, run_id: int, **columns) -> None:
         """Counts of a run so far (a cluster writer keeps its row current)."""
         if isinstance(columns.get("errors"), dict):
             columns["errors"] = json.dumps(columns["errors"], ensure_ascii=False, sort_keys=True)
-        with self.db.conn:
+        with self.db.atomic():
             self.db["crawl_runs"].update(run_id, columns)
 
     def finish_run(self, run_id: int, **stats) -> None:
         self.update_run(run_id, **stats, finished_at=now_utc())
+
+    def stream_position(self, stream: str) -> str | None:
+        """The last entry of ``stream`` the cluster writer applied."""
+        row = self.db.execute("select last_entry from writer_progress where stream = ?", [stream]).fetchone()
+        return row[0] if row else None
+
+    def record_stream_position(self, stream: str, entry_id: str) -> None:
+        with self.db.atomic():
+            self.db["writer_progress"].upsert({"stream": stream, "last_entry": entry_id}, pk="stream")
 
     def failures_by_kind(self, run_id: int) -> dict[str, int]:
         return dict(self.db.execute("select kind, count(*) from failures where run_id = ? group by kind", [run_id]).fetchall())

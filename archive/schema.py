@@ -165,6 +165,13 @@ CRAWL_RUNS = {
     "message": str,
 }
 
+# How far the cluster writer (crawler/cluster/writer.py) has applied a captures stream,
+# committed with what it applied: a writer started again never applies an entry twice.
+WRITER_PROGRESS = {
+    "stream": str,
+    "last_entry": str,
+}
+
 ROUNDS = {
     "round_id": str,
     "term": int,
@@ -201,6 +208,7 @@ def create(db: Database) -> None:
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
+    db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:
         if index.unique and index.columns == ["url"]:

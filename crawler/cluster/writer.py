@@ -13,9 +13,11 @@ the crawl's ``captures`` stream.  The writer, on the archive's machine:
    ``failures``;
 3. acknowledges the entry, and only then deletes it from Redis.
 
-Killed at any point, it starts again from the entries it had not acknowledged:
-the copy is not appended twice, and ingesting the same bytes again only touches
-the document (``unchanged``).  SQLite is written by this process alone.
+Each entry's archive writes, the run's counts and the writer's position in the
+stream (``writer_progress``) are one SQLite transaction.  Killed at any point, a
+writer started again reads the entries it had not acknowledged, skips those its
+position says were applied, and does not append to a copy what it already holds:
+nothing is applied or counted twice.  SQLite is written by this process alone.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ _REMEMBERED_RESPONSES = 50_000
 OUTCOMES = ("new", "updated", "unchanged", "failed")
 
 
+def _entry_order(entry_id: str | bytes | None) -> tuple[int, int]:
+    """A stream entry id (``<ms>-<seq>``) as something that sorts like the stream."""
+    if entry_id is None:
+        return (-1, -1)
+    milliseconds, sequence = (entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")
+    return int(milliseconds), int(sequence)
+
+
 class CaptureWriter:
     def __init__(self, crawl: ClusterCrawl, archive: Archive, warc_dir: Path, run_ids: dict[str, int], name: str = "writer"):
         self.crawl = crawl
@@ -50,6 +60,7 @@ class CaptureWriter:
         self.run_ids = run_ids
         self.name = name
         self.outcomes = {spider: self._outcomes_so_far(run_id) for spider, run_id in run_ids.items()}
+        self.position = _entry_order(archive.stream_position(crawl.captures))
         self.written = 0
         self._responses: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._next_offset: dict[str, int] = {}
@@ -73,13 +84,12 @@ class CaptureWriter:
         if self._redelivered and not entries:
             self._redelivered = False
         for entry_id, fields in entries:
-            self._apply({key.decode(): value for key, value in fields.items()})
+            if _entry_order(entry_id) > self.position:
+                self._apply(entry_id.decode(), {key.decode(): value for key, value in fields.items()})
             with self.crawl.redis.pipeline() as pipe:
                 pipe.xack(self.crawl.captures, WRITER_GROUP, entry_id)
                 pipe.xdel(self.crawl.captures, entry_id)
                 pipe.execute()
-        if entries:
-            self._save_counts()
         return len(entries)
 
     def drain_all(self) -> int:
@@ -88,23 +98,30 @@ class CaptureWriter:
             total += applied
         return total
 
-    def _save_counts(self) -> None:
-        for spider, outcomes in self.outcomes.items():
-            self.archive.update_run(self.run_ids[spider], **{f"documents_{o}": outcomes[o] for o in OUTCOMES if o != "failed"})
-
     # -- one entry ------------------------------------------------------------------
 
-    def _apply(self, fields: dict[str, bytes]) -> None:
+    def _apply(self, entry_id: str, fields: dict[str, bytes]) -> None:
         spider, warc_file = fields["spider"].decode(), fields["file"].decode()
         offset, data = int(fields["offset"]), fields["data"]
         copied_at = self._copy(warc_file, offset, data)
-        records = ArchiveIterator(io.BytesIO(data))
-        for record in records:
-            record_id = record.rec_headers.get_header("WARC-Record-ID")
-            if record.rec_type == "response" and copied_at is not None:
-                self._remember(record_id, warc_file, copied_at + records.get_record_offset())
-            elif record.rec_type == "metadata":
-                self._annotation(spider, record, annotation_fields(record.content_stream().read()))
+        counted = Counter(self.outcomes[spider])
+        try:
+            with self.archive.db.atomic():
+                records = ArchiveIterator(io.BytesIO(data))
+                for record in records:
+                    record_id = record.rec_headers.get_header("WARC-Record-ID")
+                    if record.rec_type == "response" and copied_at is not None:
+                        self._remember(record_id, warc_file, copied_at + records.get_record_offset())
+                    elif record.rec_type == "metadata":
+                        self._annotation(spider, record, annotation_fields(record.content_stream().read()))
+                if self.outcomes[spider] != counted:
+                    outcomes = self.outcomes[spider]
+                    self.archive.update_run(self.run_ids[spider], **{f"documents_{o}": outcomes[o] for o in OUTCOMES if o != "failed"})
+                self.archive.record_stream_position(self.crawl.captures, entry_id)
+        except BaseException:
+            self.outcomes[spider] = counted  # rolled back with the rest
+            raise
+        self.position = _entry_order(entry_id)
 
     def _copy(self, warc_file: str, offset: int, data: bytes) -> int | None:
         """Append to the copy; returns where the bytes start in it, None when they
