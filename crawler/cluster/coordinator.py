@@ -115,8 +115,12 @@ def run_cluster_crawl(
             return 2
         run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
         local = [subprocess.Popen(worker_command(cluster_url, worker_args or [])) for _ in range(workers)]
+        writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         try:
-            Coordinator(crawl, archive, CaptureWriter(crawl, archive, warc_dir, run_ids), settings).run()
+            Coordinator(crawl, archive, writer, settings).run()
+            print(f"writer: {writer.documents} documents in {writer.busy_seconds:.1f} s of writing "
+                  f"({writer.documents / max(writer.busy_seconds, 1e-9):.1f} documents/s), "
+                  f"{writer.written / 1e6:.1f} MB of captures copied to {warc_dir}")
         finally:
             for process in local:
                 try:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 
@@ -62,6 +63,8 @@ class CaptureWriter:
         self.outcomes = {spider: self._outcomes_so_far(run_id) for spider, run_id in run_ids.items()}
         self.position = _entry_order(archive.stream_position(crawl.captures))
         self.written = 0
+        self.documents = 0
+        self.busy_seconds = 0.0
         self._responses: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._next_offset: dict[str, int] = {}
         self._redelivered = True  # first what an earlier writer read and did not acknowledge
@@ -85,7 +88,9 @@ class CaptureWriter:
             self._redelivered = False
         for entry_id, fields in entries:
             if _entry_order(entry_id) > self.position:
+                started = time.perf_counter()
                 self._apply(entry_id.decode(), {key.decode(): value for key, value in fields.items()})
+                self.busy_seconds += time.perf_counter() - started
             with self.crawl.redis.pipeline() as pipe:
                 pipe.xack(self.crawl.captures, WRITER_GROUP, entry_id)
                 pipe.xdel(self.crawl.captures, entry_id)
@@ -165,6 +170,7 @@ class CaptureWriter:
                 self.archive.record_failure(ProcessResult(raw, failure=failure), run_id=run_id)
                 outcome = "failed"
             self.outcomes[spider][outcome] += 1
+            self.documents += 1
         elif kind == GONE:
             self.archive.mark_gone(url, record.rec_headers.get_header("WARC-Date"))
         elif kind == FAILED:
