@@ -131,7 +131,9 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
         if cluster_url:
             from crawler.cluster.coordinator import run_cluster_crawl
 
-            worker_args = [*(["--host-map", json.dumps(host_map)] if host_map else []),
+            # Local workers keep their own WARC files beside the archive's copies.
+            worker_args = ["--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
+                           *(["--host-map", json.dumps(host_map)] if host_map else []),
                            *(["--cookie-file", cookie_file] if cookie_file else []),
                            *(arg for pair in pairs for arg in ("-s", pair))]
             sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, workers=workers,
