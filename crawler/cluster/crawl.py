@@ -11,8 +11,8 @@ a new one:
                          (fetch every archived page again), ``seeded``
                          (a worker has scheduled the whole of the spider's ``start()``),
                          ``reason`` and ``message`` of a stop
-``<spider>:requests``    sorted set: the frontier (scrapy-redis's priority queue, first
-                         in first out within a priority: ``<spider>:pushed`` counts)
+``<spider>:requests``    sorted set: the frontier (scrapy-redis's priority queue, in
+                         Scrapy's order within a priority: ``<spider>:pushed`` counts)
 ``<spider>:seen``        set: request fingerprints (scrapy-redis's duplicate filter)
 ``<spider>:leases:<w>``  hash: the requests worker ``w`` took and has not finished,
                          ``lease id → "<score> <request>"``; a dead worker's go back
@@ -68,13 +68,17 @@ def worker_pid(worker_id: str) -> int:
     return int(worker_id.rsplit("-", 2)[1])
 
 
-# KEYS: requests, sequence; ARGV: priority, request.  Scores order by priority, then by
-# arrival (scrapy-redis's own push scores by priority only, and Redis orders equal
-# scores by their bytes: a pickled request's, i.e. at random).  Exact in a double
-# for |priority| < 2^12 and 2^40 pushes.
+# KEYS: requests, sequence; ARGV: priority, start ('1': from the spider's start()),
+# request.  The frontier is walked as Scrapy's scheduler walks its own: by priority,
+# then the last found first (a column's next page before the articles of the pages
+# before it), then the start requests in the order they came.  scrapy-redis scores by
+# priority only, and Redis orders equal scores by their bytes (a pickled request's:
+# at random).  Exact in a double for |priority| < 2^12 and 2^38 pushes.
 _PUSH = """
 local sequence = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], -tonumber(ARGV[1]) * 1099511627776 + sequence, ARGV[2])
+local order = 274877906944 - sequence
+if ARGV[2] == '1' then order = 274877906944 + sequence end
+redis.call('ZADD', KEYS[1], -tonumber(ARGV[1]) * 1099511627776 + order, ARGV[3])
 return sequence
 """
 
@@ -230,9 +234,9 @@ class ClusterCrawl:
 
     # -- a worker's steps -------------------------------------------------------
 
-    def push(self, spider: str, priority: int, request: bytes) -> None:
+    def push(self, spider: str, priority: int, request: bytes, start: bool = False) -> None:
         keys = self.keys(spider)
-        self._push(keys=[keys.requests, keys.pushed], args=[priority, request])
+        self._push(keys=[keys.requests, keys.pushed], args=[priority, int(start), request])
 
     def pop(self, spider: str, worker: str, lease_id: str) -> bytes | None:
         """The next request of the frontier, leased to ``worker`` until released."""

@@ -9,9 +9,12 @@ them: our own spiders seed the shared frontier from their ``start()``.
 
 What is patched here, and why:
 
-* **First in, first out within a priority.**  scrapy-redis scores a request by its
+* **Scrapy's order within a priority.**  scrapy-redis scores a request by its
   priority alone, and Redis orders equal scores by their bytes — the pickled
-  request's: the frontier was walked in random order.
+  request's: the frontier was walked in random order.  Here, as in Scrapy's own
+  scheduler, the last request found goes first (a column's next page is not kept
+  waiting behind the articles of the pages before it, and every worker has work),
+  then the start requests in the order the spider gave them.
 * **Leases instead of a plain pop.**  scrapy-redis pops a request and forgets it:
   a worker killed with SIGKILL loses every request it was working on.  Here a pop
   moves the request into the worker's leases in the same Redis step; the lease is
@@ -85,7 +88,7 @@ class ClusterDupeFilter(RFPDupeFilter):
 
 
 class LeasedPriorityQueue(PriorityQueue):
-    """scrapy-redis's priority queue, first in first out within a priority, whose pop
+    """scrapy-redis's priority queue, in Scrapy's order within a priority, whose pop
     leases the request to this worker."""
 
     def __init__(self, server, spider, key, crawl: ClusterCrawl, worker: str, serializer=picklecompat):
@@ -97,7 +100,8 @@ class LeasedPriorityQueue(PriorityQueue):
         # A retry or redirect copies its request's meta, lease included: the copy
         # is a new request and gets a lease of its own when popped.
         request.meta.pop(LEASE_KEY, None)
-        self.crawl.push(self.spider.name, request.priority, self._encode_request(request))
+        start = bool(request.meta.get("is_start_request"))
+        self.crawl.push(self.spider.name, request.priority, self._encode_request(request), start)
 
     def pop(self, timeout=0) -> Request | None:
         lease_id = secrets.token_hex(8)
