@@ -55,6 +55,7 @@ def datasette_command(db_path: str | Path, port: int, host: str, metadata_path: 
         "--setting", "facet_time_limit_ms", "500",
         # Suggesting facets runs a query per column of the table: seconds on a large archive.
         "--setting", "suggest_facets", "off",
+        "--setting", "truncate_cells_html", "100",
     ]
 
 

@@ -54,7 +54,7 @@ def test_search_facet_and_open_a_disclosure(browser_page):
     assert "二十届中央第二轮巡视整改进展情况综述" not in titles  # 巡视, not 巡察
 
     page.goto(f"{base}/archive/disclosures")
-    page.locator(".facet-info[data-column=level] a", has_text="county").first.click()
+    page.locator(".facet-info[data-column=level] a", has_text="县级").first.click()
     page.wait_for_url("**level=county*")
     page.screenshot(path=str(ARTIFACTS / "2-facet-level-county.png"), full_page=True)
     assert sorted(row_texts(page, "unit")) == ["县林业局", "梅溪县白石镇", "梅溪县白石镇"]
@@ -70,8 +70,8 @@ def test_search_facet_and_open_a_disclosure(browser_page):
     assert facts["Team"] == "县委第二巡察组"
     assert facts["Feedback"] == "2023-07-05"
     assert facts["Problems"] == "6"
-    statuses = page.locator("table.problems tbody td:nth-child(4)").all_inner_texts()
-    assert statuses == ["已完成，并将长期坚持", "基本完成", "正在推进", "未完成", "(no status)", "持续推进"]  # as printed
+    statuses = page.locator("ol.problems .status").all_inner_texts()
+    assert statuses == ["已完成，并将长期坚持", "基本完成", "正在推进", "未完成", "no status stated", "持续推进"]  # as printed
     assert page.locator("article.doc-text p").first.inner_text().startswith("根据县委巡察工作统一部署")
 
 
