@@ -16,9 +16,9 @@ from .served import archive_database
 SEARCH_PATH = "/-/search"
 DASHBOARD = "rectification"
 FEED_QUERY = "new_disclosures"
-# Canned queries for maintainers, listed apart; and those reached from a record page.
+# Canned queries for maintainers are listed apart; those about one document
+# (a document_id parameter) belong to its record page, not the home page.
 MAINTENANCE_QUERIES = ("crawl_health", "failures_by_kind")
-RECORD_QUERIES = ("copies_of_text",)
 LATEST = 10
 
 REPORTS = "from disclosures d join documents doc on doc.id = d.document_id where d.is_canonical and not d.is_template"
@@ -49,10 +49,10 @@ async def _questions(datasette, database, request):
     queries = await datasette.get_canned_queries(database.name, request.actor)
     questions, maintenance = [], []
     for name, query in queries.items():
-        if name in RECORD_QUERIES or name == FEED_QUERY:
-            continue
         named = await derive_named_parameters(database, query["sql"])
         parameters = [p for p in dict.fromkeys(named) if not p.startswith("_")]
+        if name == FEED_QUERY or "document_id" in parameters:
+            continue
         entry = {
             "name": name,
             "title": query.get("title") or name,

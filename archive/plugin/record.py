@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from datasette import NotFound, Response
+from datasette.utils import derive_named_parameters
 
 from .. import labels
 from . import textdiff
@@ -99,6 +100,16 @@ def _changes(document: dict, versions: list[dict]) -> list[dict]:
     return changes[::-1]
 
 
+async def _record_queries(datasette, database, request, document_id: str) -> list[tuple[str, str]]:
+    """(title, URL) of each canned query about one document (it takes a ``document_id``), for this one."""
+    found = []
+    for name, query in (await datasette.get_canned_queries(database.name, request.actor)).items():
+        if "document_id" in await derive_named_parameters(database, query["sql"]):
+            url = datasette.urls.query(database.name, name) + "?" + urlencode({"document_id": document_id})
+            found.append((query.get("title") or name, url))
+    return found
+
+
 async def _rows(database, sql: str, params) -> list[dict]:
     return [dict(row) for row in (await database.execute(sql, params)).rows]
 
@@ -141,6 +152,7 @@ async def record_page(datasette, request):
         "canonical": canonical if canonical and canonical["document_id"] != document_id else None,
         "changes": _changes(document, versions),
         "citation": citation(document, date.today()),
+        "record_queries": await _record_queries(datasette, database, request, document_id),
         "has_warc": bool(document["warc_file"] and document["warc_record_id"] and database.path),
         "database_name": database.name,
     }
