@@ -27,6 +27,8 @@ from journalist_archive import (
 )
 from warcio.archiveiterator import ArchiveIterator
 
+from archive import labels
+
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 CHARTS = METADATA["plugins"]["datasette-dashboards"]["rectification"]["charts"]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -63,7 +65,8 @@ def hand_count(db_path: Path) -> dict:
     ]
     kept = {r["document_id"] for r in reports}
     statuses = Counter(
-        r["status"] or "(no status)" for r in db.execute("select document_id, status from problems") if r["document_id"] in kept
+        labels.label("status_classes", r["status_class"])
+        for r in db.execute("select document_id, status_class from problems") if r["document_id"] in kept
     )
     return {
         "reports": len(reports),
@@ -81,6 +84,27 @@ def test_the_archive_holds_one_report_three_times(served):
     assert len(rows) == 3
     assert [r["is_canonical"] for r in rows if r["document_id"] == ids[HEBEI_CCDI]] == [1]
     assert {(r["money_recovered_yuan"], r["people_disciplined"]) for r in rows} == {(HEBEI_MONEY_YUAN, HEBEI_PEOPLE_DISCIPLINED)}
+
+
+def test_money_and_people_by_unit_type_count_each_text_once(served):
+    base, _, db_path = served
+    expected = hand_count(db_path)
+    rows = get_json(f"{base}/archive/money_by_unit_type.json?_shape=array")
+    by_type = {r["unit_type"]: r for r in rows}
+    assert sum(r["reports"] for r in rows) == expected["reports"]
+    assert sum(r["money_recovered_yuan"] or 0 for r in rows) == expected["money"]
+    assert sum(r["people_disciplined"] or 0 for r in rows) == expected["people"]
+    provinces = sql(base, "select money_recovered_yuan, people_disciplined from disclosures d join documents doc on doc.id = d.document_id "
+                          "where d.unit_type = '省区市' and doc.canonical_id = doc.id and not d.is_template")
+    assert by_type["省区市"]["money_recovered_yuan"] == sum(r["money_recovered_yuan"] or 0 for r in provinces)
+    # 临江省 156,568,000 + 吉林省 47,800,000 + 河北省 once (its three pages would make 574,160,000 and 251 people)
+    assert by_type["省区市"]["money_recovered_yuan"] == 156_568_000 + 47_800_000 + HEBEI_MONEY_YUAN == 327_632_000
+    assert by_type["省区市"]["people_disciplined"] == 38 + HEBEI_PEOPLE_DISCIPLINED == 109
+    lag = get_json(f"{base}/archive/lag_by_round.json?_shape=array")
+    assert sum(r["reports"] for r in lag) == len(sql(
+        base, "select 1 from disclosures where is_canonical and not is_template and lag_days is not null"))
+    completed = [r["unit"] for r in get_json(f"{base}/archive/units_all_completed.json?_shape=array")]
+    assert len(completed) == len(set(completed))
 
 
 def test_dashboard_charts_count_each_text_once(served):
@@ -108,13 +132,13 @@ def test_home_page_figures_count_texts_not_pages(served):
     assert figures["itemised problems"] == sum(expected["statuses"].values())
     assert figures["republished copies, counted once"] == 4  # Sina, people.com.cn, 12371, the traditional county copy
     bars = {tr.cssselect("td")[0].text_content(): int(tr.cssselect("td")[1].text_content()) for tr in page.cssselect("table.bars tr")}
-    assert bars == {("no status stated" if k == "(no status)" else k): v for k, v in expected["statuses"].items()}
+    assert bars == expected["statuses"]
     latest = [a.get("href") for a in page.cssselect(".latest-disclosures td a")]
     assert f"/-/document/{ids[HEBEI_CCDI]}" in latest
     assert f"/-/document/{ids[HEBEI_SINA]}" not in latest
     assert page.cssselect("form.home-search input[name=q]")
     questions = [a.text_content() for a in page.cssselect(".key-questions li > a")]
-    assert "Money recovered, by unit type" in questions and "Problems whose text mentions a phrase" in questions
+    assert "Money recovered and people disciplined, by unit type" in questions and "Problems whose text mentions a phrase" in questions
 
 
 def test_levels_read_in_chinese_with_the_codes_kept(served):
@@ -129,6 +153,15 @@ def test_levels_read_in_chinese_with_the_codes_kept(served):
     }
     assert {r["level"] for r in sql(base, "select distinct level from disclosures")} == {"central", "provincial", "county"}
     assert get_json(f"{base}/archive/doc_types/rectification_report.json?_shape=array")[0]["label"] == "整改进展情况通报"
+
+
+def test_status_facet_counts_unlabelled_problems_in_chinese(served):
+    base, _, db_path = served
+    data = get_json(f"{base}/archive/problems.json?_facet=status_class&is_canonical=1&_size=0")
+    facet = {r["label"]: r["count"] for r in data["facet_results"]["status_class"]["results"]}
+    canonical = sql(base, "select p.status_class from problems p where p.is_canonical")
+    assert facet == dict(Counter(labels.label("status_classes", r["status_class"]) for r in canonical))
+    assert facet["未标注状态"] == 3 and sum(facet.values()) == data["filtered_table_rows_count"]
 
 
 def test_is_canonical_and_published_month_facets(served):

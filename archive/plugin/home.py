@@ -32,9 +32,9 @@ select
   (select count(*) from documents where not is_canonical) as copies
 """
 PROBLEMS_BY_STATUS = """
-select coalesce(p.status, '') as status, count(*) as problems
-from problems p join disclosures d on d.document_id = p.document_id
-where d.is_canonical and not d.is_template
+select coalesce(s.label, p.status_class) as status, count(*) as problems
+from problems p join disclosures d on d.document_id = p.document_id left join status_classes s on s.code = p.status_class
+where p.is_canonical and not d.is_template
 group by 1 order by problems desc
 """
 LATEST_REPORTS = f"""
