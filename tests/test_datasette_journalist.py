@@ -206,6 +206,19 @@ def test_record_page_shows_copies_versions_capture_and_citation(served):
     assert capture["WARC record"].startswith("<urn:uuid:")
 
 
+def test_record_page_gives_the_stated_and_the_counted_completion(served):
+    base, _, _ = served
+    [report] = sql(base, "select document_id, problems_completed, problems_total, problems_itemised from disclosures where unit = '临江省'")
+    page = html(f"{base}/-/document/{report['document_id']}")
+    assert page.cssselect(".stated-rate")[0].text_content() == "60% completed, as the report states"
+    share = round(100 * report["problems_completed"] / report["problems_total"])
+    assert page.cssselect(".parsed-rate")[0].text_content() == (
+        f"{report['problems_completed']} of {report['problems_total']} problems completed, by the report's own labels ({share}%)"
+    )
+    assert page.cssselect("table.disclosure th")[0].text_content() == "Inspected unit"
+    assert len(page.cssselect("ol.problems li")) == report["problems_itemised"] > 0
+
+
 def test_the_warc_record_of_a_page_downloads(served):
     base, ids, _ = served
     body, headers = fetch(f"{base}/-/document/{ids[HEBEI_SINA]}/warc")
