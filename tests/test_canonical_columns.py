@@ -3,7 +3,7 @@
 import sqlite3
 from pathlib import Path
 
-from archive import schema, tokenizer
+from archive import schema, search
 from archive.db import Archive
 from pipelines import RawDocument
 
@@ -46,9 +46,10 @@ def test_an_archive_made_before_the_columns_gets_them_filled(tmp_path):
         archive.ingest(mirrored(HEBEI_SINA))
         archive.ingest(mirrored(HEBEI_CCDI))
     old = sqlite3.connect(path)
-    tokenizer.register(old)
+    search.register_functions(old)
     old.executescript("""
         drop trigger disclosures_is_canonical; drop trigger problems_is_canonical; drop trigger documents_canonical_moved;
+        drop index idx_documents_is_canonical; drop index idx_documents_published_month;
         alter table documents drop column is_canonical; alter table documents drop column published_month;
         alter table disclosures drop column published_month;
         alter table disclosures drop column is_canonical; alter table problems drop column is_canonical;
