@@ -32,6 +32,8 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import Response
 
+from pipelines.normalise import url_date
+
 
 @dataclass(frozen=True)
 class ListEntry:
@@ -44,33 +46,20 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _TIME = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)")
 # A list date without its year: "(10月28日 08:01)", "[10-28]".
 _MONTH_DAY = re.compile(r"(?<!\d)\d{1,2}月\d{1,2}日|[\[(（]\d{1,2}-\d{1,2}[\])）]")
-# Dates in article URLs: TRS t20211027_…, Sina /2021-10-28/, people.com.cn
-# /n1/2021/1028/, Hanweb /art/2021/9/28/ and 12371 /2021/10/28/.
-_URL_DATES = (
-    re.compile(r"/t(\d{4})(\d{2})(\d{2})_"),
-    re.compile(r"/(\d{4})-(\d{2})-(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{2})(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/"),
-)
 
 
 def list_date(text: str, url: str) -> str | None:
     """A list item's date as ISO 8601: ``2021-10-27``, or with the time when the
     list prints one, ``2021-10-27T18:00+08:00``.  Lists that omit the year
-    (Sina: "(10月28日 08:01)") get the date from the article URL."""
-    found = _DATE.search(text)
-    if found is None:
-        found = _url_date(url)
-    if found is None:
+    (Sina: "(10月28日 08:01)") get the day from the article URL, read as the
+    extract stage reads it (:func:`pipelines.normalise.url_date`)."""
+    if found := _DATE.search(text):
+        year, month, day = (int(g) for g in found.groups())
+        date = f"{year:04d}-{month:02d}-{day:02d}"
+    elif (date := url_date(url)) is None:
         return None
-    year, month, day = (int(g) for g in found.groups())
-    date = f"{year:04d}-{month:02d}-{day:02d}"
     time = _TIME.search(text)
     return f"{date}T{int(time[1]):02d}:{time[2]}+08:00" if time else date
-
-
-def _url_date(url: str) -> re.Match | None:
-    return next((m for m in (p.search(url) for p in _URL_DATES) if m), None)
 
 
 def _clean(text: str) -> str:
@@ -127,7 +116,7 @@ def _text_beside(block: etree._Element, link: etree._Element) -> str:
 
 
 def _is_dated(text: str, url: str) -> bool:
-    return bool(_DATE.search(text) or _MONTH_DAY.search(text) or _url_date(url))
+    return bool(_DATE.search(text) or _MONTH_DAY.search(text) or url_date(url))
 
 
 def _block_of(link: etree._Element, base_url: str) -> etree._Element | None:
