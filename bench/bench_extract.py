@@ -11,7 +11,7 @@ per line, the form the peer study used.  The peers' dates are read with our
 date parser, so a format difference is not counted against them; fields a
 peer does not extract (source, editor, original_url) are ``None`` for it.
 
-    .venv/bin/python bench/bench_extract.py [--seconds 5] [--pages]
+    .venv/bin/python bench/bench_extract.py [--seconds 5] [--pages] [--corpus bench/holdout]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import trafilatura  # noqa: E402
 from gne import GeneralNewsExtractor  # noqa: E402
 
 from bench.bench_pipeline import as_html  # noqa: E402
-from bench.scoring import EXACT_FIELDS, CorpusPage, load_corpus, score  # noqa: E402
+from bench.scoring import CORPUS, EXACT_FIELDS, CorpusPage, load_corpus, score  # noqa: E402
 from pipelines import process  # noqa: E402
 from pipelines.extract import decode  # noqa: E402
 from pipelines.normalise import parse_published  # noqa: E402
@@ -132,8 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0, help="timing budget per extractor")
     parser.add_argument("--pages", action="store_true", help="list our pipeline's misses page by page")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a corpus folder (default bench/corpus; bench/holdout)")
     args = parser.parse_args()
-    pages = load_corpus()
+    pages = load_corpus(args.corpus)
     results = run(pages, args.seconds)
     families = len({page.gold["family"] for page in pages})
     print(f"corpus: {len(pages)} pages, {families} families\n")
