@@ -80,18 +80,25 @@ TOOLS = {
 
 
 def run(pages: list[CorpusPage], seconds: float) -> dict:
-    results = {}
+    """Score every tool, then time them in alternating passes over the corpus, so a
+    change in the machine's load (shared cores) falls on all of them alike."""
+    inputs, records = {}, {}
     for name, (extract, prepare) in TOOLS.items():
-        inputs = [prepare(page) for page in pages]
-        records = [extract(page, prepared) for page, prepared in zip(pages, inputs)]  # also the warm-up
-        done, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for page, prepared in zip(pages, inputs):
+        inputs[name] = [prepare(page) for page in pages]
+        records[name] = [extract(page, prepared) for page, prepared in zip(pages, inputs[name])]  # also the warm-up
+    spent = dict.fromkeys(TOOLS, 0.0)
+    passes = 0
+    while sum(spent.values()) < seconds * len(TOOLS):
+        for name, (extract, _) in TOOLS.items():
+            start = time.perf_counter()
+            for page, prepared in zip(pages, inputs[name]):
                 extract(page, prepared)
-            done += len(pages)
-        rate = done / (time.perf_counter() - start)
-        results[name] = (rate, [score(record, page.gold) for page, record in zip(pages, records)], records)
-    return results
+            spent[name] += time.perf_counter() - start
+        passes += 1
+    return {
+        name: (passes * len(pages) / spent[name], [score(record, page.gold) for page, record in zip(pages, records[name])], records[name])
+        for name in TOOLS
+    }
 
 
 def table(results: dict, pages: list[CorpusPage]) -> str:
