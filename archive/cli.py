@@ -1,4 +1,4 @@
-"""Command line: ``python -m archive import|serve|crawl|demo``."""
+"""Command line: ``python -m archive import|serve|crawl|worker|demo|rebuild``."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def datasette_command(db_path: str | Path, port: int, host: str, metadata_path: 
         "--setting", "facet_time_limit_ms", "500",
         # Suggesting facets runs a query per column of the table: seconds on a large archive.
         "--setting", "suggest_facets", "off",
+        "--setting", "truncate_cells_html", "100",
     ]
 
 
@@ -139,6 +140,13 @@ def serve(db_path, port, host):
     sys.exit(serve_archive(db_path, port, host))
 
 
+def _settings(pairs) -> dict:
+    try:
+        return dict(pair.split("=", 1) for pair in pairs)
+    except ValueError:
+        raise click.BadParameter("a setting is NAME=VALUE") from None
+
+
 @cli.command()
 @click.argument("spiders", nargs=-1)
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
@@ -146,22 +154,57 @@ def serve(db_path, port, host):
 @click.option("--jobdir", help="Scrapy JOBDIR, so an interrupted crawl resumes (default data/jobs/<spider>)")
 @click.option("--mirror", is_flag=True, help="crawl the local mirror instead of the live sites")
 @click.option("--recheck", is_flag=True, help="also re-fetch every archived page: edits become versions, 404/410 marks pages gone")
-def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck):
-    """Crawl the sites (all spiders, or those named); exits non-zero when a site failed."""
+@click.option("--cluster", "cluster_url", metavar="REDIS_URL",
+              help="crawl with workers sharing a Redis frontier (redis://HOST:PORT/DB); this process writes the archive")
+@click.option("--workers", default=0, show_default=True, help="with --cluster: worker processes to start on this machine")
+@click.option("-s", "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s")
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs):
+    """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
+
+    With --cluster, the crawl is shared by workers on any number of machines
+    (``python -m archive worker --cluster …`` or Scrapyd jobs; see the README,
+    "Crawling on several machines"); this process coordinates them and is the
+    only one to write the archive."""
+    from contextlib import nullcontext
+
     from crawler.run import run_crawl
 
-    options = dict(
-        cookie_file=cookie_file,
-        jobdir=jobdir,
-        warc_dir=str(warc_dir_for(db_path)),
-        extra_settings={"RECHECK_ARCHIVED": True} if recheck else None,
-    )
-    if mirror:
-        from crawler.mirror import start_mirror
+    extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {})}
+    with (start_mirror() if mirror else nullcontext()) as running:
+        host_map = running.host_map if running else None
+        if cluster_url:
+            from crawler.cluster.coordinator import run_cluster_crawl
 
-        with start_mirror() as running:
-            sys.exit(run_crawl(list(spiders) or None, db_path, host_map=running.host_map, **options))
-    sys.exit(run_crawl(list(spiders) or None, db_path, **options))
+            # Local workers keep their own WARC files beside the archive's copies.
+            worker_args = ["--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
+                           *(["--host-map", json.dumps(host_map)] if host_map else []),
+                           *(["--cookie-file", cookie_file] if cookie_file else []),
+                           *(arg for pair in pairs for arg in ("-s", pair))]
+            sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, workers=workers,
+                                       worker_args=worker_args, recheck=recheck, settings=_settings(pairs)))
+        sys.exit(run_crawl(list(spiders) or None, db_path, host_map=host_map, cookie_file=cookie_file, jobdir=jobdir,
+                           warc_dir=str(warc_dir_for(db_path)), extra_settings=extra_settings or None))
+
+
+def start_mirror():
+    from crawler.mirror import start_mirror
+
+    return start_mirror()
+
+
+@cli.command()
+@click.argument("spiders", nargs=-1)
+@click.option("--cluster", "cluster_url", metavar="REDIS_URL", required=True, help="the Redis database of the crawl")
+@click.option("--warc-dir", help="where this worker keeps its own WARC files (default data/worker-warc)")
+@click.option("--cookie-file", type=click.Path(exists=True), help="cookies exported from a real browser")
+@click.option("--host-map", type=json.loads, help='JSON {"real.host": "http://127.0.0.1:PORT"}: crawl a mirror')
+@click.option("-s", "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s")
+def worker(spiders, cluster_url, warc_dir, cookie_file, host_map, pairs):
+    """Work on the cluster crawl open in Redis (all its spiders, or those named) until it is over."""
+    from crawler.run import run_worker
+
+    sys.exit(run_worker(cluster_url, list(spiders) or None, host_map=host_map, cookie_file=cookie_file,
+                        warc_dir=warc_dir, extra_settings=_settings(pairs)))
 
 
 @cli.command()

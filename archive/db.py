@@ -12,6 +12,8 @@ timeout instead of failing with "database is locked").  A crawl stores each page
 in its own transaction; :meth:`Archive.ingest_all` (import, rebuild, a
 distributed crawl's writer) processes pages in worker processes and stores
 them a batch per transaction — each batch whole or not at all.
+Inside a caller's transaction a write joins it, so the cluster writer commits a
+page together with its own bookkeeping.
 """
 
 from __future__ import annotations
@@ -239,11 +241,27 @@ class Archive:
         with self.transaction():
             return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
 
-    def finish_run(self, run_id: int, **stats) -> None:
-        if isinstance(stats.get("errors"), dict):
-            stats["errors"] = json.dumps(stats["errors"], ensure_ascii=False, sort_keys=True)
+    def update_run(self, run_id: int, **columns) -> None:
+        """Counts of a run so far (a cluster writer keeps its row current)."""
+        if isinstance(columns.get("errors"), dict):
+            columns["errors"] = json.dumps(columns["errors"], ensure_ascii=False, sort_keys=True)
         with self.transaction():
-            self.db["crawl_runs"].update(run_id, {**stats, "finished_at": now_utc()})
+            self.db["crawl_runs"].update(run_id, columns)
+
+    def finish_run(self, run_id: int, **stats) -> None:
+        self.update_run(run_id, **stats, finished_at=now_utc())
+
+    def stream_position(self, stream: str) -> str | None:
+        """The last entry of ``stream`` the cluster writer applied."""
+        row = self.db.execute("select last_entry from writer_progress where stream = ?", [stream]).fetchone()
+        return row[0] if row else None
+
+    def record_stream_position(self, stream: str, entry_id: str) -> None:
+        with self.transaction():
+            self.db["writer_progress"].upsert({"stream": stream, "last_entry": entry_id}, pk="stream")
+
+    def failures_by_kind(self, run_id: int) -> dict[str, int]:
+        return dict(self.db.execute("select kind, count(*) from failures where run_id = ? group by kind", [run_id]).fetchall())
 
     def count(self, table: str) -> int:
         return self.db[table].count

@@ -6,13 +6,14 @@ checks that every column defined here is described there.
 
 from __future__ import annotations
 
+import sys
 import zlib
 
 from sqlite_utils import Database
 
 from pipelines import dedupe
 
-from . import search
+from . import labels, search
 
 COPIES_VIEW = """
 select c.id as canonical_id, c.title as canonical_title, c.publisher as canonical_publisher,
@@ -103,6 +104,7 @@ DISCLOSURES = {
     "contact_email": str,
     "is_template": int,
     "stated_completion_rate": float,
+    "is_canonical": int,
 }
 
 PROBLEMS = {
@@ -118,6 +120,7 @@ PROBLEMS = {
     "deadline": str,
     "responsible_unit": str,
     "text": str,
+    "is_canonical": int,
 }
 
 OUTCOMES = {
@@ -168,6 +171,44 @@ CRAWL_RUNS = {
     "message": str,
 }
 
+# How far the cluster writer (crawler/cluster/writer.py) has applied a captures stream,
+# committed with what it applied: a writer started again never applies an entry twice.
+WRITER_PROGRESS = {
+    "stream": str,
+    "last_entry": str,
+}
+
+# Columns SQLite computes from the row itself (virtual: always current, nothing
+# to keep in step).  sqlite-utils' ``columns`` does not list them; Datasette does.
+_MONTH = "case when {0} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' then substr({0}, 1, 7) end"
+GENERATED = {
+    "documents": {
+        "is_canonical": ("integer", "coalesce(canonical_id, id) = id"),
+        "published_month": ("text", _MONTH.format("published_at")),
+    },
+    "disclosures": {
+        "published_month": ("text", _MONTH.format("published_at")),
+    },
+}
+
+# A report and its republished copies are one text: disclosures and problems
+# carry their document's is_canonical, kept in step by triggers whichever
+# writer (store, dedupe, a migration) inserts a row or moves a canonical record.
+_CANONICAL_OF = "coalesce((select coalesce(canonical_id, id) = id from documents where id = {0}), 1)"
+CANONICAL_TRIGGERS = f"""
+create trigger if not exists disclosures_is_canonical after insert on disclosures begin
+  update disclosures set is_canonical = {_CANONICAL_OF.format("new.document_id")} where document_id = new.document_id;
+end;
+create trigger if not exists problems_is_canonical after insert on problems begin
+  update problems set is_canonical = {_CANONICAL_OF.format("new.document_id")} where id = new.id;
+end;
+create trigger if not exists documents_canonical_moved after update of canonical_id on documents
+when old.canonical_id is not new.canonical_id begin
+  update disclosures set is_canonical = (coalesce(new.canonical_id, new.id) = new.id) where document_id = new.id;
+  update problems set is_canonical = (coalesce(new.canonical_id, new.id) = new.id) where document_id = new.id;
+end;
+"""
+
 ROUNDS = {
     "round_id": str,
     "term": int,
@@ -191,9 +232,9 @@ def schema_version() -> int:
     missing — no version number to remember to bump."""
     import inspect
 
-    tables = sorted((name, repr(value)) for name, value in globals().items() if name.isupper() and isinstance(value, dict))
-    made_by = inspect.getsource(create) + inspect.getsource(dedupe.create_tables) + repr(tables) + repr(dedupe.TABLES)
-    made_by += inspect.getsource(search.create) + repr([index.ddl() for index in search.INDEXES.values()]) + COPIES_VIEW
+    made_by = inspect.getsource(sys.modules[__name__]) + inspect.getsource(labels)
+    made_by += inspect.getsource(dedupe.create_tables) + repr(dedupe.TABLES)
+    made_by += inspect.getsource(search.create) + repr([index.ddl() for index in search.INDEXES.values()])
     return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 
 
@@ -212,29 +253,29 @@ def is_current(path) -> bool:
 
 
 def create(db: Database) -> None:
-    """Create missing tables, indexes and the full-text index; idempotent."""
-    db["documents"].create(DOCUMENTS, pk="id", not_null={"url", "body_text"}, if_not_exists=True)
-    missing = {name: kind for name, kind in DOCUMENTS.items() if name not in db["documents"].columns_dict}
-    for name, kind in missing.items():  # an archive made before the column was
-        db["documents"].add_column(name, kind)
+    """Create missing tables, columns, indexes and the full-text index; idempotent."""
+    labels.create(db)
+    db["documents"].create(
+        DOCUMENTS, pk="id", not_null={"url", "body_text"}, foreign_keys=labels.foreign_keys("documents"),
+        if_not_exists=True,
+    )
     db["rounds"].create(ROUNDS, pk="round_id", if_not_exists=True)
     db["disclosures"].create(
         DISCLOSURES,
         pk="document_id",
-        foreign_keys=[("document_id", "documents", "id"), ("round_id", "rounds", "round_id")],
+        foreign_keys=[("document_id", "documents", "id"), ("round_id", "rounds", "round_id"),
+                      *labels.foreign_keys("disclosures")],
         if_not_exists=True,
     )
-    db["problems"].create(PROBLEMS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
+    db["problems"].create(
+        PROBLEMS, pk="id", foreign_keys=[("document_id", "documents", "id"), *labels.foreign_keys("problems")],
+        if_not_exists=True,
+    )
     db["outcomes"].create(OUTCOMES, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
-    # Archives made before a column existed get it (empty until a rebuild re-parses them).
-    for table, columns in (("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
-        existing = db[table].columns_dict
-        for name, type_ in columns.items():
-            if name not in existing:
-                db[table].add_column(name, type_)
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
+    db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:
         if index.unique and index.columns == ["url"]:
@@ -250,12 +291,38 @@ def create(db: Database) -> None:
     ):
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
+    _add_missing_columns(db)
     # The facets of the documents table are counted from these indexes; a scan
     # of the table itself reads a page or more per document (its text).
-    for column in ("doc_type", "site", "publisher"):
+    for column in ("doc_type", "site", "publisher", "is_canonical", "published_month"):
         db["documents"].create_index([column], if_not_exists=True)
     dedupe.create_tables(db)
     if "copies" not in db.view_names():
         db.create_view("copies", COPIES_VIEW)
     search.create(db.conn)
     db.execute(f"pragma user_version = {schema_version()}")
+
+
+def _add_missing_columns(db: Database) -> None:
+    """Bring an archive made by an earlier version up to this schema.
+
+    Parsed columns it lacked stay empty until a rebuild re-parses its pages;
+    ``is_canonical`` is filled at once, the generated columns compute themselves.
+    """
+    added = set()
+    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
+        existing = db[table].columns_dict
+        for name, type_ in columns.items():
+            if name not in existing:
+                db[table].add_column(name, type_)
+                added.add((table, name))
+    for table, columns in GENERATED.items():
+        existing = {row[1] for row in db.execute(f"pragma table_xinfo([{table}])")}
+        for name, (type_, expression) in columns.items():
+            if name not in existing:
+                db.execute(f"alter table [{table}] add column [{name}] {type_} generated always as ({expression}) virtual")
+    db.executescript(CANONICAL_TRIGGERS)
+    for table in ("disclosures", "problems"):
+        if (table, "is_canonical") in added:
+            with db.conn:
+                db.execute(f"update [{table}] set is_canonical = {_CANONICAL_OF.format(f'[{table}].document_id')}")

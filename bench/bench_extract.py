@@ -11,7 +11,7 @@ per line, the form the peer study used.  The peers' dates are read with our
 date parser, so a format difference is not counted against them; fields a
 peer does not extract (source, editor, original_url) are ``None`` for it.
 
-    .venv/bin/python bench/bench_extract.py [--seconds 5] [--pages]
+    .venv/bin/python bench/bench_extract.py [--seconds 5] [--pages] [--corpus bench/holdout]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import trafilatura  # noqa: E402
 from gne import GeneralNewsExtractor  # noqa: E402
 
 from bench.bench_pipeline import as_html  # noqa: E402
-from bench.scoring import EXACT_FIELDS, CorpusPage, load_corpus, score  # noqa: E402
+from bench.scoring import CORPUS, EXACT_FIELDS, CorpusPage, load_corpus, score  # noqa: E402
 from pipelines import process  # noqa: E402
 from pipelines.extract import decode  # noqa: E402
 from pipelines.normalise import parse_published  # noqa: E402
@@ -80,18 +80,25 @@ TOOLS = {
 
 
 def run(pages: list[CorpusPage], seconds: float) -> dict:
-    results = {}
+    """Score every tool, then time them in alternating passes over the corpus, so a
+    change in the machine's load (shared cores) falls on all of them alike."""
+    inputs, records = {}, {}
     for name, (extract, prepare) in TOOLS.items():
-        inputs = [prepare(page) for page in pages]
-        records = [extract(page, prepared) for page, prepared in zip(pages, inputs)]  # also the warm-up
-        done, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            for page, prepared in zip(pages, inputs):
+        inputs[name] = [prepare(page) for page in pages]
+        records[name] = [extract(page, prepared) for page, prepared in zip(pages, inputs[name])]  # also the warm-up
+    spent = dict.fromkeys(TOOLS, 0.0)
+    passes = 0
+    while sum(spent.values()) < seconds * len(TOOLS):
+        for name, (extract, _) in TOOLS.items():
+            start = time.perf_counter()
+            for page, prepared in zip(pages, inputs[name]):
                 extract(page, prepared)
-            done += len(pages)
-        rate = done / (time.perf_counter() - start)
-        results[name] = (rate, [score(record, page.gold) for page, record in zip(pages, records)], records)
-    return results
+            spent[name] += time.perf_counter() - start
+        passes += 1
+    return {
+        name: (passes * len(pages) / spent[name], [score(record, page.gold) for page, record in zip(pages, records[name])], records[name])
+        for name in TOOLS
+    }
 
 
 def table(results: dict, pages: list[CorpusPage]) -> str:
@@ -132,8 +139,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0, help="timing budget per extractor")
     parser.add_argument("--pages", action="store_true", help="list our pipeline's misses page by page")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a corpus folder (default bench/corpus; bench/holdout)")
     args = parser.parse_args()
-    pages = load_corpus()
+    pages = load_corpus(args.corpus)
     results = run(pages, args.seconds)
     families = len({page.gold["family"] for page in pages})
     print(f"corpus: {len(pages)} pages, {families} families\n")

@@ -19,11 +19,11 @@ import, a rebuild, a distributed crawl's single writer) reads pages with
 which holds the archive's writer lock (:mod:`archive.lock`).
 """
 
-from .reader import WARC_SUFFIXES, CaptureReader, FileReport, Page, is_capture_file, raw_document
-from .writer import ARTICLE, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture
+from .reader import WARC_SUFFIXES, CaptureReader, FileReport, Page, annotation_fields, is_capture_file, raw_document
+from .writer import ARTICLE, FAILED, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture, WriteListener
 
 __all__ = [
-    "ARTICLE", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
-    "CaptureReader", "CapturedRecord", "Exchange", "FileReport", "Page", "WarcCapture", "is_capture_file",
+    "ARTICLE", "FAILED", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
+    "CaptureReader", "CapturedRecord", "annotation_fields", "Exchange", "FileReport", "Page", "WarcCapture", "WriteListener", "is_capture_file",
     "raw_document",
 ]

@@ -225,7 +225,8 @@ def _next_member(stream: BinaryIO, at: int) -> int | None:
         at = candidate + 1
 
 
-def _annotation(payload: bytes) -> dict[str, str]:
+def annotation_fields(payload: bytes) -> dict[str, str]:
+    """The fields of a `metadata` record (`name: value` lines; names lower-cased)."""
     fields = {}
     for line in payload.decode("utf-8", "replace").splitlines():
         name, _, value = line.partition(":")
@@ -318,10 +319,10 @@ class CaptureReader:
             found = verdicts[source.name] = []
             for record in _records(source, report):
                 if record.rec_type == "warcinfo":
-                    software = _annotation(record.payload or b"").get("software", "")
+                    software = annotation_fields(record.payload or b"").get("software", "")
                     report.own = report.own or software.startswith(SOFTWARE.split("/")[0])
                 elif record.rec_type == "metadata" and record.rec_headers.get_header("WARC-Refers-To"):
-                    fields = _annotation(record.payload or b"")
+                    fields = annotation_fields(record.payload or b"")
                     if PAGE_KIND in fields:
                         refers_to = record.rec_headers.get_header("WARC-Refers-To")
                         self._kinds[refers_to] = fields[PAGE_KIND]

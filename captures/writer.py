@@ -19,12 +19,18 @@ leaves every finished record readable.
 One writer per process and prefix: the file name carries the pid, so any
 number of processes (crawl workers on several machines, imports) may write
 captures into one folder side by side.
+
+A capture may also hand each write's bytes to a listener (``on_write``) once they
+are in the file: a cluster worker ships them to the one writer of the archive
+(``crawler/cluster``), which appends them to a byte-identical copy.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,9 +44,11 @@ SOFTWARE = "zhenggai-archive/0.1 (warcio)"
 # What a ``metadata`` record says about the response it refers to; a rebuild
 # from the captures (archive/rebuild.py) reads it to process exactly the pages
 # a crawl did: ``article`` (with the list page's ``hints`` as JSON), ``gone``
-# (an archived page answering 404/410), ``challenge`` or ``captcha``.
+# (an archived page answering 404/410), ``challenge`` or ``captcha``; and, from
+# a cluster worker, ``failed`` (with ``stage``, ``kind``, ``message``; without a
+# response to refer to when none came), which its writer records in ``failures``.
 PAGE_KIND, HINTS = "page-kind", "hints"
-ARTICLE, GONE = "article", "gone"
+ARTICLE, GONE, FAILED = "article", "gone", "failed"
 # Twisted hands us the body already de-chunked; keeping the header would make
 # WARC readers try to de-chunk it again.
 _HEADERS_NOT_STORED = {"transfer-encoding"}
@@ -70,11 +78,23 @@ class Exchange:
     request_body: bytes = b""
 
 
+WriteListener = Callable[[str, int, bytes], None]
+"""Called with (WARC file name, offset of the bytes in it, the bytes: whole records)."""
+
+
 class WarcCapture:
     """Appends exchanges to the run's current WARC file, rotating by size."""
 
-    def __init__(self, warc_dir: str | os.PathLike, prefix: str, max_bytes: int, user_agent: str):
+    def __init__(
+        self,
+        warc_dir: str | os.PathLike,
+        prefix: str,
+        max_bytes: int,
+        user_agent: str,
+        on_write: WriteListener | None = None,
+    ):
         self.warc_dir = Path(warc_dir)
+        self.on_write = on_write
         self.max_bytes = max_bytes
         self.user_agent = user_agent
         started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -99,7 +119,8 @@ class WarcCapture:
             warc_headers_dict={"WARC-Date": warc_date},
         )
         if exchange.method is None:
-            writer.write_record(response)
+            with self._written():
+                writer.write_record(response)
             return CapturedRecord(self._name, response.rec_headers.get_header("WARC-Record-ID"))
         split = urlsplit(exchange.url)
         request_target = (split.path or "/") + (f"?{split.query}" if split.query else "")
@@ -114,7 +135,8 @@ class WarcCapture:
                 is_http_request=True,
             ),
         )
-        writer.write_request_response_pair(request, response)
+        with self._written():
+            writer.write_request_response_pair(request, response)
         return CapturedRecord(self._name, response.rec_headers.get_header("WARC-Record-ID"))
 
     def write_resource(self, url: str, body: bytes, content_type: str | None, fetched_at: datetime) -> CapturedRecord:
@@ -127,21 +149,37 @@ class WarcCapture:
             warc_content_type=content_type or "application/octet-stream",
             warc_headers_dict={"WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
         )
-        writer.write_record(record)
+        with self._written():
+            writer.write_record(record)
         return CapturedRecord(self._name, record.rec_headers.get_header("WARC-Record-ID"))
 
-    def annotate(self, url: str, refers_to: str, fields: dict[str, str]) -> None:
-        """Attach ``fields`` (e.g. ``page-kind: challenge``) to a captured response."""
+    def annotate(self, url: str, refers_to: str | None, fields: dict[str, str]) -> None:
+        """Attach ``fields`` (e.g. ``page-kind: challenge``) to a captured response,
+        or, without ``refers_to``, say them about ``url`` (a page no response came for)."""
         writer = self._current_writer()
-        text = "".join(f"{name}: {value}\n" for name, value in fields.items())
+        # One field per line: a value's own line breaks (an error message) become spaces.
+        text = "".join(f"{name}: {_one_line(value)}\n" for name, value in fields.items())
         record = writer.create_warc_record(
             url,
             "metadata",
             payload=io.BytesIO(text.encode("utf-8")),
             warc_content_type="application/warc-fields",
-            warc_headers_dict={"WARC-Refers-To": refers_to},
+            warc_headers_dict={"WARC-Refers-To": refers_to} if refers_to else {},
         )
-        writer.write_record(record)
+        with self._written():
+            writer.write_record(record)
+
+    @contextmanager
+    def _written(self):
+        """Hands what the block wrote to the listener, once it is in the file."""
+        start = self._file.tell()
+        yield
+        if self.on_write is not None:
+            self._file.flush()
+            end = self._file.tell()
+            with open(self.warc_dir / self._name, "rb") as written:
+                written.seek(start)
+                self.on_write(self._name, start, written.read(end - start))
 
     def close(self) -> None:
         if self._file is not None:
@@ -158,18 +196,23 @@ class WarcCapture:
         self.warc_dir.mkdir(parents=True, exist_ok=True)
         self._file = open(self.warc_dir / self._name, "ab")
         self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
-        self._writer.write_record(
-            self._writer.create_warcinfo_record(
-                self._name,
-                {
-                    "software": SOFTWARE,
-                    "format": "WARC File Format 1.1",
-                    "http-header-user-agent": self.user_agent,
-                    "robots": "obey",
-                },
+        with self._written():
+            self._writer.write_record(
+                self._writer.create_warcinfo_record(
+                    self._name,
+                    {
+                        "software": SOFTWARE,
+                        "format": "WARC File Format 1.1",
+                        "http-header-user-agent": self.user_agent,
+                        "robots": "obey",
+                    },
+                )
             )
-        )
         return self._writer
+
+
+def _one_line(value) -> str:
+    return str(value).replace("\r", " ").replace("\n", " ")
 
 
 def _stored_headers(headers: list[tuple[str, str]], body_length: int) -> list[tuple[str, str]]:

@@ -124,10 +124,18 @@ class ArchivePipeline:
     def from_crawler(cls, crawler: Crawler):
         return cls(crawler)
 
+    def open_archive(self) -> Archive:
+        """What the pipeline records into (a cluster worker: its captures, see
+        ``crawler.cluster.worker``)."""
+        return Archive(self.db_path)
+
+    def previous_run_state(self, spider_name: str) -> str | None:
+        return last_run_state(self.archive, spider_name)
+
     def open_spider(self) -> None:
         spider = self.crawler.spider
-        self.archive = Archive(self.db_path)
-        previous_run = last_run_state(self.archive, spider.name)
+        self.archive = self.open_archive()
+        previous_run = self.previous_run_state(spider.name)
         self.resuming_interrupted_run = previous_run in (INTERRUPTED, KILLED)
         if self.resuming_interrupted_run:
             logger.warning(

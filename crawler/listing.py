@@ -23,7 +23,7 @@ read generically, the way these CMSs print their lists:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -31,6 +31,8 @@ import lxml.html
 from lxml import etree
 from parsel import Selector
 from scrapy.http import Response
+
+from pipelines.normalise import url_date
 
 
 @dataclass(frozen=True)
@@ -44,33 +46,20 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _TIME = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)")
 # A list date without its year: "(10月28日 08:01)", "[10-28]".
 _MONTH_DAY = re.compile(r"(?<!\d)\d{1,2}月\d{1,2}日|[\[(（]\d{1,2}-\d{1,2}[\])）]")
-# Dates in article URLs: TRS t20211027_…, Sina /2021-10-28/, people.com.cn
-# /n1/2021/1028/, Hanweb /art/2021/9/28/ and 12371 /2021/10/28/.
-_URL_DATES = (
-    re.compile(r"/t(\d{4})(\d{2})(\d{2})_"),
-    re.compile(r"/(\d{4})-(\d{2})-(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{2})(\d{2})/"),
-    re.compile(r"/(\d{4})/(\d{1,2})/(\d{1,2})/"),
-)
 
 
 def list_date(text: str, url: str) -> str | None:
     """A list item's date as ISO 8601: ``2021-10-27``, or with the time when the
     list prints one, ``2021-10-27T18:00+08:00``.  Lists that omit the year
-    (Sina: "(10月28日 08:01)") get the date from the article URL."""
-    found = _DATE.search(text)
-    if found is None:
-        found = _url_date(url)
-    if found is None:
+    (Sina: "(10月28日 08:01)") get the day from the article URL, read as the
+    extract stage reads it (:func:`pipelines.normalise.url_date`)."""
+    if found := _DATE.search(text):
+        year, month, day = (int(g) for g in found.groups())
+        date = f"{year:04d}-{month:02d}-{day:02d}"
+    elif (date := url_date(url)) is None:
         return None
-    year, month, day = (int(g) for g in found.groups())
-    date = f"{year:04d}-{month:02d}-{day:02d}"
     time = _TIME.search(text)
     return f"{date}T{int(time[1]):02d}:{time[2]}+08:00" if time else date
-
-
-def _url_date(url: str) -> re.Match | None:
-    return next((m for m in (p.search(url) for p in _URL_DATES) if m), None)
 
 
 def _clean(text: str) -> str:
@@ -127,7 +116,7 @@ def _text_beside(block: etree._Element, link: etree._Element) -> str:
 
 
 def _is_dated(text: str, url: str) -> bool:
-    return bool(_DATE.search(text) or _MONTH_DAY.search(text) or _url_date(url))
+    return bool(_DATE.search(text) or _MONTH_DAY.search(text) or url_date(url))
 
 
 def _block_of(link: etree._Element, base_url: str) -> etree._Element | None:
@@ -286,8 +275,7 @@ def datastore_next(response: Response) -> str | None:
     return response.urljoin(f"?uid={store.uid}&pageNum={current + 1}")
 
 
-def _labelled_links(response: Response, labels: Iterable[str]) -> list[str]:
-    labels = set(labels)
+def _labelled_links(response: Response, labels: frozenset[str]) -> list[str]:
     return [
         response.urljoin(a.attrib["href"])
         for a in response.xpath("//a[@href]")
@@ -316,8 +304,8 @@ def numbered_next(response: Response) -> str | None:
             numbered.setdefault(int(text), url)
     if not numbered:
         return None
-    here = _without_fragment(response.url)
-    current = next((n for n, url in numbered.items() if _without_fragment(url) == here), None)
+    here = _page_key(response.url)
+    current = next((n for n, url in numbered.items() if _page_key(url) == here), None)
     if current is None:
         current = next(n for n in range(1, max(numbered) + 2) if n not in numbered)
     return numbered.get(current + 1)
@@ -328,9 +316,13 @@ def last_page_next(response: Response) -> str | None:
     ``index_{n+1}``; from the first page, ``index_1`` when 共N页 says the 末页 is
     page N-1 (TRS counting), ``index_2`` when it is page N."""
     last = next(iter(_labelled_links(response, _LAST_TEXTS)), None)
-    here = _NUMBERED.match(urlsplit(response.url).path)
     there = _NUMBERED.match(urlsplit(last).path) if last else None
-    if not (here and there and there["number"] and here["stem"] == there["stem"]):
+    if not (there and there["number"]):
+        return None
+    path = urlsplit(response.url).path
+    # A column's first page is often its folder: /xcgz/ is /xcgz/index.html.
+    here = _NUMBERED.match(path + f"index.{there['ext']}" if path.endswith("/") else path)
+    if not (here and here["stem"] == there["stem"]):
         return None
     last_number = int(there["number"])
     if here["number"]:
@@ -345,15 +337,21 @@ def last_page_next(response: Response) -> str | None:
     return response.urljoin(f"{here['stem'].rsplit('/', 1)[-1]}_{following}.{here['ext']}")
 
 
-def _without_fragment(url: str) -> str:
-    return urlsplit(url)._replace(fragment="").geturl()
+_FOLDER_INDEX = re.compile(r"/(?:index|default)\.s?html?$")
+
+
+def _page_key(url: str) -> tuple[str, str, str]:
+    """What tells two URLs of one page apart: host, path (a folder and its
+    index.html are one page) and query, not the scheme or fragment."""
+    parts = urlsplit(url)
+    return parts.netloc, _FOLDER_INDEX.sub("/", parts.path), parts.query
 
 
 def generic_next_page(response: Response) -> str | None:
     """A list page's next page without a profile's pagination (see the module's docstring)."""
-    here = _without_fragment(response.url)
+    here = _page_key(response.url)
     for find in (pager_script_next, datastore_next, next_link, numbered_next, last_page_next):
         url = find(response)
-        if url and _without_fragment(url) != here:
+        if url and _page_key(url) != here:
             return url
     return None

@@ -5,6 +5,10 @@ archive CLI::
 
     python -m crawler.run [SPIDER ...] --db data/archive.db [--host-map JSON]
         [--cookie-file F] [--jobdir DIR] [--warc-dir DIR] [--no-politeness]
+    python -m crawler.run --cluster redis://HOST:PORT/DB [SPIDER ...] [--host-map JSON] …
+
+The second form is a cluster worker (``crawler/cluster``): it joins the crawl
+open in that Redis database, with all of its spiders or those named.
 
 Scrapy's reactor starts once per process: call ``run_crawl`` once per process
 (run several crawls as subprocesses).
@@ -17,6 +21,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from archive.db import Archive, warc_dir_for
@@ -27,12 +32,18 @@ from sites import get_profile
 SETTINGS_MODULE = "crawler.settings"
 
 
-def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings):
+def project_settings():
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
     from scrapy.utils.project import get_project_settings
 
-    settings = get_project_settings()
-    overrides = {"ARCHIVE_DB": str(db_path), "POLITENESS_OFF": not politeness}
+    return get_project_settings()
+
+
+def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings):
+    settings = project_settings()
+    overrides = {"POLITENESS_OFF": not politeness}
+    if db_path:
+        overrides["ARCHIVE_DB"] = str(db_path)
     if host_map:
         overrides["MIRROR_HOST_MAP"] = dict(host_map)
     if cookie_file:
@@ -97,37 +108,103 @@ def run_crawl(
 
     settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
     process = CrawlerProcess(settings)
-    available = process.spider_loader.list()
-    names = list(spiders) if spiders else sorted(
-        name for name in available if not _is_test_site(process.spider_loader.load(name))
-    )
-    unknown = [name for name in names if name not in available]
-    if unknown:
-        print(f"unknown spider(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}", file=sys.stderr)
+    names = spider_names(process.spider_loader, spiders)
+    if names is None:
         return 2
     jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
     with Archive(db_path) as archive:
         previous_runs = {name: last_run_state(archive, name) for name in names}
     crawlers = {}
     for name in names:
-        crawler = process.create_crawler(name)
+        crawler = _crawler(process, name)
         spider_jobdir = _prepare_jobdir(jobs_root / name, previous_runs[name])
         crawler.settings.set("JOBDIR", str(spider_jobdir), priority="cmdline")
-        if not _needs_browser(crawler.spidercls):
-            # Plain Scrapy handlers: no Playwright driver started for a site that never needs one.
-            crawler.settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
         process.crawl(crawler)
         crawlers[name] = crawler
     process.start()
-    return _report(db_path, crawlers)
+    return report(db_path, {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()})
 
 
-def _report(db_path: str, crawlers: dict) -> int:
+def spider_names(spider_loader, requested: list[str] | None) -> list[str] | None:
+    """The spiders to crawl: those named, or every site but the test sites;
+    None (and a message) when a name is unknown."""
+    available = spider_loader.list()
+    names = list(requested) if requested else sorted(
+        name for name in available if not _is_test_site(spider_loader.load(name))
+    )
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        print(f"unknown spider(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}", file=sys.stderr)
+        return None
+    return names
+
+
+def _crawler(process, name: str):
+    crawler = process.create_crawler(name)
+    if not _needs_browser(crawler.spidercls):
+        # Plain Scrapy handlers: no Playwright driver started for a site that never needs one.
+        crawler.settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
+    return crawler
+
+
+def run_worker(
+    cluster_url: str,
+    spiders: list[str] | None = None,
+    *,
+    host_map: dict | None = None,
+    cookie_file: str | None = None,
+    politeness: bool = True,
+    warc_dir: str | None = None,
+    extra_settings: dict | None = None,
+) -> int:
+    """Work on the cluster crawl open at ``cluster_url`` (all its spiders, or those
+    named) until it is over; the coordinator (``python -m archive crawl --cluster``)
+    writes the archive.  Returns 0 when every spider's part ended normally."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.cluster.crawl import connect
+
+    settings = _crawl_settings(
+        None, host_map, cookie_file, politeness, warc_dir, {**(extra_settings or {}), "CLUSTER_REDIS_URL": cluster_url}
+    )
+    crawl = _wait_for_crawl(connect(cluster_url), settings)
+    if crawl is None:
+        print(f"no cluster crawl is open at {cluster_url}", file=sys.stderr)
+        return 1
+    names = [name for name in crawl.spiders if not spiders or name in spiders]
+    if not names:
+        print(f"the open crawl has none of {', '.join(spiders)}: it crawls {', '.join(crawl.spiders)}", file=sys.stderr)
+        return 2
+    process = CrawlerProcess(settings)
+    crawlers = {name: _crawler(process, name) for name in names}
+    for crawler in crawlers.values():
+        process.crawl(crawler)
+    process.start()
+    print("\nspider               ended by          requests  captured")
+    exit_code = 0
+    for name, crawler in crawlers.items():
+        stats = crawler.stats.get_stats()
+        reason = stats.get("finish_reason", "did not start")
+        print(f"{name:20} {reason:16} {stats.get('downloader/request_count', 0):9} {stats.get('archive/documents_captured', 0):9}")
+        exit_code = exit_code or int(reason != "finished")
+    return exit_code
+
+
+def _wait_for_crawl(client, settings):
+    from crawler.cluster.crawl import ClusterCrawl
+
+    deadline = time.monotonic() + settings.getfloat("CLUSTER_JOIN_TIMEOUT")
+    while (crawl := ClusterCrawl.current(client, settings.get("CLUSTER_KEY_PREFIX"))) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return crawl
+
+
+def report(db_path: str, run_ids: dict[str, int | None]) -> int:
+    """Print each spider's run from ``crawl_runs``; 0 when all were ok."""
     exit_code = 0
     with Archive(db_path) as archive:
         print("\nspider               status           requests  pages  new  updated  unchanged  failed")
-        for name, crawler in crawlers.items():
-            run_id = crawler.stats.get_value("archive/run_id")
+        for name, run_id in run_ids.items():
             run = archive.db["crawl_runs"].get(run_id) if run_id else None
             if run is None:
                 print(f"{name:20} {'failing':15}  (the spider did not start; see the log above)")
@@ -176,7 +253,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s"
     )
+    parser.add_argument("--cluster", metavar="REDIS_URL", help="work on the cluster crawl open in this Redis database")
     args = parser.parse_args(argv)
+    if args.cluster:
+        return run_worker(
+            args.cluster,
+            args.spiders or None,
+            host_map=args.host_map,
+            cookie_file=args.cookie_file,
+            politeness=not args.no_politeness,
+            warc_dir=args.warc_dir,
+            extra_settings=dict(item.split("=", 1) for item in args.set),
+        )
     return run_crawl(
         args.spiders or None,
         args.db,

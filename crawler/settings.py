@@ -23,6 +23,12 @@ Project settings beyond Scrapy's own:
 ``CRAWL_ERROR_RATE_MAX``    share of failed pages above which a run is "failing"
 ``RECHECK_ARCHIVED``  also fetch every archived page of the site, to see edits
                       (new versions) and removals (404/410: gone) after publication
+``CLUSTER_REDIS_URL`` ``redis://host:port/db``: crawl as one worker of the cluster
+                      crawl open there (``crawler/cluster``); the frontier, seen
+                      set and politeness are shared, captures go to its writer
+``CLUSTER_KEY_PREFIX``, ``CLUSTER_POLL_SECONDS``, ``CLUSTER_HEARTBEAT_SECONDS``,
+``CLUSTER_JOIN_TIMEOUT``, ``CLUSTER_REDIS_RETRY_SECONDS``, ``CLUSTER_WORKER_TIMEOUT``,
+``CLUSTER_WORKERLESS_TIMEOUT``, ``CLUSTER_WARC_DIR``: see ``crawler/cluster``
 """
 
 from __future__ import annotations
@@ -140,6 +146,20 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_PROCESS_REQUEST_HEADERS = "crawler.anti_bot.browser_headers_with_our_user_agent"
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
 
+CLUSTER_REDIS_URL = None
+CLUSTER_KEY_PREFIX = "zhenggai"
+CLUSTER_POLL_SECONDS = 0.25
+CLUSTER_HEARTBEAT_SECONDS = 1.0
+CLUSTER_JOIN_TIMEOUT = 60.0
+CLUSTER_REDIS_RETRY_SECONDS = 120.0
+# The coordinator's: a worker without a heartbeat this long is dead (its requests
+# go back to the frontier); a site's crawl that no worker joins this long ends.
+CLUSTER_WORKER_TIMEOUT = 15.0
+CLUSTER_WORKERLESS_TIMEOUT = 600.0
+# A cluster worker's local WARC files, apart from the copies its writer keeps
+# beside the archive (a worker and the writer may share a machine).
+CLUSTER_WARC_DIR = "data/worker-warc"
+
 # What POLITENESS_OFF changes; robots.txt stays obeyed.
 POLITENESS_OFF_OVERRIDES = {
     "AUTOTHROTTLE_ENABLED": False,
@@ -164,4 +184,10 @@ class CrawlerSettingsAddon:
         if settings.getbool("POLITENESS_OFF"):
             priority = settings.getpriority("POLITENESS_OFF")
             for name, value in settings.getdict("POLITENESS_OFF_OVERRIDES").items():
+                settings.set(name, value, priority=priority)
+        if settings.get("CLUSTER_REDIS_URL"):
+            from crawler.cluster import worker_settings
+
+            priority = settings.getpriority("CLUSTER_REDIS_URL")
+            for name, value in worker_settings(settings).items():
                 settings.set(name, value, priority=priority)

@@ -22,7 +22,10 @@ HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 
 # label → field; longer labels first where one ends another (信息来源 before 来源).
 LABELS: dict[str, str | None] = {
-    **dict.fromkeys(("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "时间", "日期"), "published"),
+    **dict.fromkeys(
+        ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "上传时间", "上传日期", "时间", "日期"),
+        "published",
+    ),
     **dict.fromkeys(("信息来源", "稿件来源", "文章来源", "新闻来源", "本文来源", "内容来源", "来源", "出处"), "source"),
     **dict.fromkeys(("作者", "撰稿", "撰文", "记者", "通讯员"), "author"),
     **dict.fromkeys(("责任编辑", "网络编辑", "值班编辑", "编辑", "责编"), "editor"),
@@ -31,14 +34,15 @@ LABELS: dict[str, str | None] = {
         (
             "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
             "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
-            "访问量", "访问次数", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词", "标签", "分类",
+            "访问量", "访问次数", "下载次数", "下载量", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词",
+            "标签", "分类",
         ),
         None,
     ),
 }
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
-    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 大 中 小 默认 次 T A".split()
+    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A".split()
 )
 # A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
 # the outlet (澎湃新闻记者 邹卫, 本刊记者 杨巨帅).  Roles are never names.
@@ -113,7 +117,8 @@ def _trim(line: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
-    """Read one label-free piece: a bare date, a reporter byline, or nothing but tool words."""
+    """Read one label-free piece: a bare date, a reporter byline, nothing but tool
+    words — or those in a row after the outlet (``青州新闻网 2023年6月12日 08:15 记者 严明``)."""
     start, end = _trim(line, start, end)
     piece = line[start:end]
     if not piece:
@@ -126,7 +131,18 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
         if m.group("outlet"):
             found.outlet = (start + m.start("outlet"), start + m.end("outlet"))
         return True
-    return False
+    date = DATE.search(piece)
+    if date is None:
+        return False
+    before = piece[: date.start()].strip()
+    if before and not re.fullmatch(OUTLET, before):
+        return False
+    if not _read_piece(line, start + date.end(), end, found):
+        return False
+    found.add("published", (start + date.start(), start + date.end()))
+    if before:
+        found.outlet = (start, start + len(before))
+    return True
 
 
 def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine) -> bool:

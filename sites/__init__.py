@@ -50,18 +50,21 @@ optional and each one the file gives is checked:
 ``archived``      pages as a crawl of the mirror archives them (tests/test_crawl.py):
                   ``{url, title, published_at, source, editor, opening, absent}``, the
                   body starting with ``opening`` and without the boilerplate ``absent``
+                  (one string or a list)
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from urllib.parse import urlsplit
 
 import yaml
 
-PROFILE_DIR = Path(__file__).resolve().parent
+# Read as package resources: Scrapyd runs cluster workers from a zipped egg.
+PROFILE_DIR = files(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class ProfileError(ValueError):
     """A profile file is malformed."""
 
 
-def _load(path: Path) -> Profile:
+def _load(path: Traversable) -> Profile:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     try:
         templates = tuple(
@@ -117,8 +120,8 @@ def _load(path: Path) -> Profile:
 
 
 @functools.cache
-def load_profiles(directory: Path = PROFILE_DIR) -> tuple[Profile, ...]:
-    return tuple(_load(p) for p in sorted(directory.glob("*.yaml")))
+def load_profiles(directory: Traversable = PROFILE_DIR) -> tuple[Profile, ...]:
+    return tuple(_load(p) for p in sorted(directory.iterdir(), key=lambda p: p.name) if p.name.endswith(".yaml"))
 
 
 def get_profile(name: str) -> Profile:

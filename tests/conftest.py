@@ -103,6 +103,18 @@ def mirror_factory():
         mirror.stop()
 
 
+@pytest.fixture(scope="session")
+def first_crawl(tmp_path_factory):
+    """Every spider over an unchanged copy of the mirror, into an empty archive: the
+    crawl on one machine that other tests build on or compare with."""
+    base = tmp_path_factory.mktemp("first-crawl")
+    sites = copy_sites(base / "sites")
+    with start_mirror(sites, challenge=False) as mirror:
+        outcome = run_crawl_process(base / "archive.db", mirror.host_map, warc_dir=base / "warc", jobdir=base / "jobs")
+        log = list(mirror.request_log)
+    return outcome, base, log
+
+
 @pytest.fixture
 def archive_path(tmp_path) -> Path:
     return tmp_path / "archive.db"

@@ -1,20 +1,28 @@
 """A journalist's path through the served archive, in real Chromium (Debian's /usr/bin/chromium).
 
-Search in Chinese, apply a facet, open a disclosure and its problems.
-Screenshots of each step are saved under test-artifacts/browser/.
+On an archive with republished copies (tests/journalist_archive.py): search the
+home page for a two-character name, read the highlighted snippet, open the
+record (copies, versions diff, citation), facet reports by province and month,
+run the totals query and check its figures against a hand count over canonical
+records, download the CSV for Excel and check its byte-order mark.  Screenshots
+of each step are saved under test-artifacts/browser/.
 """
 
+import csv
+import io
+import sqlite3
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from datasette_server import served_archive
+from journalist_archive import GONE_AT, HEBEI_CCDI, HEBEI_PEOPLE, HEBEI_SINA, build
 
-from archive.db import Archive
-from archive.importer import import_paths
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
-FIXTURES = Path(__file__).parent / "fixtures"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
+EDITOR = "梁斌"  # Sina's editor of the Hebei report: a two-character name, in no text, only in a byline
+TOTALS = "Money recovered and people disciplined, by unit type"
 
 pytestmark = pytest.mark.skipif(
     not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
@@ -22,64 +30,163 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def browser_page(tmp_path_factory):
+def walk(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     db_path = tmp_path_factory.mktemp("browser") / "archive.db"
-    with Archive(db_path) as archive:
-        import_paths([FIXTURES / "disclosures", FIXTURES / "documents"], archive)
+    ids = build(db_path)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with served_archive(db_path) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(**PLAYWRIGHT_LAUNCH_OPTIONS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield base, page
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        yield base, context.new_page(), ids, db_path
         browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def row_texts(page, column):
     return page.locator(f"table.rows-and-columns td.col-{column}").all_inner_texts()
 
 
-def test_search_facet_and_open_a_disclosure(browser_page):
-    base, page = browser_page
+def canonical_totals(db_path: Path) -> dict:
+    """Money and people by unit type, summed by hand over canonical, non-template reports."""
+    db = sqlite3.connect(db_path)
+    db.row_factory = sqlite3.Row
+    canonical = {r["id"] for r in db.execute("select id, canonical_id from documents") if r["canonical_id"] == r["id"]}
+    totals = defaultdict(lambda: {"reports": 0, "money": 0.0, "people": 0})
+    for report in db.execute("select * from disclosures"):
+        if report["document_id"] in canonical and not report["is_template"]:
+            total = totals[report["unit_type"] or "(unknown)"]
+            total["reports"] += 1
+            total["money"] += report["money_recovered_yuan"] or 0
+            total["people"] += report["people_disciplined"] or 0
+    return dict(totals)
 
+
+def number(text: str) -> float:
+    return float(text.replace(",", "")) if text.strip() else 0.0
+
+
+def test_journalist_walk(walk):
+    base, page, ids, db_path = walk
+
+    # 1. The home page's one search box finds a two-character name; the hit is highlighted.
+    page.goto(f"{base}/")
+    page.fill("form.home-search input[name=q]", EDITOR)
+    page.press("form.home-search input[name=q]", "Enter")
+    page.wait_for_url("**/-/search?q=*")
+    shot(page, "1-search")
+    hit = page.locator("li", has=page.locator(f"a[href='/-/document/{ids[HEBEI_SINA]}']")).first
+    assert hit.locator("mark").first.inner_text() == EDITOR
+
+    # 2. The record: where else the text was published, how it changed, how to cite it.
+    hit.locator(f"a[href='/-/document/{ids[HEBEI_SINA]}']").first.click()
+    page.wait_for_url(f"**/-/document/{ids[HEBEI_SINA]}")
+    shot(page, "2-record")
+    assert page.locator(".banner-copy a").get_attribute("href") == f"/-/document/{ids[HEBEI_CCDI]}"
+    copies = page.locator("table.copies tbody tr")
+    assert copies.count() == 3
+    assert [copies.nth(i).locator("td").nth(0).inner_text() for i in range(3)] == ["中央纪委国家监委网站", "新浪财经", "人民网"]
+    assert copies.nth(1).locator("td").nth(2).inner_text() == EDITOR
+    assert copies.nth(2).locator("td").nth(5).inner_text() == f"gone {GONE_AT[:10]}"
+    assert copies.nth(2).locator("td.url a").get_attribute("href") == HEBEI_PEOPLE
+    assert page.locator("#versions del").all_inner_texts() == ["6"]
+    assert page.locator("#versions ins").all_inner_texts() == ["8"]
+    citation = page.inner_text("#citation")
+    assert citation.startswith("中央纪委国家监委网站. 中共河北省委关于十九届中央第六轮巡视整改进展情况的通报[EB/OL]. 新浪财经, (2021-10-28)")
+    page.click("button[data-copy-target=citation]")
+    assert page.evaluate("navigator.clipboard.readText()") == citation
+    assert page.inner_text("button[data-copy-target=citation]") == "Copied"
+
+    # 3. Reports by province and month: one row for the Hebei report, not three.
+    page.goto(f"{base}/")
+    page.click(".browse a:has-text('Rectification reports')")
+    page.wait_for_url("**/disclosures?is_canonical=1")
+    page.locator(".facet-info[data-column=province] a", has_text="河北省").first.click()
+    page.wait_for_url("**province=*")
+    page.locator(".facet-info[data-column=published_month] a", has_text="2021-10").first.click()
+    page.wait_for_url("**published_month=2021-10*")
+    shot(page, "3-facet-province-month")
+    assert row_texts(page, "unit") == ["河北省"]
+    assert page.locator("td.col-title a").get_attribute("href") == f"/-/document/{ids[HEBEI_CCDI]}"
+    assert page.locator("td.col-level").inner_text().startswith("中央")
+
+    # 4. The totals query equals a hand count over canonical records.
+    page.goto(f"{base}/")
+    page.click(f".key-questions a:has-text('{TOTALS}')")
+    page.wait_for_url("**/money_by_unit_type")
+    shot(page, "4-totals")
+    served = {
+        unit_type: {"reports": int(reports), "money": number(money), "people": int(number(people))}
+        for unit_type, reports, money, people in zip(
+            row_texts(page, "unit_type"), row_texts(page, "reports"),
+            row_texts(page, "money_recovered_yuan"), row_texts(page, "people_disciplined"),
+        )
+    }
+    assert served == canonical_totals(db_path)
+    assert served["省区市"] == {"reports": 3, "money": 327_632_000, "people": 109}
+
+    # 5. CSV for Excel: a UTF-8 file with a byte-order mark, the same figures.
+    with page.expect_download() as download:
+        page.click(".export-links a.excel-csv")
+    shot(page, "5-csv-for-excel")
+    content = Path(download.value.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    assert rows[0].keys() >= {"\ufeffunit_type"} and not content[3:].startswith(b"\xef\xbb\xbf")
+    excel = {r["\ufeffunit_type"]: (int(r["reports"]), number(r["money_recovered_yuan"])) for r in rows}
+    assert excel == {k: (v["reports"], v["money"]) for k, v in served.items()}
+    assert download.value.suggested_filename == "money_by_unit_type.csv"
+
+
+def test_column_descriptions_are_shown_on_demand_and_long_text_cut(walk):
+    base, page, _, _ = walk
     page.goto(f"{base}/archive/documents")
-    page.fill("input[name=_search]", "巡察整改")
-    page.keyboard.press("Enter")
-    page.wait_for_url("**_search=*")
-    page.screenshot(path=str(ARTIFACTS / "1-search.png"), full_page=True)
-    titles = row_texts(page, "title")
-    assert "中共梅溪县白石镇委员会关于十五届县委第三轮巡察整改进展情况的通报" in titles
-    assert "县纪委监委召开巡察整改推进会" in titles
-    assert "二十届中央第二轮巡视整改进展情况综述" not in titles  # 巡视, not 巡察
+    descriptions = page.locator("dl.column-descriptions")
+    assert not descriptions.is_visible()
+    table_top = page.locator("table.rows-and-columns").bounding_box()["y"]
+    assert table_top < 1000  # the table starts on the first screen, under the facets
+    page.click("details.column-help summary")
+    assert descriptions.is_visible()
+    assert "canonical record" in page.locator("th[data-column=is_canonical]").get_attribute("title")
+    shot(page, "6-documents")
+    assert max(len(t) for t in row_texts(page, "body_text")) <= 101
 
+
+def test_search_facet_and_open_a_disclosure(walk):
+    base, page, _, _ = walk
     page.goto(f"{base}/archive/disclosures")
-    page.locator(".facet-info[data-column=level] a", has_text="county").first.click()
+    page.locator(".facet-info[data-column=level] a", has_text="县级").first.click()
     page.wait_for_url("**level=county*")
-    page.screenshot(path=str(ARTIFACTS / "2-facet-level-county.png"), full_page=True)
+    shot(page, "7-facet-level-county")
     assert sorted(row_texts(page, "unit")) == ["县林业局", "梅溪县白石镇", "梅溪县白石镇"]
 
     page.locator("table.rows-and-columns td.col-title a", has_text="中共梅溪县白石镇委员会").click()
     page.wait_for_url("**/-/document/*")
-    page.screenshot(path=str(ARTIFACTS / "3-disclosure.png"), full_page=True)
+    shot(page, "8-disclosure")
     assert page.inner_text("h1.doc-title") == "中共梅溪县白石镇委员会关于十五届县委第三轮巡察整改进展情况的通报"
     facts = dict(
         zip(page.locator("table.disclosure th").all_inner_texts(), page.locator("table.disclosure td").all_inner_texts())
     )
     assert facts["Inspected unit"] == "梅溪县白石镇"
+    assert facts["Level"] == "县级 (county)"
     assert facts["Team"] == "县委第二巡察组"
     assert facts["Feedback"] == "2023-07-05"
     assert facts["Problems"] == "6"
-    statuses = page.locator("table.problems tbody td:nth-child(4)").all_inner_texts()
-    assert statuses == ["已完成，并将长期坚持", "基本完成", "正在推进", "未完成", "(no status)", "持续推进"]  # as printed
+    statuses = page.locator("ol.problems .status").all_inner_texts()
+    assert statuses == ["已完成，并将长期坚持", "基本完成", "正在推进", "未完成", "no status stated", "持续推进"]  # as printed
     assert page.locator("article.doc-text p").first.inner_text().startswith("根据县委巡察工作统一部署")
 
 
-def test_dashboard_draws_its_charts(browser_page):
-    base, page = browser_page
+def test_dashboard_draws_its_charts(walk):
+    base, page, _, _ = walk
     page.goto(f"{base}/-/dashboards/rectification")
     page.wait_for_selector("#chart-problems-by-status :is(svg, canvas)")
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(ARTIFACTS / "4-dashboard.png"), full_page=True)
+    shot(page, "9-dashboard")
     assert page.locator(".vega-embed").count() == 3
     assert page.locator(".vega-embed :is(svg, canvas)").count() >= 3

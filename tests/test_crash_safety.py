@@ -139,14 +139,17 @@ def copy_archive(source: Path, destination: Path) -> None:
 def snapshot(db: Path, timing_dependent: tuple[str, ...] = ()) -> dict:
     """What an archive holds (``archive_snapshot``), with copies compared as
     groups: which copy of undated texts is canonical depends on when each was
-    first seen, to the second, which a killed and resumed run cannot repeat.
+    first seen, to the second, which a killed and resumed run cannot repeat
+    (and so does ``is_canonical``, on documents, disclosures and problems).
     ``timing_dependent``: document columns left out as well."""
     state = archive_snapshot.snapshot(db)
     groups: dict[str, list[str]] = {}
     for document_id, document in sorted(state["documents"].items()):
         groups.setdefault(document.pop("canonical_id"), []).append(document_id)
-        for column in timing_dependent:
+        for column in ("is_canonical", *timing_dependent):
             document.pop(column)
+    for row in (*state["disclosures"].values(), *state["problems"].values()):
+        row.pop("is_canonical")
     return {**state, "copy groups": sorted(groups.values())}
 
 

@@ -91,12 +91,16 @@ def test_a_page_of_undated_links_has_no_entries():
         ('<div class="pages"><span>1</span><a href="index_2.html">2</a><a href="index_3.html">3</a></div>', COLUMN, "http://jw.example.test/xcgz/index_2.html"),
         ('<ul class="pages"><li><a href="col12.htm">1</a></li><li><a href="col12_2.htm">2</a></li></ul>', "http://jw.example.test/html/col12.htm", "http://jw.example.test/html/col12_2.htm"),
         ('<ul class="pages"><li><a href="col12.htm">1</a></li><li><a href="col12_2.htm">2</a></li></ul>', "http://jw.example.test/html/col12_2.htm", None),
+        # a column's folder is its index.html
+        ('<div class="pages"><a href="index.html">1</a><a href="index_1.html">2</a></div>', "http://jw.example.test/xcgz/", "http://jw.example.test/xcgz/index_1.html"),
+        ('<div class="pages"><a href="./">下一页</a></div>', COLUMN, None),
         # 末页 counted: 共5页 ending at index_4 is TRS counting (index, index_1 … index_4)
         ('<div class="page">共5页 <a href="index_4.html">末页</a></div>', COLUMN, "http://jw.example.test/xcgz/index_1.html"),
         ('<div class="page">共5页 <a href="index_5.html">尾页</a></div>', COLUMN, "http://jw.example.test/xcgz/index_2.html"),
         ('<div class="page">共5页 <a href="index_4.html">末页</a></div>', "http://jw.example.test/xcgz/index_3.html", "http://jw.example.test/xcgz/index_4.html"),
         ('<div class="page">共5页 <a href="index_4.html">末页</a></div>', "http://jw.example.test/xcgz/index_4.html", None),
         ('<div class="page"><a href="index_4.html">末页</a></div>', COLUMN, None),
+        ('<div class="page">共5页 <a href="index_4.shtml">末页</a></div>', "http://jw.example.test/xcgz/", "http://jw.example.test/xcgz/index_1.shtml"),
         # pager scripts: TRS counts index.html as page 0, gov-cloud as page 1
         ('<div class="page"><script>createPageHTML(3, 0, "index", "shtml");</script></div>', COLUMN, "http://jw.example.test/xcgz/index_1.shtml"),
         ("<div id=\"page_div\"></div><script>createPageHTML('page_div',3, 1,'index','html',45);</script>", COLUMN, "http://jw.example.test/xcgz/index_2.html"),

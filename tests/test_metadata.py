@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import schema
+from archive import labels, schema
 from pipelines import dedupe
 from archive.db import Archive
 
@@ -16,8 +16,8 @@ TABLES = METADATA["databases"]["archive"]["tables"]
 @pytest.mark.parametrize(
     "table, columns",
     [
-        ("documents", schema.DOCUMENTS),
-        ("disclosures", schema.DISCLOSURES),
+        ("documents", {**schema.DOCUMENTS, **schema.GENERATED["documents"]}),
+        ("disclosures", {**schema.DISCLOSURES, **schema.GENERATED["disclosures"]}),
         ("problems", schema.PROBLEMS),
         ("outcomes", schema.OUTCOMES),
         ("versions", schema.VERSIONS),
@@ -26,6 +26,7 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("rounds", schema.ROUNDS),
         ("minhash", dedupe.TABLES["minhash"]),
         ("minhash_bands", dedupe.TABLES["minhash_bands"]),
+        *[(name, {"code": str, "label": str}) for name in labels.LABEL_TABLES],
     ],
 )
 def test_every_column_is_described(table, columns):
@@ -37,7 +38,8 @@ def test_every_column_is_described(table, columns):
 def test_created_tables_match_the_schema(tmp_path):
     with Archive(tmp_path / "a.db") as archive:
         for table in TABLES:
-            assert set(archive.db[table].columns_dict) == set(TABLES[table]["columns"]), table
+            columns = {row[1] for row in archive.db.execute(f"pragma table_xinfo([{table}])")}
+            assert columns == set(TABLES[table]["columns"]), table
         assert archive.count("rounds") > 20
 
 
@@ -67,3 +69,18 @@ def test_an_archive_made_before_the_outcome_columns_opens_and_gains_them(tmp_pat
         assert (row["unit"], row["money_recovered_yuan"], row["province"], row["status_source"]) == ("某县", 5.0, None, None)
     with Archive(path) as archive:  # and again: create is idempotent
         assert set(archive.db["disclosures"].columns_dict) == set(schema.DISCLOSURES)
+
+
+def test_every_coded_value_has_a_chinese_label():
+    from pipelines.classify import DOC_TYPES
+    from pipelines.disclosure.parties import _SENDER_LEVEL
+    from pipelines.disclosure.problems import status_class
+
+    assert set(labels.DOC_TYPES) == set(DOC_TYPES)
+    assert set(labels.LEVELS) == set(_SENDER_LEVEL.values())
+    printed = [None, "已完成", "已完成，并将长期坚持", "基本完成", "正在推进", "持续推进", "未完成", "长期坚持", "整改中"]
+    assert {status_class(status) for status in printed} == set(labels.STATUS_CLASSES)
+    assert all(
+        "\u4e00" <= label[0] <= "\u9fff"
+        for table in (labels.LEVELS, labels.DOC_TYPES, labels.STATUS_CLASSES) for label in table.values()
+    )

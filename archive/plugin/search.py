@@ -294,6 +294,7 @@ _SECTIONS = {
         where {where} order by d.published_at desc, p.position limit :zh_limit""",
 }
 _ALIASES = {"documents": "d", "problems": "p"}
+_BYLINES = {"documents": ("publisher", "source", "author", "editor")}
 
 
 async def _archive_database(datasette):
@@ -314,6 +315,9 @@ async def _section(database, table: str, text: str) -> dict:
             row = dict(row)
             text_column = SNIPPET_COLUMNS[table]
             row["title_html"] = highlight(row["title"] or "", terms)
+            # A name found in a byline is marked where it shows, in the line under the title.
+            for byline in _BYLINES.get(table, ()):
+                row[f"{byline}_html"] = highlight(row[byline], terms) if row[byline] else None
             row["snippet"] = snippet(row[text_column] or "", terms) or escape((row[text_column] or "")[:120])
             rows.append(row)
     return {"table": table, "plan": plan, "rows": rows, "more_than": PROBE_LIMIT}

@@ -1,4 +1,4 @@
-"""``python -m crawler.mirror [--port-base N] [--faults]``: serve the fixtures until interrupted."""
+"""``python -m crawler.mirror [--port-base N] [--faults] [--delay SECONDS]``: serve the fixtures until interrupted."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ def main() -> None:
     parser.add_argument("--no-challenge", action="store_true", help="serve CCDI pages without the cookie challenge")
     parser.add_argument("--faults", action="store_true", help="also serve the fault site (crawler/mirror/faults.py)")
     parser.add_argument("--stall-seconds", type=float, default=Faults.stall_seconds, help="how long the stalling page stalls")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds every answer takes (a distant server)")
     args = parser.parse_args()
     faults = Faults(stall_seconds=args.stall_seconds) if args.faults else None
-    mirror = start_mirror(args.sites_dir, port_base=args.port_base, challenge=not args.no_challenge, faults=faults)
+    mirror = start_mirror(args.sites_dir, port_base=args.port_base, challenge=not args.no_challenge, faults=faults, delay=args.delay)
     print(json.dumps(mirror.host_map, indent=2), flush=True)
     try:
         threading.Event().wait()

@@ -21,6 +21,8 @@ import ipaddress
 import mimetypes
 import secrets
 import threading
+import time
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -89,6 +91,10 @@ class Mirror:
     ``request_log``: (host, path with query) of every request, in order.
     ``faults``: also serve the fault site (hosts marked ``faults_only``), whose
     fault paths fail as :mod:`crawler.mirror.faults` describes; loopback only.
+    ``delay``: seconds every answer takes, like a distant server (a latency-bound crawl).
+    ``visits``: (host, path, start, end) of every answer, in ``time.monotonic()`` seconds, and
+    ``max_in_flight``: the most requests each host was answering at once — what a
+    politeness limit promises the site.
     """
 
     def __init__(
@@ -100,6 +106,7 @@ class Mirror:
         captcha_paths: set[str] | frozenset[str] = frozenset(),
         port_base: int | None = None,
         faults: Faults | None = None,
+        delay: float = 0.0,
     ) -> None:
         if faults is not None and not _is_loopback(host):
             raise ValueError(f"the fault mirror serves loopback addresses only, not {host}")
@@ -110,6 +117,11 @@ class Mirror:
         self.captcha_paths = set(captcha_paths)
         self.challenge_seed = secrets.token_hex(4)
         self.request_log: list[tuple[str, str]] = []
+        self.delay = delay
+        self.visits: list[tuple[str, str, float, float]] = []
+        self.max_in_flight: dict[str, int] = {}
+        self._in_flight: dict[str, int] = {}
+        self._visits_lock = threading.Lock()
         self.host_map: dict[str, str] = {}
         self._port_base = port_base
         self._servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
@@ -164,6 +176,22 @@ class Mirror:
         self.stop()
 
     # -- answering one request -------------------------------------------------
+
+    @contextmanager
+    def visit(self, real_host: str, raw_path: str):
+        """Counts the answer in flight on ``real_host`` while it is being made."""
+        with self._visits_lock:
+            in_flight = self._in_flight[real_host] = self._in_flight.get(real_host, 0) + 1
+            self.max_in_flight[real_host] = max(in_flight, self.max_in_flight.get(real_host, 0))
+        started = time.monotonic()
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            yield
+        finally:
+            with self._visits_lock:
+                self._in_flight[real_host] -= 1
+                self.visits.append((real_host, raw_path, started, time.monotonic()))
 
     def respond(self, real_host: str, raw_path: str, cookie_header: str | None) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for a request to ``real_host``."""
@@ -223,18 +251,20 @@ def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]
             self._answer(send_body=False)
 
         def _answer(self, send_body: bool) -> None:
-            fault = mirror.fault_reply(real_host, self.path, self, send_body)
-            if fault is not None:
-                fault.run()
-                return
-            status, headers, body = mirror.respond(real_host, self.path, self.headers.get("Cookie"))
-            self.send_response(HTTPStatus(status))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if send_body:
-                self.wfile.write(body)
+            with mirror.visit(real_host, self.path):
+                fault = mirror.fault_reply(real_host, self.path, self, send_body)
+                if fault is not None:
+                    fault.run()
+                    return
+                status, headers, body = mirror.respond(real_host, self.path, self.headers.get("Cookie"))
+                self.send_response(HTTPStatus(status))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if send_body:
+                    self.wfile.write(body)
+                    self.wfile.flush()
 
         def log_message(self, format: str, *args) -> None:
             # request_log keeps what tests need; stderr stays quiet.

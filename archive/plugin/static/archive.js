@@ -1,0 +1,62 @@
+// 整改档案: small additions to Datasette's pages (loaded in <head>, acts once the page is parsed).
+document.documentElement.classList.add("js");
+
+document.addEventListener("DOMContentLoaded", () => {
+  collapseColumnDescriptions();
+  addExcelCsvLinks();
+  enableCopyButtons();
+});
+
+// The column descriptions of a table go into a <details>, shown on demand; each
+// column heading gets its description as a tooltip.
+function collapseColumnDescriptions() {
+  const list = document.querySelector("dl.column-descriptions");
+  if (!list) return;
+  const details = document.createElement("details");
+  details.className = "column-help";
+  const summary = document.createElement("summary");
+  summary.textContent = `What the ${list.querySelectorAll("dt").length} columns mean`;
+  details.appendChild(summary);
+  list.parentNode.insertBefore(details, list);
+  details.appendChild(list);
+  for (const term of list.querySelectorAll("dt")) {
+    const description = term.nextElementSibling;
+    const heading = document.querySelector(`th[data-column="${CSS.escape(term.textContent)}"]`);
+    if (heading && description) heading.title = description.textContent;
+  }
+}
+
+// Beside each CSV link: the same rows as CSV for Excel (UTF-8 with a byte-order
+// mark, every row, downloaded), which Excel in a Chinese locale opens correctly.
+function addExcelCsvLinks() {
+  for (const csv of document.querySelectorAll(".export-links a")) {
+    if (csv.textContent.trim() !== "CSV") continue;
+    const url = new URL(csv.href, location.href);
+    for (const [key, value] of [["_bom", "1"], ["_dl", "1"], ["_stream", "on"], ["_size", "max"]]) {
+      url.searchParams.set(key, value);
+    }
+    const excel = document.createElement("a");
+    excel.href = url.pathname + url.search;
+    excel.className = "excel-csv";
+    excel.textContent = "CSV for Excel";
+    csv.after(document.createTextNode(", "), excel);
+  }
+}
+
+function enableCopyButtons() {
+  for (const button of document.querySelectorAll("button[data-copy-target]")) {
+    button.addEventListener("click", async () => {
+      const target = document.getElementById(button.dataset.copyTarget);
+      try {
+        await navigator.clipboard.writeText(target.textContent);
+        button.textContent = "Copied";
+      } catch (error) {
+        const range = document.createRange();
+        range.selectNodeContents(target);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        button.textContent = "Selected: press Ctrl+C";
+      }
+    });
+  }
+}

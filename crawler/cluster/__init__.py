@@ -1,0 +1,59 @@
+"""One crawl on several machines: a shared frontier in Redis, workers, one writer.
+
+::
+
+    coordinator + writer (python -m archive crawl --cluster URL, on the archive's machine)
+        │ opens the crawl in Redis: per spider its crawl_runs row and what the
+        │ archive already holds; returns dead workers' requests to the frontier;
+        │ ends each site's crawl when nothing is queued or in flight; turns the
+        │ captures into archive records (Archive.ingest, the one ingest path)
+        ▼
+    Redis ── frontier + seen set (scrapy-redis) · leases · heartbeats · per-host
+        ▲     politeness · summed stats · the captures stream
+        │
+    workers (python -m archive worker --cluster URL, or Scrapyd running
+        `scrapy crawl <spider> -s CLUSTER_REDIS_URL=URL`, on any machine)
+          the usual spiders and middlewares; WARC capture first, every record
+          shipped to the writer; never open the SQLite archive
+
+Modules: ``crawl`` (the Redis key space and its atomic steps), ``scheduler``
+(scrapy-redis's Scheduler and RFPDupeFilter as this project uses them: the one
+place that patches them), ``politeness`` (per-host limits for the whole crawl),
+``worker`` (the worker's archive pipeline and seeding), ``writer`` and
+``coordinator``.
+
+A worker is a normal crawl with ``CLUSTER_REDIS_URL`` set: the settings addon
+(``crawler.settings.CrawlerSettingsAddon``) applies :func:`worker_settings`.
+"""
+
+from __future__ import annotations
+
+from scrapy.settings import BaseSettings
+
+ARCHIVE_PIPELINE = "crawler.archive_pipeline.ArchivePipeline"
+
+
+def worker_settings(settings: BaseSettings) -> dict:
+    """What makes a crawl a cluster worker, derived from its settings as they stand."""
+    pipelines = {name: order for name, order in settings.getdict("ITEM_PIPELINES").items() if name != ARCHIVE_PIPELINE}
+    overrides = {
+        "SCHEDULER": "crawler.cluster.scheduler.ClusterScheduler",
+        "ITEM_PIPELINES": {**pipelines, "crawler.cluster.worker.CapturePipeline": settings.getdict("ITEM_PIPELINES").get(ARCHIVE_PIPELINE, 300)},
+        # Last before the mirror rewrite (760): real hosts, after robots.txt and retries.
+        "DOWNLOADER_MIDDLEWARES": {
+            **settings.getdict("DOWNLOADER_MIDDLEWARES"),
+            "crawler.cluster.politeness.ClusterPolitenessMiddleware": 750,
+        },
+        "SPIDER_MIDDLEWARES": {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.cluster.worker.SeedingMiddleware": 1},
+        # The host's delay and AutoThrottle hold for the whole cluster (politeness.py);
+        # the worker keeps none of its own, which would only add to them.
+        "CLUSTER_HOST_DELAY": settings.getfloat("DOWNLOAD_DELAY"),
+        "CLUSTER_AUTOTHROTTLE": settings.getbool("AUTOTHROTTLE_ENABLED"),
+        "DOWNLOAD_DELAY": 0.0,
+        "AUTOTHROTTLE_ENABLED": False,
+        # The frontier is in Redis; a JOBDIR would keep a second, stale one.
+        "JOBDIR": None,
+    }
+    if settings.getpriority("WARC_DIR") <= settings.getpriority("CLUSTER_WARC_DIR"):
+        overrides["WARC_DIR"] = settings.get("CLUSTER_WARC_DIR")
+    return overrides

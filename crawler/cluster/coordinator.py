@@ -1,0 +1,205 @@
+"""``python -m archive crawl --cluster redis://HOST:PORT/DB``: a crawl shared by workers.
+
+Runs on the archive's machine, for the whole crawl:
+
+* opens the crawl in Redis (per spider: its ``crawl_runs`` row, whether the last
+  run was interrupted, what the archive holds for incremental crawling) — or,
+  when one is open already, resumes it: a coordinator killed mid-crawl is simply
+  started again, and the workers never noticed;
+* optionally starts ``--workers N`` worker processes on this machine;
+* is the writer (``crawler.cluster.writer``);
+* returns the requests of workers whose heartbeat stopped (killed, machine lost)
+  to the frontier, so another worker fetches them;
+* ends each site's crawl when nothing is queued, leased or being seeded — or when
+  a worker met a CAPTCHA or too many errors there, or no worker came for
+  ``CLUSTER_WORKERLESS_TIMEOUT`` seconds — then finishes its ``crawl_runs`` row with
+  the workers' summed stats, prints the summary and exits like ``archive crawl``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from archive.db import Archive, warc_dir_for
+from crawler.archive_pipeline import INTERRUPTED, KILLED, errors_by_kind, last_run_state, run_status
+from crawler.cluster.crawl import OPEN, ClusterCrawl, connect
+from crawler.cluster.writer import CaptureWriter
+from crawler.run import project_settings, report, spider_names
+from sites import get_profile
+
+logger = logging.getLogger(__name__)
+
+# How long a site's crawl may wait, once over, for its workers to leave (with their last stats).
+_LEAVE_GRACE_SECONDS = 10.0
+
+
+def _snapshot(archive: Archive, spider_cls) -> dict[str, dict]:
+    """What the archive holds for the site, as the spiders ask it (crawler/mixins.py)."""
+    hosts = {host.lower() for host in get_profile(spider_cls.profile_name).hosts}
+    return {
+        url: {"published_at": published_at, "hints": json.loads(hints or "{}")}
+        for url, published_at, hints in archive.db.execute("select url, published_at, hints from documents")
+        if (urlsplit(url).hostname or "") in hosts
+    }
+
+
+def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: str, recheck: bool) -> ClusterCrawl | None:
+    crawl = ClusterCrawl.current(client, prefix)
+    if crawl is not None:
+        if spiders and sorted(spiders) != crawl.spiders:
+            print(f"a cluster crawl of {', '.join(crawl.spiders)} is open: run again without spider names "
+                  f"to finish it", file=sys.stderr)
+            return None
+        print(f"resuming cluster crawl {crawl.id} of {', '.join(crawl.spiders)}", flush=True)
+        return crawl
+    from scrapy.spiderloader import SpiderLoader
+
+    loader = SpiderLoader.from_settings(project_settings())
+    names = spider_names(loader, spiders)
+    if names is None:
+        return None
+    runs = {}
+    for name in names:
+        resuming = last_run_state(archive, name) in (INTERRUPTED, KILLED)
+        runs[name] = {
+            "run_id": archive.start_run(name),
+            "resuming": resuming,
+            "recheck": recheck,
+            "archived": _snapshot(archive, loader.load(name)),
+        }
+    crawl = ClusterCrawl.open(client, runs, prefix)
+    print(f"opened cluster crawl {crawl.id} of {', '.join(names)}", flush=True)
+    return crawl
+
+
+def worker_command(cluster_url: str, worker_args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "crawler.run", "--cluster", cluster_url, *worker_args]
+
+
+def run_cluster_crawl(
+    cluster_url: str,
+    spiders: list[str] | None,
+    db_path: str,
+    *,
+    warc_dir: str | None = None,
+    workers: int = 0,
+    worker_args: list[str] | None = None,
+    recheck: bool = False,
+    settings: dict | None = None,
+) -> int:
+    """Coordinate and write the cluster crawl (see the module docstring); returns
+    0 when every site was ok, 1 when one failed, 2 when the crawl could not start.
+    ``settings`` are Scrapy settings on top of the project's (the ``CLUSTER_*`` ones
+    count here)."""
+    extra_settings = settings
+    settings = project_settings()
+    settings.setdict(extra_settings or {}, priority="cmdline")
+    prefix = settings.get("CLUSTER_KEY_PREFIX")
+    client = connect(cluster_url, settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS"))
+    try:
+        client.ping()
+    except Exception as exc:
+        print(f"cannot reach Redis at {cluster_url}: {exc}", file=sys.stderr)
+        return 2
+    warc_dir = Path(warc_dir) if warc_dir else warc_dir_for(db_path)
+    with Archive(db_path) as archive:
+        crawl = open_or_resume(client, archive, spiders, prefix, recheck)
+        if crawl is None:
+            return 2
+        run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
+        local = [subprocess.Popen(worker_command(cluster_url, worker_args or [])) for _ in range(workers)]
+        writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
+        try:
+            Coordinator(crawl, archive, writer, settings).run()
+            print(f"writer: {writer.documents} documents in {writer.busy_seconds:.1f} s of writing "
+                  f"({writer.documents / max(writer.busy_seconds, 1e-9):.1f} documents/s), "
+                  f"{writer.written / 1e6:.1f} MB of captures copied to {warc_dir}")
+        finally:
+            for process in local:
+                try:
+                    process.wait(timeout=_LEAVE_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.terminate()
+                    process.wait()
+        crawl.close()
+    return report(db_path, run_ids)
+
+
+class Coordinator:
+    def __init__(self, crawl: ClusterCrawl, archive: Archive, writer: CaptureWriter, settings):
+        self.crawl = crawl
+        self.archive = archive
+        self.writer = writer
+        self.worker_timeout = settings.getfloat("CLUSTER_WORKER_TIMEOUT")
+        self.workerless_timeout = settings.getfloat("CLUSTER_WORKERLESS_TIMEOUT")
+        self.error_rate_max = settings.getfloat("CRAWL_ERROR_RATE_MAX")
+        self.check_seconds = settings.getfloat("CLUSTER_POLL_SECONDS")
+        self.open = list(crawl.spiders)
+        self.over_since: dict[str, float] = {}
+        self.last_worker_seen = {spider: time.monotonic() for spider in self.open}
+
+    def run(self) -> None:
+        next_check = 0.0
+        while self.open:
+            self.writer.drain(block_ms=int(self.check_seconds * 1000))
+            if time.monotonic() >= next_check:
+                for spider in list(self.open):
+                    self._check(spider)
+                next_check = time.monotonic() + self.check_seconds
+        self.writer.drain_all()
+
+    def _check(self, spider: str) -> None:
+        now = time.monotonic()
+        for worker in self.crawl.workers(spider):
+            returned = self.crawl.requeue(spider, worker, silent_seconds=self.worker_timeout)
+            if returned >= 0:
+                logger.warning("Worker %s went silent: %d of its request(s) back to the frontier", worker, returned)
+        run = self.crawl.run(spider)
+        status = self.crawl.finish_if_idle(spider)
+        if status.workers:
+            self.last_worker_seen[spider] = now
+        if run.get("state") == OPEN:
+            if run.get("reason"):
+                self.crawl.end(spider)
+            elif now - self.last_worker_seen[spider] > self.workerless_timeout:
+                self.crawl.stop(spider, "no worker", f"no worker came for {self.workerless_timeout:.0f} s")
+                self.crawl.end(spider)
+            elif not status.done:
+                return
+        over_since = self.over_since.setdefault(spider, now)
+        if status.workers and now - over_since < _LEAVE_GRACE_SECONDS:
+            return  # workers are closing: their last stats are on the way
+        self.writer.drain_all()
+        self._finish(spider)
+        self.open.remove(spider)
+
+    def _finish(self, spider: str) -> None:
+        run = self.crawl.run(spider)
+        run_id = int(run["run_id"])
+        stats = self.crawl.stats(spider)
+        requests = stats.get("downloader/request_count", 0) - stats.get("robotstxt/request_count", 0)
+        pages_fetched = stats.get("downloader/response_count", 0) - stats.get("robotstxt/response_count", 0)
+        failure_kinds = Counter(self.archive.failures_by_kind(run_id))
+        errors = errors_by_kind(stats, failure_kinds)
+        captcha_message = stats.get("anti_bot/captcha_message") or run.get("message")
+        status, message = run_status(run.get("reason") or "finished", errors, pages_fetched, self.error_rate_max, captcha_message)
+        outcomes = self.writer.outcomes[spider]
+        self.archive.finish_run(
+            run_id,
+            requests=requests,
+            pages_fetched=pages_fetched,
+            documents_new=outcomes["new"],
+            documents_updated=outcomes["updated"],
+            documents_unchanged=outcomes["unchanged"],
+            failures=sum(failure_kinds.values()),
+            errors=errors,
+            status=status,
+            message=message,
+        )

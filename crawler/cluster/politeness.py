@@ -1,0 +1,167 @@
+"""Politeness for the crawl as a whole: per host, every worker asks Redis first.
+
+On one machine Scrapy keeps each site polite by itself: at most
+``CONCURRENT_REQUESTS_PER_DOMAIN`` requests at once, ``DOWNLOAD_DELAY`` between
+them, AutoThrottle stretching the delay when the site slows down.  Three workers
+doing the same would each be polite and together three times as heavy.  So a
+worker's own delay is off (``crawler.cluster.worker_settings``) and, just before a
+request goes out, :class:`ClusterPolitenessMiddleware` takes a permit for its host
+from Redis, in one atomic step that holds only when
+
+* fewer than the host's concurrency limit of permits are out, and
+* the host's delay has passed since the last permit was given (any worker's);
+
+it gives the permit back when the answer (or the error) is in, and — with
+AutoThrottle on — adjusts the host's delay from the latency the way Scrapy's
+AutoThrottle does, for every worker at once.  A permit carries an expiry, so a
+worker killed mid-download cannot hold one for good.
+
+What Redis spaces is the permits; a request leaves its worker a moment after
+(a busy worker's reactor adds its lag), so at the site the spacing holds within
+that jitter, and the rate over any stretch of requests holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import redis
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+
+PERMIT_KEY = "cluster_permit"
+# While a host is at its concurrency limit, ask again this often.
+FULL_POLL_SECONDS = 0.05
+
+# KEYS: permits (sorted set member → expiry), host state (hash: next_at, delay)
+# ARGV: member, concurrency, delay floor, permit lifetime.
+# Returns {1, grant time} or {0, seconds to wait before asking again; -1: the host
+# is at its concurrency}, times as text (Lua numbers would come back as integers).
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, '-1'} end
+local next_at = tonumber(redis.call('HGET', KEYS[2], 'next_at') or '0')
+if now < next_at then return {0, tostring(next_at - now)} end
+local delay = tonumber(redis.call('HGET', KEYS[2], 'delay') or ARGV[3])
+redis.call('HSET', KEYS[2], 'next_at', tostring(now + delay))
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
+return {1, tostring(now)}
+"""
+
+# KEYS: permits, host state.  ARGV: member, latency ('' when unknown), status ('' for
+# an error), target concurrency, min delay, max delay, start delay ('' without AutoThrottle).
+_RELEASE = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[7] == '' or ARGV[2] == '' then return 0 end
+local delay = tonumber(redis.call('HGET', KEYS[2], 'delay') or math.max(tonumber(ARGV[5]), tonumber(ARGV[7])))
+local target = tonumber(ARGV[2]) / tonumber(ARGV[4])
+local new = math.max(target, (delay + target) / 2)
+new = math.min(math.max(tonumber(ARGV[5]), new), tonumber(ARGV[6]))
+if ARGV[3] ~= '200' and new <= delay then new = delay end
+redis.call('HSET', KEYS[2], 'delay', tostring(new))
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    concurrency: int
+    delay: float
+    permit_seconds: float
+    """An answer takes at most DOWNLOAD_TIMEOUT: a permit older than that was a dead worker's."""
+    autothrottle: bool = False
+    target_concurrency: float = 1.0
+    start_delay: float = 0.0
+    max_delay: float = 60.0
+
+
+class HostLimiter:
+    """Permits per host under ``<base>:host:<host>``, shared by every worker."""
+
+    def __init__(self, client: redis.Redis, base: str, limits: HostLimits):
+        self.base = base
+        self.limits = limits
+        self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
+
+    def _keys(self, host: str) -> list[str]:
+        return [f"{self.base}:host:{host}:permits", f"{self.base}:host:{host}"]
+
+    def try_acquire(self, host: str, member: str) -> tuple[bool, float]:
+        """(True, grant time in Redis's clock), or (False, seconds to wait; -1 when
+        the host is at its concurrency and only a release will free a permit)."""
+        limits = self.limits
+        granted, value = self._acquire(
+            keys=self._keys(host), args=[member, limits.concurrency, limits.delay, limits.permit_seconds]
+        )
+        return bool(granted), float(value)
+
+    async def acquire(self, host: str, member: str) -> float:
+        while True:
+            granted, value = self.try_acquire(host, member)
+            if granted:
+                return value
+            await asyncio.sleep(FULL_POLL_SECONDS if value < 0 else value)
+
+    def release(self, host: str, member: str, latency: float | None = None, status: str = "") -> None:
+        limits = self.limits
+        throttle = [limits.target_concurrency, limits.delay, limits.max_delay, limits.start_delay if limits.autothrottle else ""]
+        self._release(keys=self._keys(host), args=[member, "" if latency is None else latency, status, *throttle])
+
+
+class ClusterPolitenessMiddleware:
+    """Downloader middleware (just before the mirror rewrite, so it sees real hosts)."""
+
+    def __init__(self, crawler: Crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.limits = HostLimits(
+            concurrency=settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            delay=settings.getfloat("CLUSTER_HOST_DELAY"),
+            permit_seconds=settings.getfloat("DOWNLOAD_TIMEOUT") + 5,
+            autothrottle=settings.getbool("CLUSTER_AUTOTHROTTLE"),
+            target_concurrency=settings.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY"),
+            start_delay=settings.getfloat("AUTOTHROTTLE_START_DELAY"),
+            max_delay=settings.getfloat("AUTOTHROTTLE_MAX_DELAY"),
+        )
+        self._limiter: HostLimiter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler):
+        if not crawler.settings.get("CLUSTER_REDIS_URL"):
+            raise NotConfigured("not a cluster worker")
+        return cls(crawler)
+
+    @property
+    def limiter(self) -> HostLimiter:
+        if self._limiter is None:  # the scheduler has joined the crawl by the first request
+            scheduler = self.crawler.engine.scheduler
+            self._limiter = HostLimiter(scheduler.server, scheduler.crawl.base, self.limits)
+        return self._limiter
+
+    async def process_request(self, request: Request) -> None:
+        host = (urlsplit(request.url).hostname or "").lower()
+        member = f"{self.crawler.engine.scheduler.worker}:{secrets.token_hex(6)}"
+        await self.limiter.acquire(host, member)
+        request.meta[PERMIT_KEY] = (host, member)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._give_back(request, str(response.status))
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._give_back(request, "")
+        return None
+
+    def _give_back(self, request: Request, status: str) -> None:
+        permit = request.meta.pop(PERMIT_KEY, None)
+        if permit is not None:
+            host, member = permit
+            self.limiter.release(host, member, request.meta.get("download_latency"), status)

@@ -1,0 +1,62 @@
+"""is_canonical and published_month: on every row, whatever wrote it, and on archives made before them."""
+
+import sqlite3
+from pathlib import Path
+
+from archive import schema, search
+from archive.db import Archive
+from pipelines import RawDocument
+
+MIRROR = Path(__file__).resolve().parents[1] / "crawler" / "mirror" / "sites"
+HEBEI_CCDI = "https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html"
+HEBEI_SINA = "https://finance.sina.com.cn/roll/2021-10-28/doc-iktzscyy2216354.shtml"
+
+
+def mirrored(url: str) -> RawDocument:
+    body = (MIRROR / url.split("://", 1)[1]).read_bytes()
+    return RawDocument(url=url, body=body, content_type="text/html", fetched_at="2021-11-01T00:00:00+00:00")
+
+
+def flags(archive, table, key="document_id"):
+    return {
+        row["url"]: row["is_canonical"]
+        for row in archive.db.query(
+            f"select doc.url, t.is_canonical from [{table}] t join documents doc on doc.id = t.{key}"
+        )
+    }
+
+
+def test_flags_follow_the_canonical_record_when_the_original_arrives_after_its_copy(tmp_path):
+    with Archive(tmp_path / "a.db") as archive:
+        archive.ingest(mirrored(HEBEI_SINA))
+        assert flags(archive, "disclosures") == {HEBEI_SINA: 1}
+        archive.ingest(mirrored(HEBEI_CCDI))
+        assert flags(archive, "disclosures") == {HEBEI_SINA: 0, HEBEI_CCDI: 1}
+        assert set(flags(archive, "problems").items()) == {(HEBEI_SINA, 0), (HEBEI_CCDI, 1)}
+        documents = {r["url"]: (r["is_canonical"], r["published_month"]) for r in archive.db["documents"].rows}
+        assert documents == {HEBEI_SINA: (0, "2021-10"), HEBEI_CCDI: (1, "2021-10")}
+        month = archive.db.execute("select published_month from disclosures where document_id = ?",
+                                   [archive.document_for_url(HEBEI_CCDI)["id"]]).fetchone()[0]
+        assert month == "2021-10"
+
+
+def test_an_archive_made_before_the_columns_gets_them_filled(tmp_path):
+    path = tmp_path / "old.db"
+    with Archive(path) as archive:
+        archive.ingest(mirrored(HEBEI_SINA))
+        archive.ingest(mirrored(HEBEI_CCDI))
+    old = sqlite3.connect(path)
+    search.register_functions(old)
+    old.executescript("""
+        drop trigger disclosures_is_canonical; drop trigger problems_is_canonical; drop trigger documents_canonical_moved;
+        drop index idx_documents_is_canonical; drop index idx_documents_published_month;
+        alter table documents drop column is_canonical; alter table documents drop column published_month;
+        alter table disclosures drop column published_month;
+        alter table disclosures drop column is_canonical; alter table problems drop column is_canonical;
+    """)
+    old.close()
+    with Archive(path) as archive:
+        assert flags(archive, "disclosures") == {HEBEI_SINA: 0, HEBEI_CCDI: 1}
+        assert set(flags(archive, "problems").values()) == {0, 1}
+        generated = {row[1] for row in archive.db.execute("pragma table_xinfo(documents)")}
+        assert set(schema.GENERATED["documents"]) <= generated

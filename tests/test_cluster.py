@@ -1,0 +1,328 @@
+"""A crawl on several machines, on loopback: a real redis-server, a coordinator that
+is the archive's one writer (``python -m archive crawl --cluster``), worker
+processes (``python -m crawler.run --cluster``) and Scrapyd, against the mirror
+slowed to a latency-bound 0.2 s a page.  The result is compared with the crawl
+on one machine of the same mirror (``first_crawl``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from scrapy.http import Request
+from scrapy.utils.test import get_crawler
+from scrapy_redis.scheduler import Scheduler
+
+from archive_snapshot import snapshot
+from cluster_services import redis_server, scrapyd_server
+from conftest import CRAWL_TIMEOUT, MIRROR_ARTICLE_URLS, ROOT, query
+from crawler.cluster.crawl import ClusterCrawl, worker_pid
+from crawler.cluster.politeness import HostLimiter, HostLimits
+from crawler.cluster.scheduler import ClusterDupeFilter
+from crawler.mirror import start_mirror
+from sites import get_profile
+
+MIRROR_DELAY = 0.2
+# The politeness every worker is given: two requests at a time per host, 0.15 s
+# between the starts of two requests, for the whole cluster.
+HOST_CONCURRENCY, HOST_DELAY = 2, 0.15
+WORKER_SETTINGS = {
+    "CONCURRENT_REQUESTS_PER_DOMAIN": str(HOST_CONCURRENCY),
+    "DOWNLOAD_DELAY": str(HOST_DELAY),
+    "AUTOTHROTTLE_ENABLED": "False",
+    "RANDOMIZE_DOWNLOAD_DELAY": "False",
+}
+COORDINATOR_SETTINGS = {"CLUSTER_WORKER_TIMEOUT": "3", "CLUSTER_POLL_SECONDS": "0.2"}
+# At the mirror, request spacing holds within the workers' jitter (see
+# crawler/cluster/politeness.py): checked as a rate over a window.
+RATE_WINDOW = 2.0
+
+
+@pytest.fixture
+def redis(tmp_path):
+    with redis_server(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture
+def processes():
+    """Start subprocesses; every one still running is killed after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(command: list[str], log: Path) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def _settings_args(settings: dict[str, str]) -> list[str]:
+    return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
+
+
+def coordinator_command(redis_url: str, db: Path, spiders: tuple[str, ...] = ()) -> list[str]:
+    return [sys.executable, "-m", "archive", "crawl", *spiders, "--cluster", redis_url, "--db", str(db),
+            *_settings_args(COORDINATOR_SETTINGS)]
+
+
+def worker_command(redis_url: str, host_map: dict, warc_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "crawler.run", "--cluster", redis_url, "--host-map", json.dumps(host_map),
+            "--warc-dir", str(warc_dir), *_settings_args(WORKER_SETTINGS)]
+
+
+def _wait_for(condition, what: str, timeout: float = CRAWL_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+    return found
+
+
+def _documents(db: Path) -> int:
+    try:
+        return query(db, "select count(*) n from documents")[0]["n"]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def _listings(site: str) -> int:
+    settings = get_profile(site).settings
+    return len(settings.get("columns", [])) + len(settings.get("search", {}).get("keywords", []))
+
+
+def _most_in_window(times: list[float], window: float) -> int:
+    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
+
+
+def _log(path: Path) -> str:
+    return path.read_text(errors="replace")[-4000:]
+
+
+def _assert_same_archive_as_one_machine(db: Path, first_crawl) -> None:
+    _, baseline, _ = first_crawl
+    assert {row["url"] for row in query(db, "select url from documents")} == MIRROR_ARTICLE_URLS
+    crawled, expected = snapshot(db), snapshot(baseline / "archive.db")
+    # What a list page said about an article (its hints, the categories taken from
+    # them) comes from the first listing to reach the page: on a site with several
+    # listings (CCDI: three columns and a search), whichever is read first — on one
+    # machine as on several.  Everything else must be the same.
+    for documents in (crawled["documents"], expected["documents"]):
+        for document in documents.values():
+            if _listings(document["site"]) > 1:
+                hints = json.loads(document.pop("hints"))
+                document["list_title"] = hints["title"]  # every listing prints the same title
+                document.pop("categories")
+    assert crawled == expected
+    assert query(db, "pragma integrity_check")[0][0] == "ok"
+    runs = query(db, "select spider, status, documents_new, finished_at from crawl_runs order by spider")
+    assert [r["status"] for r in runs] == ["ok"] * len(runs) and all(r["finished_at"] for r in runs)
+    assert sum(r["documents_new"] for r in runs) == len(MIRROR_ARTICLE_URLS)
+
+
+# -- the scrapy-redis parts, patched (crawler/cluster/scheduler.py) ---------------------
+
+
+def test_scrapy_redis_scheduler_without_persist_wipes_the_shared_frontier_when_one_worker_closes(redis):
+    """Why the cluster scheduler always persists: scrapy-redis's default deletes
+    the queue and seen set of every worker when any one of them closes."""
+    client = redis.client()
+    crawler = get_crawler(settings_dict={"REDIS_URL": redis.url, "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter"})
+    first, second = Scheduler.from_crawler(crawler), Scheduler.from_crawler(crawler)
+    spider = crawler._create_spider("shared")
+    for scheduler in (first, second):
+        scheduler.open(spider)
+    first.enqueue_request(Request("https://example.org/a"))
+    second.enqueue_request(Request("https://example.org/b"))
+    assert client.zcard("shared:requests") == 2
+    first.close("finished")
+    assert client.zcard("shared:requests") == 0 and not client.exists("shared:dupefilter")
+
+
+def test_cluster_dupefilter_uses_scrapys_fingerprints(redis):
+    crawler = get_crawler()
+    dupefilter = ClusterDupeFilter(redis.client(), "seen", crawler.request_fingerprinter)
+    request = Request("https://example.org/a?b=2&a=1#top")
+    assert dupefilter.request_fingerprint(request) == crawler.request_fingerprinter.fingerprint(request).hex()
+    assert not dupefilter.request_seen(request)
+    assert dupefilter.request_seen(Request("https://example.org/a?a=1&b=2"))
+
+
+def test_a_popped_request_is_leased_until_released_and_returns_if_its_worker_leaves(redis):
+    client = redis.client()
+    crawl = ClusterCrawl.open(client, {"site": {"run_id": 1, "resuming": False, "archived": {}}})
+    keys = crawl.keys("site")
+    client.zadd(keys.requests, {b"request-a": 0, b"request-b": 1})
+    assert crawl.pop("site", "w1", "lease-1") == b"request-a"
+    assert crawl.finish_if_idle("site").leased == 1
+    crawl.release("site", "w1", "lease-1")
+    assert crawl.pop("site", "w1", "lease-2") == b"request-b"
+    assert crawl.requeue("site", "w1", silent_seconds=60) == -1  # alive: it has just popped
+    assert crawl.leave("site", "w1") == 1
+    assert client.zrange(keys.requests, 0, -1) == [b"request-b"]
+    status = crawl.finish_if_idle("site")
+    assert (status.done, status.queued, status.leased) == (False, 1, 0)  # not seeded, and work is queued
+    crawl.close()
+    assert client.keys("*") == []
+
+
+def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redis):
+    limits = HostLimits(concurrency=2, delay=0.05, permit_seconds=10)
+    grants, held, most_held, lock = [], [0], [0], threading.Lock()
+
+    def worker(number: int) -> None:
+        limiter = HostLimiter(redis.client(), "test", limits)  # a connection of its own
+        for attempt in range(6):
+            member = f"w{number}:{attempt}"
+            while not (answer := limiter.try_acquire("example.org", member))[0]:
+                time.sleep(0.01 if answer[1] < 0 else answer[1])
+            with lock:
+                grants.append(answer[1])
+                held[0] += 1
+                most_held[0] = max(most_held[0], held[0])
+            time.sleep(0.12)  # the download: longer than two delays, so the concurrency binds too
+            with lock:
+                held[0] -= 1
+            limiter.release("example.org", member)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    grants.sort()
+    assert len(grants) == 18 and min(b - a for a, b in zip(grants, grants[1:])) >= limits.delay
+    assert most_held[0] == limits.concurrency
+    # A permit its worker never gave back (killed mid-download) expires.
+    dying = HostLimiter(redis.client(), "test", HostLimits(concurrency=1, delay=0, permit_seconds=2))
+    assert dying.try_acquire("example.net", "dead")[0]
+    assert dying.try_acquire("example.net", "alive") == (False, -1)
+    time.sleep(2.1)
+    assert dying.try_acquire("example.net", "alive")[0]
+
+
+# -- crawls ------------------------------------------------------------------------------
+
+
+def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(first_crawl, redis, processes, tmp_path):
+    db = tmp_path / "archive.db"
+    with start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator.log")
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
+                   for n in range(3)]
+        assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator.log")
+        for n, worker in enumerate(workers):
+            assert worker.wait(timeout=60) == 0, _log(tmp_path / f"worker-{n}.log")
+        requests, visits, max_in_flight = list(mirror.request_log), list(mirror.visits), dict(mirror.max_in_flight)
+
+    _assert_same_archive_as_one_machine(db, first_crawl)
+    # No page fetched twice (each worker reads robots.txt for itself).
+    assert [page for page, times in Counter(requests).items() if times > 1 and page[1] != "/robots.txt"] == []
+    # Politeness held for the crawl as a whole.
+    assert max(max_in_flight.values()) <= HOST_CONCURRENCY
+    assert max_in_flight["www.ccdi.gov.cn"] == HOST_CONCURRENCY  # and the allowance was used
+    starts = defaultdict(list)
+    for host, _, started, _ in visits:
+        starts[host].append(started)
+    busiest = {host: _most_in_window(sorted(times), RATE_WINDOW) for host, times in starts.items()}
+    assert max(busiest.values()) <= RATE_WINDOW / HOST_DELAY + 2, busiest
+    # The workers shared the work, and every capture reached the archive's WARC folder.
+    copies = sorted(p.name for p in (tmp_path / "warc").iterdir())
+    assert len({name.split("-")[-2] for name in copies}) >= 2  # worker pids in the file names
+    for n in range(3):
+        for own in (tmp_path / f"worker-{n}").glob("*.warc.gz"):
+            assert (tmp_path / "warc" / own.name).read_bytes() == own.read_bytes()
+    from archive.rebuild import rebuild
+
+    rebuild(tmp_path / "warc", tmp_path / "rebuilt.db", progress=False)
+    assert snapshot(tmp_path / "rebuilt.db") == snapshot(db)
+    assert redis.client().keys("*") == []  # the crawl's keys are gone
+
+
+def test_killed_worker_coordinator_and_redis_lose_nothing(first_crawl, redis, processes, tmp_path):
+    db = tmp_path / "archive.db"
+    client = redis.client()
+    with start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator-1.log")
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
+                   for n in range(3)]
+        pids = {worker.pid: worker for worker in workers}
+
+        # A worker dies (SIGKILL) while requests are in its hands.
+        def worker_holding_requests():
+            crawl = ClusterCrawl.current(client)
+            for spider in crawl.spiders if crawl else []:
+                for worker_id in crawl.workers(spider):
+                    if worker_pid(worker_id) in pids and client.hlen(crawl.keys(spider).leases(worker_id)):
+                        return worker_pid(worker_id)
+            return None
+
+        victim = _wait_for(worker_holding_requests, "a worker holding requests")
+        os.kill(victim, signal.SIGKILL)
+        pids.pop(victim).wait()
+
+        # The writer dies too, and is started again: it resumes the open crawl.
+        _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
+        coordinator.kill()
+        coordinator.wait()
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
+        _wait_for(lambda: "resuming cluster crawl" in (tmp_path / "coordinator-2.log").read_text(), "the coordinator to resume")
+
+        # And Redis restarts (killed: only its append-only file survives).
+        redis.kill()
+        redis.start()
+
+        assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
+        for worker in pids.values():
+            assert worker.wait(timeout=60) == 0
+
+    _assert_same_archive_as_one_machine(db, first_crawl)
+    assert len(query(db, "select id from crawl_runs")) == 8  # the resumed crawl kept its runs
+
+
+def test_scrapyd_runs_a_worker_deployed_with_scrapyd_deploy(redis, processes, tmp_path):
+    """Deploy the project's egg with scrapyd-deploy to a real Scrapyd and start a
+    worker through its HTTP API, as cron would."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "data", "tests", "__pycache__", "*.egg-info", "build"))
+    with scrapyd_server(tmp_path / "scrapyd") as scrapyd:
+        deploy = subprocess.run(
+            [str(Path(sys.executable).with_name("scrapyd-deploy")), "--version", "r1"],
+            cwd=project, env={**os.environ, "SCRAPYD_URL": scrapyd.url}, capture_output=True, text=True, timeout=300,
+        )
+        assert deploy.returncode == 0, deploy.stderr[-3000:]
+        assert json.loads(deploy.stdout)["spiders"] >= 8
+        assert "beijing" in scrapyd.api("listspiders.json?project=zhenggai")["spiders"]
+
+        db = tmp_path / "archive.db"
+        with start_mirror(challenge=False) as mirror:
+            coordinator = processes(coordinator_command(redis.url, db, ("beijing",)), tmp_path / "coordinator.log")
+            job = scrapyd.api(
+                "schedule.json", project="zhenggai", spider="beijing",
+                setting=[f"CLUSTER_REDIS_URL={redis.url}", f"MIRROR_HOST_MAP={json.dumps(mirror.host_map)}", "POLITENESS_OFF=True"],
+            )
+            assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator.log")
+        finished = _wait_for(
+            lambda: [j for j in scrapyd.api("listjobs.json?project=zhenggai")["finished"] if j["id"] == job["jobid"]],
+            "the Scrapyd job to finish", timeout=60,
+        )
+        log = (tmp_path / "scrapyd" / "logs" / "zhenggai" / "beijing" / f"{job['jobid']}.log").read_text()
+    assert finished and "'finish_reason': 'finished'" in log
+    beijing = {url for url in MIRROR_ARTICLE_URLS if "bjsupervision" in url}
+    assert {row["url"] for row in query(db, "select url from documents")} == beijing
+    assert [tuple(r) for r in query(db, "select spider, status from crawl_runs")] == [("beijing", "ok")]

@@ -1,0 +1,305 @@
+"""The served archive as a journalist uses it, over HTTP, on an archive with republished copies.
+
+Totals count texts, not pages; levels read in Chinese; the record page proves
+where a text was published, how it changed and where its raw capture is; CSV
+for Excel; Atom feeds; robots.txt.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sqlite3
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import lxml.html
+import pytest
+from datasette_server import get_json, served_archive
+from journalist_archive import (
+    CCPIT_12371, CCPIT_CCDI, EDIT, GONE_AT, HEBEI_CCDI, HEBEI_MONEY_YUAN, HEBEI_PEOPLE, HEBEI_PEOPLE_DISCIPLINED,
+    HEBEI_SINA, build,
+)
+from warcio.archiveiterator import ArchiveIterator
+
+from archive import labels
+
+METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
+CHARTS = METADATA["plugins"]["datasette-dashboards"]["rectification"]["charts"]
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    db_path = tmp_path_factory.mktemp("journalist") / "archive.db"
+    ids = build(db_path)
+    with served_archive(db_path) as base:
+        yield base, ids, db_path
+
+
+def fetch(url: str) -> tuple[bytes, dict]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read(), dict(response.headers)
+
+
+def html(url: str):
+    return lxml.html.fromstring(fetch(url)[0].decode("utf-8"))
+
+
+def sql(base: str, query: str) -> list[dict]:
+    return get_json(f"{base}/archive.json?" + urllib.parse.urlencode({"sql": query, "_shape": "array"}))
+
+
+def hand_count(db_path: Path) -> dict:
+    """Totals over canonical records, counted in Python from the rows themselves."""
+    db = sqlite3.connect(db_path)
+    db.row_factory = sqlite3.Row
+    canonical = {r["id"] for r in db.execute("select id, canonical_id from documents") if r["canonical_id"] in (None, r["id"])}
+    reports = [
+        dict(r) for r in db.execute("select * from disclosures") if r["document_id"] in canonical and not r["is_template"]
+    ]
+    kept = {r["document_id"] for r in reports}
+    statuses = Counter(
+        labels.label("status_classes", r["status_class"])
+        for r in db.execute("select document_id, status_class from problems") if r["document_id"] in kept
+    )
+    return {
+        "reports": len(reports),
+        "money": sum(r["money_recovered_yuan"] or 0 for r in reports),
+        "people": sum(r["people_disciplined"] or 0 for r in reports),
+        "statuses": dict(statuses),
+        "levels": Counter(r["level"] for r in reports),
+        "units": len({r["unit"] for r in reports}),
+    }
+
+
+def test_the_archive_holds_one_report_three_times(served):
+    base, ids, db_path = served
+    rows = sql(base, "select document_id, money_recovered_yuan, people_disciplined, is_canonical from disclosures where unit = '河北省'")
+    assert len(rows) == 3
+    assert [r["is_canonical"] for r in rows if r["document_id"] == ids[HEBEI_CCDI]] == [1]
+    assert {(r["money_recovered_yuan"], r["people_disciplined"]) for r in rows} == {(HEBEI_MONEY_YUAN, HEBEI_PEOPLE_DISCIPLINED)}
+
+
+def test_money_and_people_by_unit_type_count_each_text_once(served):
+    base, _, db_path = served
+    expected = hand_count(db_path)
+    rows = get_json(f"{base}/archive/money_by_unit_type.json?_shape=array")
+    by_type = {r["unit_type"]: r for r in rows}
+    assert sum(r["reports"] for r in rows) == expected["reports"]
+    assert sum(r["money_recovered_yuan"] or 0 for r in rows) == expected["money"]
+    assert sum(r["people_disciplined"] or 0 for r in rows) == expected["people"]
+    provinces = sql(base, "select money_recovered_yuan, people_disciplined from disclosures d join documents doc on doc.id = d.document_id "
+                          "where d.unit_type = '省区市' and doc.canonical_id = doc.id and not d.is_template")
+    assert by_type["省区市"]["money_recovered_yuan"] == sum(r["money_recovered_yuan"] or 0 for r in provinces)
+    # 临江省 156,568,000 + 吉林省 47,800,000 + 河北省 once (its three pages would make 574,160,000 and 251 people)
+    assert by_type["省区市"]["money_recovered_yuan"] == 156_568_000 + 47_800_000 + HEBEI_MONEY_YUAN == 327_632_000
+    assert by_type["省区市"]["people_disciplined"] == 38 + HEBEI_PEOPLE_DISCIPLINED == 109
+    lag = get_json(f"{base}/archive/lag_by_round.json?_shape=array")
+    assert sum(r["reports"] for r in lag) == len(sql(
+        base, "select 1 from disclosures where is_canonical and not is_template and lag_days is not null"))
+    completed = [r["unit"] for r in get_json(f"{base}/archive/units_all_completed.json?_shape=array")]
+    assert len(completed) == len(set(completed))
+
+
+def test_dashboard_charts_count_each_text_once(served):
+    base, _, db_path = served
+    expected = hand_count(db_path)
+    by_status = {r["status"]: r["problems"] for r in sql(base, CHARTS["problems-by-status"]["query"])}
+    assert by_status == expected["statuses"]
+    by_level = {r["level_kind"]: r["reports"] for r in sql(base, CHARTS["reports-by-level"]["query"])}
+    assert sum(by_level.values()) == expected["reports"]
+    assert by_level["中央 巡视"] == expected["levels"]["central"] == 5  # 河北, 吉林, 贸促会, 临江省, 海事航运部
+    lags = sql(base, CHARTS["lag-by-round"]["query"])
+    assert [r["unit"] for r in lags].count("河北省") == 1
+
+
+def test_home_page_figures_count_texts_not_pages(served):
+    base, ids, db_path = served
+    expected = hand_count(db_path)
+    page = html(f"{base}/")
+    figures = {
+        div.text_content().replace(strong.text_content(), "").strip(): int(strong.text_content().replace(",", ""))
+        for div in page.cssselect(".figures div") for strong in div.cssselect("strong")
+    }
+    assert figures["rectification reports"] == expected["reports"] == 7
+    assert figures["units"] == expected["units"]
+    assert figures["itemised problems"] == sum(expected["statuses"].values())
+    assert figures["republished copies, counted once"] == 4  # Sina, people.com.cn, 12371, the traditional county copy
+    bars = {tr.cssselect("td")[0].text_content(): int(tr.cssselect("td")[1].text_content()) for tr in page.cssselect("table.bars tr")}
+    assert bars == expected["statuses"]
+    latest = [a.get("href") for a in page.cssselect(".latest-disclosures td a")]
+    assert f"/-/document/{ids[HEBEI_CCDI]}" in latest
+    assert f"/-/document/{ids[HEBEI_SINA]}" not in latest
+    assert page.cssselect("form.home-search input[name=q]")
+    questions = [a.text_content() for a in page.cssselect(".key-questions li > a")]
+    assert "Money recovered and people disciplined, by unit type" in questions and "Problems whose text mentions a phrase" in questions
+
+
+def test_levels_read_in_chinese_with_the_codes_kept(served):
+    base, _, db_path = served
+    data = get_json(f"{base}/archive/disclosures.json?_facet=level&is_canonical=1")
+    facet = {r["value"]: (r["label"], r["count"]) for r in data["facet_results"]["level"]["results"]}
+    expected = hand_count(db_path)["levels"]
+    assert facet == {
+        "central": ("中央", expected["central"]),
+        "provincial": ("省级", expected["provincial"]),
+        "county": ("县级", expected["county"] + 1),  # the template copy is a canonical record too
+    }
+    assert {r["level"] for r in sql(base, "select distinct level from disclosures")} == {"central", "provincial", "county"}
+    assert get_json(f"{base}/archive/doc_types/rectification_report.json?_shape=array")[0]["label"] == "整改进展情况通报"
+
+
+def test_status_facet_counts_unlabelled_problems_in_chinese(served):
+    base, _, db_path = served
+    data = get_json(f"{base}/archive/problems.json?_facet=status_class&is_canonical=1&_size=0")
+    facet = {r["label"]: r["count"] for r in data["facet_results"]["status_class"]["results"]}
+    canonical = sql(base, "select p.status_class from problems p where p.is_canonical")
+    assert facet == dict(Counter(labels.label("status_classes", r["status_class"]) for r in canonical))
+    assert facet["未标注状态"] == 3 and sum(facet.values()) == data["filtered_table_rows_count"]
+
+
+def test_is_canonical_and_published_month_facets(served):
+    base, ids, _ = served
+    data = get_json(f"{base}/archive/documents.json?_facet=is_canonical&_facet=published_month&_size=0")
+    canonical = {r["value"]: r["count"] for r in data["facet_results"]["is_canonical"]["results"]}
+    assert canonical == {1: data["filtered_table_rows_count"] - 4, 0: 4}
+    months = {r["value"]: r["count"] for r in data["facet_results"]["published_month"]["results"]}
+    # Hebei (CCDI 10-27, Sina and people 10-28), Jilin 10-27, CCPIT 10-22 and 10-23
+    assert months["2021-10"] >= 6
+    rows = get_json(f"{base}/archive/documents.json?_shape=array&published_month=2021-10&is_canonical=1&_col=url")
+    urls = {r["url"] for r in rows}
+    assert {HEBEI_CCDI, CCPIT_CCDI} <= urls and not {HEBEI_SINA, HEBEI_PEOPLE, CCPIT_12371} & urls
+
+
+def test_record_page_shows_copies_versions_capture_and_citation(served):
+    base, ids, _ = served
+    page = html(f"{base}/-/document/{ids[HEBEI_SINA]}")
+    banner = page.cssselect(".banner-copy a")[0]
+    assert banner.get("href") == f"/-/document/{ids[HEBEI_CCDI]}"
+    copies = [[td.text_content().strip() for td in tr.cssselect("td")] for tr in page.cssselect("table.copies tbody tr")]
+    assert [(c[0], c[1], c[2], c[4]) for c in copies] == [
+        ("中央纪委国家监委网站", "2021-10-27 18:00 +08:00", "—", HEBEI_CCDI),
+        ("新浪财经", "2021-10-28 08:01 +08:00", "梁斌", HEBEI_SINA),
+        ("人民网", "2021-10-28 08:18 +08:00", "王珂园、刘军涛", HEBEI_PEOPLE),
+    ]
+    assert copies[0][5] == "canonical" and copies[2][5] == f"gone {GONE_AT[:10]}"
+    changes = page.cssselect("#versions .change")
+    assert len(changes) == 1
+    # 126项 → 128项: the changed character, within its paragraph, between unchanged ones
+    assert [d.text_content() for d in changes[0].cssselect("del")] == ["6"]
+    assert [i.text_content() for i in changes[0].cssselect("ins")] == ["8"]
+    assert EDIT[1] in changes[0].cssselect("p.diff-changed")[0].text_content().replace("6", "")
+    assert "2021-11-01" in changes[0].cssselect("h3")[0].text_content()
+    citation = page.cssselect("#citation")[0].text_content()
+    title = page.cssselect("h1.doc-title")[0].text_content()
+    assert citation.startswith("中央纪委国家监委网站. " + title + "[EB/OL]. 新浪财经, (2021-10-28)")
+    assert HEBEI_SINA in citation and ids[HEBEI_SINA] in citation
+    capture = {tr[0].text_content(): tr[1].text_content() for tr in page.cssselect("table.capture tr")}
+    assert capture["First seen"] == "2021-11-01 00:00 UTC"
+    assert capture["This text fetched"] == "2021-11-08 00:00 UTC"
+    assert capture["WARC record"].startswith("<urn:uuid:")
+
+
+def test_record_page_gives_the_stated_and_the_counted_completion(served):
+    base, _, _ = served
+    [report] = sql(base, "select document_id, problems_completed, problems_total, problems_itemised from disclosures where unit = '临江省'")
+    page = html(f"{base}/-/document/{report['document_id']}")
+    assert page.cssselect(".stated-rate")[0].text_content() == "60% completed, as the report states"
+    share = round(100 * report["problems_completed"] / report["problems_total"])
+    assert page.cssselect(".parsed-rate")[0].text_content() == (
+        f"{report['problems_completed']} of {report['problems_total']} problems completed, by the report's own labels ({share}%)"
+    )
+    assert page.cssselect("table.disclosure th")[0].text_content() == "Inspected unit"
+    assert len(page.cssselect("ol.problems li")) == report["problems_itemised"] > 0
+
+
+def test_the_warc_record_of_a_page_downloads(served):
+    base, ids, _ = served
+    body, headers = fetch(f"{base}/-/document/{ids[HEBEI_SINA]}/warc")
+    assert headers["content-type"] == "application/warc"
+    assert f'filename="{ids[HEBEI_SINA]}.warc.gz"' in headers["content-disposition"]
+    records = [
+        (record.rec_headers.get_header("WARC-Target-URI"), record.content_stream().read().decode("utf-8"))
+        for record in ArchiveIterator(io.BytesIO(body))
+    ]
+    assert [url for url, _ in records] == [HEBEI_SINA]
+    assert EDIT[1] in records[0][1]  # the capture this text was parsed from
+
+
+def test_a_gone_page_says_since_when(served):
+    base, ids, _ = served
+    page = html(f"{base}/-/document/{ids[HEBEI_PEOPLE]}")
+    assert page.cssselect(".banner-gone")[0].text_content().startswith(f"Gone since {GONE_AT[:10]}")
+    assert "原网页自 2022-03-01 起已删除" in page.cssselect("#citation")[0].text_content()
+    assert not html(f"{base}/-/document/{ids[HEBEI_CCDI]}").cssselect(".banner-gone, .banner-copy")
+
+
+def test_titles_link_to_the_record_page_in_tables_and_canned_queries(served):
+    base, ids, _ = served
+    for path in ("/archive/latest_reports", "/archive/disclosures?is_canonical=1", "/archive/documents"):
+        page = html(base + path)
+        links = page.cssselect("td.col-title a")
+        assert links and all(a.get("href").startswith("/-/document/") for a in links), path
+    latest = html(f"{base}/archive/latest_reports")
+    hebei = [a for a in latest.cssselect("td.col-title a") if a.get("href") == f"/-/document/{ids[HEBEI_CCDI]}"]
+    assert len(hebei) == 1 and "河北省委" in hebei[0].text_content()
+    problems = html(f"{base}/archive/problems_mentioning?phrase=" + urllib.parse.quote("党费"))
+    assert [a.text_content() for a in problems.cssselect("td.col-title a[href^='/-/document/']")] == ["党费收缴不规范"]
+    table = html(f"{base}/archive/problems?title=" + urllib.parse.quote("党费收缴不规范"))
+    assert table.cssselect("td.col-title a")[0].get("href").endswith("#problem-2")
+
+
+def test_long_text_is_truncated_in_tables(served):
+    base, _, _ = served
+    page = html(f"{base}/archive/documents")
+    cells = [td.text_content() for td in page.cssselect("td.col-body_text")]
+    assert cells and max(len(c) for c in cells) <= 101
+    assert sum(c.endswith("…") for c in cells) >= len(cells) - 2
+
+
+def test_csv_for_excel_has_a_bom_and_the_same_rows(served):
+    base, _, _ = served
+    for path in ("/archive/disclosures.csv?_stream=on&_size=max", "/archive/money_by_unit_type.csv?"):
+        plain, plain_headers = fetch(base + path)
+        excel, headers = fetch(base + path + "&_bom=1&_dl=1")
+        assert not plain.startswith(b"\xef\xbb\xbf")
+        assert excel == b"\xef\xbb\xbf" + plain
+        assert headers["content-type"].startswith("text/csv") and "attachment" in headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(excel.decode("utf-8-sig"))))
+        assert rows[0][0] in ("document_id", "unit_type") and len(rows) > 2
+
+
+def test_atom_feed_of_new_disclosures_filtered_by_a_query(served):
+    base, ids, db_path = served
+    feed = ET.fromstring(fetch(f"{base}/archive/new_disclosures.atom")[0])
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == hand_count(db_path)["reports"]
+    assert len({e.find(f"{ATOM}id").text for e in entries}) == len(entries)
+    hebei = ET.fromstring(fetch(f"{base}/archive/new_disclosures.atom?phrase=" + urllib.parse.quote("河北"))[0])
+    [entry] = hebei.findall(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}link").get("href") == f"{base}/-/document/{ids[HEBEI_CCDI]}"
+    assert HEBEI_CCDI in entry.find(f"{ATOM}content").text
+    assert hebei.find(f"{ATOM}title").text == "New disclosures (Atom feed) — phrase = 河北"
+    county = ET.fromstring(fetch(f"{base}/archive/new_disclosures.atom?level=county")[0])
+    canonical = sql(base, "select document_id from disclosures where unit = '梅溪县白石镇' and is_canonical")
+    assert [e.find(f"{ATOM}id").text for e in county.findall(f"{ATOM}entry")] == [
+        f"tag:zhenggai-archive:document:{canonical[0]['document_id']}"  # one of its two copies; the template left out
+    ]
+    nothing, headers = fetch(f"{base}/archive/new_disclosures.atom?phrase=" + urllib.parse.quote("没有这个词"))
+    assert headers["content-type"].startswith("application/atom+xml")
+    assert ET.fromstring(nothing).findall(f"{ATOM}entry") == []
+
+
+def test_robots_are_kept_out_and_pages_keep_their_security_policy(served):
+    base, ids, _ = served
+    assert fetch(f"{base}/robots.txt")[0].decode() == "User-agent: *\nDisallow: /"
+    for path in ("/", f"/-/document/{ids[HEBEI_CCDI]}", "/archive/documents"):
+        headers = fetch(base + path)[1]
+        assert "object-src 'none'" in headers["content-security-policy"], path
+        assert "unsafe-eval" not in headers["content-security-policy"], path
