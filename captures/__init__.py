@@ -11,7 +11,9 @@ captures, and ``archive import``/``archive rebuild`` read captures back.
                      damage reports
 
 ``captures.reader.raw_document`` turns one warcio record into the pipelines'
-input, for a process that reads a stream of records itself.
+input, for a process that reads a stream of records itself;
+``captures.reader.record_bytes`` reads one stored record back (the record
+page's WARC download).
 
 A process that turns captures into archive records (a crawl's pipeline, an
 import, a rebuild, a distributed crawl's single writer) reads pages with
@@ -19,11 +21,13 @@ import, a rebuild, a distributed crawl's single writer) reads pages with
 which holds the archive's writer lock (:mod:`archive.lock`).
 """
 
-from .reader import WARC_SUFFIXES, CaptureReader, FileReport, Page, annotation_fields, is_capture_file, raw_document
+from .reader import (
+    WARC_SUFFIXES, CaptureReader, FileReport, Page, annotation_fields, is_capture_file, raw_document, record_bytes,
+)
 from .writer import ARTICLE, FAILED, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture, WriteListener
 
 __all__ = [
     "ARTICLE", "FAILED", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
     "CaptureReader", "CapturedRecord", "annotation_fields", "Exchange", "FileReport", "Page", "WarcCapture", "WriteListener", "is_capture_file",
-    "raw_document",
+    "raw_document", "record_bytes",
 ]

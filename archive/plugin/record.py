@@ -166,7 +166,7 @@ async def record_page(datasette, request):
 async def warc_record(datasette, request):
     """The raw response the record was parsed from, as a one-record WARC file."""
     from ..db import warc_dir_for
-    from ..warc import record_bytes
+    from captures import record_bytes
 
     document_id = request.url_vars["document_id"]
     database = await archive_database(datasette)
