@@ -108,13 +108,20 @@ def is_token_character(character: str) -> bool:
     return category[0] in "LNPS" or category == "Co"
 
 
+@cache
+def _token_table() -> np.ndarray:
+    return np.array([is_token_character(chr(c)) for c in range(_TABLE_SIZE)], dtype=bool)
+
+
 def comparable(text: str) -> str:
     """What a search compares: folded, lower-cased, without the characters the index ignores.
 
     A term matches a text exactly when ``comparable(term)`` is a substring of
     ``comparable(text)`` (the benchmark's and the tests' oracle).
     """
-    return "".join(c for c in fold(text).lower() if is_token_character(c))
+    folded = _folded_codepoints(text)
+    kept = folded[np.where(folded < _TABLE_SIZE, _token_table()[np.minimum(folded, _TABLE_SIZE - 1)], True)]
+    return kept.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass").lower()
 
 
 def match_expression(text: str | None) -> str:

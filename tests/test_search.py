@@ -215,3 +215,6 @@ def test_snippet_marks_the_hits_in_the_texts_own_characters():
     assert shown.count("<mark>巡察</mark>") == 2
     assert shown.startswith("…") and shown.endswith("…")
     assert snippet("<b>四风</b>", ["四风"]) == "&lt;b&gt;<mark>四风</mark>&lt;/b&gt;"
+    # A long text is folded a piece at a time; a hit across two pieces is still found.
+    long_text = "前" * 65534 + "白石鎮" + "后" * 100_000
+    assert "<mark>白石鎮</mark>" in snippet(long_text, ["白石镇"])

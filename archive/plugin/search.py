@@ -80,13 +80,17 @@ class SearchPlan:
             )
         return f"{alias}.rowid in (select rowid from {fts} where {fts} match :zh_match)", {"zh_match": self.query.match}
 
-    def description(self) -> str:
+    def description(self, with_count: bool = False) -> str:
+        """What the page says of the search; ``with_count``: the count too (for JSON,
+        where Datasette's own count is off for a broad search)."""
         said = f'search matches "{self.query.text.strip()}"'
         if self.message:
             return f"{said}: {self.message}"
         extra = list(self.notes)
         if not self.complete and self.count is None:
             extra.insert(0, f"more than {PROBE_LIMIT:,} rows, too many to count quickly")
+        elif not self.complete and with_count:
+            extra.insert(0, f"{self.count:,} rows")
         return said + (f" ({'; '.join(extra)})" if extra else "")
 
 
@@ -219,11 +223,14 @@ def filters_from_request(request, database, table, datasette):
         # Show the search box; Datasette finds no FTS table of its own kind here.
         return FilterArguments([], extra_context={"supports_search": True}) if table in search.INDEXES else None
     where, params = plan.where(f"[{table}]")
+    context = {"supports_search": True, "search": plan.query.text}
+    if not plan.complete and plan.count is not None:
+        context["filtered_table_rows_count"] = plan.count  # the HTML page's heading; Datasette counted nothing
     return FilterArguments(
         [where],
         params,
-        human_descriptions=[plan.description()],
-        extra_context={"supports_search": True, "search": plan.query.text},
+        human_descriptions=[plan.description(with_count=request.path.endswith(".json"))],
+        extra_context=context,
     )
 
 
@@ -238,11 +245,24 @@ def render_cell(value, column, table):
 # --- snippets ------------------------------------------------------------------
 
 _IGNORABLE = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]*"
+SNIPPET_PIECE = 65536
+SNIPPET_OVERLAP = 2 * search.MAX_QUERY_CHARACTERS
 
 
 def _term_pattern(term: str) -> str | None:
     characters = [c for c in search.fold(term) if search.is_token_character(c)]
     return _IGNORABLE.join(re.escape(c) for c in characters) if characters else None
+
+
+def _first_hit(pattern: re.Pattern, text: str) -> tuple[int, int] | None:
+    """Where the first hit is; the text is folded a piece at a time, so a long
+    document is read only up to its first hit."""
+    for offset in range(0, len(text), SNIPPET_PIECE):
+        base = max(offset - SNIPPET_OVERLAP, 0)  # a hit may start in one piece and end in the next
+        hit = pattern.search(search.fold(text[base : offset + SNIPPET_PIECE]))
+        if hit is not None:
+            return base + hit.start(), base + hit.end()
+    return None
 
 
 def snippet(text: str, terms: list[str], before: int = 30, after: int = 90) -> Markup:
@@ -255,20 +275,21 @@ def snippet(text: str, terms: list[str], before: int = 30, after: int = 90) -> M
     if not patterns or not text:
         return Markup("")
     pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-    folded = search.fold(text)
-    first = pattern.search(folded)
+    first = _first_hit(pattern, text)
     if first is None:
         return Markup("")
-    start = max(first.start() - before, 0)
-    end = min(first.end() + after, len(text))
+    first_start, first_end = first
+    start = max(first_start - before, 0)
+    end = min(first_end + after, len(text))
+    folded = search.fold(text[start:end])
     pieces = [Markup("…") if start else Markup("")]
     position = start
-    for hit in pattern.finditer(folded, start, end):
-        if hit.end() > end or hit.start() == hit.end():
+    for hit in pattern.finditer(folded):
+        if hit.start() == hit.end():
             continue
-        pieces.append(escape(text[position : hit.start()]))
-        pieces.append(Markup("<mark>{}</mark>").format(text[hit.start() : hit.end()]))
-        position = hit.end()
+        pieces.append(escape(text[position : start + hit.start()]))
+        pieces.append(Markup("<mark>{}</mark>").format(text[start + hit.start() : start + hit.end()]))
+        position = start + hit.end()
     pieces.append(escape(text[position:end]))
     if end < len(text):
         pieces.append(Markup("…"))
