@@ -45,10 +45,17 @@ PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
 PROBE_TIME_LIMIT_MS = 2000
 COUNT_TIME_LIMIT_MS = 30
 DENSE_SHARE = 0.25
-RESULTS_PER_TABLE = 20
+RESULTS_PER_TABLE = 20  # on /-/search
+RESULTS_PER_PAGE = 20  # on a table's search results page, unless _size says otherwise
 SCOPE_KEY = "zhenggai.search_plan"
 # Which column a table's result cells show as a snippet.
 SNIPPET_COLUMNS = {"documents": "body_text", "problems": "text"}
+# The columns a search results page shows unless the reader chooses (a page of
+# every column is slow to render and hard to read); the JSON API keeps them all.
+RESULT_COLUMNS = {
+    "documents": ("title", "published_at", "publisher", "source", "author", "editor", "doc_type", "body_text"),
+    "problems": ("document_id", "number", "title", "status", "text"),
+}
 _TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<table>[^/.]+)(?:\.(?P<format>\w+))?$")
 _current_plan: contextvars.ContextVar[SearchPlan | None] = contextvars.ContextVar("zhenggai_search_plan", default=None)
 
@@ -207,6 +214,12 @@ async def _planned(datasette, scope: dict) -> dict:
         return scope
     sort = _sort_column(datasette, database.name, table, args)
     plan = await plan_search(database, table, text, sort=sort, facets="_withfacets" in args)
+    if path["format"] is None:
+        if not {"_col", "_nocol"} & args.keys():
+            columns = set(await database.table_columns(table))
+            pairs += [("_col", column) for column in RESULT_COLUMNS[table] if column in columns]
+        if "_size" not in args:
+            pairs.append(("_size", str(RESULTS_PER_PAGE)))
     if not plan.complete:
         pairs = [(k, v) for k, v in pairs if k not in ("_nocount", "_nofacet")]
         pairs.append(("_nocount", "1"))
