@@ -14,8 +14,8 @@ them, so a page never waits on work it does not show:
    is full after a few dozen rows.  Otherwise (or when the sort column has no
    index, or facets are asked for) the index's match list is used as is.
 3. A broad search is counted only while that stays cheap
-   (``COUNT_TIME_LIMIT_MS``); otherwise the page says "more than 1,000" and
-   links to the exact count.  Facets of a broad search are computed on request.
+   (``COUNT_TIME_LIMIT_MS``); otherwise the page says "more than 1,000".
+   Facets of a search are computed on request (``_withfacets=1``).
 
 The plan is made once per request by an ASGI wrapper (which also turns off
 Datasette's own count and facets when they would be expensive) and read by the
@@ -221,11 +221,11 @@ async def _planned(datasette, scope: dict) -> dict:
         if "_size" not in args:
             pairs.append(("_size", str(RESULTS_PER_PAGE)))
     if not plan.complete:
-        pairs = [(k, v) for k, v in pairs if k not in ("_nocount", "_nofacet")]
-        pairs.append(("_nocount", "1"))
-        if "_withfacets" not in args:
-            pairs.append(("_nofacet", "1"))
-            plan.notes.append("add &_withfacets=1 to count by facet")
+        pairs = [(k, v) for k, v in pairs if k != "_nocount"] + [("_nocount", "1")]
+    if "_withfacets" not in args and not plan.message:
+        # Each facet runs the search again over the whole table: on request only.
+        pairs.append(("_nofacet", "1"))
+        plan.notes.append("add &_withfacets=1 to count by facet")
     return {**scope, "query_string": urlencode(pairs).encode(), SCOPE_KEY: plan}
 
 
