@@ -25,7 +25,7 @@ select c.id as canonical_id, c.title as canonical_title, c.publisher as canonica
        d.id as document_id, d.publisher, d.url, d.published_at, d.editor, d.source,
        d.declared_source, d.original_url, d.gone_at, d.id = c.id as is_canonical
 from documents d join documents c on c.id = d.canonical_id
-where d.canonical_id in (select canonical_id from documents group by canonical_id having count(*) > 1)
+where exists (select 1 from documents o where o.canonical_id = d.canonical_id and o.id != d.id)
 """
 
 DOCUMENTS = {
@@ -270,8 +270,11 @@ def create(db: Database) -> None:
     _add_missing_columns(db)
     index_facet_columns(db)
     dedupe.create_tables(db)
-    if "copies" not in db.view_names():
-        db.create_view("copies", COPIES_VIEW)
+    # A group of copies is found through the canonical_id index: the record page
+    # reads it on every visit (a group-by over the whole table took 100 ms at 100,000 documents).
+    stored = db.execute("select sql from sqlite_master where type = 'view' and name = 'copies'").fetchone()
+    if stored is None or COPIES_VIEW.strip() not in stored[0]:
+        db.create_view("copies", COPIES_VIEW, replace=True)
     search.create(db.conn)
 
 
@@ -313,7 +316,7 @@ def index_facet_columns(db: Database) -> None:
     for table, columns in facet_columns().items():
         if table not in tables:
             continue
-        existing = {c.name for c in db[table].columns}
+        existing = {row[1] for row in db.execute(f"pragma table_xinfo([{table}])")}  # generated columns too
         for column in columns:
             if column in existing:
                 db[table].create_index([column], if_not_exists=True)

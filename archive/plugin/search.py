@@ -13,8 +13,10 @@ them, so a page never waits on work it does not show:
    the table in its sort order and asks the index about each row — the page
    is full after a few dozen rows.  Otherwise (or when the sort column has no
    index, or facets are asked for) the index's match list is used as is.
-3. A broad search is counted only while that stays cheap
-   (``COUNT_TIME_LIMIT_MS``); otherwise the page says "more than 1,000".
+3. A broad search is counted only while that stays cheap: when the probe's
+   share of matches says about ``COUNT_ESTIMATE_LIMIT`` rows or fewer would
+   match (or the search is one character, counted without checking positions),
+   within ``COUNT_TIME_LIMIT_MS``; otherwise the page says "more than 1,000".
    Facets of a search are computed on request (``_withfacets=1``).
 
 The plan is made once per request by an ASGI wrapper (which also turns off
@@ -33,20 +35,22 @@ import sqlite3
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-from datasette import Response, hookimpl
+from datasette import NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils import sqlite_timelimit, tilde_decode
 from markupsafe import Markup, escape
 
 from .. import search
+from .served import archive_database
 
 # How many rows a search may match and still be listed in full (a tuning knob, and small in tests).
 PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
 PROBE_TIME_LIMIT_MS = 2000
 COUNT_TIME_LIMIT_MS = 30
+COUNT_ESTIMATE_LIMIT = 10_000  # a broad search is counted when about this many rows match, or fewer
 DENSE_SHARE = 0.25
 RESULTS_PER_TABLE = 20  # on /-/search
-RESULTS_PER_PAGE = 20  # on a table's search results page, unless _size says otherwise
+RESULTS_PER_PAGE = 20  # a page of a table's search results (HTML or JSON), unless _size says otherwise
 SCOPE_KEY = "zhenggai.search_plan"
 # Which column a table's result cells show as a snippet.
 SNIPPET_COLUMNS = {"documents": "body_text", "problems": "text"}
@@ -143,14 +147,19 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery) -
     if len(found) <= PROBE_LIMIT:
         plan.rowids, plan.count = found, len(found)
         return plan
-    first = conn.execute(f"select min(rowid) from [{table}]").fetchone()[0] or 1
-    plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
-    try:
-        with sqlite_timelimit(conn, COUNT_TIME_LIMIT_MS):
-            plan.count = conn.execute(f"select count(*) from {fts} where {fts} match ?", [query.match]).fetchone()[0]
-    except sqlite3.OperationalError as exc:
-        if "interrupted" not in str(exc):
-            raise
+    first, last = conn.execute(f"select min(rowid), max(rowid) from [{table}]").fetchone()
+    share = len(found) / max(found[-1] - first + 1, 1)
+    plan.dense = share >= DENSE_SHARE
+    # Counting checks the positions of every match of a phrase (~1 µs each): tried
+    # when a single character (no positions to check) or when few rows would match.
+    single_character = len(query.terms) == 1 and not query.excluded and len(search.comparable(query.terms[0])) == 1
+    if single_character or share * (last - first + 1) <= COUNT_ESTIMATE_LIMIT:
+        try:
+            with sqlite_timelimit(conn, COUNT_TIME_LIMIT_MS):
+                plan.count = conn.execute(f"select count(*) from {fts} where {fts} match ?", [query.match]).fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):
+                raise
     return plan
 
 
@@ -214,12 +223,11 @@ async def _planned(datasette, scope: dict) -> dict:
         return scope
     sort = _sort_column(datasette, database.name, table, args)
     plan = await plan_search(database, table, text, sort=sort, facets="_withfacets" in args)
-    if path["format"] is None:
-        if not {"_col", "_nocol"} & args.keys():
-            columns = set(await database.table_columns(table))
-            pairs += [("_col", column) for column in RESULT_COLUMNS[table] if column in columns]
-        if "_size" not in args:
-            pairs.append(("_size", str(RESULTS_PER_PAGE)))
+    if path["format"] is None and not {"_col", "_nocol"} & args.keys():
+        columns = set(await database.table_columns(table))
+        pairs += [("_col", column) for column in RESULT_COLUMNS[table] if column in columns]
+    if "_size" not in args:
+        pairs.append(("_size", str(RESULTS_PER_PAGE)))
     if not plan.complete:
         pairs = [(k, v) for k, v in pairs if k != "_nocount"] + [("_nocount", "1")]
     if "_withfacets" not in args and not plan.message:
@@ -331,13 +339,6 @@ _ALIASES = {"documents": "d", "problems": "p"}
 _BYLINES = {"documents": ("publisher", "source", "author", "editor")}
 
 
-async def _archive_database(datasette):
-    for name, database in datasette.databases.items():
-        if name != "_internal" and await database.table_exists("documents"):
-            return database
-    return None
-
-
 async def _section(database, table: str, text: str) -> dict:
     plan = await plan_search(database, table, text, sort="published_at")
     rows = []
@@ -359,7 +360,10 @@ async def _section(database, table: str, text: str) -> dict:
 
 async def search_page(datasette, request):
     text = request.args.get("q", "")
-    database = await _archive_database(datasette)
+    try:
+        database = await archive_database(datasette)
+    except NotFound:
+        database = None
     sections = []
     if database is not None and text.strip():
         for table in ("documents", "problems"):
