@@ -13,11 +13,7 @@ import click
 
 from .children import die_with_parent
 from .db import DEFAULT_DB, warc_dir_for
-
-# The project's datasette_metadata.json, reached through a link inside the
-# package so that a wheel install carries it too.
-METADATA = Path(__file__).resolve().with_name("datasette_metadata.json")
-METADATA_DB_KEY = "archive"
+from .schema import METADATA, METADATA_DB_KEY
 
 
 @click.group()

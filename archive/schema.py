@@ -6,8 +6,10 @@ checks that every column defined here is described there.
 
 from __future__ import annotations
 
+import json
 import sys
 import zlib
+from pathlib import Path
 
 from sqlite_utils import Database
 
@@ -15,12 +17,17 @@ from pipelines import dedupe
 
 from . import labels, search
 
+# The project's datasette_metadata.json, reached through a link inside the
+# package so that a wheel install carries it too.
+METADATA = Path(__file__).resolve().with_name("datasette_metadata.json")
+METADATA_DB_KEY = "archive"
+
 COPIES_VIEW = """
 select c.id as canonical_id, c.title as canonical_title, c.publisher as canonical_publisher,
        d.id as document_id, d.publisher, d.url, d.published_at, d.editor, d.source,
        d.declared_source, d.original_url, d.gone_at, d.id = c.id as is_canonical
 from documents d join documents c on c.id = d.canonical_id
-where d.canonical_id in (select canonical_id from documents group by canonical_id having count(*) > 1)
+where exists (select 1 from documents o where o.canonical_id = d.canonical_id and o.id != d.id)
 """
 
 DOCUMENTS = {
@@ -292,13 +299,13 @@ def create(db: Database) -> None:
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     _add_missing_columns(db)
-    # The facets of the documents table are counted from these indexes; a scan
-    # of the table itself reads a page or more per document (its text).
-    for column in ("doc_type", "site", "publisher", "is_canonical", "published_month"):
-        db["documents"].create_index([column], if_not_exists=True)
+    index_facet_columns(db)
     dedupe.create_tables(db)
-    if "copies" not in db.view_names():
-        db.create_view("copies", COPIES_VIEW)
+    # A group of copies is found through the canonical_id index: the record page
+    # reads it on every visit (a group-by over the whole table took 100 ms at 100,000 documents).
+    stored = db.execute("select sql from sqlite_master where type = 'view' and name = 'copies'").fetchone()
+    if stored is None or COPIES_VIEW.strip() not in stored[0]:
+        db.create_view("copies", COPIES_VIEW, replace=True)
     search.create(db.conn)
     db.execute(f"pragma user_version = {schema_version()}")
 
@@ -326,3 +333,22 @@ def _add_missing_columns(db: Database) -> None:
         if (table, "is_canonical") in added:
             with db.conn:
                 db.execute(f"update [{table}] set is_canonical = {_CANONICAL_OF.format(f'[{table}].document_id')}")
+
+
+def facet_columns() -> dict[str, list[str]]:
+    """The columns each table of the archive is faceted by in Datasette (``datasette_metadata.json``)."""
+    tables = json.loads(METADATA.read_text(encoding="utf-8"))["databases"][METADATA_DB_KEY]["tables"]
+    return {table: [f for f in config.get("facets", []) if isinstance(f, str)] for table, config in tables.items()}
+
+
+def index_facet_columns(db: Database) -> None:
+    """An index on every facet column: Datasette counts each facet of a table page
+    from it instead of reading every row (a page or more each, for the texts)."""
+    tables = set(db.table_names())
+    for table, columns in facet_columns().items():
+        if table not in tables:
+            continue
+        existing = {row[1] for row in db.execute(f"pragma table_xinfo([{table}])")}  # generated columns too
+        for column in columns:
+            if column in existing:
+                db[table].create_index([column], if_not_exists=True)

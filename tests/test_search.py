@@ -51,9 +51,12 @@ def archive_db(tmp_path_factory):
 
 def test_fold_keeps_length_and_simplifies_character_by_character():
     assert search.fold("巡察整改進展情況的通報") == "巡察整改进展情况的通报"
-    assert search.fold("ＣＯＶＩＤ－１９，“四风”") == "COVID-19,“四风”"
-    text = "乾隆著作裏面"
+    # Full-width and ASCII letters, digits and punctuation meet; case and accents are ignored.
+    assert search.fold("ＣＯＶＩＤ－１９，“四风”") == search.fold("covid-19,“四风”") == "covid－19，“四风”"
+    assert search.fold("Émile") == "emile"
+    text = "乾隆著作裏面\u3000王\u200b伟"
     assert len(search.fold(text)) == len(text)
+    assert search.comparable(text) == "干隆著作里面王伟"  # spaces and zero-width characters ignored
     assert search.index_form("巡視ab") == "巡 视 a b"
 
 
@@ -116,8 +119,8 @@ def test_words_operators_and_quotes(archive_db):
         ("四风 OR", '"四 风"', ["OR needs a word on each side; ignored"]),
         ("OR 四风", '"四 风"', ["OR needs a word on each side; ignored"]),
         ("、", '"、"', []),
-        ('"', '""""', []),
-        ("()", '"( )"', []),
+        ('"', '"＂"', []),  # ASCII punctuation is indexed as its full-width twin
+        ("()", '"（ ）"', []),
         ("   ", None, []),
         ("王伟 OR 钱立军", '"王 伟" OR "钱 立 军"', []),
     ],
@@ -216,3 +219,6 @@ def test_snippet_marks_the_hits_in_the_texts_own_characters():
     assert shown.count("<mark>巡察</mark>") == 2
     assert shown.startswith("…") and shown.endswith("…")
     assert snippet("<b>四风</b>", ["四风"]) == "&lt;b&gt;<mark>四风</mark>&lt;/b&gt;"
+    # A long text is folded a piece at a time; a hit across two pieces is still found.
+    long_text = "前" * 65534 + "白石鎮" + "后" * 100_000
+    assert "<mark>白石鎮</mark>" in snippet(long_text, ["白石镇"])

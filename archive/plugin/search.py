@@ -13,9 +13,11 @@ them, so a page never waits on work it does not show:
    the table in its sort order and asks the index about each row — the page
    is full after a few dozen rows.  Otherwise (or when the sort column has no
    index, or facets are asked for) the index's match list is used as is.
-3. A broad search is counted only while that stays cheap
-   (``COUNT_TIME_LIMIT_MS``); otherwise the page says "more than 1,000" and
-   links to the exact count.  Facets of a broad search are computed on request.
+3. A broad search is counted only while that stays cheap: when the probe's
+   share of matches says about ``COUNT_ESTIMATE_LIMIT`` rows or fewer would
+   match (or the search is one character, counted without checking positions),
+   within ``COUNT_TIME_LIMIT_MS``; otherwise the page says "more than 1,000".
+   Facets of a search are computed on request (``_withfacets=1``).
 
 The plan is made once per request by an ASGI wrapper (which also turns off
 Datasette's own count and facets when they would be expensive) and read by the
@@ -33,22 +35,31 @@ import sqlite3
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
-from datasette import Response, hookimpl
+from datasette import NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils import sqlite_timelimit, tilde_decode
 from markupsafe import Markup, escape
 
 from .. import search
+from .served import archive_database
 
 # How many rows a search may match and still be listed in full (a tuning knob, and small in tests).
 PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
 PROBE_TIME_LIMIT_MS = 2000
 COUNT_TIME_LIMIT_MS = 30
+COUNT_ESTIMATE_LIMIT = 10_000  # a broad search is counted when about this many rows match, or fewer
 DENSE_SHARE = 0.25
-RESULTS_PER_TABLE = 20
+RESULTS_PER_TABLE = 20  # on /-/search
+RESULTS_PER_PAGE = 20  # a page of a table's search results (HTML or JSON), unless _size says otherwise
 SCOPE_KEY = "zhenggai.search_plan"
 # Which column a table's result cells show as a snippet.
 SNIPPET_COLUMNS = {"documents": "body_text", "problems": "text"}
+# The columns a search results page shows unless the reader chooses (a page of
+# every column is slow to render and hard to read); the JSON API keeps them all.
+RESULT_COLUMNS = {
+    "documents": ("title", "published_at", "publisher", "source", "author", "editor", "doc_type", "body_text"),
+    "problems": ("document_id", "number", "title", "status", "text"),
+}
 _TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<table>[^/.]+)(?:\.(?P<format>\w+))?$")
 _current_plan: contextvars.ContextVar[SearchPlan | None] = contextvars.ContextVar("zhenggai_search_plan", default=None)
 
@@ -80,13 +91,17 @@ class SearchPlan:
             )
         return f"{alias}.rowid in (select rowid from {fts} where {fts} match :zh_match)", {"zh_match": self.query.match}
 
-    def description(self) -> str:
+    def description(self, with_count: bool = False) -> str:
+        """What the page says of the search; ``with_count``: the count too (for JSON,
+        where Datasette's own count is off for a broad search)."""
         said = f'search matches "{self.query.text.strip()}"'
         if self.message:
             return f"{said}: {self.message}"
         extra = list(self.notes)
         if not self.complete and self.count is None:
             extra.insert(0, f"more than {PROBE_LIMIT:,} rows, too many to count quickly")
+        elif not self.complete and with_count:
+            extra.insert(0, f"{self.count:,} rows")
         return said + (f" ({'; '.join(extra)})" if extra else "")
 
 
@@ -132,14 +147,19 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery) -
     if len(found) <= PROBE_LIMIT:
         plan.rowids, plan.count = found, len(found)
         return plan
-    first = conn.execute(f"select min(rowid) from [{table}]").fetchone()[0] or 1
-    plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
-    try:
-        with sqlite_timelimit(conn, COUNT_TIME_LIMIT_MS):
-            plan.count = conn.execute(f"select count(*) from {fts} where {fts} match ?", [query.match]).fetchone()[0]
-    except sqlite3.OperationalError as exc:
-        if "interrupted" not in str(exc):
-            raise
+    first, last = conn.execute(f"select min(rowid), max(rowid) from [{table}]").fetchone()
+    share = len(found) / max(found[-1] - first + 1, 1)
+    plan.dense = share >= DENSE_SHARE
+    # Counting checks the positions of every match of a phrase (~1 µs each): tried
+    # when a single character (no positions to check) or when few rows would match.
+    single_character = len(query.terms) == 1 and not query.excluded and len(search.comparable(query.terms[0])) == 1
+    if single_character or share * (last - first + 1) <= COUNT_ESTIMATE_LIMIT:
+        try:
+            with sqlite_timelimit(conn, COUNT_TIME_LIMIT_MS):
+                plan.count = conn.execute(f"select count(*) from {fts} where {fts} match ?", [query.match]).fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):
+                raise
     return plan
 
 
@@ -203,12 +223,17 @@ async def _planned(datasette, scope: dict) -> dict:
         return scope
     sort = _sort_column(datasette, database.name, table, args)
     plan = await plan_search(database, table, text, sort=sort, facets="_withfacets" in args)
+    if path["format"] is None and not {"_col", "_nocol"} & args.keys():
+        columns = set(await database.table_columns(table))
+        pairs += [("_col", column) for column in RESULT_COLUMNS[table] if column in columns]
+    if "_size" not in args:
+        pairs.append(("_size", str(RESULTS_PER_PAGE)))
     if not plan.complete:
-        pairs = [(k, v) for k, v in pairs if k not in ("_nocount", "_nofacet")]
-        pairs.append(("_nocount", "1"))
-        if "_withfacets" not in args:
-            pairs.append(("_nofacet", "1"))
-            plan.notes.append("add &_withfacets=1 to count by facet")
+        pairs = [(k, v) for k, v in pairs if k != "_nocount"] + [("_nocount", "1")]
+    if "_withfacets" not in args and not plan.message:
+        # Each facet runs the search again over the whole table: on request only.
+        pairs.append(("_nofacet", "1"))
+        plan.notes.append("add &_withfacets=1 to count by facet")
     return {**scope, "query_string": urlencode(pairs).encode(), SCOPE_KEY: plan}
 
 
@@ -219,11 +244,14 @@ def filters_from_request(request, database, table, datasette):
         # Show the search box; Datasette finds no FTS table of its own kind here.
         return FilterArguments([], extra_context={"supports_search": True}) if table in search.INDEXES else None
     where, params = plan.where(f"[{table}]")
+    context = {"supports_search": True, "search": plan.query.text}
+    if not plan.complete and plan.count is not None:
+        context["filtered_table_rows_count"] = plan.count  # the HTML page's heading; Datasette counted nothing
     return FilterArguments(
         [where],
         params,
-        human_descriptions=[plan.description()],
-        extra_context={"supports_search": True, "search": plan.query.text},
+        human_descriptions=[plan.description(with_count=request.path.endswith(".json"))],
+        extra_context=context,
     )
 
 
@@ -238,11 +266,24 @@ def render_cell(value, column, table):
 # --- snippets ------------------------------------------------------------------
 
 _IGNORABLE = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]*"
+SNIPPET_PIECE = 65536
+SNIPPET_OVERLAP = 2 * search.MAX_QUERY_CHARACTERS
 
 
 def _term_pattern(term: str) -> str | None:
     characters = [c for c in search.fold(term) if search.is_token_character(c)]
     return _IGNORABLE.join(re.escape(c) for c in characters) if characters else None
+
+
+def _first_hit(pattern: re.Pattern, text: str) -> tuple[int, int] | None:
+    """Where the first hit is; the text is folded a piece at a time, so a long
+    document is read only up to its first hit."""
+    for offset in range(0, len(text), SNIPPET_PIECE):
+        base = max(offset - SNIPPET_OVERLAP, 0)  # a hit may start in one piece and end in the next
+        hit = pattern.search(search.fold(text[base : offset + SNIPPET_PIECE]))
+        if hit is not None:
+            return base + hit.start(), base + hit.end()
+    return None
 
 
 def snippet(text: str, terms: list[str], before: int = 30, after: int = 90) -> Markup:
@@ -255,20 +296,21 @@ def snippet(text: str, terms: list[str], before: int = 30, after: int = 90) -> M
     if not patterns or not text:
         return Markup("")
     pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-    folded = search.fold(text)
-    first = pattern.search(folded)
+    first = _first_hit(pattern, text)
     if first is None:
         return Markup("")
-    start = max(first.start() - before, 0)
-    end = min(first.end() + after, len(text))
+    first_start, first_end = first
+    start = max(first_start - before, 0)
+    end = min(first_end + after, len(text))
+    folded = search.fold(text[start:end])
     pieces = [Markup("…") if start else Markup("")]
     position = start
-    for hit in pattern.finditer(folded, start, end):
-        if hit.end() > end or hit.start() == hit.end():
+    for hit in pattern.finditer(folded):
+        if hit.start() == hit.end():
             continue
-        pieces.append(escape(text[position : hit.start()]))
-        pieces.append(Markup("<mark>{}</mark>").format(text[hit.start() : hit.end()]))
-        position = hit.end()
+        pieces.append(escape(text[position : start + hit.start()]))
+        pieces.append(Markup("<mark>{}</mark>").format(text[start + hit.start() : start + hit.end()]))
+        position = start + hit.end()
     pieces.append(escape(text[position:end]))
     if end < len(text):
         pieces.append(Markup("…"))
@@ -297,13 +339,6 @@ _ALIASES = {"documents": "d", "problems": "p"}
 _BYLINES = {"documents": ("publisher", "source", "author", "editor")}
 
 
-async def _archive_database(datasette):
-    for name, database in datasette.databases.items():
-        if name != "_internal" and await database.table_exists("documents"):
-            return database
-    return None
-
-
 async def _section(database, table: str, text: str) -> dict:
     plan = await plan_search(database, table, text, sort="published_at")
     rows = []
@@ -325,7 +360,10 @@ async def _section(database, table: str, text: str) -> dict:
 
 async def search_page(datasette, request):
     text = request.args.get("q", "")
-    database = await _archive_database(datasette)
+    try:
+        database = await archive_database(datasette)
+    except NotFound:
+        database = None
     sections = []
     if database is not None and text.strip():
         for table in ("documents", "problems"):
