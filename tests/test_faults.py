@@ -225,4 +225,4 @@ def test_a_page_may_fail_on_every_crawl(tmp_path):
                 ProcessResult(RawDocument(url=url, body=b""), failure=Failure("fetch", "http_500", "answered 500")), run_id
             )
         assert [(r["run_id"], r["kind"]) for r in archive.db["failures"].rows] == [(1, "http_500"), (2, "http_500")]
-        assert [index.unique for index in archive.db["failures"].indexes] == [0]
+        assert {index.name: index.unique for index in archive.db["failures"].indexes}["idx_failures_url"] == 0
