@@ -115,9 +115,10 @@ def main() -> None:
             for workers in (1, 2, 3):
                 with redis_server(base / f"redis-{workers}") as redis:
                     runs.append(crawl(workers, redis.url, mirror, base / f"crawl-{workers}", args.worker_concurrency))
+                print(f"{workers} worker(s): {runs[-1]['pages_per_second']:.1f} pages/s", flush=True)
         started = time.perf_counter()
         rebuilt = rebuild(runs[-1]["warc"], base / "rebuilt.db", progress=False)
-        rebuild_rate = sum(rebuilt.values()) / (time.perf_counter() - started)
+        rebuild_rate = sum(rebuilt.outcomes.values()) / (time.perf_counter() - started)
 
     print(f"mirror: {args.articles} articles on {list_pages} list pages, {args.delay:.2f} s an answer; "
           f"{args.worker_concurrency} requests in flight per worker")
