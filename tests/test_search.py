@@ -162,10 +162,9 @@ def test_plain_sqlite_searches_with_the_documented_query(archive_db):
     ids = {row[0] for row in plain.execute(documented.replace("select title", "select id"))}
     assert titles and ids == oracle_ids(plain, "巡察整改")
     plain.close()
-    if shutil.which("sqlite3"):
-        shell = subprocess.run(["sqlite3", str(path), documented], capture_output=True, text=True, timeout=60)
-        assert shell.returncode == 0, shell.stderr
-        assert set(shell.stdout.splitlines()) == titles
+    shell = subprocess.run(["sqlite3", str(path), documented], capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 0, shell.stderr
+    assert set(shell.stdout.splitlines()) == titles
 
 
 def test_edits_and_deletions_keep_the_index_in_step(tmp_path):
