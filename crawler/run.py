@@ -236,7 +236,7 @@ def run_demo(db_path: str, port: int = 8001, serve: bool = True) -> int:
         )
     if not serve:
         return exit_code
-    from archive.cli import serve_archive
+    from archive.serve import serve_archive
 
     return serve_archive(db_path, port)
 
