@@ -22,6 +22,7 @@ from lxml import etree
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
 from .classify import normalize
 from .extract import Extracted
+from .selectors import css, xpath
 from .text import normalise_space
 
 _BLOCK_TAGS = frozenset(
@@ -77,9 +78,9 @@ def _tree_to_lines(tree: etree._Element) -> list[str]:
 
 
 def _apply_dom_rules(tree: etree._Element, extracted: Extracted, cleaned: Cleaned) -> None:
-    rules = [(r.name, tree.xpath(r.xpath)) for r in DOM_RULES]
+    rules = [(r.name, xpath(r.xpath)(tree)) for r in DOM_RULES]
     if extracted.template is not None:
-        rules += [(f"profile_drop:{name}", tree.cssselect(sel)) for name, sel in extracted.template.drop.items()]
+        rules += [(f"profile_drop:{name}", css(tree, sel)) for name, sel in extracted.template.drop.items()]
     for name, found in rules:
         for el in found:
             if el is not tree:

@@ -27,6 +27,7 @@ from lxml import etree
 from sites import Profile, Template, profile_for_url
 
 from . import RawDocument, StageError, generic
+from .selectors import css, xpath
 from .text import join_pieces
 
 STAGE = "extract"
@@ -199,11 +200,11 @@ def _parse_page(html: str) -> etree._Element:
 
 
 def _canonical_url(page: etree._Element) -> str | None:
-    for xpath in (
+    for expression in (
         '//link[@rel="canonical"]/@href',
         '//meta[@property="og:url"]/@content',
     ):
-        for value in page.xpath(xpath):
+        for value in xpath(expression)(page):
             if value.startswith("http"):
                 return value.strip()
     return None
@@ -212,7 +213,7 @@ def _canonical_url(page: etree._Element) -> str | None:
 def _select_one(page: etree._Element, selector: str | None) -> etree._Element | None:
     if not selector:
         return None
-    found = page.cssselect(selector)
+    found = css(page, selector)
     return found[0] if found else None
 
 
@@ -224,12 +225,12 @@ def _text_of_all(page: etree._Element, selector: str | None) -> str | None:
     """Text of every element the selector matches (a title split over several lines)."""
     if not selector:
         return None
-    return join_pieces(_text_of(el) or "" for el in page.cssselect(selector))
+    return join_pieces(_text_of(el) or "" for el in css(page, selector))
 
 
 def _find_template(page: etree._Element, profile: Profile | None) -> Template | None:
     for template in profile.templates if profile else ():
-        if page.cssselect(template.detect):
+        if css(page, template.detect):
             return template
     return None
 
@@ -244,7 +245,7 @@ def _own_profile(page: etree._Element, page_url: str) -> Profile | None:
         return profile
     if urlsplit(page_url).scheme in ("http", "https"):
         return None
-    for domain in page.xpath("//meta[@name='SiteDomain']/@content"):
+    for domain in xpath("//meta[@name='SiteDomain']/@content")(page):
         if profile := profile_for_url(f"http://{domain.strip()}/"):
             return profile
     return None
@@ -253,11 +254,11 @@ def _own_profile(page: etree._Element, page_url: str) -> Profile | None:
 def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_template: bool) -> str | None:
     """Why the page is the site's error page and no document, or None."""
     marker = profile.settings.get("error_page") if profile else None
-    if marker and page.cssselect(marker):
+    if marker and css(page, marker):
         return f"it has the error-page marker {marker!r} of profile {profile.name!r}"
     if matched_a_template:
         return None
-    heading = join_pieces(page.xpath("//title//text() | //h1//text()")) or ""
+    heading = join_pieces(xpath("//title//text() | //h1//text()")(page)) or ""
     if found := SITE_ERROR_PAGE.search(heading):
         return f"its title says {found[0]!r}"
     return None
@@ -306,7 +307,7 @@ def _extract_with_template(
         "page_editor": _text_of(_select_one(page, template.editor)),
     }
     if template.editor:
-        for el in page.cssselect(template.editor):
+        for el in css(page, template.editor):
             if el is not body:
                 el.drop_tree()
     return Extracted(
@@ -333,7 +334,7 @@ def _extract_fallback(page: etree._Element, html: str) -> Extracted:
     if not text:
         raise StageError(STAGE, "no_content", "no main text found in the page")
     meta = {}
-    title = page.xpath("string(//meta[@property='og:title']/@content)") or page.xpath("string(//title)")
+    title = xpath("string(//meta[@property='og:title']/@content)")(page) or xpath("string(//title)")(page)
     if title and title.strip():
         meta["page_title"] = title.strip()
     return Extracted(format="text", lines=text.splitlines(), meta=meta, extractor="trafilatura")
