@@ -217,8 +217,9 @@ class Archive:
             record_failure(self.db, result, run_id)
 
     def document_for_url(self, url: str) -> dict | None:
-        rows = list(self.db["documents"].rows_where("url = ?", [url], limit=1))
-        return rows[0] if rows else None
+        cursor = self.db.conn.execute("select * from documents where url = ? limit 1", [url])
+        row = cursor.fetchone()
+        return None if row is None else dict(zip((c[0] for c in cursor.description), row))
 
     def pages_on_hosts(self, hosts) -> list[tuple[str, dict]]:
         """(url, list hints) of every archived page on one of ``hosts``."""

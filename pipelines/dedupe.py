@@ -121,10 +121,17 @@ def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:
     document_id = document["id"]
     if values is None:
         values = signature(document["body_text"])
-    db["minhash_bands"].delete_where("document_id = ?", [document_id])
-    db["minhash"].upsert({"document_id": document_id, "signature": values.tobytes()}, pk="document_id")
-    db["minhash_bands"].insert_all(
-        {"band": band, "bucket": bucket, "document_id": document_id} for band, bucket in _buckets(values)
+    # Plain SQL, not sqlite-utils' table methods: they look the table up in
+    # sqlite_master on every call, which cost more than the writes themselves.
+    db.conn.execute("delete from minhash_bands where document_id = ?", [document_id])
+    db.conn.execute(
+        "insert into minhash (document_id, signature) values (?, ?) "
+        "on conflict (document_id) do update set signature = excluded.signature",
+        [document_id, values.tobytes()],
+    )
+    db.conn.executemany(
+        "insert into minhash_bands (band, bucket, document_id) values (?, ?, ?)",
+        [(band, bucket, document_id) for band, bucket in _buckets(values)],
     )
     similar = _similar(db, document_id, values)
     groups = {document_id}
@@ -132,13 +139,13 @@ def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:
         marks = ",".join("?" * len(similar))
         groups |= {row[0] for row in db.execute(f"select canonical_id from documents where id in ({marks})", similar)}
     marks = ",".join("?" * len(groups))
-    members = list(
-        db.query(
-            f"select id, url, publisher, source, declared_source, original_url, published_at, first_seen_at, canonical_id "
-            f"from documents where id = ? or canonical_id in ({marks})",
-            [document_id, *groups],
-        )
+    cursor = db.conn.execute(
+        f"select id, url, publisher, source, declared_source, original_url, published_at, first_seen_at, canonical_id "
+        f"from documents where id = ? or canonical_id in ({marks})",
+        [document_id, *groups],
     )
+    columns = [c[0] for c in cursor.description]
+    members = [dict(zip(columns, row)) for row in cursor]
     canonical = choose_canonical(members)
     moved = [m["id"] for m in members if m["canonical_id"] != canonical]
     if moved:

@@ -15,6 +15,7 @@ again updates its row and never adds a second one.  Outcomes:
 from __future__ import annotations
 
 from sqlite_utils import Database
+from sqlite_utils.db import jsonify_if_needed
 
 from . import ProcessResult, dedupe, now_utc
 
@@ -24,9 +25,40 @@ NEW, UPDATED, UNCHANGED, FAILED = "new", "updated", "unchanged", "failed"
 _VISIT_COLUMNS = {"fetched_at", "warc_file", "warc_record_id", "http_status"}
 
 
+def insert_rows(db: Database, table: str, rows: list[dict]) -> None:
+    """What ``db[table].insert_all(rows)`` writes, in one ``executemany``.
+
+    sqlite-utils looks the table up in ``sqlite_master`` (and opens a
+    savepoint) on every call: most of a page's store time, several times per
+    page.  The tables exist (the schema makes them); values are converted as
+    sqlite-utils converts them (lists and dicts to JSON), a key missing from a
+    row is NULL.
+    """
+    if not rows:
+        return
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    names = ", ".join(f"[{column}]" for column in columns)
+    db.conn.executemany(
+        f"insert into [{table}] ({names}) values ({', '.join('?' * len(columns))})",
+        [[jsonify_if_needed(row.get(column)) for column in columns] for row in rows],
+    )
+
+
+def _update_row(db: Database, table: str, row_id: str, values: dict) -> None:
+    """``db[table].update(row_id, values)`` of a row known to exist (read in this transaction)."""
+    sets = ", ".join(f"[{column}] = ?" for column in values)
+    db.conn.execute(f"update [{table}] set {sets} where id = ?", [*map(jsonify_if_needed, values.values()), row_id])
+
+
+def _row(db: Database, table: str, row_id: str) -> dict | None:
+    cursor = db.conn.execute(f"select * from [{table}] where id = ?", [row_id])
+    row = cursor.fetchone()
+    return None if row is None else dict(zip((c[0] for c in cursor.description), row))
+
+
 def record_failure(db: Database, result: ProcessResult, run_id: int | None = None) -> None:
     raw, failure = result.raw, result.failure
-    db["failures"].insert(
+    insert_rows(db, "failures", [
         {
             "url": raw.url,
             "stage": failure.stage,
@@ -37,21 +69,21 @@ def record_failure(db: Database, result: ProcessResult, run_id: int | None = Non
             "run_id": run_id,
             "occurred_at": now_utc(),
         }
-    )
+    ])
 
 
 def _store_disclosure(db: Database, document: dict, parsed: dict | None) -> None:
     document_id = document["id"]
     for table in ("problems", "outcomes", "disclosures"):
-        db[table].delete_where("document_id = ?", [document_id])
+        db.conn.execute(f"delete from [{table}] where document_id = ?", [document_id])
     if not parsed:
         return
-    db["disclosures"].insert({**parsed["disclosure"], "document_id": document_id, "title": document["title"]})
+    insert_rows(db, "disclosures", [{**parsed["disclosure"], "document_id": document_id, "title": document["title"]}])
     for table in ("problems", "outcomes"):
-        db[table].insert_all(
+        insert_rows(db, table, [
             {**row, "id": f"{document_id}-{position:03d}", "document_id": document_id, "position": position}
             for position, row in enumerate(parsed[table], start=1)
-        )
+        ])
 
 
 def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str:
@@ -66,14 +98,13 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             return FAILED
         document = dict(result.document)
         seen = document["fetched_at"]
-        rows = list(db["documents"].rows_where("id = ?", [document["id"]]))
-        if not rows:
+        previous = _row(db, "documents", document["id"])
+        if previous is None:
             document.update(first_seen_at=seen, last_seen_at=seen, last_changed_at=None, version_count=1, gone_at=None)
-            db["documents"].insert(document)
+            insert_rows(db, "documents", [document])
             _store_disclosure(db, document, result.disclosure)
             dedupe.link(db, document, result.signature)
             return NEW
-        previous = rows[0]
         document.update(
             first_seen_at=previous["first_seen_at"],
             last_seen_at=seen,
@@ -86,7 +117,7 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             and previous["content_sha256"] != document["content_sha256"]
         )
         if page_edited:
-            db["versions"].insert(
+            insert_rows(db, "versions", [
                 {
                     "document_id": previous["id"],
                     "fetched_at": previous["last_seen_at"],
@@ -94,14 +125,14 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
                     "title": previous["title"],
                     "body_text": previous["body_text"],
                 }
-            )
+            ])
             document.update(last_changed_at=seen, version_count=document["version_count"] + 1)
         changed = any(
             previous.get(key) != value
             for key, value in document.items()
             if key not in _VISIT_COLUMNS and key not in ("last_seen_at", "canonical_id")
         )
-        db["documents"].update(previous["id"], document)
+        _update_row(db, "documents", previous["id"], document)
         _store_disclosure(db, document, result.disclosure)
         if previous["content_sha256"] != document["content_sha256"] or not previous.get("canonical_id"):
             dedupe.link(db, document, result.signature)
