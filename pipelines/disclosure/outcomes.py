@@ -51,6 +51,7 @@ _KINDS = tuple((kind, tuple(re.compile(p) for p in patterns)) for kind, patterns
 COLUMNS = tuple(kind for kind, _ in _KINDS)
 _TOTAL_MARKER = re.compile(r"共|累计|合计|总计")
 _SENTENCE = re.compile(r"[^。；;\n]+")
+_DIGIT = re.compile(r"\d")
 
 
 def _value(kind: str, match: re.Match) -> float | int:
@@ -61,6 +62,8 @@ def _value(kind: str, match: re.Match) -> float | int:
 
 def _mentions(sentence: str) -> list[tuple[str, re.Match]]:
     found: list[tuple[str, re.Match]] = []
+    if not _DIGIT.search(sentence):
+        return found  # every pattern reads a figure
     for kind, patterns in _KINDS:
         spans: list[tuple[int, int]] = []
         for pattern in patterns:

@@ -19,6 +19,7 @@ _STATED = (
     re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:具体)?问题(?:共|共计)?{_N}[个项条]"),
     re.compile(rf"(?<![\d.]){_N}个(?:具体)?问题(?:中)?[，,]?(?:已|均已)?(?:全部)?(?:完成整改|整改完成|已完成|整改到位|已整改)"),
 )
+_DIGIT = re.compile(r"\d")
 _ALL_DONE = re.compile(r"(?:已|均已)?全部(?:完成整改|整改完成|整改到位|完成|整改)")
 _BUCKETS = (  # (count key, patterns) — a number before or after the status words
     ("problems_basically_completed", (rf"基本完成(?:整改)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?基本完成")),
@@ -51,6 +52,8 @@ def stated_total(text: str) -> int | None:
 def stated_breakdown(text: str, total: int | None) -> dict | None:
     """Status counts the text states, from the sentence that states them."""
     for sentence in _sentences(text):
+        if not _DIGIT.search(sentence):
+            continue  # every count, and a stated total, is a figure
         counts: dict = {}
         spans: list[tuple[int, int]] = []
         for key, patterns in _BUCKETS:
