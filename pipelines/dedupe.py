@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
+from datasketch.minhash import _fmix  # the scheme's mixing of a hash value (test_provenance checks the result)
 from sqlite_utils import Database
 
 from .classify import normalize
@@ -38,7 +39,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 # Signatures are stored, so the hashing scheme is pinned: a datasketch upgrade
 # that changed its default must not silently make old and new signatures disagree.
 SCHEME = "affine32"
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations  # computed once, not per document
+_A, _B = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations  # computed once, not per document
 _sha1 = hashlib.sha1
 
 TABLES = {
@@ -58,10 +59,10 @@ def signature(text: str) -> np.ndarray:
     # its per-shingle Python wrapper: the digests joined and read as little-endian
     # 32-bit words, the first of every five (a SHA-1 digest is 20 bytes).
     digests = b"".join([_sha1(s.encode()).digest() for s in shingles])
-    hashes = np.frombuffer(digests, dtype="<u4")[::5].tolist()
-    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=SCHEME, hashfunc=int)
-    minhash.update_batch(hashes)
-    return minhash.hashvalues.astype(np.uint64)
+    hashes = np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
+    # What MinHash(scheme=SCHEME).update_batch(hashes) computes, without its
+    # per-value Python loop: each hash mixed, permuted by every (a, b), the minimum kept.
+    return (_fmix(hashes, 32)[:, None] * _A + _B).min(axis=0).astype(np.uint64)
 
 
 def _buckets(values: np.ndarray) -> list[tuple[int, str]]:
