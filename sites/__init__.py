@@ -97,12 +97,16 @@ class Profile:
         return any(host == h or host.endswith("." + h) for h in self.hosts)
 
 
+# libyaml when available: the same data, 10x faster (every process that reads a page loads the profiles).
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class ProfileError(ValueError):
     """A profile file is malformed."""
 
 
 def _load(path: Traversable) -> Profile:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {}
     try:
         templates = tuple(
             Template(**{k: v for k, v in t.items()}) for t in data.pop("templates", [])
