@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from captures import GONE, Page
-from pipelines import ProcessResult, RawDocument, dedupe, now_utc, process
+from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
 from . import schema, search
@@ -144,6 +144,8 @@ class Archive:
         """
         if parallel is None:
             parallel = hasattr(items, "__len__") and len(items) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+        if parallel:
+            prepare()  # once, before the workers are forked, not once in each
         pool = multiprocessing.Pool(os.cpu_count(), initializer=ingest_worker) if parallel else None
         waiting: _Batch | None = None  # processed (or being processed), not yet stored
         try:

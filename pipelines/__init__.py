@@ -93,6 +93,21 @@ def document_id(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
 
 
+def prepare() -> None:
+    """Load now what processing a page loads on first use: the stage modules
+    (their compiled patterns), the site profiles, OpenCC and the table of
+    place names.  Worker processes forked afterwards share them instead of
+    each loading them again (0.2 s of CPU per worker)."""
+    from sites import load_profiles
+
+    from . import classify, clean, disclosure, extract, normalise  # noqa: F401
+    from .disclosure import places
+
+    load_profiles()
+    classify.normalize("")
+    places.division_chain("")
+
+
 def process(raw: RawDocument) -> ProcessResult:
     from . import classify, clean, disclosure, extract, normalise
 
