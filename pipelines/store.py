@@ -40,14 +40,22 @@ def insert_rows(db: Database, table: str, rows: list[dict]) -> None:
     names = ", ".join(f"[{column}]" for column in columns)
     db.conn.executemany(
         f"insert into [{table}] ({names}) values ({', '.join('?' * len(columns))})",
-        [[jsonify_if_needed(row.get(column)) for column in columns] for row in rows],
+        [_sql_values(map(row.get, columns)) for row in rows],
     )
+
+
+_AS_IS = frozenset({str, int, float, bytes, type(None)})
+
+
+def _sql_values(values) -> list:
+    """Values as sqlite-utils writes them (``jsonify_if_needed``), called only for those it changes."""
+    return [value if type(value) in _AS_IS else jsonify_if_needed(value) for value in values]
 
 
 def _update_row(db: Database, table: str, row_id: str, values: dict) -> None:
     """``db[table].update(row_id, values)`` of a row known to exist (read in this transaction)."""
     sets = ", ".join(f"[{column}] = ?" for column in values)
-    db.conn.execute(f"update [{table}] set {sets} where id = ?", [*map(jsonify_if_needed, values.values()), row_id])
+    db.conn.execute(f"update [{table}] set {sets} where id = ?", [*_sql_values(values.values()), row_id])
 
 
 def _row(db: Database, table: str, row_id: str) -> dict | None:
