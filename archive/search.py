@@ -334,10 +334,6 @@ class SearchQuery:
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def longest_term(self) -> int:
-        return max((len(comparable(t)) for t in self.terms), default=0)
-
 
 def phrase(term: str) -> str:
     """The FTS5 phrase that finds ``term`` as a substring."""

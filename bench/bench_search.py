@@ -39,7 +39,6 @@ import re
 import resource
 import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
