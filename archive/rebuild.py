@@ -30,6 +30,8 @@ Safe to run on the archive being served and crawled into:
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -39,6 +41,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from captures import CaptureReader, FileReport
+from pipelines import prepare
+
+from .children import ingest_worker
 from .db import PARALLEL_FROM, Archive, connect
 from .lock import ArchiveLock
 
@@ -110,7 +115,7 @@ def rebuild(
         reader = CaptureReader.from_folder(warc_dir)
         if not reader.sources:
             raise RebuildRefused(f"no WARC file (.warc, .warc.gz, .wacz) in {warc_dir}: nothing to rebuild from")
-        reader.scan()
+        reader = reader.scan() if dry_run else _scan_while_preparing(reader)
         report.files = list(reader.reports.values())
         report.pages = reader.total
         report.documents_before = document_count(db_path)
@@ -125,6 +130,23 @@ def rebuild(
         return report
     finally:
         lock.release()
+
+
+def _scan_while_preparing(reader: CaptureReader) -> CaptureReader:
+    """The reader, scanned in a child process while this one loads the pipelines
+    (:func:`pipelines.prepare`, which the ingest's workers are forked after): the
+    two serial steps before any page is processed take a core each."""
+    if (os.cpu_count() or 1) < 2:
+        prepare()
+        return reader.scan()
+    with multiprocessing.Pool(1, initializer=ingest_worker) as pool:
+        scanning = pool.apply_async(_scanned, (reader,))
+        prepare()
+        return scanning.get()
+
+
+def _scanned(reader: CaptureReader) -> CaptureReader:
+    return reader.scan()
 
 
 def _building_path(db_path: Path) -> Path:
@@ -188,8 +210,12 @@ def _replace(db_path: Path, report: RebuildReport, force: bool) -> None:
             f"not replaced (--force replaces it)",
             report,
         )
-    if db_path.exists() and before is None:  # forced over a file that is no archive: nobody can be reading it
+    if before is None:
+        # No archive there (or, forced, a file that is none): nobody can be reading one.
         _remove_database(db_path)
+        if _move_new(building, db_path):
+            report.replaced = True
+            return
     source = connect(building)
     target = connect(db_path)
     try:
@@ -201,6 +227,18 @@ def _replace(db_path: Path, report: RebuildReport, force: bool) -> None:
         source.conn.close()
     _remove_database(building, lock=True)
     report.replaced = True
+
+
+def _move_new(building: Path, db_path: Path) -> bool:
+    """Give the rebuilt file the name of an archive that does not exist (instead of
+    copying it): a hard link never replaces a file that appeared meanwhile (then, or
+    where the file system has no hard links, the caller copies into it)."""
+    try:
+        os.link(building, db_path)
+    except OSError:
+        return False
+    _remove_database(building, lock=True)
+    return True
 
 
 def summary_line(report: RebuildReport, db_path: Path, dry_run: bool = False) -> str:
