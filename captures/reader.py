@@ -26,7 +26,8 @@ is read up to that record.
 
 Annotations may follow their response in a later file (the writer rotates), so
 the reader makes two passes: :meth:`CaptureReader.scan` (annotations, counts,
-damage — all a ``--dry-run`` needs) and iteration (the pages, in capture order).
+damage — all a ``--dry-run`` needs, and where each page's record starts) and
+iteration (the pages, in capture order), which reads only the pages' records.
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def _sources(path: Path, root: Path | None) -> list[_Source]:
 
 def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
     """Every whole, readable record of ``source`` (warcio records), its payload
-    read into ``record.payload`` (None past :data:`_PAYLOAD_MAX`); damage goes to ``report``."""
+    read into ``record.payload`` (None past :data:`_PAYLOAD_MAX`) and where it
+    starts into ``record.offset``; damage goes to ``report``."""
 
     def damage(message: str) -> None:
         if report is not None:
@@ -147,7 +149,7 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
             try:
                 for record in iterator:
                     try:
-                        record.payload = record.content_stream().read() if record.length <= _PAYLOAD_MAX else None
+                        _read_payload(record)
                     except _DAMAGE as exc:
                         damage(f"record at offset {end}: its payload does not decode ({_reason(exc)})")
                         record.payload = b""
@@ -158,6 +160,7 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                     if record.raw_stream.limit:
                         damage(f"truncated at offset {offset}: the last record is cut short")
                     elif not getattr(record, "damaged", False):
+                        record.offset = offset
                         yield record
                 start = None
                 if size - end > 4 and not _blank_tail(stream, end):
@@ -171,6 +174,27 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                     skipped = (following if following is not None else size) - end
                     damage(f"corrupt record at offset {end} ({_reason(exc)}): {skipped} byte(s) skipped")
                 start = following
+
+
+def _read_payload(record) -> None:
+    record.payload = record.content_stream().read() if record.length <= _PAYLOAD_MAX else None
+
+
+class CaptureChanged(Exception):
+    """A file changed between the scan and the reading of its pages."""
+
+
+def _record_at(source: _Source, stream: BinaryIO, offset: int, record_id: str):
+    """The record ``record_id`` that the scan found at ``offset``, its payload read."""
+    stream.seek(offset)
+    try:
+        record = next(iter(ArchiveIterator(stream)), None)
+        if record is not None and record.rec_headers.get_header("WARC-Record-ID") == record_id:
+            _read_payload(record)
+            return record
+    except _DAMAGE:
+        pass
+    raise CaptureChanged(f"{source.name} changed while it was read: record {record_id} is no longer at offset {offset}")
 
 
 def _reason(exc: Exception) -> str:
@@ -298,6 +322,8 @@ class CaptureReader:
         self.reports = {source.name: FileReport(source.name) for source in self.sources}
         self._kinds: dict[str, str] = {}
         self._hints: dict[str, str] = {}
+        # Per source: (record id, offset, kind) of every page, in capture order.
+        self._pages: dict[str, list[tuple[str, int, str]]] = {}
         self._scanned = False
 
     @classmethod
@@ -313,7 +339,7 @@ class CaptureReader:
         """First pass: annotations, which files are ours, pages and skips per file, damage."""
         if self._scanned:
             return self
-        verdicts: dict[str, list[tuple[str, str | None]]] = {}
+        verdicts: dict[str, list[tuple[str, str | None, int]]] = {}
         for source in self.sources:
             report = self.reports[source.name]
             found = verdicts[source.name] = []
@@ -330,31 +356,29 @@ class CaptureReader:
                             self._hints[refers_to] = fields[HINTS]
                         report.own = True
                 elif record.rec_type in ("response", "resource", "revisit"):
-                    found.append((record.rec_headers.get_header("WARC-Record-ID"), _foreign_verdict(record)))
+                    found.append((record.rec_headers.get_header("WARC-Record-ID"), _foreign_verdict(record), record.offset))
         for source in self.sources:
             report = self.reports[source.name]
-            for record_id, verdict in verdicts[source.name]:
-                if report.own:
-                    report.pages += self._kinds.get(record_id) in (ARTICLE, GONE)
-                elif verdict is None:
+            pages = self._pages[source.name] = []
+            for record_id, verdict, offset in verdicts[source.name]:
+                kind = self._kinds.get(record_id) if report.own else (ARTICLE if verdict is None else None)
+                if kind in (ARTICLE, GONE):
                     report.pages += 1
-                elif verdict != "not_a_page":
+                    pages.append((record_id, offset, kind))
+                elif not report.own and verdict != "not_a_page":
                     report.skipped[verdict] += 1
         self._scanned = True
         return self
 
     def __iter__(self) -> Iterator[Page]:
-        """Second pass: the pages, in capture order."""
+        """Second pass: the pages, in capture order (:class:`CaptureChanged` when a file changed since the scan)."""
         self.scan()
         for source in self.sources:
-            own = self.reports[source.name].own
-            for record in _records(source, None):
-                if record.rec_type not in ("response", "resource") or record.payload is None:
-                    continue
-                record_id = record.rec_headers.get_header("WARC-Record-ID")
-                kind = self._kinds.get(record_id) if own else (ARTICLE if _foreign_verdict(record) is None else None)
-                if kind in (ARTICLE, GONE):
-                    yield Page(kind, raw_document(record, source.name, {HINTS: self._hints.get(record_id)}))
+            with source.open() as (stream, _):
+                for record_id, offset, kind in self._pages[source.name]:
+                    record = _record_at(source, stream, offset, record_id)
+                    if record.payload is not None:
+                        yield Page(kind, raw_document(record, source.name, {HINTS: self._hints.get(record_id)}))
 
 
 def record_bytes(warc_dir: str | Path, warc_file: str, record_id: str) -> bytes | None:

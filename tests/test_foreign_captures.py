@@ -22,6 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from captures import CaptureReader
+from captures.reader import CaptureChanged
 
 PAGES = {"index.html": 1, "a.html": 2, "b.html": 3}
 
@@ -135,3 +136,31 @@ def test_heritrix_and_common_crawl_conventions(tmp_path):
     )
     (found,) = list(reader)
     assert (found.kind, found.raw.url, found.raw.status, found.raw.body) == ("article", "https://example.org/a.html", 200, body)
+
+
+def write_pages(path: Path, numbers: list[int], gzip: bool) -> dict[str, bytes]:
+    """A foreign capture of report pages ``numbers`` after a dns: record: url → body."""
+    bodies = {f"https://example.org/{n}.html": page(n).encode("utf-8") for n in numbers}
+    with path.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=gzip)
+        writer.write_record(writer.create_warc_record(
+            "dns:example.org", "resource", payload=io.BytesIO(b"example.org 300 IN A 10.0.0.1"), warc_content_type="text/dns"))
+        for url, body in bodies.items():
+            writer.write_record(writer.create_warc_record(
+                url, "response", payload=io.BytesIO(body),
+                http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+    return bodies
+
+
+def test_pages_are_read_where_the_scan_found_them_and_a_file_changed_since_is_an_error(tmp_path):
+    """The second pass seeks to each page's record, in plain and gzipped WARC files alike;
+    a file rewritten after the scan (its records moved) stops the reading with its name."""
+    plain, gzipped = tmp_path / "plain.warc", tmp_path / "gzipped.warc.gz"
+    bodies = {**write_pages(plain, [1, 2], gzip=False), **write_pages(gzipped, [3, 4], gzip=True)}
+    reader = CaptureReader([plain, gzipped]).scan()
+    assert [(p.raw.url, p.raw.warc_file, p.raw.body) for p in reader] == [
+        (url, ("plain.warc" if n < 3 else "gzipped.warc.gz"), body) for n, (url, body) in enumerate(bodies.items(), start=1)
+    ]
+    write_pages(gzipped, [5, 3, 4], gzip=True)  # a page more before the two scanned
+    with pytest.raises(CaptureChanged, match=r"gzipped\.warc\.gz changed while it was read: record <urn:uuid:"):
+        list(reader)
