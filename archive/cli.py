@@ -159,6 +159,8 @@ def reindex(db_path):
 @click.option("--wait", is_flag=True, help="wait for a crawl, import or rebuild writing to the archive instead of stopping")
 def rebuild(warc_dir, db_path, force, dry_run, wait):
     """Rebuild the archive from raw WARC captures through the current pipelines."""
+    from captures.reader import CaptureChanged
+
     from .lock import ArchiveBusy
     from .rebuild import RebuildRefused, summary_line
     from .rebuild import rebuild as rebuild_archive
@@ -175,6 +177,9 @@ def rebuild(warc_dir, db_path, force, dry_run, wait):
     except RebuildRefused as exc:
         list_files(exc.report)
         click.echo(f"not rebuilt: {exc}", err=True)
+        sys.exit(1)
+    except CaptureChanged as exc:
+        click.echo(f"not rebuilt: {exc}; the archive is as it was — run it again once the file is written", err=True)
         sys.exit(1)
     list_files(report)
     click.echo(summary_line(report, Path(db_path), dry_run))

@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 from tqdm import tqdm
 
 from captures import ARTICLE, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
-from captures.reader import WARC_SUFFIXES, is_capture_file
+from captures.reader import WARC_SUFFIXES, CaptureChanged, is_capture_file
 from pipelines import MAX_PAGE_BYTES, Failure, ProcessResult, RawDocument, now_utc
 
 from .db import PARALLEL_FROM, Archive, warc_dir_for
@@ -171,6 +171,12 @@ class _Importer:
             self.report.captures.append(report)
             for error in report.errors:
                 yield _failed(path, Failure(STAGE, "damaged_capture", f"{report.name}: {error}"))
+        try:
+            yield from self._archived_captures(reader)
+        except CaptureChanged as exc:  # rewritten since the scan: what was read stays, the rest next time
+            yield _failed(path, Failure(STAGE, "capture_changed", str(exc)))
+
+    def _archived_captures(self, reader: CaptureReader) -> Iterator[Page]:
         for page in reader:
             raw = page.raw
             if not self.archive.has_bytes(raw):

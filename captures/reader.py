@@ -166,6 +166,10 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                 if size - end > 4 and not _blank_tail(stream, end):
                     damage(f"truncated at offset {end}: {size - end} byte(s) after the last whole record")
             except _DAMAGE as exc:
+                if _one_gzip_stream(exc):
+                    damage(f"not read: compressed as one gzip stream, not one gzip member per record; "
+                           f"`warcio recompress {source.name} NEW.warc.gz` rewrites it readable")
+                    break
                 gzipped = _is_gzip(stream, end)
                 following = _next_member(stream, end + 1) if gzipped else None
                 if following is None and gzipped and _ends_inside_member(stream, end):
@@ -200,6 +204,11 @@ def _record_at(source: _Source, stream: BinaryIO, offset: int, record_id: str):
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:80] if text else type(exc).__name__
+
+
+def _one_gzip_stream(exc: Exception) -> bool:
+    """warcio's refusal of a file gzipped whole: valid, but its records cannot be sought."""
+    return isinstance(exc, ArchiveLoadFailed) and "non-chunked gzip" in str(exc)
 
 
 def _is_gzip(stream: BinaryIO, at: int) -> bool:

@@ -206,7 +206,8 @@ def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redi
     for thread in threads:
         thread.join()
     grants.sort()
-    assert len(grants) == 18 and min(b - a for a, b in zip(grants, grants[1:])) >= limits.delay
+    # Grant times come back from Redis as floats: allow their last digit.
+    assert len(grants) == 18 and min(b - a for a, b in zip(grants, grants[1:])) >= limits.delay - 1e-6
     assert most_held[0] == limits.concurrency
     # A permit its worker never gave back (killed mid-download) expires.
     dying = HostLimiter(redis.client(), "test", HostLimits(concurrency=1, delay=0, permit_seconds=2))

@@ -5,6 +5,7 @@ Common Crawl captures."""
 
 from __future__ import annotations
 
+import gzip
 import html
 import io
 import shutil
@@ -164,3 +165,20 @@ def test_pages_are_read_where_the_scan_found_them_and_a_file_changed_since_is_an
     write_pages(gzipped, [5, 3, 4], gzip=True)  # a page more before the two scanned
     with pytest.raises(CaptureChanged, match=r"gzipped\.warc\.gz changed while it was read: record <urn:uuid:"):
         list(reader)
+
+
+def test_a_warc_gzipped_whole_is_reported_with_the_command_that_fixes_it(tmp_path):
+    """gzip of a whole WARC (not one member per record) cannot be sought: the file is
+    named as not read, with warcio's remedy, and nothing else stops."""
+    whole, good = tmp_path / "whole.warc.gz", tmp_path / "good.warc.gz"
+    plain = tmp_path / "plain.warc"
+    write_pages(plain, [1, 2], gzip=False)
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    plain.unlink()
+    write_pages(good, [3], gzip=True)
+    reader = CaptureReader([whole, good]).scan()
+    assert reader.reports["whole.warc.gz"].errors == [
+        "not read: compressed as one gzip stream, not one gzip member per record; "
+        "`warcio recompress whole.warc.gz NEW.warc.gz` rewrites it readable"
+    ]
+    assert [page.raw.url for page in reader] == ["https://example.org/3.html"]
