@@ -22,7 +22,9 @@ from test_crash_safety import report_text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from captures import CaptureReader
+from archive.db import Archive
+from archive.importer import WARC_MAX_BYTES, ImportReport, _Importer
+from captures import SOFTWARE, CaptureReader, WarcCapture
 from captures.reader import CaptureChanged
 
 PAGES = {"index.html": 1, "a.html": 2, "b.html": 3}
@@ -182,3 +184,20 @@ def test_a_warc_gzipped_whole_is_reported_with_the_command_that_fixes_it(tmp_pat
         "`warcio recompress whole.warc.gz NEW.warc.gz` rewrites it readable"
     ]
     assert [page.raw.url for page in reader] == ["https://example.org/3.html"]
+
+
+def test_a_capture_rewritten_during_an_import_is_a_failure_of_that_file(tmp_path):
+    """The import goes on: the file that changed since its scan gives a failures row naming it."""
+    capture_file = tmp_path / "pages.warc.gz"
+    write_pages(capture_file, [1, 2], gzip=True)
+    reader = CaptureReader([capture_file]).scan()
+    write_pages(capture_file, [3, 1, 2], gzip=True)
+    with Archive(tmp_path / "archive.db") as archive:
+        capture = WarcCapture(tmp_path / "warc", "import", WARC_MAX_BYTES, SOFTWARE)
+        try:
+            (result,) = list(_Importer(archive, capture, ImportReport())._capture_pages(capture_file, reader))
+        finally:
+            capture.close()
+    assert (result.failure.stage, result.failure.kind) == ("read", "capture_changed")
+    assert result.failure.message.startswith("pages.warc.gz changed while it was read: record <urn:uuid:")
+    assert result.raw.url == capture_file.absolute().as_uri()
