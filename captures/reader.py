@@ -56,6 +56,7 @@ _HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body")
 # Errors a damaged record or gzip member raises from warcio or zlib.
 _DAMAGE = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError)
 _SEARCH_CHUNK = 1 << 20
+_BLANK = b"\r\n\0 "
 # Records are read whole up to the page cap (and the HTTP headers around it);
 # a larger one is skipped unread as ``too_large``.
 _PAYLOAD_MAX = MAX_PAGE_BYTES + 65536
@@ -146,8 +147,10 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
             stream.seek(start)
             iterator = ArchiveIterator(stream)
             end = start
+            # A record is whole once the next one starts; the last one is checked at the end.
+            pending = None
             try:
-                for record in iterator:
+                for record in _parsed(iterator):
                     try:
                         _read_payload(record)
                     except _DAMAGE as exc:
@@ -161,15 +164,22 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                         damage(f"truncated at offset {offset}: the last record is cut short")
                     elif not getattr(record, "damaged", False):
                         record.offset = offset
-                        yield record
+                        if pending is not None:
+                            yield pending
+                        pending, pending_end = record, end
                 start = None
-                if size - end > 4 and not _blank_tail(stream, end):
+                if pending is not None and not _ends_whole(stream, pending.offset, pending_end):
+                    damage(f"truncated at offset {pending.offset}: the last record is cut short")
+                    pending = None
+                elif size > end and not _blank_tail(stream, end):
+                    end = _after_blank(stream, end)
                     damage(f"truncated at offset {end}: {size - end} byte(s) after the last whole record")
             except _DAMAGE as exc:
                 if _one_gzip_stream(exc):
                     damage(f"not read: compressed as one gzip stream, not one gzip member per record; "
                            f"`warcio recompress {source.name} NEW.warc.gz` rewrites it readable")
                     break
+                end = _after_blank(stream, end)
                 gzipped = _is_gzip(stream, end)
                 following = _next_member(stream, end + 1) if gzipped else None
                 if following is None and gzipped and _ends_inside_member(stream, end):
@@ -178,6 +188,38 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                     skipped = (following if following is not None else size) - end
                     damage(f"corrupt record at offset {end} ({_reason(exc)}): {skipped} byte(s) skipped")
                 start = following
+            if pending is not None:
+                yield pending
+
+
+def _ends_whole(stream: BinaryIO, offset: int, end: int) -> bool:
+    """True when the record read from ``offset`` to ``end`` is complete: its gzip member
+    reaches its end, or (uncompressed) the two CRLFs that close a record follow it —
+    warcio reads headers cut short as a record with whatever they still hold."""
+    if _is_gzip(stream, offset):
+        return not _ends_inside_member(stream, offset)
+    stream.seek(end)
+    return stream.read(4) == b"\r\n\r\n"
+
+
+class _HeadersCutShort(ValueError):
+    """warcio met WARC headers that stop before a field it needs (the URI, the length)."""
+
+
+def _parsed(iterator: ArchiveIterator) -> Iterator[object]:
+    """The records of ``iterator``; warcio's AttributeError or TypeError on headers that stop
+    short (a file cut inside them) becomes damage, not a crash."""
+    records = iter(iterator)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except (AttributeError, TypeError) as exc:
+            raise _HeadersCutShort(f"WARC headers incomplete ({exc})") from exc
+        if record.length is None:
+            raise _HeadersCutShort("WARC headers incomplete (no Content-Length)")
+        yield record
 
 
 def _read_payload(record) -> None:
@@ -233,7 +275,14 @@ def _ends_inside_member(stream: BinaryIO, at: int) -> bool:
 
 def _blank_tail(stream: BinaryIO, at: int) -> bool:
     stream.seek(at)
-    return not stream.read(4096).strip(b"\r\n\0 ")
+    return not stream.read(4096).strip(_BLANK)
+
+
+def _after_blank(stream: BinaryIO, at: int) -> int:
+    """Where the next record starts after ``at``: past the CRLFs that close an uncompressed record."""
+    stream.seek(at)
+    head = stream.read(64)
+    return at + len(head) - len(head.lstrip(_BLANK))
 
 
 def _next_member(stream: BinaryIO, at: int) -> int | None:

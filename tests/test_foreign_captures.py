@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, query
 from test_crash_safety import report_text
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -201,3 +202,31 @@ def test_a_capture_rewritten_during_an_import_is_a_failure_of_that_file(tmp_path
     assert (result.failure.stage, result.failure.kind) == ("read", "capture_changed")
     assert result.failure.message.startswith("pages.warc.gz changed while it was read: record <urn:uuid:")
     assert result.raw.url == capture_file.absolute().as_uri()
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_file_cut_anywhere_in_its_last_record_keeps_the_pages_before_and_names_the_cut(tmp_path, gzipped):
+    """Cut at every byte of the last record — its WARC headers (warcio then parses what is left
+    of them), its HTTP headers, its payload, the gzip trailer, the CRLFs that close it: the page
+    before is read, the cut one is not, and one message names the record's offset. Never a
+    crash, never a page lost without a word."""
+    whole = tmp_path / "whole.warc"
+    write_pages(whole, [1, 2], gzip=gzipped)
+    data = whole.read_bytes()
+    with whole.open("rb") as stream:
+        *_, last = [offset for offset, _ in _record_offsets(stream)]
+    cut_file = tmp_path / ("cut.warc.gz" if gzipped else "cut.warc")
+    named = (f"truncated at offset {last}: ",) if gzipped else (f"truncated at offset {last}: ", f"corrupt record at offset {last} (")
+    for cut in range(last + 1, len(data)):
+        cut_file.write_bytes(data[:cut])
+        reader = CaptureReader([cut_file]).scan()
+        report = reader.reports[cut_file.name]
+        assert report.pages == 1 and [p.raw.url for p in reader] == ["https://example.org/1.html"], (cut, report.summary())
+        assert len(report.errors) == 1 and report.errors[0].startswith(named), (cut, report.summary())
+
+
+def _record_offsets(stream):
+    iterator = ArchiveIterator(stream)
+    for _ in iterator:
+        iterator.read_to_end()
+        yield iterator.member_info
