@@ -43,11 +43,22 @@ from functools import cache
 import numpy as np
 import opencc
 
+try:  # archive/_index_form.c, built by the install where a C compiler is present
+    from archive._index_form import index_form as _compiled_index_form
+except ImportError:
+    _compiled_index_form = None
+
 FUNCTION = "zh_index_form"
 # The index form holds only token characters and spaces, so SQLite's simplest
 # tokenizer splits it: every ASCII letter and digit, and every other character,
 # is a token; spaces separate them.  (It tokenises half as fast again as unicode61.)
 TOKENIZE = "ascii"
+# FTS5 settings kept in each index's config table.  One token per character makes
+# every common character's position list long: pages of 16,000 bytes instead of
+# 4,050, and 64 MiB of pending terms before a flush instead of 1 MiB (so a
+# rebuild writes a few large segments, not thousands to merge), build the same
+# index in ~30% less CPU, and searches read it as fast.
+FTS5_SETTINGS = {"pgsz": 16000, "hashsize": 64 * 2**20}
 
 # CJK ideographs (extension A, the main block, extensions B–F): themselves,
 # unless OpenCC has a simplified form; everything else is decided one by one.
@@ -146,7 +157,13 @@ def index_form(text: str | None) -> str | None:
     """The text as the index sees it: folded, one space between every two characters."""
     if text is None:
         return None
-    folded = _folded_codepoints(str(text))
+    if _compiled_index_form is not None:
+        return _compiled_index_form(str(text), _fold_table())
+    return _numpy_index_form(str(text))
+
+
+def _numpy_index_form(text: str) -> str:
+    folded = _folded_codepoints(text)
     if len(folded) == 0:
         return ""
     spaced = np.full(2 * len(folded) - 1, ord(" "), dtype=np.uint32)
@@ -292,6 +309,7 @@ def create(conn: sqlite3.Connection) -> list[str]:
                     conn.execute(f"drop {kind} if exists [{name}]")
             for statement in index.ddl():
                 conn.execute(statement)
+            configure(conn, index.fts)
             conn.execute(f"insert into {index.fts} ({index.fts}) values ('rebuild')")
         rebuilt.append(index.table)
     return rebuilt
@@ -310,10 +328,20 @@ def _normalise_sql(sql: str) -> str:
     return re.sub(r"\s+", " ", sql.strip().rstrip(";")).lower().replace("create virtual table if not exists", "create virtual table")
 
 
+def configure(conn: sqlite3.Connection, fts: str) -> None:
+    """Apply :data:`FTS5_SETTINGS` to the FTS5 table ``fts`` (a setting this SQLite lacks is left at its default)."""
+    for name, value in FTS5_SETTINGS.items():
+        try:
+            conn.execute(f"insert into {fts} ({fts}, rank) values (?, ?)", [name, value])
+        except sqlite3.OperationalError:
+            pass
+
+
 def rebuild(conn: sqlite3.Connection, table: str) -> None:
     """Build one table's index again from its stored texts."""
     fts = INDEXES[table].fts
     with conn:
+        configure(conn, fts)
         conn.execute(f"insert into {fts} ({fts}) values ('rebuild')")
 
 

@@ -221,3 +221,21 @@ def test_snippet_marks_the_hits_in_the_texts_own_characters():
     # A long text is folded a piece at a time; a hit across two pieces is still found.
     long_text = "前" * 65534 + "白石鎮" + "后" * 100_000
     assert "<mark>白石鎮</mark>" in snippet(long_text, ["白石镇"])
+
+
+def test_the_install_compiled_the_index_form():
+    """README command 1 compiles archive/_index_form.c; without it indexing runs at NumPy speed."""
+    assert search._compiled_index_form is not None
+
+
+@pytest.mark.parametrize("text", [
+    "", "巡", "巡視整改 ABC，１２", "Ｅ-mail: X@y.COM\t\n", "𠀀𪚥\U000E0001\U000E0100é", "\x00\x7f\u3000\uff5e",
+])
+def test_compiled_and_numpy_index_forms_agree(text):
+    assert search.index_form(text) == search._numpy_index_form(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=200))
+def test_compiled_and_numpy_index_forms_agree_on_any_text(text):
+    assert search.index_form(text) == search._numpy_index_form(text)
