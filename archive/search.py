@@ -45,7 +45,9 @@ import opencc
 
 try:  # archive/_index_form.c, built by the install where a C compiler is present
     from archive._index_form import index_form as _compiled_index_form
-except ImportError:
+except (ImportError, TypeError):
+    # TypeError: the loader setuptools writes into an egg (scrapyd-deploy's) fails
+    # with it; a Scrapyd worker only captures pages, the writer indexes them.
     _compiled_index_form = None
 
 FUNCTION = "zh_index_form"
