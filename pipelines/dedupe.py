@@ -31,6 +31,11 @@ from sqlite_utils import Database
 
 from .classify import normalize
 
+try:  # pipelines/_shingles.c, built by the install where a C compiler is present
+    from pipelines._shingles import shingle_hashes as _compiled_shingle_hashes
+except (ImportError, TypeError):  # TypeError: setuptools' loader inside an egg (scrapyd-deploy's)
+    _compiled_shingle_hashes = None
+
 NUM_PERM = 64
 THRESHOLD = 0.7
 SHINGLE = 5
@@ -54,15 +59,22 @@ def fold(text: str) -> str:
 
 def signature(text: str) -> np.ndarray:
     folded = fold(text)
-    shingles = {folded[i : i + SHINGLE] for i in range(max(1, len(folded) - SHINGLE + 1))}
-    # datasketch's default hash (the first 4 bytes of SHA-1, little-endian), without
-    # its per-shingle Python wrapper: the digests joined and read as little-endian
-    # 32-bit words, the first of every five (a SHA-1 digest is 20 bytes).
-    digests = b"".join([_sha1(s.encode()).digest() for s in shingles])
-    hashes = np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
+    if _compiled_shingle_hashes is not None:
+        hashes = np.frombuffer(_compiled_shingle_hashes(folded, SHINGLE), dtype="<u4").astype(np.uint32)
+    else:
+        hashes = _shingle_hashes(folded)
     # What MinHash(scheme=SCHEME).update_batch(hashes) computes, without its
     # per-value Python loop: each hash mixed, permuted by every (a, b), the minimum kept.
     return (_fmix(hashes, 32)[:, None] * _A + _B).min(axis=0).astype(np.uint64)
+
+
+def _shingle_hashes(folded: str) -> np.ndarray:
+    """datasketch's default hash (the first 4 bytes of SHA-1, little-endian) of each
+    distinct shingle, without its per-shingle Python wrapper: the digests joined and
+    read as little-endian 32-bit words, the first of every five (a digest is 20 bytes)."""
+    shingles = {folded[i : i + SHINGLE] for i in range(max(1, len(folded) - SHINGLE + 1))}
+    digests = b"".join([_sha1(s.encode()).digest() for s in shingles])
+    return np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
 
 
 def _buckets(values: np.ndarray) -> list[tuple[int, str]]:

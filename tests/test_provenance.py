@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive.db import Archive
 from archive.importer import raw_document_for
@@ -87,3 +90,33 @@ def test_signature_is_datasketchs_default_minhash():
     reference = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
     reference.update_batch([folded[i : i + SHINGLE].encode("utf-8") for i in range(len(folded) - SHINGLE + 1)])
     assert signature(text).tolist() == reference.hashvalues.astype("uint64").tolist()
+
+
+def test_the_install_compiled_the_shingle_hashes():
+    """README command 1 compiles pipelines/_shingles.c; without it signatures cost twice the CPU."""
+    from pipelines import dedupe
+
+    assert dedupe._compiled_shingle_hashes is not None
+
+
+@pytest.mark.parametrize("text", ["", "整", "整改", "整改落实", "整改落实情况", "ab𠀀𪚥cé" * 3, "x" * 40])
+def test_compiled_shingle_hashes_are_datasketchs_on_short_and_wide_texts(text):
+    from datasketch import MinHash
+
+    from pipelines._shingles import shingle_hashes
+    from pipelines.dedupe import NUM_PERM, SCHEME, SHINGLE, _shingle_hashes, fold, signature
+
+    folded = fold(text)
+    reference = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    reference.update_batch([folded[i : i + SHINGLE].encode("utf-8") for i in range(max(1, len(folded) - SHINGLE + 1))])
+    assert signature(text).tolist() == reference.hashvalues.astype("uint64").tolist()
+    assert set(np.frombuffer(shingle_hashes(text, SHINGLE), dtype="<u4").tolist()) == set(_shingle_hashes(text).tolist())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=0, max_size=120))
+def test_compiled_and_hashlib_shingle_hashes_agree_on_any_text(text):
+    from pipelines._shingles import shingle_hashes
+    from pipelines.dedupe import SHINGLE, _shingle_hashes
+
+    assert set(np.frombuffer(shingle_hashes(text, SHINGLE), dtype="<u4").tolist()) == set(_shingle_hashes(text).tolist())
