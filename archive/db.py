@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from captures import GONE, Page
-from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
 from . import schema, search
@@ -219,9 +219,7 @@ class Archive:
             record_failure(self.db, result, run_id)
 
     def document_for_url(self, url: str) -> dict | None:
-        cursor = self.db.conn.execute("select * from documents where url = ? limit 1", [url])
-        row = cursor.fetchone()
-        return None if row is None else dict(zip((c[0] for c in cursor.description), row))
+        return next(iter(query_rows(self.db.conn, "select * from documents where url = ? limit 1", [url])), None)
 
     def pages_on_hosts(self, hosts) -> list[tuple[str, dict]]:
         """(url, list hints) of every archived page on one of ``hosts``."""

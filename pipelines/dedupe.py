@@ -29,6 +29,7 @@ from datasketch.lsh import _optimal_param
 from datasketch.minhash import _fmix  # the scheme's mixing of a hash value (test_provenance checks the result)
 from sqlite_utils import Database
 
+from . import query_rows
 from .classify import normalize
 
 try:  # pipelines/_shingles.c, built by the install where a C compiler is present
@@ -152,13 +153,12 @@ def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:
         marks = ",".join("?" * len(similar))
         groups |= {row[0] for row in db.execute(f"select canonical_id from documents where id in ({marks})", similar)}
     marks = ",".join("?" * len(groups))
-    cursor = db.conn.execute(
+    members = query_rows(
+        db.conn,
         f"select id, url, publisher, source, declared_source, original_url, published_at, first_seen_at, canonical_id "
         f"from documents where id = ? or canonical_id in ({marks})",
         [document_id, *groups],
     )
-    columns = [c[0] for c in cursor.description]
-    members = [dict(zip(columns, row)) for row in cursor]
     canonical = choose_canonical(members)
     moved = [m["id"] for m in members if m["canonical_id"] != canonical]
     if moved:

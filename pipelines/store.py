@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.db import jsonify_if_needed
 
-from . import ProcessResult, dedupe, now_utc
+from . import ProcessResult, dedupe, now_utc, query_rows
 
 NEW, UPDATED, UNCHANGED, FAILED = "new", "updated", "unchanged", "failed"
 
@@ -56,12 +56,6 @@ def _update_row(db: Database, table: str, row_id: str, values: dict) -> None:
     """``db[table].update(row_id, values)`` of a row known to exist (read in this transaction)."""
     sets = ", ".join(f"[{column}] = ?" for column in values)
     db.conn.execute(f"update [{table}] set {sets} where id = ?", [*_sql_values(values.values()), row_id])
-
-
-def _row(db: Database, table: str, row_id: str) -> dict | None:
-    cursor = db.conn.execute(f"select * from [{table}] where id = ?", [row_id])
-    row = cursor.fetchone()
-    return None if row is None else dict(zip((c[0] for c in cursor.description), row))
 
 
 def record_failure(db: Database, result: ProcessResult, run_id: int | None = None) -> None:
@@ -106,7 +100,7 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             return FAILED
         document = dict(result.document)
         seen = document["fetched_at"]
-        previous = _row(db, "documents", document["id"])
+        previous = next(iter(query_rows(db.conn, "select * from documents where id = ?", [document["id"]])), None)
         if previous is None:
             document.update(first_seen_at=seen, last_seen_at=seen, last_changed_at=None, version_count=1, gone_at=None)
             insert_rows(db, "documents", [document])

@@ -232,10 +232,10 @@ def test_the_install_compiled_the_index_form():
     "", "巡", "巡視整改 ABC，１２", "Ｅ-mail: X@y.COM\t\n", "𠀀𪚥\U000E0001\U000E0100é", "\x00\x7f\u3000\uff5e",
 ])
 def test_compiled_and_numpy_index_forms_agree(text):
-    assert search.index_form(text) == search._numpy_index_form(text)
+    assert search._compiled_index_form(text, search._fold_table()) == search._numpy_index_form(text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=1, max_size=200))
 def test_compiled_and_numpy_index_forms_agree_on_any_text(text):
-    assert search.index_form(text) == search._numpy_index_form(text)
+    assert search._compiled_index_form(text, search._fold_table()) == search._numpy_index_form(text)
