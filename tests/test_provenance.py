@@ -120,3 +120,26 @@ def test_compiled_and_hashlib_shingle_hashes_agree_on_any_text(text):
     from pipelines.dedupe import SHINGLE, _shingle_hashes
 
     assert set(np.frombuffer(shingle_hashes(text, SHINGLE), dtype="<u4").tolist()) == set(_shingle_hashes(text).tolist())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=60), st.integers(min_value=1, max_value=13))
+def test_both_sha1_paths_give_hashlibs_first_four_bytes_of_every_shingle(text, width):
+    """The CPU's SHA extensions (used where present) and the portable SHA-1 give the
+    digest of every shingle, in order, for every width a block holds (up to 52 bytes)."""
+    import hashlib
+
+    from pipelines._shingles import shingle_hashes
+
+    count = max(1, len(text) - width + 1)
+    expected = b"".join(hashlib.sha1(text[i : i + width].encode("utf-8")).digest()[:4] for i in range(count))
+    assert shingle_hashes(text, width, True) == expected
+    assert shingle_hashes(text, width) == expected
+
+
+def test_the_shingle_hashes_use_the_cpus_sha_extensions_where_it_has_them():
+    from pipelines import _shingles
+
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    assert _shingles.sha_extensions == ("sha_ni" in flags and "sse4_1" in flags)
