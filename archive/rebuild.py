@@ -45,6 +45,7 @@ from pipelines import prepare
 
 from .children import ingest_worker
 from .db import PARALLEL_FROM, Archive, connect
+from .schema import indexes_built_afterwards
 from .lock import ArchiveLock
 
 HISTORY_TABLES = ("crawl_runs", "failures")
@@ -167,9 +168,10 @@ def _build(reader: CaptureReader, db_path: Path, report: RebuildReport, progress
             _copy_history(archive, db_path)
         run_id = archive.start_run(REBUILD_RUN)
         pages = tqdm(reader, total=report.pages, unit="doc", desc="rebuild", disable=None if progress else True)
-        for _, outcome, _ in archive.ingest_all(pages, run_id=run_id, parallel=report.pages >= PARALLEL_FROM):
-            report.outcomes[outcome] += 1
-        pages.close()
+        with indexes_built_afterwards(archive.db):  # the new archive is not served until it replaces the old
+            for _, outcome, _ in archive.ingest_all(pages, run_id=run_id, parallel=report.pages >= PARALLEL_FROM):
+                report.outcomes[outcome] += 1
+            pages.close()
         report.seconds = time.perf_counter() - started
         archive.finish_run(
             run_id,

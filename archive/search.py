@@ -300,21 +300,32 @@ def create(conn: sqlite3.Connection) -> list[str]:
         if _definition_matches(conn, index):
             continue
         with conn:
-            for trigger in _LEGACY_TRIGGERS if index.table == "documents" else ():
-                conn.execute(f"drop trigger if exists [{trigger}]")
-            for statement in index.ddl():
-                name = _name_of(statement)
-                kind = statement.split()[1]
-                if kind == "virtual":
-                    _drop_virtual_table(conn, name)
-                else:
-                    conn.execute(f"drop {kind} if exists [{name}]")
+            _drop(conn, index)
             for statement in index.ddl():
                 conn.execute(statement)
             configure(conn, index.fts)
             conn.execute(f"insert into {index.fts} ({index.fts}) values ('rebuild')")
         rebuilt.append(index.table)
     return rebuilt
+
+
+def drop(conn: sqlite3.Connection) -> None:
+    """Remove the search indexes (FTS tables, views, triggers); :func:`create` builds them again."""
+    with conn:
+        for index in INDEXES.values():
+            _drop(conn, index)
+
+
+def _drop(conn: sqlite3.Connection, index: SearchIndex) -> None:
+    for trigger in _LEGACY_TRIGGERS if index.table == "documents" else ():
+        conn.execute(f"drop trigger if exists [{trigger}]")
+    for statement in index.ddl():
+        name = _name_of(statement)
+        kind = statement.split()[1]
+        if kind == "virtual":
+            _drop_virtual_table(conn, name)
+        else:
+            conn.execute(f"drop {kind} if exists [{name}]")
 
 
 def _definition_matches(conn: sqlite3.Connection, index: SearchIndex) -> bool:

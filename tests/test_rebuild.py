@@ -4,6 +4,7 @@ archive as it was, with a message."""
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from conftest import query
 from test_crash_safety import report_text, write_reports
 from warcio.archiveiterator import ArchiveIterator
 
+from archive import search
 from archive.db import Archive
 from archive.importer import import_paths
 from archive.lock import ArchiveLock
@@ -54,9 +56,35 @@ def test_rebuild_of_imports_equals_the_imported_archive(tmp_path):
 
     original, rebuilt = snapshot(db), snapshot(tmp_path / "rebuilt.db")
     assert rebuilt == original
+    # The rebuild builds the facet and search indexes once at the end: the same
+    # indexes, triggers and views as an archive written page by page, searching alike.
+    assert schema_objects(tmp_path / "rebuilt.db") == schema_objects(db)
+    for path in (db, tmp_path / "rebuilt.db"):
+        conn = sqlite3.connect(path)
+        search.register_functions(conn)  # the check compares the index with its texts' index form
+        for fts in ("documents_fts", "problems_fts"):
+            conn.execute(f"insert into {fts} ({fts}, rank) values ('integrity-check', 1)")
+        for table, term in (("documents", "整改"), ("problems", "台账")):
+            found = conn.execute(f"select count(*) from {table}_fts where {table}_fts match ?", [search.phrase(term)]).fetchone()[0]
+            assert found == containing(rebuilt[table].values(), term) > 0
+        conn.close()
     assert len(rebuilt["disclosures"]) == 6 and len(rebuilt["problems"]) > 20
     county = next(d for d in rebuilt["documents"].values() if d["url"].endswith("county_xuncha.txt"))
     assert county["version_count"] == 2 and "措施35条" in county["body_text"]
+
+
+def containing(rows, term: str) -> int:
+    """Rows with ``term`` in a searched column (the substring oracle)."""
+    columns = ("title", "body_text", "text", "source", "author", "editor", "publisher", "declared_source", "declared_author")
+    return sum(any(term in search.comparable(str(row.get(c) or "")) for c in columns) for row in rows)
+
+
+def schema_objects(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_%' order by type, name").fetchall()
+    finally:
+        conn.close()
 
 
 def test_rebuild_replaces_a_file_that_is_no_archive_only_when_forced(tmp_path):
