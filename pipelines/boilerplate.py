@@ -114,40 +114,42 @@ _HAN = metalines.HAN
 _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
 
-# A rule that reads attributes first keeps the elements that have them
-# (``//*[@class][…]``): the same matches, and the tests of every other element
-# skipped — most of a page's elements have no class.
+# Rules select inside the article's container (``.//``), not the whole page:
+# what is outside it is not the article's text anyway.  A rule that reads
+# attributes first keeps the elements that have them (``.//*[@class][…]``):
+# the same matches, and the tests of every other element skipped — most of a
+# page's elements have no class.
 DOM_RULES: tuple[DomRule, ...] = (
-    DomRule("html_comment", "HTML comments (CMS markers such as `<!-- 正文下iframe -->`).", "//comment()"),
+    DomRule("html_comment", "HTML comments (CMS markers such as `<!-- 正文下iframe -->`).", ".//comment()"),
     DomRule(
         "style_script",
         "`<style>`, `<script>`, `<noscript>`, `<template>`: code, never text (Sina's QR CSS is `&#123;`-escaped).",
-        "//style | //script | //noscript | //template",
+        ".//style | .//script | .//noscript | .//template",
     ),
     DomRule(
         "qr_app_block",
         "QR-code and app-download blocks: Sina's `appendQr_wrap`, share-widget QR popups, stock-account promos.",
-        "//*[@class][contains(concat(' ', normalize-space(@class), ' '), ' appendQr_wrap ')"
+        ".//*[@class][contains(concat(' ', normalize-space(@class), ' '), ' appendQr_wrap ')"
         " or contains(@class, 'wechat-qrcode') or contains(@class, 'app-kaihu')"
         " or contains(@class, 'finance_app')]",
     ),
     DomRule(
         "embedded_ads",
         "Ad slots and embedded frames inside the article container.",
-        "//ins[contains(@class, 'sinaads')] | //iframe | //*[contains(@class, 'article-bottom')]",
+        ".//ins[contains(@class, 'sinaads')] | .//iframe | .//*[contains(@class, 'article-bottom')]",
     ),
     DomRule(
         "hidden_block",
         "Elements a browser never shows (`display:none`, `visibility:hidden`, `hidden`): "
         "spam links injected into article bodies, script templates.",
-        "//*[@hidden or @style][@hidden or contains(translate(@style, 'DISPLAYNOEVIBT ', 'displaynoevibt'), 'display:none')"
+        ".//*[@hidden or @style][@hidden or contains(translate(@style, 'DISPLAYNOEVIBT ', 'displaynoevibt'), 'display:none')"
         " or contains(translate(@style, 'DISPLAYNOEVIBT ', 'displaynoevibt'), 'visibility:hidden')]",
     ),
     DomRule(
         "page_furniture",
         "Share bars, related-article and tag lists, previous/next links and comment forms that CMS "
         "templates put inside the article container (WordPress `sharedaddy`, `jp-relatedposts`, `post-tags`…).",
-        "//*[@class or @id][" + " or ".join(
+        ".//*[@class or @id][" + " or ".join(
             f"contains(@class, '{token}') or contains(@id, '{token}')"
             for token in ("share", "sharing", "related", "relevant", "tags", "keyword", "prenext",
                           "post-navigation", "nav-links", "comment", "xgwz", "xgxw", "tuijian", "recommend")
