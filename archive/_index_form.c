@@ -8,6 +8,7 @@
  * index_form(text, table) -> str: each character mapped through ``table`` (the
  * fold table, uint32 per code point below U+30000), one space between every two.
  * Above the table: plane-14 tags and selectors become spaces, anything else stays.
+ * index_form_utf8(utf8, table) -> bytes: the same from UTF-8 to UTF-8 (what SQL calls).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,16 +22,23 @@ static inline Py_UCS4 fold(const uint32_t *table, Py_UCS4 cp) {
     return (cp >> 16) == 14 ? ' ' : cp;
 }
 
+/* The fold table's code points, or NULL (an exception set) when it is too short. */
+static const uint32_t *fold_table(const Py_buffer *table) {
+    if (table->len < (Py_ssize_t)(TABLE_SIZE * sizeof(uint32_t))) {
+        PyErr_SetString(PyExc_ValueError, "the fold table is too short");
+        return NULL;
+    }
+    return table->buf;
+}
+
 static PyObject *index_form(PyObject *self, PyObject *args) {
     PyObject *text, *result = NULL;
     Py_buffer table;
     if (!PyArg_ParseTuple(args, "Uy*", &text, &table))
         return NULL;
-    if (table.len < (Py_ssize_t)(TABLE_SIZE * sizeof(uint32_t))) {
-        PyErr_SetString(PyExc_ValueError, "the fold table is too short");
+    const uint32_t *map = fold_table(&table);
+    if (map == NULL)
         goto done;
-    }
-    const uint32_t *map = table.buf;
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     if (length == 0) {
         result = PyUnicode_New(0, 0);
@@ -59,8 +67,69 @@ done:
     return result;
 }
 
+/* The next code point of UTF-8 at *at (advanced past it).  SQLite stores what it
+ * is given: each byte that starts no complete sequence is read as U+FFFD. */
+static Py_UCS4 next_code_point(const unsigned char *text, Py_ssize_t length, Py_ssize_t *at) {
+    Py_ssize_t i = *at;
+    unsigned char lead = text[i];
+    int extra = lead < 0x80 ? 0 : (lead & 0xE0) == 0xC0 ? 1 : (lead & 0xF0) == 0xE0 ? 2 : (lead & 0xF8) == 0xF0 ? 3 : -1;
+    if (extra < 0 || i + extra >= length) {
+        *at = i + 1;
+        return extra == 0 ? lead : 0xFFFD;
+    }
+    Py_UCS4 cp = extra == 0 ? lead : lead & (0x3F >> extra);
+    for (int k = 1; k <= extra; k++) {
+        if ((text[i + k] & 0xC0) != 0x80) {
+            *at = i + 1;
+            return 0xFFFD;
+        }
+        cp = cp << 6 | (text[i + k] & 0x3F);
+    }
+    *at = i + 1 + extra;
+    return cp;
+}
+
+static Py_ssize_t put_utf8(unsigned char *out, Py_UCS4 cp) {
+    if (cp < 0x80) { out[0] = cp; return 1; }
+    if (cp < 0x800) { out[0] = 0xC0 | cp >> 6; out[1] = 0x80 | (cp & 0x3F); return 2; }
+    if (cp < 0x10000) { out[0] = 0xE0 | cp >> 12; out[1] = 0x80 | (cp >> 6 & 0x3F); out[2] = 0x80 | (cp & 0x3F); return 3; }
+    out[0] = 0xF0 | cp >> 18; out[1] = 0x80 | (cp >> 12 & 0x3F); out[2] = 0x80 | (cp >> 6 & 0x3F); out[3] = 0x80 | (cp & 0x3F);
+    return 4;
+}
+
+/* index_form_utf8(utf8, table) -> bytes: the same index form, UTF-8 in and out,
+ * so SQLite's text never becomes a Python string on the way to the index. */
+static PyObject *index_form_utf8(PyObject *self, PyObject *args) {
+    Py_buffer text, table;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*", &text, &table))
+        return NULL;
+    const uint32_t *map = fold_table(&table);
+    if (map == NULL)
+        goto done;
+    const unsigned char *in = text.buf;
+    /* At most 4 bytes and a space for each input byte (a U+FFFD from one bad byte is 3). */
+    result = PyBytes_FromStringAndSize(NULL, text.len * 5);
+    if (result == NULL)
+        goto done;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result), *start = out;
+    for (Py_ssize_t at = 0; at < text.len;) {
+        Py_UCS4 folded = fold(map, next_code_point(in, text.len, &at));
+        if (out != start)
+            *out++ = ' ';
+        out += put_utf8(out, folded);
+    }
+    if (_PyBytes_Resize(&result, out - start) < 0)
+        result = NULL;
+done:
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&table);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
+    {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -226,6 +226,28 @@ def test_snippet_marks_the_hits_in_the_texts_own_characters():
 def test_the_install_compiled_the_index_form():
     """README command 1 compiles archive/_index_form.c; without it indexing runs at NumPy speed."""
     assert search._compiled_index_form is not None
+    assert search._compiled_index_form_utf8 is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=200))
+def test_the_index_form_in_sql_is_the_same_from_utf8_compiled_or_not(text):
+    """The index's views pass texts to zh_index_form as UTF-8 BLOBs and index the bytes it
+    returns: the compiled UTF-8 path and the fallback give the text's index form, encoded."""
+    expected = search.index_form(text).encode("utf-8")
+    assert search.sql_index_form(text.encode("utf-8")) == expected
+    compiled, search._compiled_index_form_utf8 = search._compiled_index_form_utf8, None
+    try:
+        assert search.sql_index_form(text.encode("utf-8")) == expected
+    finally:
+        search._compiled_index_form_utf8 = compiled
+    assert search.sql_index_form(text) == search.index_form(text)
+
+
+def test_bytes_that_are_not_utf8_become_replacement_characters_in_the_index_form():
+    table = search._fold_table()
+    assert search._compiled_index_form_utf8(b"A\xff\xe4\xb8", table) == "a \ufffd \ufffd \ufffd".encode("utf-8")
+    assert search._compiled_index_form_utf8("巡視\n".encode("utf-8") + b"\xc0", table) == "巡 视   \ufffd".encode("utf-8")
 
 
 @pytest.mark.parametrize("text", [
