@@ -45,8 +45,8 @@ from pipelines import prepare
 
 from .children import ingest_worker
 from .db import PARALLEL_FROM, Archive, connect
-from .schema import indexes_built_afterwards
 from .lock import ArchiveLock
+from .schema import indexes_built_afterwards
 
 HISTORY_TABLES = ("crawl_runs", "failures")
 REBUILD_RUN = "rebuild"

@@ -7,9 +7,9 @@ with OpenCC's tables, one case, no accents, full-width and ASCII forms made
 one) with a space between every two characters.  Every Han character, letter,
 digit and punctuation mark is then a token of its own for FTS5's ``ascii``
 tokenizer, tokenised and indexed in C; the index form is computed once per
-stored text by :func:`index_form` (NumPy, no per-character Python) and never
-stored — the FTS5 tables read it through the views ``documents_search_text``
-and ``problems_search_text``.
+stored text (:func:`sql_index_form`: UTF-8 to UTF-8 in C, ``archive/_index_form.c``,
+or NumPy where that was not compiled) and never stored — the FTS5 tables read
+it through the views ``documents_search_text`` and ``problems_search_text``.
 
 A search term becomes the FTS5 *phrase* of its index form (:func:`parse`),
 which makes every search an exact substring search for terms of any length:
