@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -220,12 +221,37 @@ def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redi
 # -- crawls ------------------------------------------------------------------------------
 
 
+def _answers_held(mirror) -> threading.Event:
+    """The mirror's answers wait until the returned event is set."""
+    gate = threading.Event()
+    answer = mirror.visit
+
+    @contextmanager
+    def visit_when_open(real_host: str, raw_path: str):
+        gate.wait(CRAWL_TIMEOUT)
+        with answer(real_host, raw_path):
+            yield
+
+    mirror.visit = visit_when_open
+    return gate
+
+
+def _joined_by_all(client, workers: int) -> bool:
+    crawl = ClusterCrawl.current(client)
+    return crawl is not None and all(client.hlen(crawl.keys(spider).workers) == workers for spider in crawl.spiders)
+
+
 def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(first_crawl, redis, processes, tmp_path):
     db = tmp_path / "archive.db"
     with start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        # The mirror answers once all three workers have joined every spider: on a busy
+        # machine one worker can start seconds before the others and crawl everything alone.
+        gate = _answers_held(mirror)
         coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator.log")
         workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
                    for n in range(3)]
+        _wait_for(lambda: _joined_by_all(redis.client(), len(workers)), "the three workers to join every spider")
+        gate.set()
         assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator.log")
         for n, worker in enumerate(workers):
             assert worker.wait(timeout=60) == 0, _log(tmp_path / f"worker-{n}.log")
