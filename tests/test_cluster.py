@@ -241,8 +241,7 @@ def _joined_by_all(client, workers: int) -> bool:
     return crawl is not None and all(client.hlen(crawl.keys(spider).workers) == workers for spider in crawl.spiders)
 
 
-# Timing-sensitive on a busy machine (worker start-up skew; a resumed crawl once never
-# finished in a CI-exact run): run again before counting as failed.
+# Timing-sensitive on a busy machine (worker start-up skew): run again before counting as failed.
 @pytest.mark.flaky(reruns=2, reruns_delay=2)
 def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(first_crawl, redis, processes, tmp_path):
     db = tmp_path / "archive.db"
@@ -284,8 +283,8 @@ def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(
     assert redis.client().keys("*") == []  # the crawl's keys are gone
 
 
-# Timing-sensitive on a busy machine (worker start-up skew; a resumed crawl once never
-# finished in a CI-exact run): run again before counting as failed.
+# A resumed crawl once never finished in a CI-exact run (cause not found, see the closing
+# note): run again before counting as failed.
 @pytest.mark.flaky(reruns=2, reruns_delay=2)
 def test_killed_worker_coordinator_and_redis_lose_nothing(first_crawl, redis, processes, tmp_path):
     db = tmp_path / "archive.db"
