@@ -1,4 +1,4 @@
-"""Command line: ``python -m archive import|serve|crawl|worker|demo|rebuild``."""
+"""Command line: ``python -m archive import|serve|crawl|worker|cluster|demo|rebuild``."""
 
 from __future__ import annotations
 
@@ -123,6 +123,66 @@ def worker(spiders, cluster_url, warc_dir, cookie_file, host_map, pairs):
 
     sys.exit(run_worker(cluster_url, list(spiders) or None, host_map=host_map, cookie_file=cookie_file,
                         warc_dir=warc_dir, extra_settings=_settings(pairs)))
+
+
+@cli.group()
+def cluster():
+    """See and control the cluster crawl open in Redis (from any machine that reaches it)."""
+
+
+def _open_crawl(cluster_url: str):
+    from crawler.cluster.credentials import PasswordInURL
+    from crawler.cluster.operate import current_crawl
+
+    try:
+        crawl = current_crawl(cluster_url)
+    except PasswordInURL as exc:
+        raise click.ClickException(str(exc)) from None
+    if crawl is None:
+        click.echo(f"no cluster crawl is open at {cluster_url}", err=True)
+        sys.exit(1)
+    return crawl
+
+
+_cluster_url = click.option("--cluster", "cluster_url", metavar="REDIS_URL", required=True,
+                            help="the Redis database of the crawl (password from $ZHENGGAI_REDIS_PASSWORD)")
+
+
+@cluster.command("status")
+@_cluster_url
+def cluster_status(cluster_url):
+    """The crawl, per site (frontier, in flight, workers) and per host."""
+    from crawler.cluster.operate import crawl_status, format_status
+
+    click.echo(format_status(crawl_status(_open_crawl(cluster_url))))
+
+
+@cluster.command("workers")
+@_cluster_url
+def cluster_workers(cluster_url):
+    """Every worker of the crawl: requests held, requests, pages, errors, last seen."""
+    from crawler.cluster.operate import crawl_status, format_workers
+
+    click.echo(format_workers(crawl_status(_open_crawl(cluster_url))))
+
+
+@cluster.command("spiders")
+@_cluster_url
+def cluster_spiders(cluster_url):
+    """The crawl's spiders, one a line: what to start workers (or Scrapyd jobs) for."""
+    click.echo("\n".join(_open_crawl(cluster_url).spiders))
+
+
+@cluster.command("stop")
+@_cluster_url
+def cluster_stop(cluster_url):
+    """Stop the crawl: queued requests are dropped, workers finish what they hold,
+    the coordinator ends the runs as stopped and exits."""
+    from crawler.cluster.operate import stop
+
+    crawl = _open_crawl(cluster_url)
+    stopping = stop(crawl)
+    click.echo(f"stopping cluster crawl {crawl.id}: {', '.join(stopping) or 'no site still crawling'}")
 
 
 @cli.command()

@@ -214,9 +214,28 @@ class Archive:
                 "update documents set last_seen_at = ?, gone_at = null where url = ?", [seen_at or now_utc(), url]
             )
 
-    def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
+    def record_failure(self, result: ProcessResult, run_id: int | None = None, retry: dict | None = None) -> None:
+        """A page that failed a stage; ``retry``: it was lost to a passing fault,
+        and this is how its spider asks for it again (``crawler.failures``)."""
         with self.transaction():
-            record_failure(self.db, result, run_id)
+            record_failure(self.db, result, run_id, retry)
+
+    def unarchived_pages(self, run_id: int) -> list[tuple[str, dict]]:
+        """(url, retry) of the pages run ``run_id`` lost to a passing fault and
+        nothing has archived since, in the order they were lost."""
+        rows = self.db.execute(
+            "select url, retry from failures where run_id = ? and retry is not null"
+            " and url not in (select url from documents) group by url order by min(id)",
+            [run_id],
+        ).fetchall()
+        return [(url, json.loads(retry)) for url, retry in rows]
+
+    def pages_to_retry(self, spider: str) -> list[tuple[str, dict]]:
+        """:meth:`unarchived_pages` of the spider's last finished run."""
+        row = self.db.execute(
+            "select max(id) from crawl_runs where spider = ? and finished_at is not null", [spider]
+        ).fetchone()
+        return self.unarchived_pages(row[0]) if row[0] is not None else []
 
     def document_for_url(self, url: str) -> dict | None:
         return next(iter(query_rows(self.db.conn, "select * from documents where url = ? limit 1", [url])), None)
@@ -251,6 +270,18 @@ class Archive:
 
     def finish_run(self, run_id: int, **stats) -> None:
         self.update_run(run_id, **stats, finished_at=now_utc())
+
+    def end_runs_left_running(self, message_prefix: str, message: str) -> int:
+        """End the runs still ``running`` whose message begins with ``message_prefix``
+        (a cluster crawl's, lost with Redis's data while no coordinator watched) as
+        ``failing`` with ``message``; returns how many."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "update crawl_runs set status = 'failing', message = ?, finished_at = ?"
+                " where status = 'running' and finished_at is null and substr(message, 1, ?) = ?",
+                [message, now_utc(), len(message_prefix), message_prefix],
+            )
+        return cursor.rowcount
 
     def stream_position(self, stream: str) -> str | None:
         """The last entry of ``stream`` the cluster writer applied."""

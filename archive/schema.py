@@ -161,6 +161,8 @@ FAILURES = {
     "warc_record_id": str,
     "run_id": int,
     "occurred_at": str,
+    # A page lost to a passing fault: how its spider asks for it again (JSON), next run first.
+    "retry": str,
 }
 
 CRAWL_RUNS = {
@@ -318,7 +320,8 @@ def _add_missing_columns(db: Database) -> None:
     ``is_canonical`` is filled at once, the generated columns compute themselves.
     """
     added = set()
-    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
+    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS),
+                           ("failures", FAILURES)):
         existing = db[table].columns_dict
         for name, type_ in columns.items():
             if name not in existing:

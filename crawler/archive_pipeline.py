@@ -34,7 +34,10 @@ from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
 
-OK, FAILING = "ok", "failing"
+# crawl_runs.status: running → ok | incomplete (pages lost to passing faults: the next
+# run fetches them first) | failing | stopped_captcha (crawler.anti_bot) | stopped
+# (a cluster crawl the operator stopped: archive cluster stop).
+OK, INCOMPLETE, FAILING, STOPPED = "ok", "incomplete", "failing", "stopped"
 GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
 # How the previous run of a spider ended (see last_run_state).
@@ -58,10 +61,16 @@ def errors_by_kind(stats: dict, failure_kinds: Counter) -> dict[str, int]:
     return {kind: count for kind, count in sorted(errors.items()) if count}
 
 
-def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_rate_max: float, captcha_message: str | None) -> tuple[str, str]:
-    """The run's status and a one-line message an operator can act on."""
+def run_status(
+    reason: str, errors: dict[str, int], pages_fetched: int, error_rate_max: float, captcha_message: str | None,
+    unarchived: int = 0,
+) -> tuple[str, str]:
+    """The run's status and a one-line message an operator can act on;
+    ``unarchived``: pages lost to a passing fault (then at best ``incomplete``)."""
     if reason == STOPPED_CAPTCHA:
         return STOPPED_CAPTCHA, captcha_message or "stopped at a CAPTCHA page"
+    if reason == STOPPED:
+        return STOPPED, f"{STOPPED_EARLY} (stopped by the operator)"
     if reason != "finished":
         return FAILING, f"{STOPPED_EARLY} ({reason})"
     final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
@@ -75,6 +84,10 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
         return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {by_kind}"
     if pages_fetched == 0:
         return FAILING, "no page could be fetched"
+    if unarchived:
+        return INCOMPLETE, (
+            f"{unarchived} page(s) could not be archived (the next run fetches them first); errors: {by_kind}"
+        )
     return OK, f"{pages_fetched} page(s) fetched, {final_errors} error(s)"
 
 
@@ -111,6 +124,7 @@ class ArchivePipeline:
         self.error_rate_max = crawler.settings.getfloat("CRAWL_ERROR_RATE_MAX")
         self.outcomes: Counter[str] = Counter()
         self.failure_kinds: Counter[str] = Counter()
+        self.unarchived: set[str] = set()
         self.archived_this_run: set[str] = set()
         self.archive: Archive | None = None
         self.run_id: int | None = None
@@ -146,6 +160,7 @@ class ArchivePipeline:
         self.stats.set_value("archive/run_id", self.run_id)
         spider.is_known = self.is_known
         spider.archived_pages = lambda: self.archive.pages_on_hosts(spider.profile.hosts)
+        spider.pages_to_retry = lambda: self.archive.pages_to_retry(spider.name)
 
     def is_known(self, url: str, list_date: str | None = None) -> bool:
         """True when ``url`` is archived and the list page's date agrees with it,
@@ -216,7 +231,9 @@ class ArchivePipeline:
         if lost.status in GONE_STATUSES and self.archive.document_for_url(lost.url) is not None:
             return  # news about the site, not an error: marked gone by _notice_gone
         raw = RawDocument(url=lost.url, body=b"", warc_file=lost.warc_file, warc_record_id=lost.warc_record_id)
-        self._count_and_record(ProcessResult(raw, failure=lost.failure))
+        if lost.retry is not None:
+            self.unarchived.add(lost.url)
+        self._count_and_record(ProcessResult(raw, failure=lost.failure), retry=lost.retry)
 
     def _record_spider_error(self, failure, response) -> None:
         if self.archive is None:
@@ -234,13 +251,13 @@ class ArchivePipeline:
         self.failure_kinds[failure.kind] += 1
         logger.warning("%s: %s/%s: %s", result.raw.url, failure.stage, failure.kind, failure.message)
 
-    def _count_and_record(self, result: ProcessResult) -> None:
+    def _count_and_record(self, result: ProcessResult, retry: dict | None = None) -> None:
         self._count(result)
-        self._record_failure(result)
+        self._record_failure(result, retry)
 
-    def _record_failure(self, result: ProcessResult) -> None:
+    def _record_failure(self, result: ProcessResult, retry: dict | None = None) -> None:
         try:
-            self.archive.record_failure(result, run_id=self.run_id)
+            self.archive.record_failure(result, run_id=self.run_id, retry=retry)
         except Exception:
             logger.exception("Could not record the failure of %s", result.raw.url)
 
@@ -250,8 +267,10 @@ class ArchivePipeline:
         stats = self.stats.get_stats()
         requests, pages_fetched = _fetched_pages(stats)
         errors = errors_by_kind(stats, self.failure_kinds)
+        # A page lost once and archived later in the run (found in another listing) is not missing.
+        unarchived = len(self.unarchived - self.archived_this_run)
         status, message = run_status(
-            reason, errors, pages_fetched, self.error_rate_max, stats.get("anti_bot/captcha_message")
+            reason, errors, pages_fetched, self.error_rate_max, stats.get("anti_bot/captcha_message"), unarchived
         )
         self.stats.set_value("archive/status", status)
         self.stats.set_value("archive/message", message)

@@ -16,6 +16,11 @@ reset before a whole response), ``connection_refused``, ``dns_error``,
 (over ``DOWNLOAD_MAXSIZE``), ``redirect_loop`` (``REDIRECT_MAX_TIMES`` hops,
 or a redirect back to a page of its own chain) and ``download_failed``.
 
+A page lost to a fault another attempt may cure (:func:`is_transient`: 5xx, 408,
+429, timeouts, resets, refused connections, DNS, cut transfers) carries ``retry``,
+how its spider asks for it again (``ProfileSpider.retry_spec``): the run ends
+``incomplete`` and the next run fetches it first.
+
 Requests the crawler drops on purpose are not failures of the site and are
 not recorded here: robots.txt, offsite links, a site stopped at a CAPTCHA
 (its run status says so).
@@ -24,7 +29,8 @@ not recorded here: robots.txt, offsite links, a site stopped at a CAPTCHA
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -79,6 +85,20 @@ class LostPage:
     """HTTP status of the last response, when there was one."""
     warc_file: str | None = None
     warc_record_id: str | None = None
+    retry: dict | None = None
+    """How the spider asks for the page again next run (JSON); None: no retry."""
+
+
+# Kinds of loss another attempt may cure, besides ``http_5xx``.
+_TRANSIENT_KINDS = {
+    "timeout", "connection_reset", "connection_refused", "dns_error", "truncated", "download_failed",
+    "http_408", "http_429",
+}
+
+
+def is_transient(kind: str) -> bool:
+    """A fault of the moment (the server, the network), not of the page."""
+    return kind in _TRANSIENT_KINDS or bool(re.fullmatch(r"http_5\d\d", kind))
 
 
 def _asked_url(request: Request) -> str:
@@ -144,6 +164,9 @@ def redirect_cycle(request: Request) -> LostPage | None:
 def report_download_failure(crawler: Crawler, failure: TwistedFailure) -> None:
     """The errback's work: classify the failure and tell the archive pipeline."""
     lost = lost_page(failure, crawler.settings.getint("REDIRECT_MAX_TIMES"))
+    retry_spec = getattr(crawler.spider, "retry_spec", None)
+    if lost is not None and is_transient(lost.failure.kind) and retry_spec is not None:
+        lost = replace(lost, retry=retry_spec(failure.request))
     if lost is not None:
         crawler.signals.send_catch_log(page_lost, lost=lost)
 

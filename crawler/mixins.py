@@ -40,6 +40,11 @@ its column's pagination: older pages hold nothing new.  With the setting
 ``RECHECK_ARCHIVED`` the spider also fetches every page of its site already in
 the archive (``archived_pages``), so edits and removals after publication are
 seen: a changed text becomes a new version, a 404/410 marks the page gone.
+
+Pages the previous run lost to a passing fault (``crawler.failures.is_transient``)
+are asked for first (``pages_to_retry``, priority :data:`RETRY_PRIORITY`), with the
+callback and list hints they had: an article with its list's title and date, a
+list page with its column, whose walk then goes on from there as usual.
 """
 
 from __future__ import annotations
@@ -77,6 +82,12 @@ TITLE_FILTERS: dict[str, re.Pattern[str]] = {
     # frame them (…向XX省委反馈巡视情况, …巡视完成进驻).  Traditional 視 for big5 copies.
     "disclosure": re.compile(r"巡[视視察].{0,12}整改|巡[视視察].{0,10}(?:反馈|反饋|进驻|進駐)"),
 }
+
+
+# Above every other request: what the last run could not archive comes first.
+RETRY_PRIORITY = 100
+# Callbacks a lost request can be asked again with (``ProfileSpider.retry_spec``).
+_RETRYABLE_CALLBACKS = ("parse_list", "parse_search", "parse_article")
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,11 @@ class ProfileSpider(scrapy.Spider):
         """(url, list hints) of this site's archived pages; replaced by the archive pipeline."""
         return []
 
+    def pages_to_retry(self) -> list[tuple[str, dict]]:
+        """(url, :meth:`retry_spec`) of the pages the last run lost to a passing
+        fault and nothing archived since; replaced by the archive pipeline."""
+        return []
+
     def list_entries(self, response: Response) -> Iterable[ListEntry]:
         selectors = self.site_settings.get("list")
         return selected_entries(response, response.url, selectors) if selectors else generic_entries(response)
@@ -149,6 +165,8 @@ class ProfileSpider(scrapy.Spider):
         return TITLE_FILTERS[name] if name else None
 
     async def start(self):
+        for url, spec in self.pages_to_retry():
+            yield self.retry_request(url, spec)
         for column in self.columns():
             yield scrapy.Request(column.url, callback=self.parse_list, cb_kwargs={"column": column})
         if self.recheck_archived:
@@ -198,6 +216,26 @@ class ProfileSpider(scrapy.Spider):
         """Errback of every request (set by ``crawler.failures.ErrbackMiddleware``):
         the page is recorded as lost, with its kind."""
         report_download_failure(self.crawler, failure)
+
+    def retry_spec(self, request: scrapy.Request) -> dict | None:
+        """How a later run asks for ``request`` again, as JSON: its callback and
+        keyword arguments (a column by its URL, name and title filter's name)."""
+        callback = getattr(request.callback, "__name__", None)
+        if callback not in _RETRYABLE_CALLBACKS:
+            return None
+        kwargs = dict(request.cb_kwargs)
+        if isinstance(kwargs.get("column"), Column):
+            column = kwargs["column"]
+            filter_name = next((name for name, pattern in TITLE_FILTERS.items() if pattern is column.title_filter), None)
+            kwargs["column"] = {"url": column.url, "name": column.name, "title_filter": filter_name}
+        return {"callback": callback, "cb_kwargs": kwargs}
+
+    def retry_request(self, url: str, spec: dict) -> scrapy.Request:
+        kwargs = dict(spec["cb_kwargs"])
+        if isinstance(kwargs.get("column"), dict):
+            column = kwargs["column"]
+            kwargs["column"] = Column(column["url"], column["name"], self.title_filter(column["title_filter"]))
+        return scrapy.Request(url, callback=getattr(self, spec["callback"]), cb_kwargs=kwargs, priority=RETRY_PRIORITY)
 
     # -- helpers ------------------------------------------------------------------------
 

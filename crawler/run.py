@@ -26,7 +26,7 @@ from pathlib import Path
 
 from archive.db import Archive, warc_dir_for
 from crawler.anti_bot import CHALLENGE
-from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
+from crawler.archive_pipeline import INTERRUPTED, OK, STOPPED, last_run_state
 from sites import get_profile
 
 SETTINGS_MODULE = "crawler.settings"
@@ -162,12 +162,18 @@ def run_worker(
     writes the archive.  Returns 0 when every spider's part ended normally."""
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.cluster.credentials import PasswordInURL
     from crawler.cluster.crawl import connect
 
     settings = _crawl_settings(
         None, host_map, cookie_file, politeness, warc_dir, {**(extra_settings or {}), "CLUSTER_REDIS_URL": cluster_url}
     )
-    crawl = _wait_for_crawl(connect(cluster_url), settings)
+    try:
+        client = connect(cluster_url)
+    except PasswordInURL as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    crawl = _wait_for_crawl(client, settings)
     if crawl is None:
         print(f"no cluster crawl is open at {cluster_url}", file=sys.stderr)
         return 1
@@ -186,7 +192,7 @@ def run_worker(
         stats = crawler.stats.get_stats()
         reason = stats.get("finish_reason", "did not start")
         print(f"{name:20} {reason:16} {stats.get('downloader/request_count', 0):9} {stats.get('archive/documents_captured', 0):9}")
-        exit_code = exit_code or int(reason != "finished")
+        exit_code = exit_code or int(reason not in ("finished", STOPPED))
     return exit_code
 
 

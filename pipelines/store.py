@@ -58,7 +58,7 @@ def _update_row(db: Database, table: str, row_id: str, values: dict) -> None:
     db.conn.execute(f"update [{table}] set {sets} where id = ?", [*_sql_values(values.values()), row_id])
 
 
-def record_failure(db: Database, result: ProcessResult, run_id: int | None = None) -> None:
+def record_failure(db: Database, result: ProcessResult, run_id: int | None = None, retry: dict | None = None) -> None:
     raw, failure = result.raw, result.failure
     insert_rows(db, "failures", [
         {
@@ -70,6 +70,7 @@ def record_failure(db: Database, result: ProcessResult, run_id: int | None = Non
             "warc_record_id": raw.warc_record_id,
             "run_id": run_id,
             "occurred_at": now_utc(),
+            "retry": retry,
         }
     ])
 

@@ -53,21 +53,27 @@ class RedisServer:
     folder: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    password: str | None = None
+    """``requirepass``, in a config file (not on the command line, where ``ps`` shows it);
+    the URL never carries it (crawler/cluster/credentials.py)."""
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url)
+        return redis.Redis.from_url(self.url, password=self.password)
 
     def start(self) -> RedisServer:
         executable = shutil.which("redis-server")
         if executable is None:
             raise RuntimeError("redis-server is not installed (README command 1 installs it)")
         log = self.folder / "redis.log"
+        config = self.folder / "redis.conf"
+        config.write_text(f"requirepass {self.password}\n" if self.password else "")
+        config.chmod(0o600)
         self.process = subprocess.Popen(
-            [executable, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
+            [executable, str(config), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
              "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"],
             stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )
@@ -85,14 +91,19 @@ class RedisServer:
         self.process.kill()
         self.process.wait()
 
+    def forget_data(self) -> None:
+        """Delete the append-only files: the next start is an empty Redis."""
+        for path in self.folder.glob("appendonly*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
     def stop(self) -> None:
         _stop(self.process)
 
 
 @contextmanager
-def redis_server(folder: Path):
+def redis_server(folder: Path, password: str | None = None):
     folder.mkdir(parents=True, exist_ok=True)
-    server = RedisServer(folder)
+    server = RedisServer(folder, password=password)
     try:
         yield server.start()
     finally:

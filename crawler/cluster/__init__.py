@@ -45,10 +45,9 @@ def worker_settings(settings: BaseSettings) -> dict:
             "crawler.cluster.politeness.ClusterPolitenessMiddleware": 750,
         },
         "SPIDER_MIDDLEWARES": {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.cluster.worker.SeedingMiddleware": 1},
-        # The host's delay and AutoThrottle hold for the whole cluster (politeness.py);
-        # the worker keeps none of its own, which would only add to them.
-        "CLUSTER_HOST_DELAY": settings.getfloat("DOWNLOAD_DELAY"),
-        "CLUSTER_AUTOTHROTTLE": settings.getbool("AUTOTHROTTLE_ENABLED"),
+        # Per-host concurrency, delay and AutoThrottle are the crawl's, stored in Redis by
+        # the coordinator (politeness.py); the worker keeps none of its own, which would
+        # only add to them.
         "DOWNLOAD_DELAY": 0.0,
         "AUTOTHROTTLE_ENABLED": False,
         # The frontier is in Redis; a JOBDIR would keep a second, stale one.

@@ -11,9 +11,16 @@ Runs on the archive's machine, for the whole crawl:
 * returns the requests of workers whose heartbeat stopped (killed, machine lost)
   to the frontier, so another worker fetches them;
 * ends each site's crawl when nothing is queued, leased or being seeded — or when
-  a worker met a CAPTCHA or too many errors there, or no worker came for
-  ``CLUSTER_WORKERLESS_TIMEOUT`` seconds — then finishes its ``crawl_runs`` row with
-  the workers' summed stats, prints the summary and exits like ``archive crawl``.
+  a worker met a CAPTCHA or too many errors there, the operator ran ``archive
+  cluster stop``, or no worker came for ``CLUSTER_WORKERLESS_TIMEOUT`` seconds —
+  then finishes its ``crawl_runs`` row with the workers' summed stats, prints the
+  summary and exits like ``archive crawl``;
+* while a site's crawl runs, keeps its ``crawl_runs.message`` at the cluster's
+  figures (``crawler.cluster.operate.status_line``), for the crawl health page;
+* when Redis answers without the crawl (restarted without its data), says so in
+  one line, ends every open run early and exits 1: the next crawl opens afresh
+  from what the archive holds, and one whose coordinator was not there to see it
+  ends the runs it left ``running`` (:data:`CLUSTER_RUN_MARK`).
 """
 
 from __future__ import annotations
@@ -28,8 +35,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.db import Archive, warc_dir_for
-from crawler.archive_pipeline import INTERRUPTED, KILLED, errors_by_kind, last_run_state, run_status
-from crawler.cluster.crawl import OPEN, ClusterCrawl, connect
+from crawler.archive_pipeline import INTERRUPTED, KILLED, STOPPED_EARLY, errors_by_kind, last_run_state, run_status
+from crawler.cluster.credentials import PasswordInURL
+from crawler.cluster.crawl import OPEN, ClusterCrawl, ClusterLost, connect
+from crawler.cluster.operate import crawl_status, status_line
+from crawler.cluster.politeness import crawl_politeness
+from crawler.cluster.scheduler import CLUSTER_LOST
 from crawler.cluster.writer import CaptureWriter
 from crawler.run import project_settings, report, spider_names
 from sites import get_profile
@@ -38,6 +49,11 @@ logger = logging.getLogger(__name__)
 
 # How long a site's crawl may wait, once over, for its workers to leave (with their last stats).
 _LEAVE_GRACE_SECONDS = 10.0
+# How often the open runs' crawl_runs.message shows the cluster's figures.
+_STATUS_SECONDS = 5.0
+# How a running cluster run's message begins: a run still ``running`` with it after its
+# crawl is gone from Redis was left by a coordinator that never saw the loss.
+CLUSTER_RUN_MARK = "cluster crawl "
 
 
 def _snapshot(archive: Archive, spider_cls) -> dict[str, dict]:
@@ -50,7 +66,8 @@ def _snapshot(archive: Archive, spider_cls) -> dict[str, dict]:
     }
 
 
-def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: str, recheck: bool) -> ClusterCrawl | None:
+def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: str, recheck: bool,
+                   politeness: dict[str, str] | None = None) -> ClusterCrawl | None:
     crawl = ClusterCrawl.current(client, prefix)
     if crawl is not None:
         if spiders and sorted(spiders) != crawl.spiders:
@@ -65,6 +82,9 @@ def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: 
     names = spider_names(loader, spiders)
     if names is None:
         return None
+    left = archive.end_runs_left_running(CLUSTER_RUN_MARK, f"{STOPPED_EARLY} (its cluster crawl was lost in Redis)")
+    if left:
+        print(f"ended {left} run(s) of a cluster crawl Redis lost; this crawl starts afresh from the archive", flush=True)
     runs = {}
     for name in names:
         resuming = last_run_state(archive, name) in (INTERRUPTED, KILLED)
@@ -73,8 +93,11 @@ def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: 
             "resuming": resuming,
             "recheck": recheck,
             "archived": _snapshot(archive, loader.load(name)),
+            "retry": archive.pages_to_retry(name),
         }
-    crawl = ClusterCrawl.open(client, runs, prefix)
+    crawl = ClusterCrawl.open(client, runs, prefix, politeness)
+    for run in runs.values():
+        archive.update_run(run["run_id"], message=f"{CLUSTER_RUN_MARK}{crawl.id}: opened")
     print(f"opened cluster crawl {crawl.id} of {', '.join(names)}", flush=True)
     return crawl
 
@@ -102,22 +125,31 @@ def run_cluster_crawl(
     settings = project_settings()
     settings.setdict(extra_settings or {}, priority="cmdline")
     prefix = settings.get("CLUSTER_KEY_PREFIX")
-    client = connect(cluster_url, settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS"))
     try:
+        client = connect(cluster_url, settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS"))
         client.ping()
+    except PasswordInURL as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except Exception as exc:
         print(f"cannot reach Redis at {cluster_url}: {exc}", file=sys.stderr)
         return 2
     warc_dir = Path(warc_dir) if warc_dir else warc_dir_for(db_path)
     with Archive(db_path) as archive:
-        crawl = open_or_resume(client, archive, spiders, prefix, recheck)
+        crawl = open_or_resume(client, archive, spiders, prefix, recheck, crawl_politeness(settings))
         if crawl is None:
             return 2
         run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
         local = [subprocess.Popen(worker_command(cluster_url, worker_args or [])) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
+        coordinator = Coordinator(crawl, archive, writer, settings)
         try:
-            Coordinator(crawl, archive, writer, settings).run()
+            coordinator.run()
+        except ClusterLost as lost:
+            print(f"{lost}: {len(coordinator.open)} site(s) ended early; the next crawl starts afresh from the archive",
+                  file=sys.stderr, flush=True)
+            coordinator.end_all(CLUSTER_LOST)
+        else:
             print(f"writer: {writer.documents} documents in {writer.busy_seconds:.1f} s of writing "
                   f"({writer.documents / max(writer.busy_seconds, 1e-9):.1f} documents/s), "
                   f"{writer.written / 1e6:.1f} MB of captures copied to {warc_dir}")
@@ -146,14 +178,32 @@ class Coordinator:
         self.last_worker_seen = {spider: time.monotonic() for spider in self.open}
 
     def run(self) -> None:
-        next_check = 0.0
+        next_check = next_status = 0.0
         while self.open:
             self.writer.drain(block_ms=int(self.check_seconds * 1000))
             if time.monotonic() >= next_check:
+                if not self.crawl.is_current():
+                    raise ClusterLost(f"cluster crawl {self.crawl.id} is gone from Redis (restarted without its data?)")
                 for spider in list(self.open):
                     self._check(spider)
                 next_check = time.monotonic() + self.check_seconds
+            if time.monotonic() >= next_status:
+                self._show_status()
+                next_status = time.monotonic() + _STATUS_SECONDS
         self.writer.drain_all()
+
+    def _show_status(self) -> None:
+        """The cluster's figures as the open runs' message (the crawl health page)."""
+        status = crawl_status(self.crawl)
+        for spider in self.open:
+            line = status_line(status, spider)
+            self.archive.update_run(self.writer.run_ids[spider], message=f"{CLUSTER_RUN_MARK}{self.crawl.id}: {line}")
+
+    def end_all(self, reason: str) -> None:
+        """End every open site's run now, as stopped early for ``reason``."""
+        for spider in list(self.open):
+            self._finish(spider, reason)
+            self.open.remove(spider)
 
     def _check(self, spider: str) -> None:
         now = time.monotonic()
@@ -162,6 +212,8 @@ class Coordinator:
             if returned >= 0:
                 logger.warning("Worker %s went silent: %d of its request(s) back to the frontier", worker, returned)
         run = self.crawl.run(spider)
+        if not run.get("run_id"):
+            raise ClusterLost(f"cluster crawl {self.crawl.id} is gone from Redis (restarted without its data?)")
         status = self.crawl.finish_if_idle(spider)
         if status.workers:
             self.last_worker_seen[spider] = now
@@ -180,16 +232,17 @@ class Coordinator:
         self._finish(spider)
         self.open.remove(spider)
 
-    def _finish(self, spider: str) -> None:
+    def _finish(self, spider: str, reason: str | None = None) -> None:
         run = self.crawl.run(spider)
-        run_id = int(run["run_id"])
+        run_id = self.writer.run_ids[spider]
         stats = self.crawl.stats(spider)
         requests = stats.get("downloader/request_count", 0) - stats.get("robotstxt/request_count", 0)
         pages_fetched = stats.get("downloader/response_count", 0) - stats.get("robotstxt/response_count", 0)
         failure_kinds = Counter(self.archive.failures_by_kind(run_id))
         errors = errors_by_kind(stats, failure_kinds)
         captcha_message = stats.get("anti_bot/captcha_message") or run.get("message")
-        status, message = run_status(run.get("reason") or "finished", errors, pages_fetched, self.error_rate_max, captcha_message)
+        status, message = run_status(reason or run.get("reason") or "finished", errors, pages_fetched, self.error_rate_max,
+                                     captcha_message, len(self.archive.unarchived_pages(run_id)))
         outcomes = self.writer.outcomes[spider]
         self.archive.finish_run(
             run_id,

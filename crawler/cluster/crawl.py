@@ -10,7 +10,8 @@ a new one:
                          run was interrupted: nothing counts as known), ``recheck``
                          (fetch every archived page again), ``seeded``
                          (a worker has scheduled the whole of the spider's ``start()``),
-                         ``reason`` and ``message`` of a stop
+                         ``reason`` and ``message`` of a stop, ``retry`` (JSON: the
+                         pages the last run lost to a passing fault, fetched first)
 ``<spider>:requests``    sorted set: the frontier (scrapy-redis's priority queue, in
                          Scrapy's order within a priority: ``<spider>:pushed`` counts)
 ``<spider>:seen``        set: request fingerprints (scrapy-redis's duplicate filter)
@@ -22,7 +23,10 @@ a new one:
 ``<spider>:archived``    hash: URL → ``{"published_at", "hints"}`` of the pages the
                          archive held when the crawl opened (incremental crawling)
 ``captures``             stream: WARC bytes from the workers to the writer
-``hosts`` / ``host:<h>`` politeness per host (``crawler.cluster.politeness``)
+``politeness``           hash: the crawl's per-host limits, set by the coordinator
+``host:<h>``             politeness state per host (``crawler.cluster.politeness``)
+``<spider>:worker:<w>``  hash: worker ``w``'s own figures (requests, pages, errors)
+                         for ``archive cluster status`` (``crawler.cluster.operate``)
 
 Every time is Redis's own clock (``TIME``), so workers on machines whose clocks
 disagree still agree on heartbeats and request intervals.
@@ -40,6 +44,8 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from crawler.cluster.credentials import checked_url, redis_password
+
 DEFAULT_PREFIX = "zhenggai"
 OPEN, DONE, STOPPED = "open", "done", "stopped"
 WRITER_GROUP = "writer"
@@ -47,10 +53,12 @@ WRITER_GROUP = "writer"
 
 def connect(url: str, retry_seconds: float = 120.0) -> redis.Redis:
     """A client that rides out a Redis restart: commands are retried for about
-    ``retry_seconds`` (backing off up to 2 s) before an error is raised."""
+    ``retry_seconds`` (backing off up to 2 s) before an error is raised.  The
+    password comes from the environment, never the URL (``credentials``)."""
     retries = max(1, int(retry_seconds / 2) + 5)
     return redis.Redis.from_url(
-        url,
+        checked_url(url),
+        password=redis_password(),
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         socket_connect_timeout=5,
@@ -68,13 +76,16 @@ def worker_pid(worker_id: str) -> int:
     return int(worker_id.rsplit("-", 2)[1])
 
 
-# KEYS: requests, sequence; ARGV: priority, start ('1': from the spider's start()),
-# request.  The frontier is walked as Scrapy's scheduler walks its own: by priority,
+# KEYS: requests, sequence, seen; ARGV: priority, start ('1': from the spider's start()),
+# request, fingerprint ('': not filtered).  The fingerprint joins the seen set in the
+# same step as the request joins the frontier: Redis failing between the two cannot
+# leave a request seen and never queued.  Returns 0 for a request seen before.  The frontier is walked as Scrapy's scheduler walks its own: by priority,
 # then the last found first (a column's next page before the articles of the pages
 # before it), then the start requests in the order they came.  scrapy-redis scores by
 # priority only, and Redis orders equal scores by their bytes (a pickled request's:
 # at random).  Exact in a double for |priority| < 2^12 and 2^38 pushes.
 _PUSH = """
+if ARGV[4] ~= '' and redis.call('SADD', KEYS[3], ARGV[4]) == 0 then return 0 end
 local sequence = redis.call('INCR', KEYS[2])
 local order = 274877906944 - sequence
 if ARGV[2] == '1' then order = 274877906944 + sequence end
@@ -134,6 +145,10 @@ return {done, queued, leased, seeding, #workers}
 """
 
 
+class ClusterLost(Exception):
+    """Redis answers, but without the crawl: restarted without its data, or flushed."""
+
+
 class SpiderKeys:
     """The names of one spider's keys in a crawl (see the module docstring)."""
 
@@ -147,6 +162,9 @@ class SpiderKeys:
 
     def leases(self, worker: str) -> str:
         return self.leases_prefix + worker
+
+    def worker(self, worker: str) -> str:
+        return f"{self.base}:worker:{worker}"
 
 
 @dataclass(frozen=True)
@@ -186,7 +204,8 @@ class ClusterCrawl:
         return cls(client, described[b"id"].decode(), json.loads(described[b"spiders"]), prefix)
 
     @classmethod
-    def open(cls, client: redis.Redis, runs: dict[str, dict], prefix: str = DEFAULT_PREFIX) -> ClusterCrawl:
+    def open(cls, client: redis.Redis, runs: dict[str, dict], prefix: str = DEFAULT_PREFIX,
+             politeness: dict[str, str] | None = None) -> ClusterCrawl:
         """Open a crawl of ``runs`` (spider → ``{"run_id", "resuming", "recheck",
         "archived": {url: {"published_at", "hints"}}}``).
 
@@ -199,10 +218,13 @@ class ClusterCrawl:
             client.hset(keys.run, mapping={
                 "run_id": run["run_id"], "state": OPEN, "seeded": 0,
                 "resuming": int(run["resuming"]), "recheck": int(run.get("recheck", False)),
+                "retry": json.dumps(run.get("retry", []), ensure_ascii=False),
             })
             archived = list(run["archived"].items())
             for start in range(0, len(archived), 1000):
                 client.hset(keys.archived, mapping={url: json.dumps(page, ensure_ascii=False) for url, page in archived[start:start + 1000]})
+        if politeness:
+            client.hset(crawl.politeness_key, mapping=politeness)
         client.xgroup_create(crawl.captures, WRITER_GROUP, id="0", mkstream=True)
         client.hset(cls.pointer(prefix), mapping={"id": crawl.id, "spiders": json.dumps(crawl.spiders)})
         return crawl
@@ -226,6 +248,17 @@ class ClusterCrawl:
     def captures(self) -> str:
         return f"{self.base}:captures"
 
+    @property
+    def politeness_key(self) -> str:
+        return f"{self.base}:politeness"
+
+    def politeness(self) -> dict[str, str]:
+        """The crawl's per-host limits (``crawler.cluster.politeness.crawl_politeness``)."""
+        stored = {k.decode(): v.decode() for k, v in self.redis.hgetall(self.politeness_key).items()}
+        if not stored:
+            raise ClusterLost(f"cluster crawl {self.id} has no politeness in Redis")
+        return stored
+
     def keys(self, spider: str) -> SpiderKeys:
         return SpiderKeys(f"{self.base}:{spider}")
 
@@ -234,9 +267,10 @@ class ClusterCrawl:
 
     # -- a worker's steps -------------------------------------------------------
 
-    def push(self, spider: str, priority: int, request: bytes, start: bool = False) -> None:
+    def push(self, spider: str, priority: int, request: bytes, start: bool = False, fingerprint: str = "") -> bool:
+        """Queue ``request`` — unless ``fingerprint`` is in the seen set already (False)."""
         keys = self.keys(spider)
-        self._push(keys=[keys.requests, keys.pushed], args=[priority, int(start), request])
+        return bool(self._push(keys=[keys.requests, keys.pushed, keys.seen], args=[priority, int(start), request, fingerprint]))
 
     def pop(self, spider: str, worker: str, lease_id: str) -> bytes | None:
         """The next request of the frontier, leased to ``worker`` until released."""
@@ -274,9 +308,13 @@ class ClusterCrawl:
         limit = "-1" if silent_seconds is None else str(silent_seconds)
         return int(self._requeue(keys=[keys.requests, keys.leases(worker), keys.workers, keys.seeding], args=[worker, limit]))
 
-    def add_stats(self, spider: str, deltas: dict[str, int], values: dict[str, str]) -> None:
+    def add_stats(self, spider: str, deltas: dict[str, int], values: dict[str, str],
+                  worker: str | None = None, own: dict[str, int] | None = None) -> None:
+        """Add a worker's new stats to the spider's sums; ``own``: the worker's figures so far."""
         keys = self.keys(spider)
         with self.redis.pipeline() as pipe:
+            if own:
+                pipe.hset(keys.worker(worker), mapping=own)
             for name, delta in deltas.items():
                 pipe.hincrby(keys.stats, name, delta)
             if values:

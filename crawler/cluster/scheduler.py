@@ -1,7 +1,7 @@
 """scrapy-redis's Scheduler and RFPDupeFilter for a cluster worker — and everything
 this project changes in them, in this one module.
 
-Checked against Scrapy 2.19 with scrapy-redis 0.9.1 (tests/test_cluster_scheduler.py):
+Checked against Scrapy 2.19 with scrapy-redis 0.9.1 (tests/test_cluster.py):
 the scheduler, its priority queue and the duplicate filter work; scrapy-redis's
 spiders (``RedisSpider``) still start from ``start_requests()``, which Scrapy 2.16+
 no longer calls (rmax/scrapy-redis #305, PR #316, review #317), so we use none of
@@ -25,6 +25,13 @@ What is patched here, and why:
   deletes the queue and the seen set when *a* worker closes — the other workers'
   crawl with it.  Keys here belong to the cluster crawl (``crawler.cluster.crawl``);
   the coordinator deletes them when the whole crawl is over.
+* **Seen and queued in one step.**  scrapy-redis adds a request's fingerprint to the
+  seen set, then queues it: Redis failing between the two left a request seen and
+  never queued, lost for the crawl.  Here one Redis script does both.
+* **Redis failing is never the page's failure.**  When Redis stays unreachable
+  beyond the client's retries, or answers without the crawl (restarted without its
+  data), the worker stops at once without releasing a lease (:meth:`lose_cluster`):
+  the coordinator returns what it held to the frontier.
 * **Scrapy's fingerprints.**  scrapy-redis hashes requests its own way; the filter
   here uses the crawler's ``request_fingerprinter`` (``REQUEST_FINGERPRINTER_CLASS``).
 * **No ``spider=`` to the stats collector** (deprecated since Scrapy 2.13; fixed in
@@ -43,6 +50,7 @@ import logging
 import secrets
 import time
 
+import redis
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Request
@@ -69,8 +77,25 @@ SHARED_STATS = (
     "anti_bot/challenge_unsolved",
 )
 SHARED_NOTES = ("anti_bot/captcha_message",)
+# Why a worker stops when the cluster fails it: Redis unreachable beyond the client's
+# retries, or Redis answering without the crawl (restarted without its data).
+CLUSTER_UNREACHABLE, CLUSTER_LOST = "cluster_unreachable", "cluster_lost"
 # Close reasons that end only this worker's part, not the site's crawl.
-_WORKER_ONLY_REASONS = {"finished", "shutdown", "cancelled", "cluster_unreachable"}
+_WORKER_ONLY_REASONS = {"finished", "shutdown", "cancelled", CLUSTER_UNREACHABLE, CLUSTER_LOST}
+
+
+def worker_figures(stats: dict) -> dict[str, int]:
+    """What ``archive cluster status`` shows of one worker: requests and pages (not
+    robots.txt), and errors (failed downloads, answers 429 and 5xx)."""
+    failed_answers = sum(
+        int(count) for name, count in stats.items()
+        if name.startswith("downloader/response_status_count/") and (name.endswith("/429") or name.rsplit("/", 1)[1].startswith("5"))
+    )
+    return {
+        "requests": int(stats.get("downloader/request_count", 0)) - int(stats.get("robotstxt/request_count", 0)),
+        "pages": int(stats.get("downloader/response_count", 0)) - int(stats.get("robotstxt/response_count", 0)),
+        "errors": int(stats.get("downloader/exception_count", 0)) + failed_answers,
+    }
 
 
 class ClusterDupeFilter(RFPDupeFilter):
@@ -96,12 +121,13 @@ class LeasedPriorityQueue(PriorityQueue):
         self.crawl = crawl
         self.worker = worker
 
-    def push(self, request: Request) -> None:
+    def push(self, request: Request, fingerprint: str = "") -> bool:
+        """Queue ``request``; with its ``fingerprint``, only when not seen before."""
         # A retry or redirect copies its request's meta, lease included: the copy
         # is a new request and gets a lease of its own when popped.
         request.meta.pop(LEASE_KEY, None)
         start = bool(request.meta.get("is_start_request"))
-        self.crawl.push(self.spider.name, request.priority, self._encode_request(request), start)
+        return self.crawl.push(self.spider.name, request.priority, self._encode_request(request), start, fingerprint)
 
     def pop(self, timeout=0) -> Request | None:
         lease_id = secrets.token_hex(8)
@@ -195,6 +221,8 @@ class ClusterScheduler(Scheduler):
             return
         if self._heartbeat is not None and self._heartbeat.running:
             self._heartbeat.stop()
+        if self._lost_redis:
+            return  # nothing to hand back to: the coordinator returns this worker's requests
         try:
             self._push_stats()
             if reason not in _WORKER_ONLY_REASONS:
@@ -210,15 +238,28 @@ class ClusterScheduler(Scheduler):
     # -- the scheduler interface (scrapy-redis's, without spider= to the stats) ---
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        # Seen and queued in one Redis step (crawl.py's _PUSH), not scrapy-redis's two.
+        fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+        try:
+            queued = self.queue.push(request, fingerprint)
+        except redis.RedisError:
+            # The request that found this one keeps its lease: fetched again, it finds it again.
+            self.lose_cluster(CLUSTER_UNREACHABLE)
+            return False
+        if not queued:
             self.df.log(request, self.spider)
             return False
         self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self) -> Request | None:
-        request = self.queue.pop()
+        if self._lost_redis:
+            return None
+        try:
+            request = self.queue.pop()
+        except redis.RedisError:
+            self.lose_cluster(CLUSTER_UNREACHABLE)
+            return None
         if request is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
@@ -232,12 +273,16 @@ class ClusterScheduler(Scheduler):
     def _idle(self, spider) -> None:
         """Idle here is not the end: other workers may still add requests.  The
         spider closes when the coordinator says the site's crawl is over."""
-        state = self.crawl.run(self.spider.name).get("state")
-        if state == OPEN:
+        if self._lost_redis:
+            return
+        run = self.crawl.run(self.spider.name)
+        if not run.get("run_id"):
+            self.lose_cluster(CLUSTER_LOST)
+            return
+        if run.get("state") == OPEN:
             raise DontCloseSpider
-        reason = self.crawl.run(self.spider.name).get("reason")
-        if reason:
-            raise CloseSpider(reason)
+        if run.get("reason"):
+            raise CloseSpider(run["reason"])
 
     def _release(self, request: Request) -> None:
         """The request is finished: its lease goes.  Not when a capture could not be
@@ -251,12 +296,20 @@ class ClusterScheduler(Scheduler):
             self._unreleased.append(request)
 
     def _beat(self) -> None:
+        if self._lost_redis:
+            return
         try:
+            if not self.crawl.is_current():
+                self.lose_cluster(CLUSTER_LOST)
+                return
             self.crawl.heartbeat(self.spider.name, self.worker)
             while self._unreleased:
                 self.queue.release(self._unreleased[-1])
                 self._unreleased.pop()
             self._push_stats()
+        except (redis.ConnectionError, redis.TimeoutError):
+            # The client retried for CLUSTER_REDIS_RETRY_SECONDS: Redis is gone for longer.
+            self.lose_cluster(CLUSTER_UNREACHABLE)
         except Exception:  # the next beat tries again; the crawl goes on
             logger.exception("Heartbeat to the cluster failed")
 
@@ -269,7 +322,7 @@ class ClusterScheduler(Scheduler):
                 deltas[name] = value - self._pushed_stats.get(name, 0)
         notes = {name: str(stats[name]) for name in SHARED_NOTES if stats.get(name)}
         if deltas or notes:
-            self.crawl.add_stats(self.spider.name, deltas, notes)
+            self.crawl.add_stats(self.spider.name, deltas, notes, self.worker, worker_figures(stats))
             self._pushed_stats.update({name: int(stats.get(name, 0)) for name in deltas})
 
     def _ship(self, warc_file: str, offset: int, data: bytes) -> None:
@@ -284,8 +337,19 @@ class ClusterScheduler(Scheduler):
                 {"spider": self.spider.name, "file": warc_file, "offset": offset, "data": data},
             )
         except Exception:
-            if not self._lost_redis:
-                self._lost_redis = True
-                logger.critical("Cannot ship captures to the cluster: worker %s stops", self.worker)
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="cluster_unreachable"))
+            self.lose_cluster(CLUSTER_UNREACHABLE)
             raise
+
+    def lose_cluster(self, reason: str) -> None:
+        """Redis failed this worker (``reason``): it stops at once and releases
+        nothing, so every request it holds — whatever became of it here — is
+        returned to the frontier by the coordinator and fetched again."""
+        if self._lost_redis:
+            return
+        self._lost_redis = True
+        if reason == CLUSTER_LOST:
+            logger.critical("Cluster crawl %s is gone from Redis (restarted without its data?): worker %s stops",
+                            self.crawl.id, self.worker)
+        else:
+            logger.critical("Cannot reach the cluster's Redis: worker %s stops", self.worker)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))

@@ -53,6 +53,9 @@ class CapturedArchive:
         )
         return sorted((url, hints) for url, hints in pages if (urlsplit(url).hostname or "") in hosts)
 
+    def pages_to_retry(self, spider: str) -> list[tuple[str, dict]]:
+        return [tuple(page) for page in json.loads(self.scheduler.run.get("retry") or "[]")]
+
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, None]:
         # The pipeline has annotated the capture: the writer ingests it.
         return CAPTURED, None
@@ -61,9 +64,11 @@ class CapturedArchive:
         # The pipeline annotates the capture ``gone``: the writer marks it.
         return True
 
-    def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
+    def record_failure(self, result: ProcessResult, run_id: int | None = None, retry: dict | None = None) -> None:
         failure = result.failure
         fields = {PAGE_KIND: FAILED, "stage": failure.stage, "kind": failure.kind, "message": failure.message}
+        if retry is not None:
+            fields["retry"] = json.dumps(retry, ensure_ascii=False)
         if result.raw.warc_file:
             fields["warc-file"] = result.raw.warc_file
         capture_for(self.crawler).annotate(result.raw.url, result.raw.warc_record_id, fields)

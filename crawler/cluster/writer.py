@@ -23,16 +23,18 @@ nothing is applied or counted twice.  SQLite is written by this process alone.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 
+import redis
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.db import Archive
 from captures import ARTICLE, FAILED, GONE, PAGE_KIND, annotation_fields, raw_document
-from crawler.cluster.crawl import WRITER_GROUP, ClusterCrawl
+from crawler.cluster.crawl import WRITER_GROUP, ClusterCrawl, ClusterLost
 from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
@@ -78,10 +80,15 @@ class CaptureWriter:
         """Apply what the stream holds (waiting up to ``block_ms`` for something);
         returns the number of entries applied."""
         start = "0" if self._redelivered else ">"
-        answer = self.crawl.redis.xreadgroup(
-            WRITER_GROUP, self.name, {self.crawl.captures: start}, count=count,
-            block=None if self._redelivered or not block_ms else block_ms,
-        )
+        try:
+            answer = self.crawl.redis.xreadgroup(
+                WRITER_GROUP, self.name, {self.crawl.captures: start}, count=count,
+                block=None if self._redelivered or not block_ms else block_ms,
+            )
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):  # the stream went with Redis's data
+                raise ClusterLost(f"cluster crawl {self.crawl.id} is gone from Redis (restarted without its data?)") from exc
+            raise
         entries = answer[0][1] if answer else []
         if self._redelivered and not entries:
             self._redelivered = False
@@ -175,7 +182,8 @@ class CaptureWriter:
         elif kind == FAILED:
             raw = RawDocument(url=url, body=b"", warc_file=fields.get("warc-file"), warc_record_id=refers_to)
             failure = Failure(fields.get("stage", ""), fields.get("kind", ""), fields.get("message", ""))
-            self.archive.record_failure(ProcessResult(raw, failure=failure), run_id=run_id)
+            retry = json.loads(fields["retry"]) if fields.get("retry") else None
+            self.archive.record_failure(ProcessResult(raw, failure=failure), run_id=run_id, retry=retry)
 
     def _response(self, record_id: str, annotation: dict[str, str]) -> RawDocument | None:
         """The captured response ``record_id``, read back from the copy."""

@@ -1,0 +1,203 @@
+"""Operating a cluster crawl, and Redis failing it — real redis-server, coordinator
+and worker processes on loopback, against the mirror:
+
+* ``archive cluster status|workers|stop`` over a running three-worker crawl, with a
+  Redis that asks for a password — which no file the test wrote holds but Redis's
+  own config (logs, WARC files, the archive);
+* Redis restarted without its data: workers stop, the coordinator says so in one
+  line, no run stays ``running``, and the next crawl starts afresh from the archive;
+* Redis down for longer than the clients retry: nothing is lost — the crawl run
+  again archives every page, and no page counts as failed because of Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cluster_services import redis_server
+from conftest import CRAWL_TIMEOUT, MIRROR_ARTICLE_URLS, ROOT, query
+from crawler.cluster.crawl import ClusterCrawl
+from crawler.mirror import start_mirror
+from test_cluster import _answers_held, _documents, _joined_by_all, _log, _wait_for, coordinator_command, worker_command
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.mirror]
+
+MIRROR_DELAY = 0.3
+# How long a worker may take to notice that Redis lost the crawl and leave: a few
+# heartbeats (CLUSTER_HEARTBEAT_SECONDS, 1 s) and the time to close its spiders.
+WORKER_LEAVE_TIMEOUT = 30
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Start a subprocess with an environment; every one still running is killed after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start_process(command: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+        started.append(process)
+        return process
+
+    yield start_process
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def _archive_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "archive", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **env})
+
+
+def _runs(db: Path) -> list[dict]:
+    return [dict(row) for row in query(db, "select id, spider, status, message, finished_at from crawl_runs order by id")]
+
+
+def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_no_password_in_any_file(tmp_path, start):
+    password = secrets.token_hex(16)
+    # The coordinator reads the password from the environment, the workers from a file.
+    password_file = tmp_path / "redis-password"
+    password_file.write_text(password + "\n")
+    coordinator_env = {"ZHENGGAI_REDIS_PASSWORD": password}
+    worker_env = {"ZHENGGAI_REDIS_PASSWORD_FILE": str(password_file)}
+    db = tmp_path / "archive.db"
+    with redis_server(tmp_path / "redis", password=password) as redis, \
+            start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        gate = _answers_held(mirror)
+        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator.log", coordinator_env)
+        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"),
+                         tmp_path / f"worker-{n}.log", worker_env) for n in range(3)]
+        _wait_for(lambda: _joined_by_all(redis.client(), 3), "the three workers to join every spider")
+        gate.set()
+        _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
+        crawl = ClusterCrawl.current(redis.client())
+        spiders = crawl.spiders
+
+        status = _archive_cli("cluster", "status", "--cluster", redis.url, env=coordinator_env)
+        assert status.returncode == 0, status.stderr
+        assert f"cluster crawl {crawl.id}: {len(spiders)} site(s); politeness per host: 2 at a time, 0.15 s apart" in status.stdout
+        site_rows = {line.split()[0]: line.split() for line in status.stdout.splitlines() if line.split()[:1] in ([s] for s in spiders)}
+        assert set(site_rows) == set(spiders)
+        assert all(row[4] == "3" for row in site_rows.values() if row[1] == "open")  # three workers on each open site
+        host_rows = re.findall(r"^(\S+\.\S+) +(\d+)", status.stdout, re.MULTILINE)
+        assert "www.ccdi.gov.cn" in dict(host_rows) and all(int(n) <= 2 for _, n in host_rows)
+
+        listed = _archive_cli("cluster", "workers", "--cluster", redis.url, env=worker_env)
+        assert listed.returncode == 0, listed.stderr
+        rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+        assert len(rows) == 3 * len(spiders) and {row[1] for row in rows} == set(spiders)
+        worker_pids = {int(row[0].rsplit("-", 2)[1]) for row in rows}
+        assert worker_pids == {worker.pid for worker in workers}
+        assert sum(int(row[4]) for row in rows) > 0  # pages
+        assert all(row[6] == "s" and float(row[5]) < 10 for row in rows if row[5] != "left")  # last seen, seconds ago
+
+        stopped = _archive_cli("cluster", "stop", "--cluster", redis.url, env=coordinator_env)
+        assert stopped.returncode == 0 and stopped.stdout.startswith(f"stopping cluster crawl {crawl.id}: "), stopped
+        assert coordinator.wait(timeout=120) == 1, _log(tmp_path / "coordinator.log")  # not every page archived
+        for n, worker in enumerate(workers):
+            assert worker.wait(timeout=60) == 0, _log(tmp_path / f"worker-{n}.log")
+        assert redis.client().keys("*") == []
+        after = _archive_cli("cluster", "status", "--cluster", redis.url, env=coordinator_env)
+        assert after.returncode == 1 and "no cluster crawl is open" in after.stderr
+
+    runs = _runs(db)
+    assert len(runs) == len(spiders) and all(run["finished_at"] for run in runs)
+    assert {run["status"] for run in runs} <= {"ok", "stopped"} and "stopped" in {run["status"] for run in runs}
+    assert all(run["message"] == "stopped before the end (stopped by the operator)" for run in runs if run["status"] == "stopped")
+    assert "stopped" in (tmp_path / "coordinator.log").read_text()
+
+    # The password is in no file the crawl wrote: logs, WARC files, the archive.
+    written = [path for path in tmp_path.rglob("*") if path.is_file() and path not in (password_file, tmp_path / "redis" / "redis.conf")]
+    assert len([p for p in written if p.suffix == ".log"]) >= 5  # coordinator, 3 workers, redis
+    assert [str(path) for path in written if password.encode() in path.read_bytes()] == []
+
+
+def test_redis_restarted_without_its_data_stops_workers_and_the_next_crawl_starts_afresh(tmp_path, start):
+    db = tmp_path / "archive.db"
+    with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator-1.log")
+        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
+                   for n in range(2)]
+        _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
+        redis.kill()
+        redis.forget_data()
+        redis.start()
+
+        for n, worker in enumerate(workers):
+            assert worker.wait(timeout=WORKER_LEAVE_TIMEOUT) == 1, _log(tmp_path / f"worker-{n}.log")
+            assert "is gone from Redis (restarted without its data?)" in (tmp_path / f"worker-{n}.log").read_text()
+        assert coordinator.wait(timeout=WORKER_LEAVE_TIMEOUT) == 1, _log(tmp_path / "coordinator-1.log")
+        said = [line for line in (tmp_path / "coordinator-1.log").read_text().splitlines() if "gone from Redis" in line]
+        assert len(said) == 1 and "site(s) ended early; the next crawl starts afresh from the archive" in said[0]
+        assert "Traceback" not in (tmp_path / "coordinator-1.log").read_text()
+        first_runs = _runs(db)
+        assert first_runs and all(run["finished_at"] and run["status"] != "running" for run in first_runs)
+        assert {run["message"] for run in first_runs if run["status"] == "failing"} == {"stopped before the end (cluster_lost)"}
+
+        # The next crawl: opened afresh, every list walked again (the last runs were cut
+        # short), and the archive is complete.
+        mirror.delay = 0
+        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
+        worker = start(worker_command(redis.url, mirror.host_map, tmp_path / "worker-again"), tmp_path / "worker-again.log")
+        assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
+        assert worker.wait(timeout=60) == 0, _log(tmp_path / "worker-again.log")
+    assert "opened cluster crawl" in (tmp_path / "coordinator-2.log").read_text()
+    assert {row["url"] for row in query(db, "select url from documents")} == MIRROR_ARTICLE_URLS
+    assert [run["status"] for run in _runs(db)[len(first_runs):]] == ["ok"] * len(first_runs)
+
+
+def test_runs_left_running_by_a_coordinator_that_never_saw_redis_lose_the_crawl_are_ended(tmp_path, start):
+    db = tmp_path / "archive.db"
+    with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        coordinator = start(coordinator_command(redis.url, db, ("beijing", "zhejiang")), tmp_path / "coordinator-1.log")
+        _wait_for(lambda: ClusterCrawl.current(redis.client()) is not None, "the crawl to open")
+        coordinator.kill()
+        coordinator.wait()
+        redis.kill()
+        redis.forget_data()
+        redis.start()
+        assert {run["status"] for run in _runs(db)} == {"running"}
+        coordinator = start(coordinator_command(redis.url, db, ("beijing", "zhejiang")), tmp_path / "coordinator-2.log")
+        worker = start(worker_command(redis.url, mirror.host_map, tmp_path / "worker"), tmp_path / "worker.log")
+        assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
+        worker.wait(timeout=60)
+    assert "ended 2 run(s) of a cluster crawl Redis lost" in (tmp_path / "coordinator-2.log").read_text()
+    assert [(run["spider"], run["status"]) for run in _runs(db)] == [
+        ("beijing", "failing"), ("zhejiang", "failing"), ("beijing", "ok"), ("zhejiang", "ok")]
+
+
+def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, start):
+    db = tmp_path / "archive.db"
+    short_retry = {"CLUSTER_REDIS_RETRY_SECONDS": "2"}
+    with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
+        coordinator = start(coordinator_command(redis.url, db, settings=short_retry), tmp_path / "coordinator-1.log")
+        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}", short_retry),
+                         tmp_path / f"worker-1-{n}.log") for n in range(2)]
+        _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
+        redis.kill()  # its append-only file stays
+        # Everyone gives up once the retries are spent; no one waits forever.
+        assert coordinator.wait(timeout=120) != 0
+        for worker in workers:
+            assert worker.wait(timeout=120) != 0
+        redis.start()
+
+        # Run again, as cron would: the open crawl resumes and finishes.
+        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
+        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-2-{n}.log")
+                   for n in range(2)]
+        assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
+        for worker in workers:
+            assert worker.wait(timeout=60) == 0
+    assert "resuming cluster crawl" in (tmp_path / "coordinator-2.log").read_text()
+    assert {row["url"] for row in query(db, "select url from documents")} == MIRROR_ARTICLE_URLS
+    assert query(db, "select url, kind, message from failures") == []
+    assert {run["status"] for run in _runs(db)} == {"ok"}
