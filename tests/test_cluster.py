@@ -213,7 +213,7 @@ def test_a_popped_request_is_leased_until_released_and_returns_if_its_worker_lea
     status = crawl.finish_if_idle("site")
     assert (status.done, status.queued, status.leased) == (False, 1, 0)  # not seeded, and work is queued
     crawl.close()
-    assert client.keys("*") == []
+    assert client.keys("*") == [f"zhenggai:ended:{crawl.id}".encode()]  # only the mark that it ended
 
 
 def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redis):
@@ -287,6 +287,7 @@ def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(
         workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
                    for n in range(3)]
         _wait_for(lambda: _joined_by_all(redis.client(), len(workers)), "the three workers to join every spider")
+        crawl_id = ClusterCrawl.current(redis.client()).id
         with recording_starts(redis.client()) as starts_granted:
             gate.set()
             assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator.log")
@@ -322,7 +323,7 @@ def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(
 
     rebuild(tmp_path / "warc", tmp_path / "rebuilt.db", progress=False)
     assert snapshot(tmp_path / "rebuilt.db") == snapshot(db)
-    assert redis.client().keys("*") == []  # the crawl's keys are gone
+    assert [key.decode() for key in redis.client().keys("*")] == [f"zhenggai:ended:{crawl_id}"]  # the crawl's keys are gone
 
 
 # A resumed crawl once never finished in a CI-exact run (cause not found, see the closing

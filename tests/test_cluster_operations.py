@@ -17,6 +17,7 @@ import re
 import secrets
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,7 @@ def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_n
         _wait_for(lambda: _joined_by_all(redis.client(), 3), "the three workers to join every spider")
         gate.set()
         _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
+        gate.clear()  # the mirror holds its answers: the crawl is caught mid-way, requests in flight
         crawl = ClusterCrawl.current(redis.client())
         spiders = crawl.spiders
 
@@ -94,18 +96,24 @@ def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_n
         listed = _archive_cli("cluster", "workers", "--cluster", redis.url, env=worker_env)
         assert listed.returncode == 0, listed.stderr
         rows = [line.split() for line in listed.stdout.splitlines()[1:]]
-        assert len(rows) == 3 * len(spiders) and {row[1] for row in rows} == set(spiders)
-        worker_pids = {int(row[0].rsplit("-", 2)[1]) for row in rows}
-        assert worker_pids == {worker.pid for worker in workers}
-        assert sum(int(row[4]) for row in rows) > 0  # pages
-        assert all(row[6] == "s" and float(row[5]) < 10 for row in rows if row[5] != "left")  # last seen, seconds ago
+        open_sites = {spider for spider, row in site_rows.items() if row[1] == "open"}
+        alive = [row for row in rows if row[-1] != "left"]
+        # Three workers on each site still crawling, each seen within its last heartbeats.
+        assert open_sites and Counter(row[1] for row in alive if row[1] in open_sites) == {site: 3 for site in open_sites}
+        assert all(row[-1] == "s" and float(row[-2]) < 10 for row in alive)
+        assert {int(row[0].rsplit("-", 2)[1]) for row in rows} == {worker.pid for worker in workers}
+        # Their figures add up to the sites' (pages), held requests included.
+        for spider in open_sites:
+            assert sum(int(row[4]) for row in rows if row[1] == spider) == int(site_rows[spider][6])
+            assert sum(int(row[2]) for row in rows if row[1] == spider) == int(site_rows[spider][3])
 
         stopped = _archive_cli("cluster", "stop", "--cluster", redis.url, env=coordinator_env)
         assert stopped.returncode == 0 and stopped.stdout.startswith(f"stopping cluster crawl {crawl.id}: "), stopped
+        gate.set()  # the requests in flight are answered: the workers finish them and leave
         assert coordinator.wait(timeout=120) == 1, _log(tmp_path / "coordinator.log")  # not every page archived
         for n, worker in enumerate(workers):
             assert worker.wait(timeout=60) == 0, _log(tmp_path / f"worker-{n}.log")
-        assert redis.client().keys("*") == []
+        assert [key.decode() for key in redis.client().keys("*")] == [f"zhenggai:ended:{crawl.id}"]
         after = _archive_cli("cluster", "status", "--cluster", redis.url, env=coordinator_env)
         assert after.returncode == 1 and "no cluster crawl is open" in after.stderr
 

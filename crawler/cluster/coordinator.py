@@ -34,6 +34,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import redis
+
 from archive.db import Archive, warc_dir_for
 from crawler.archive_pipeline import INTERRUPTED, KILLED, STOPPED_EARLY, errors_by_kind, last_run_state, run_status
 from crawler.cluster.credentials import PasswordInURL
@@ -149,6 +151,11 @@ def run_cluster_crawl(
             print(f"{lost}: {len(coordinator.open)} site(s) ended early; the next crawl starts afresh from the archive",
                   file=sys.stderr, flush=True)
             coordinator.end_all(CLUSTER_LOST)
+        except redis.ConnectionError as exc:
+            retry = settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS")
+            print(f"lost Redis at {cluster_url} for longer than {retry:.0f} s ({exc}): run the same command again to "
+                  f"resume the crawl ({len(coordinator.open)} site(s) not finished)", file=sys.stderr, flush=True)
+            return 1
         else:
             print(f"writer: {writer.documents} documents in {writer.busy_seconds:.1f} s of writing "
                   f"({writer.documents / max(writer.busy_seconds, 1e-9):.1f} documents/s), "

@@ -1,7 +1,8 @@
 """One cluster crawl in Redis: its keys, and the steps on them that must be atomic.
 
 A Redis database holds at most one open crawl, described by ``<prefix>:crawl``
-(its id and spiders).  Everything else lives under ``<prefix>:<crawl id>:``, so
+(its id and spiders); ``<prefix>:ended:<id>`` marks, for an hour, a crawl its
+coordinator closed (a crawl gone without it was lost with Redis's data).  Everything else lives under ``<prefix>:<crawl id>:``, so
 closing a crawl deletes one key space and a worker of an old crawl cannot touch
 a new one:
 
@@ -49,6 +50,7 @@ from crawler.cluster.credentials import checked_url, redis_password
 DEFAULT_PREFIX = "zhenggai"
 OPEN, DONE, STOPPED = "open", "done", "stopped"
 WRITER_GROUP = "writer"
+ENDED_MARK_SECONDS = 3600
 
 
 def connect(url: str, retry_seconds: float = 120.0) -> redis.Redis:
@@ -232,14 +234,25 @@ class ClusterCrawl:
     def remove_leftovers(self) -> None:
         """Keys of earlier crawls (a crawl closed while a stray worker still wrote)."""
         for key in self.redis.scan_iter(match=f"{self.prefix}:*", count=1000):
-            if key.decode() != self.pointer(self.prefix) and not key.decode().startswith(self.base + ":"):
+            name = key.decode()
+            if name != self.pointer(self.prefix) and not name.startswith((self.base + ":", self.ended_key(self.prefix, ""))):
                 self.redis.delete(key)
 
+    @staticmethod
+    def ended_key(prefix: str, crawl_id: str) -> str:
+        return f"{prefix}:ended:{crawl_id}"
+
     def close(self) -> None:
-        """The crawl is over: its keys go, and the pointer with them."""
+        """The crawl is over: its keys go, and the pointer with them.  A mark that it
+        ended stays an hour, so a worker still closing tells it from Redis losing it."""
+        self.redis.set(self.ended_key(self.prefix, self.id), 1, ex=ENDED_MARK_SECONDS)
         self.redis.delete(self.pointer(self.prefix))
         for key in self.redis.scan_iter(match=f"{self.base}:*", count=1000):
             self.redis.delete(key)
+
+    def has_ended(self) -> bool:
+        """Closed by its coordinator (not lost with Redis's data)."""
+        return bool(self.redis.exists(self.ended_key(self.prefix, self.id)))
 
     def is_current(self) -> bool:
         return self.redis.hget(self.pointer(self.prefix), "id") == self.id.encode()

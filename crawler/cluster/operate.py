@@ -3,8 +3,9 @@
 Read from Redis alone, so it works from any machine that reaches it, beside the
 coordinator (after Scrapy Cluster's Redis Monitor and Scrapyd's ``listjobs``):
 
-* the crawl: its id and, per site, state, frontier size, requests in workers'
-  hands (in flight), workers still seeding, and pages/requests summed;
+* the crawl: its id and, per site, state, frontier size, requests held by
+  workers (leased: waiting for a permit or downloading), workers, and
+  requests/pages summed;
 * the hosts: permits out (requests in flight at the site), requests started in
   the last minute and the current delay;
 * the workers: per worker and site, requests held, requests, pages, errors and
@@ -44,7 +45,7 @@ class SiteStatus:
     state: str
     reason: str
     queued: int
-    in_flight: int
+    held: int
     seeding: int
     requests: int
     pages: int
@@ -102,7 +103,7 @@ def crawl_status(crawl: ClusterCrawl) -> CrawlStatus:
             state=run.get("state", "?"),
             reason=run.get("reason", ""),
             queued=client.zcard(keys.requests),
-            in_flight=sum(worker.held for worker in workers),
+            held=sum(worker.held for worker in workers),
             seeding=client.scard(keys.seeding),
             requests=int(stats.get("downloader/request_count", 0)) - int(stats.get("robotstxt/request_count", 0)),
             pages=int(stats.get("downloader/response_count", 0)) - int(stats.get("robotstxt/response_count", 0)),
@@ -127,7 +128,7 @@ def status_line(status: CrawlStatus, spider: str) -> str:
     """One site's figures in a line (also the open run's message in crawl_runs)."""
     site = status.sites[spider]
     alive = sum(1 for worker in site.workers if worker.last_seen is not None)
-    return (f"{site.state}, {site.queued} queued, {site.in_flight} in flight, {alive} worker(s), "
+    return (f"{site.state}, {site.queued} queued, {site.held} held by {alive} worker(s), "
             f"{site.requests} requests, {site.pages} pages")
 
 
@@ -138,12 +139,12 @@ def format_status(status: CrawlStatus) -> str:
         f"{politeness.get('CONCURRENT_REQUESTS_PER_DOMAIN', '?')} at a time, "
         f"{politeness.get('DOWNLOAD_DELAY', '?')} s apart, AutoThrottle {politeness.get('AUTOTHROTTLE_ENABLED', '?')}",
         "",
-        f"{'site':20} {'state':8} {'queued':>7} {'in flight':>9} {'workers':>7} {'requests':>8} {'pages':>6}",
+        f"{'site':20} {'state':8} {'queued':>7} {'held':>5} {'workers':>7} {'requests':>8} {'pages':>6}",
     ]
     for spider, site in status.sites.items():
         alive = sum(1 for worker in site.workers if worker.last_seen is not None)
         state = site.state + (f" ({site.reason})" if site.reason else "")
-        lines.append(f"{spider:20} {state:8} {site.queued:7} {site.in_flight:9} {alive:7} {site.requests:8} {site.pages:6}")
+        lines.append(f"{spider:20} {state:8} {site.queued:7} {site.held:5} {alive:7} {site.requests:8} {site.pages:6}")
     lines += ["", f"{'host':28} {'in flight':>9} {'started/min':>11} {'delay':>6}"]
     for host, (in_flight, started, delay) in status.hosts.items():
         lines.append(f"{host:28} {in_flight:9} {started:11} {'' if delay is None else f'{delay:.2f}':>6}")
@@ -151,6 +152,7 @@ def format_status(status: CrawlStatus) -> str:
 
 
 def format_workers(status: CrawlStatus) -> str:
+    """Workers alive, and those that left after doing some of the work."""
     lines = [f"{'worker':32} {'site':16} {'held':>4} {'requests':>8} {'pages':>6} {'errors':>6} {'last seen':>9}"]
     for worker in status.workers:
         seen = "left" if worker.last_seen is None else f"{worker.last_seen:.1f} s"

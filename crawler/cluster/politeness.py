@@ -189,6 +189,8 @@ class ClusterPolitenessMiddleware:
     async def process_request(self, request: Request) -> None:
         host = (urlsplit(request.url).hostname or "").lower()
         scheduler = self.crawler.engine.scheduler
+        if scheduler.cluster_lost:
+            raise IgnoreRequest("the worker is stopping: the cluster's Redis failed it")
         member = f"{scheduler.worker}:{secrets.token_hex(6)}"
         try:
             await self.limiter.acquire(host, member)
@@ -209,7 +211,7 @@ class ClusterPolitenessMiddleware:
 
     def _give_back(self, request: Request, status: str) -> None:
         permit = request.meta.pop(PERMIT_KEY, None)
-        if permit is not None:
+        if permit is not None and not self.crawler.engine.scheduler.cluster_lost:
             host, member = permit
             try:
                 self.limiter.release(host, member, request.meta.get("download_latency"), status)

@@ -238,6 +238,8 @@ class ClusterScheduler(Scheduler):
     # -- the scheduler interface (scrapy-redis's, without spider= to the stats) ---
 
     def enqueue_request(self, request: Request) -> bool:
+        if self._lost_redis:
+            return False  # the request that found this one is fetched again
         # Seen and queued in one Redis step (crawl.py's _PUSH), not scrapy-redis's two.
         fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
         try:
@@ -277,7 +279,7 @@ class ClusterScheduler(Scheduler):
             return
         run = self.crawl.run(self.spider.name)
         if not run.get("run_id"):
-            self.lose_cluster(CLUSTER_LOST)
+            self._crawl_gone()
             return
         if run.get("state") == OPEN:
             raise DontCloseSpider
@@ -300,7 +302,7 @@ class ClusterScheduler(Scheduler):
             return
         try:
             if not self.crawl.is_current():
-                self.lose_cluster(CLUSTER_LOST)
+                self._crawl_gone()
                 return
             self.crawl.heartbeat(self.spider.name, self.worker)
             while self._unreleased:
@@ -330,15 +332,31 @@ class ClusterScheduler(Scheduler):
 
         Redis gone for longer than the client retries: this worker stops without
         releasing anything, so every request whose capture may be missing is
-        fetched again by another worker (the local WARC file keeps what came)."""
+        fetched again by another worker (the local WARC file keeps what came);
+        what it writes meanwhile is not shipped."""
+        if self._lost_redis:
+            return
         try:
             self.server.xadd(
                 self.crawl.captures,
                 {"spider": self.spider.name, "file": warc_file, "offset": offset, "data": data},
             )
-        except Exception:
+        except redis.RedisError:
             self.lose_cluster(CLUSTER_UNREACHABLE)
-            raise
+
+    @property
+    def cluster_lost(self) -> bool:
+        """Redis failed this worker: it is stopping, and asks Redis nothing more."""
+        return self._lost_redis
+
+    def _crawl_gone(self) -> None:
+        """The crawl is no longer in Redis: closed by its coordinator (this worker was
+        slow to leave: it just closes), or lost with Redis's data."""
+        if self.crawl.has_ended():
+            self._lost_redis = True  # nothing left to hand back to
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="finished"))
+        else:
+            self.lose_cluster(CLUSTER_LOST)
 
     def lose_cluster(self, reason: str) -> None:
         """Redis failed this worker (``reason``): it stops at once and releases
