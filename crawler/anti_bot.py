@@ -213,6 +213,12 @@ class AntiBotMiddleware:
             await self._wait_for_solve(pending, response.url)
             return _plain_request(request, attempts)
         self._solving[host] = asyncio.get_running_loop().create_future()
+        shared = await self.cookies_solved_elsewhere(host)
+        if shared:
+            self._take_cookies(request, host, shared, browser_host=None)
+            self._end_solve(host)
+            logger.info("Challenge at %s: took the %d cookie(s) another worker's browser obtained", response.url, len(shared))
+            return _plain_request(request, attempts)
         logger.info("JS cookie challenge at %s: passing it once with Chromium", response.url)
         self.stats.inc_value("anti_bot/browser_solves")
         return request.replace(
@@ -235,6 +241,8 @@ class AntiBotMiddleware:
         try:
             await asyncio.wait_for(asyncio.shield(pending), self.solve_timeout * 2)
         except Exception as exc:
+            # The page is lost for this run: counted, like any challenge left unsolved.
+            self.stats.inc_value("anti_bot/challenge_unsolved")
             raise IgnoreRequest(f"challenge at {url} not passed: {exc}") from exc
 
     async def _finish_browser_solve(self, request: Request, response: Response) -> Request:
@@ -257,12 +265,22 @@ class AntiBotMiddleware:
             if kind == CAPTCHA:
                 self._stop_site(response)
             raise IgnoreRequest(f"browser still sees a {kind} page at {response.url}")
+        self.cookies_solved(host, self._take_cookies(request, host, browser_cookies, browser_host))
+        self._end_solve(host)
+        logger.info("Challenge passed for %s: %d cookie(s) now in the jar", host, len(browser_cookies))
+        return _plain_request(request, request.meta[_ATTEMPTS_KEY])
+
+    def _take_cookies(self, request: Request, host: str, cookies: list[dict], browser_host: str | None) -> list[dict]:
+        """Cookies as Playwright gives them (name, value, domain, path, secure, expires)
+        into the jar; returns them as taken (on the real host)."""
         jar = self._cookie_jar(request)
-        for cookie in browser_cookies:
+        taken = []
+        for cookie in cookies:
             domain = cookie["domain"]
-            if domain.lstrip(".") == browser_host:
+            if browser_host and domain.lstrip(".") == browser_host:
                 # The browser went to the mirror: the cookie belongs to the real host.
                 domain = host
+            taken.append({**cookie, "domain": domain})
             jar.set_cookie(
                 make_cookie(
                     cookie["name"],
@@ -274,9 +292,17 @@ class AntiBotMiddleware:
                 )
             )
         self._cookie_generation[host] = self._cookie_generation.get(host, 0) + 1
-        self._end_solve(host)
-        logger.info("Challenge passed for %s: %d cookie(s) now in the jar", host, len(browser_cookies))
-        return _plain_request(request, request.meta[_ATTEMPTS_KEY])
+        return taken
+
+    # -- hooks for crawls on several machines (crawler/cluster/cookies.py) ------------
+
+    async def cookies_solved_elsewhere(self, host: str) -> list[dict] | None:
+        """Cookies passing ``host``'s challenge that another crawler obtained, before
+        this one starts a browser; None: solve it here."""
+        return None
+
+    def cookies_solved(self, host: str, cookies: list[dict]) -> None:
+        """This crawler's browser passed ``host``'s challenge with ``cookies``."""
 
     async def _html_after_challenge(self, page) -> bytes:
         """The page's HTML once it is no longer the challenge (or the timeout passed)."""

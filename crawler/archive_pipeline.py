@@ -84,6 +84,8 @@ def run_status(
         return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {by_kind}"
     if pages_fetched == 0:
         return FAILING, "no page could be fetched"
+    # A page left behind a challenge is lost like one a fault took (not retried first, though).
+    unarchived += errors.get("challenge_unsolved", 0)
     if unarchived:
         return INCOMPLETE, (
             f"{unarchived} page(s) could not be archived (the next run fetches them first); errors: {by_kind}"

@@ -209,3 +209,32 @@ def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, start):
     assert {row["url"] for row in query(db, "select url from documents")} == MIRROR_ARTICLE_URLS
     assert query(db, "select url, kind, message from failures") == []
     assert {run["status"] for run in _runs(db)} == {"ok"}
+
+
+@pytest.mark.browser
+def test_workers_share_one_browser_solve_of_a_challenge(tmp_path, start):
+    """Three workers meet CCDI's cookie challenge together: one browser passes it, the
+    others take its cookies from the crawl (crawler/cluster/cookies.py)."""
+    db = tmp_path / "archive.db"
+    with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=True, delay=0.1) as mirror:
+        gate = _answers_held(mirror)
+        coordinator = start(coordinator_command(redis.url, db, ("ccdi",)), tmp_path / "coordinator.log")
+        # Few requests at a time per worker: none takes the whole small frontier into its hands.
+        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}", {"CONCURRENT_REQUESTS": "4"}),
+                         tmp_path / f"worker-{n}.log") for n in range(3)]
+        _wait_for(lambda: _joined_by_all(redis.client(), 3), "the three workers to join")
+        gate.set()
+        assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator.log")
+        for worker in workers:
+            assert worker.wait(timeout=60) == 0
+    logs = [(tmp_path / f"worker-{n}.log").read_text() for n in range(3)]
+
+    def summed(stat: str) -> int:
+        return sum(int(found) for log in logs for found in re.findall(rf"'anti_bot/{stat}': (\d+)", log))
+
+    assert summed("browser_solves") == 1
+    # Every worker that met the challenge without solving it took the shared cookies.
+    met = sum(1 for log in logs if "'anti_bot/challenge'" in log)
+    assert met >= 2 and summed("shared_cookies_taken") == met - 1
+    ccdi = {url for url in MIRROR_ARTICLE_URLS if "ccdi.gov.cn" in url}
+    assert {row["url"] for row in query(db, "select url from documents")} == ccdi

@@ -19,8 +19,9 @@
 Modules: ``crawl`` (the Redis key space and its atomic steps), ``scheduler``
 (scrapy-redis's Scheduler and RFPDupeFilter as this project uses them: the one
 place that patches them), ``politeness`` (per-host limits for the whole crawl),
-``worker`` (the worker's archive pipeline and seeding), ``writer`` and
-``coordinator``.
+``cookies`` (challenge cookies shared), ``credentials`` (the Redis password),
+``worker`` (the worker's archive pipeline and seeding), ``writer``,
+``coordinator`` and ``operate`` (``archive cluster status|workers|stop``).
 
 A worker is a normal crawl with ``CLUSTER_REDIS_URL`` set: the settings addon
 (``crawler.settings.CrawlerSettingsAddon``) applies :func:`worker_settings`.
@@ -31,17 +32,21 @@ from __future__ import annotations
 from scrapy.settings import BaseSettings
 
 ARCHIVE_PIPELINE = "crawler.archive_pipeline.ArchivePipeline"
+ANTI_BOT = "crawler.anti_bot.AntiBotMiddleware"
 
 
 def worker_settings(settings: BaseSettings) -> dict:
     """What makes a crawl a cluster worker, derived from its settings as they stand."""
     pipelines = {name: order for name, order in settings.getdict("ITEM_PIPELINES").items() if name != ARCHIVE_PIPELINE}
+    downloader_middlewares = {name: order for name, order in settings.getdict("DOWNLOADER_MIDDLEWARES").items() if name != ANTI_BOT}
     overrides = {
         "SCHEDULER": "crawler.cluster.scheduler.ClusterScheduler",
         "ITEM_PIPELINES": {**pipelines, "crawler.cluster.worker.CapturePipeline": settings.getdict("ITEM_PIPELINES").get(ARCHIVE_PIPELINE, 300)},
         # Last before the mirror rewrite (760): real hosts, after robots.txt and retries.
         "DOWNLOADER_MIDDLEWARES": {
-            **settings.getdict("DOWNLOADER_MIDDLEWARES"),
+            **downloader_middlewares,
+            # One browser solve of a host's challenge for the whole cluster (cookies.py).
+            "crawler.cluster.cookies.ClusterAntiBotMiddleware": settings.getdict("DOWNLOADER_MIDDLEWARES").get(ANTI_BOT, 585),
             "crawler.cluster.politeness.ClusterPolitenessMiddleware": 750,
         },
         "SPIDER_MIDDLEWARES": {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.cluster.worker.SeedingMiddleware": 1},

@@ -290,6 +290,12 @@ class ClusterCrawl:
         keys = self.keys(spider)
         return self._pop(keys=[keys.run, keys.requests, keys.leases(worker), keys.workers], args=[lease_id, worker])
 
+    def hold(self, spider: str, worker: str, lease_id: str, priority: int, request: bytes) -> None:
+        """Lease ``request`` to ``worker`` without queueing it (a request only this worker
+        can make); should the worker die, it goes to the frontier like any lease."""
+        score = -priority * 1099511627776 + 274877906944  # _PUSH's, before every pushed one of its priority
+        self.redis.hset(self.keys(spider).leases(worker), lease_id, f"{score} ".encode() + request)
+
     def release(self, spider: str, worker: str, lease_id: str) -> None:
         self.redis.hdel(self.keys(spider).leases(worker), lease_id)
 

@@ -152,8 +152,11 @@ class HostLimiter:
         )
         return bool(granted), float(value)
 
-    async def acquire(self, host: str, member: str) -> float:
+    async def acquire(self, host: str, member: str, give_up=lambda: False) -> float:
+        """Wait for a permit; ``give_up()`` true: stop waiting (IgnoreRequest)."""
         while True:
+            if give_up():
+                raise IgnoreRequest("stopped waiting for a politeness permit")
             granted, value = self.try_acquire(host, member)
             if granted:
                 return value
@@ -193,7 +196,7 @@ class ClusterPolitenessMiddleware:
             raise IgnoreRequest("the worker is stopping: the cluster's Redis failed it")
         member = f"{scheduler.worker}:{secrets.token_hex(6)}"
         try:
-            await self.limiter.acquire(host, member)
+            await self.limiter.acquire(host, member, give_up=lambda: scheduler.cluster_lost)
         except (redis.RedisError, ClusterLost) as exc:
             # Not the page's failure: the request stays leased, the worker stops, and
             # the coordinator returns the request to the frontier.

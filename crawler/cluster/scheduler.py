@@ -67,6 +67,9 @@ from crawler.cluster.crawl import DEFAULT_PREFIX, OPEN, ClusterCrawl, connect, n
 logger = logging.getLogger(__name__)
 
 LEASE_KEY = "cluster_lease"
+# scrapy-playwright's: the request is rendered in this worker's browser, and its page
+# object handed to this worker's middlewares — it cannot go to another worker.
+BROWSER_META_KEY = "playwright"
 # Summed over the workers into the run's crawl_runs row (crawler/archive_pipeline.py).
 SHARED_STATS = (
     "downloader/request_count",
@@ -120,6 +123,17 @@ class LeasedPriorityQueue(PriorityQueue):
         super().__init__(server, spider, key, serializer)
         self.crawl = crawl
         self.worker = worker
+        self._kept: list[Request] = []
+
+    def keep(self, request: Request) -> None:
+        """Leased to this worker and handed back by the next pop, never queued: a
+        request to render in this worker's browser, whose page object comes back
+        to this worker's anti-bot middleware (crawler/anti_bot.py)."""
+        request.meta.pop(LEASE_KEY, None)
+        lease_id = secrets.token_hex(8)
+        self.crawl.hold(self.spider.name, self.worker, lease_id, request.priority, self._encode_request(request))
+        request.meta[LEASE_KEY] = lease_id
+        self._kept.append(request)
 
     def push(self, request: Request, fingerprint: str = "") -> bool:
         """Queue ``request``; with its ``fingerprint``, only when not seen before."""
@@ -129,7 +143,12 @@ class LeasedPriorityQueue(PriorityQueue):
         start = bool(request.meta.get("is_start_request"))
         return self.crawl.push(self.spider.name, request.priority, self._encode_request(request), start, fingerprint)
 
+    def __len__(self) -> int:
+        return super().__len__() + len(self._kept)
+
     def pop(self, timeout=0) -> Request | None:
+        if self._kept:
+            return self._kept.pop(0)
         lease_id = secrets.token_hex(8)
         data = self.crawl.pop(self.spider.name, self.worker, lease_id)
         if data is None:
@@ -243,6 +262,9 @@ class ClusterScheduler(Scheduler):
         # Seen and queued in one Redis step (crawl.py's _PUSH), not scrapy-redis's two.
         fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
         try:
+            if request.meta.get(BROWSER_META_KEY):
+                self.queue.keep(request)
+                return True
             queued = self.queue.push(request, fingerprint)
         except redis.RedisError:
             # The request that found this one keeps its lease: fetched again, it finds it again.
@@ -276,11 +298,11 @@ class ClusterScheduler(Scheduler):
         """Idle here is not the end: other workers may still add requests.  The
         spider closes when the coordinator says the site's crawl is over."""
         if self._lost_redis:
-            return
+            raise DontCloseSpider  # its own close is under way (a second one would hang)
         run = self.crawl.run(self.spider.name)
         if not run.get("run_id"):
             self._crawl_gone()
-            return
+            raise DontCloseSpider
         if run.get("state") == OPEN:
             raise DontCloseSpider
         if run.get("reason"):
