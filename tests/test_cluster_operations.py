@@ -12,6 +12,7 @@ and worker processes on loopback, against the mirror:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -92,6 +93,14 @@ def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_n
         assert all(row[4] == "3" for row in site_rows.values() if row[1] == "open")  # three workers on each open site
         host_rows = re.findall(r"^(\S+\.\S+) +(\d+)", status.stdout, re.MULTILINE)
         assert "www.ccdi.gov.cn" in dict(host_rows) and all(int(n) <= 2 for _, n in host_rows)
+
+        # The served archive's crawl health page shows the same figures for the sites crawling.
+        health_sql = json.loads((ROOT / "archive" / "datasette_metadata.json").read_text())["databases"]["archive"]["queries"]["crawl_health"]["sql"]
+        health = {row["spider"]: row["message"] for row in _wait_for(
+            lambda: [r for r in query(db, health_sql) if r["status"] == "running" and "queued" in (r["message"] or "")],
+            "the health page to show the cluster's figures", timeout=30)}
+        assert all(re.fullmatch(rf"cluster crawl {crawl.id}: open, \d+ queued, \d+ held by 3 worker\(s\), \d+ requests, \d+ pages", line)
+                   for line in health.values()), health
 
         listed = _archive_cli("cluster", "workers", "--cluster", redis.url, env=worker_env)
         assert listed.returncode == 0, listed.stderr

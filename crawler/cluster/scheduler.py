@@ -215,8 +215,11 @@ class ClusterScheduler(Scheduler):
         deadline = time.monotonic() + self.join_timeout
         while True:
             crawl = ClusterCrawl.current(self.server, self.prefix)
-            if crawl is not None and spider_name in crawl.spiders and crawl.run(spider_name).get("state") == OPEN:
+            state = crawl.run(spider_name).get("state") if crawl is not None and spider_name in crawl.spiders else None
+            if state == OPEN:
                 return crawl
+            if state is not None:  # this site's crawl is over already: nothing to do here
+                raise CloseSpider("finished")
             if time.monotonic() >= deadline:
                 raise CloseSpider(f"no open cluster crawl of {spider_name}")
             time.sleep(min(1.0, self.join_timeout))
