@@ -247,3 +247,34 @@ def test_workers_share_one_browser_solve_of_a_challenge(tmp_path, start):
     assert met >= 2 and summed("shared_cookies_taken") == met - 1
     ccdi = {url for url in MIRROR_ARTICLE_URLS if "ccdi.gov.cn" in url}
     assert {row["url"] for row in query(db, "select url from documents")} == ccdi
+
+
+def test_a_cluster_crawl_with_lost_pages_is_incomplete_and_the_next_fetches_them_first(tmp_path, start):
+    """As on one machine (tests/test_incomplete_runs.py): the host answers 500 to a list
+    page and an article during the first crawl only."""
+    from test_incomplete_runs import ARCHIVED_IN_FIRST_RUN, COLUMN, HOST, LOST_ARTICLE, LOST_LIST_PAGE, _failing, _pages
+
+    db = tmp_path / "archive.db"
+    # One request at a time on the host, for the whole crawl: the mirror sees the frontier's order.
+    crawl_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": "1", "DOWNLOAD_DELAY": "0", "CRAWL_ERROR_RATE_MAX": "1.0"}
+    worker_settings = {"RETRY_TIMES": "1", "RETRY_BACKOFF_BASE": "0"}
+    outage = {LOST_LIST_PAGE, LOST_ARTICLE}
+    with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False) as mirror:
+        _failing(mirror, outage)
+        logs = []
+        for attempt in (1, 2):
+            coordinator = start(coordinator_command(redis.url, db, ("beijing",), crawl_settings), tmp_path / f"coordinator-{attempt}.log")
+            worker = start(worker_command(redis.url, mirror.host_map, tmp_path / "worker", worker_settings), tmp_path / f"worker-{attempt}.log")
+            assert coordinator.wait(timeout=CRAWL_TIMEOUT) == (1 if attempt == 1 else 0), _log(tmp_path / f"coordinator-{attempt}.log")
+            assert worker.wait(timeout=60) == 0
+            logs.append(_pages(mirror.request_log))
+            mirror.request_log.clear()
+            outage.clear()
+    first, second = _runs(db)
+    assert first["status"] == "incomplete" and first["message"].startswith("2 page(s) could not be archived")
+    assert "incomplete" in (tmp_path / "coordinator-1.log").read_text()
+    assert second["status"] == "ok"
+    assert set(logs[1][:2]) == {LOST_LIST_PAGE, LOST_ARTICLE}, logs[1]
+    assert ARCHIVED_IN_FIRST_RUN not in logs[1]
+    assert {row["url"].split(HOST, 1)[1] for row in query(db, "select url from documents")} == {
+        ARCHIVED_IN_FIRST_RUN, LOST_ARTICLE, COLUMN + "202108/t20210806_81230.html"}
