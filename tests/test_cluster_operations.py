@@ -274,7 +274,10 @@ def test_a_cluster_crawl_with_lost_pages_is_incomplete_and_the_next_fetches_them
     assert first["status"] == "incomplete" and first["message"].startswith("2 page(s) could not be archived")
     assert "incomplete" in (tmp_path / "coordinator-1.log").read_text()
     assert second["status"] == "ok"
-    assert set(logs[1][:2]) == {LOST_LIST_PAGE, LOST_ARTICLE}, logs[1]
+    # The lost pages are asked for before the column (the workers take the spider's start
+    # lazily: a page found on the retried list page may come between them).
+    assert logs[1][0] in {LOST_LIST_PAGE, LOST_ARTICLE}, logs[1]
+    assert max(logs[1].index(LOST_LIST_PAGE), logs[1].index(LOST_ARTICLE)) < logs[1].index(COLUMN), logs[1]
     assert ARCHIVED_IN_FIRST_RUN not in logs[1]
     assert {row["url"].split(HOST, 1)[1] for row in query(db, "select url from documents")} == {
         ARCHIVED_IN_FIRST_RUN, LOST_ARTICLE, COLUMN + "202108/t20210806_81230.html"}
