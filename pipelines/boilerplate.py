@@ -175,7 +175,14 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "breadcrumb",
         "Navigation trail (`当前所在: 首页>>党建工作`, `首页 > 要闻`); its last parts are categories.",
-        _re(r"(?:(?:当前|您的|您现在的|所在)(?:所在)?(?:位置)?\s*[:：]\s*)?(?P<breadcrumb>首页\s*(?:>>|>|»|＞|/|→).{1,80})"),
+        _re(r"(?:(?:当前|您的|您现在的|您所在的|所在)(?:所在)?的?(?:位置)?\s*[:：]\s*)?(?P<breadcrumb>首页\s*(?:>>|>|»|＞|/|→).{1,80})"),
+    ),
+    LineRule(
+        "section_trail",
+        "A navigation trail that does not start at 首页 (`人民网>>文化>>文化名人库`, `新闻中心 > 天下`): "
+        "short parts joined by `>`; a title or sentence that merely holds a `>` stays.",
+        _re(r"(?P<breadcrumb>[^\s>»＞。，,！？；]{1,10}(?:\s*(?:>>|>|»|＞|→)\s*[^\s>»＞。，,！？；]{1,10}){1,5})"),
+        max_length=70,
     ),
     LineRule(
         "today_line",
@@ -192,7 +199,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "disclaimer",
         "Site disclaimers about reposted content.",
-        _re(r"(?:本站部分信息|本网部分转载|免责声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
+        _re(r"(?:本站部分信息|本网部分转载|免责声明|郑重声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
         max_length=300,
     ),
     LineRule(
@@ -201,7 +208,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(
             r"[^。；;，,]{2,60}(?:主办|主管|承办)\s*[|｜].*"
             r"|.*[|｜]\s*[^。；;，,]{2,60}(?:主办|主管|承办)\s*"
-            r"|(?:主办|主管|承办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
+            r"|(?:主办|主管|承办|合作|协办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
         ),
         max_length=120,
     ),
@@ -245,6 +252,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(
             r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
             r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
+            r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]"
         ),
         max_length=40,
         ends_article=True,
@@ -277,9 +285,42 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "related_list",
         "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`…).",
-        _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|推荐(?:阅读|内容)?|猜你喜欢|延伸阅读|热点(?:内容|文章)|最新文章)\s*[】\]]?\s*[:：]?"),
+        _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|(?:新闻|今日|精彩|热点|编辑)?推荐(?:阅读|内容)?|猜你喜欢|延伸阅读"
+            r"|热点(?:内容|文章|新闻)|(?:一周|今日|本周)?热门(?:文章|新闻)?|最新文章)\s*[】\]]?\s*[:：]?"),
         max_length=12,
         ends_article=True,
+    ),
+    LineRule(
+        "link_list_item",
+        "An item of a headline list beside the article (`·   张涛看望慰问春节... 01/22`, `·访谈:王宏甲谈…`, "
+        "`组图:“圆明园”惊艳全貌`): a bullet or 组图 and a short headline, perhaps cut with `...` and dated.",
+        _re(r"(?:[·•]\s*|组图\s*[:：])[^。，,；;！？!?]{2,40}?(?:\.{3}|…)?\s*(?:\d{1,2}[-/]\d{1,2})?"),
+        max_length=45,
+    ),
+    LineRule(
+        "word_menu",
+        "A channel menu of five or more short words (`新闻 评说 图书 饮食 文化批评`).",
+        _re(rf"(?:[{_HAN}]{{2,4}}\s+){{4,}}[{_HAN}]{{2,4}}"),
+        max_length=60,
+    ),
+    LineRule(
+        "markup_leftover",
+        "A dump line that is only markup: empty tags of injected spam (`<sub id=\"nldp9\"></sub>`) or a "
+        "picture placeholder (`<image>data:image/s3,…</image>`).",
+        _re(r"(?:<image>.*?</image>\s*)+|(?:</?[a-z][a-z0-9]*(?:\s[^<>]*)?>\s*)+"),
+        max_length=400,
+    ),
+    LineRule(
+        "site_address",
+        "A line that is only the site's address (`http://www.henanjj.cn`).",
+        _re(r"https?://[\w.-]+/?"),
+        max_length=60,
+    ),
+    LineRule(
+        "paper_page",
+        "A newspaper page label (`第01版:头版`, `进驻情况见第三版`).",
+        _re(r"第\s*\d{1,3}\s*版\s*[:：].{0,12}|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
+        max_length=30,
     ),
     LineRule(
         "print_edition",
@@ -329,6 +370,13 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
         "page_header",
         "In a text dump, the lines above the title when a metadata line follows the title: the "
         "site's name, greeting, date of today, menus and breadcrumbs the page printed before the article.",
+    ),
+    StructuralRule(
+        "dump_head_meta",
+        "In a text dump's head, before its running text, the unlabelled metadata beside the title: "
+        "a bare date line (`2020-05-11 09:42`), a journal issue (`理论月刊 2018年10期`: the source) "
+        "and, within three lines under the title, a line that is only the writer's name "
+        "(`陈芝`, `□ 龙 钰`); a line of the same form further down, or below running text, stays.",
     ),
     StructuralRule(
         "page_footer",

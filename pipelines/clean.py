@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from . import metalines
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
 from .classify import normalize
 from .extract import Extracted
@@ -34,6 +35,12 @@ _RUNNING_TEXT = re.compile(r"[。！？；!?;]")
 _HEADER_LINES = 10
 
 _FOLD = re.compile(r"[\W_]+")
+# The unlabelled metadata of a dump's head (see _loose_meta).
+_LOOSE_MARKS = " \t□■◆●-—"
+_JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
+_NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
+_NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论".split())
+_NAME_LINES_AFTER_TITLE = 3
 
 
 @dataclass
@@ -164,16 +171,58 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
     return paragraphs
 
 
+def _loose_meta(line: str, after_title: bool) -> dict[str, str] | None:
+    """What an unlabelled metadata line of a dump's head gives: a bare date, a journal
+    issue (``理论月刊 2018年10期``), or — just under the title — the writer's name alone
+    (``陈芝``, ``□ 龙 钰``)."""
+    bare = line.strip(_LOOSE_MARKS)
+    if span := metalines.date_line(bare):
+        return {"page_date": bare[span[0] : span[1]]}
+    if (date := metalines.DATE.match(bare)) and _is_name(bare[date.end() :].strip()):
+        return {"page_date": date[0], "declared_author": _name(bare[date.end() :])}  # 2019-06-25 01:54乔德福
+    if m := _JOURNAL_ISSUE.fullmatch(bare):
+        return {"declared_source": m["journal"]}
+    if after_title and _is_name(bare):
+        return {"declared_author": _name(bare)}
+    return None
+
+
+def _is_name(text: str) -> bool:
+    return bool(_NAME_LINE.fullmatch(text)) and text not in _NOT_NAMES
+
+
+def _name(text: str) -> str:
+    """Names as printed; a name spaced out letter by letter (``龙 钰``) is one name."""
+    parts = text.split()
+    return "".join(parts) if all(len(p) == 1 for p in parts) else " ".join(parts)
+
+
 def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Cleaned) -> list[str]:
-    """A text dump whose metadata line follows the title: the title is the line
-    above it, and what is above the title is the page's header."""
-    if not meta_line_at or not _looks_like_title(paragraphs[meta_line_at - 1]):
+    """A text dump's head, up to its first running text: the metadata block (the
+    labelled metadata line, and the bare dates, journal issues and names beside it)
+    follows the title; the title is the line above the block, and what is above the
+    title is the page's header.  The block's values go to metadata."""
+    head_end = next((i for i, p in enumerate(paragraphs) if _RUNNING_TEXT.search(p)), len(paragraphs))
+    head_end = min(head_end, _HEADER_LINES)
+    loose = [i for i in range(1, head_end) if _loose_meta(paragraphs[i], after_title=False)]
+    block = meta_line_at if meta_line_at else (loose[0] if loose else None)
+    while block and block - 1 in loose:
+        block -= 1
+    if not block or not _looks_like_title(paragraphs[block - 1]):
         return paragraphs
-    if meta_line_at > 1:
+    if block > 1:
         cleaned.fire("page_header")
-    cleaned.title_line = paragraphs[meta_line_at - 1]
+    title_at = block - 1
+    cleaned.title_line = paragraphs[title_at]
     cleaned.fire("leading_title")
-    return paragraphs[meta_line_at:]
+    kept = []
+    for i in range(block, len(paragraphs)):
+        found = i < head_end and _loose_meta(paragraphs[i], after_title=i - title_at <= _NAME_LINES_AFTER_TITLE)
+        if found:
+            cleaned.fire("dump_head_meta", found)
+        else:
+            kept.append(paragraphs[i])
+    return kept
 
 
 def clean(extracted: Extracted) -> Cleaned:

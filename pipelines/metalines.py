@@ -35,15 +35,20 @@ LABELS: dict[str, str | None] = {
             "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
             "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
             "访问量", "访问次数", "下载次数", "下载量", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词",
-            "标签", "分类",
+            "标签", "分类", "所属栏目", "栏目", "文档序号", "归档时间",
         ),
         None,
     ),
 }
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
-    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A".split()
+    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A"
+    " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 - • ·".split()
 )
+# Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
+_TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛")
+# The site's address printed beside the date (`http://www.CRNTT.com   2018-03-18 14:06:59`).
+_ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+/?", re.ASCII)
 # A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
 # the outlet (澎湃新闻记者 邹卫, 本刊记者 杨巨帅).  Roles are never names.
 ROLE_WORDS = ("特约记者", "见习记者", "实习记者", "首席记者", "记者", "特约通讯员", "通讯员", "实习生", "摄影", "摄")
@@ -103,7 +108,7 @@ def _chunks(line: str):
 
 
 def _is_tool(word: str) -> bool:
-    return word in TOOL_WORDS or word.isdigit()
+    return word in TOOL_WORDS or word.isdigit() or bool(_TOOL_PHRASE.fullmatch(word))
 
 
 def _trim(line: str, start: int, end: int) -> tuple[int, int]:
@@ -170,6 +175,24 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
         return False
     found.add(name, (start, end))
     return True
+
+
+def date_line(line: str) -> tuple[int, int] | None:
+    """The span of the date on an unlabelled line that holds nothing else but tool
+    words and the site's address (``2006年06月28日17:54 【字号 】【留言】【打印】``), or None."""
+    if not line or len(line) > 120:
+        return None
+    found = MetaLine()
+    for start, end in _chunks(line):
+        start, end = _trim(line, start, end)
+        if (address := _ADDRESS.match(line, start, end)) and line[address.end() : end].strip():
+            start = address.end()
+        elif address and address.end() == end:
+            continue
+        if not _read_piece(line, start, end, found) or set(found.fields) - {"published"}:
+            return None
+    dates = found.fields.get("published")
+    return dates[0] if dates else None
 
 
 def parse(line: str) -> MetaLine | None:

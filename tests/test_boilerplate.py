@@ -18,6 +18,15 @@ TEXT_CASES = [
     ("site_welcome", ["• 欢迎来到乡镇时评网!", BODY], [BODY], {"publisher": "乡镇时评网"}),
     ("breadcrumb", ["当前所在: 首页>>党建工作", BODY], [BODY], {"breadcrumb": "首页>>党建工作"}),
     ("breadcrumb", ["首页 > 要闻 > 巡视巡察", BODY], [BODY], {"breadcrumb": "首页 > 要闻 > 巡视巡察"}),
+    ("breadcrumb", ["您所在的位置:首页 > 通信与网络 > 设计应用", BODY], [BODY], {}),
+    ("section_trail", ["人民网>>文化>>文化名人库>>余秋雨>>众说纷纭", BODY], [BODY], {"breadcrumb": "人民网>>文化>>文化名人库>>余秋雨>>众说纷纭"}),
+    ("section_trail", ["新闻中心 > 天下", BODY], [BODY], {}),
+    ("link_list_item", ["·   张涛看望慰问春节... 01/22", "·访谈:王宏甲谈21世纪中国新教育", "组图:“圆明园”惊艳全貌", BODY], [BODY], {}),
+    ("word_menu", ["新闻 评说 图书 饮食 文化批评", BODY], [BODY], {}),
+    ("markup_leftover", ['<sub id="nldp9"></sub><track id="nldp9"></track>', '<image>data:image/s3,"x" alt="截屏"</image>', BODY], [BODY], {}),
+    ("site_address", ["http://www.henanjj.cn", BODY], [BODY], {}),
+    ("paper_page", ["第01版:头版", BODY, "进驻情况见第三版"], [BODY], {}),
+    ("related_list", [BODY, "一周热门", "某县召开巡察工作会议"], [BODY], {}),
     (
         "page_meta_line",
         ["2020-11-12 作者:佚名 来源: 七一网", BODY],
@@ -135,6 +144,11 @@ KEEP_CASES = [
     "邮政信箱：白水县A206号邮政信箱",
     "县委第三巡察组",
     "2024年3月11日",
+    # A sentence holding a `>`, a list item that is a sentence, names with a role are text.
+    "整改完成率 > 90% 的单位有12家。",
+    "· 建立健全巡察整改长效机制，制定完善制度12项。",
+    "参加人：孙中艮 刘会聪 段太香 杨弃 徐隽倬",
+    "https://www.ccdi.gov.cn/ 已开设专栏，公布整改情况。",
     # A photo credit is not a compiler's credit; a headline mentioning 首页 is no menu.
     "（湖北省枝江市纪委监委供 黄睿智 摄）",
     "首页设立巡察整改专栏，公开问题清单和整改进展。",
@@ -218,6 +232,18 @@ STRUCTURAL_CASES = [
         "县纪委监委开展专项检查",
     ),
     (
+        "dump_head_meta",
+        ["中共中央宣传部委托新华通讯社主办", "那些为基层发声呼吁的稿件", "2020-05-11 09:42", "来源:半月谈网", BODY],
+        [BODY],
+        "那些为基层发声呼吁的稿件",
+    ),
+    (
+        "dump_head_meta",
+        ["互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY],
+        [BODY],
+        "互联网扩张背景下的权力监督",
+    ),
+    (
         "page_footer",
         [BODY, NOTICE_CONTACT, "[打印本页] [关闭窗口]", "县委巡察办召开巡察工作例会 2024-03-08", "地址：松坪县府前街1号 电话：0578-8120001"],
         [BODY, NOTICE_CONTACT],
@@ -267,3 +293,26 @@ def test_title_copy_and_headline_move_out_of_the_body():
     assert result.paragraphs == ["问：请介绍背景。"]
     assert result.meta["headline"] == "加强巡视整改 推动高质量发展"
     assert result.rules_fired == ["headline", "repeated_title"]
+
+
+def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
+    result = clean(Extracted(format="text", lines=[
+        "互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY,
+    ]))
+    assert (result.meta["page_date"], result.meta["declared_source"], result.meta["declared_author"]) == (
+        "2018-02-01 14:54", "理论月刊", "龙钰")
+    result = clean(Extracted(format="text", lines=["构建腐败风险防控机制的着力点", "2019-06-25 01:54乔德福", BODY]))
+    assert (result.title_line, result.meta["page_date"], result.meta["declared_author"]) == (
+        "构建腐败风险防控机制的着力点", "2019-06-25 01:54", "乔德福")
+    result = clean(Extracted(format="text", lines=["余秋雨何曾剽窃我的著作", "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
+    assert (result.title_line, result.meta["page_date"]) == ("余秋雨何曾剽窃我的著作", "2006年06月28日17:54")
+
+
+def test_dump_head_meta_keeps_names_and_dates_below_running_text_or_far_from_the_title():
+    # A notice's signature and date under its text, a heading further down: document text.
+    lines = ["宁阳县粮食应急预案的通知", BODY, "宁阳县人民政府办公室", "2017年2月10日"]
+    result = clean(Extracted(format="text", lines=lines))
+    assert result.paragraphs == [BODY, "宁阳县人民政府办公室", "2017年2月10日"]
+    assert "dump_head_meta" not in result.rules_fired
+    result = clean(Extracted(format="text", lines=["某县巡察工作规程", "引言", BODY]))
+    assert result.paragraphs == ["引言", BODY] and "declared_author" not in result.meta
