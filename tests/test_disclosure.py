@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from pipelines.classify import classify
 from pipelines.disclosure import cn_to_int, parse_disclosure
+from pipelines.disclosure.problems import status_class
 
 FIXTURES = Path(__file__).parent / "fixtures" / "disclosures"
 GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gold"
@@ -17,8 +18,8 @@ DISCLOSURE_KEYS = {
     "unit", "unit_type", "province", "level", "kind", "inspection_kind", "term", "round", "round_id", "team",
     "inspection_start", "inspection_end", "feedback_date", "published_at", "lag_days",
     "problems_stated", "problems_itemised", "problems_total", "status_source",
-    "problems_completed", "problems_basically_completed", "problems_in_progress", "problems_unfinished",
-    "problems_long_term_only", "problems_no_status", "problems_long_term",
+    "problems_completed", "problems_basically_completed", "problems_phase_completed", "problems_in_progress",
+    "problems_unfinished", "problems_long_term_only", "problems_no_status", "problems_long_term",
     "money_recovered_yuan", "cases_filed", "people_disciplined", "people_organisational", "people_accountable",
     "clues_transferred", "rules_made", "has_contact_block", "contact_phone", "contact_address",
     "contact_postcode", "contact_email", "is_template", "stated_completion_rate",
@@ -124,8 +125,8 @@ def test_central_province_report():
         "inspection_start": "2020-10", "inspection_end": "2020-12", "feedback_date": "2021-02-03",
         "published_at": "2021-10-27T09:30:00+08:00", "lag_days": 266,
         "problems_stated": 5, "problems_itemised": 5, "problems_total": 5, "status_source": "items",
-        "problems_completed": 3, "problems_basically_completed": 1, "problems_in_progress": 1, "problems_unfinished": 0,
-        "problems_long_term_only": 0, "problems_no_status": 0, "problems_long_term": 2,
+        "problems_completed": 3, "problems_basically_completed": 1, "problems_phase_completed": 0, "problems_in_progress": 1,
+        "problems_unfinished": 0, "problems_long_term_only": 0, "problems_no_status": 0, "problems_long_term": 2,
         "money_recovered_yuan": 3_568_000.0 + 125_000_000.0 + 28_000_000.0,  # 356.8万 + 1.25亿 + 2800万
         "cases_filed": 45, "people_disciplined": 38, "people_organisational": None, "people_accountable": None,
         "clues_transferred": None, "rules_made": 46,
@@ -543,3 +544,55 @@ def test_village_report_with_marks_is_a_report_not_a_feedback_notice():
             "2.党员发展把关不严。已重新履行培养考察程序。【已整改】")
     assert classify("", body) == "rectification_report"
     assert classify("石塘村党支部关于市委提级巡察反馈问题整改情况的公示", body) == "rectification_report"
+
+
+# -- real wordings (issue 20): publication clauses, 阶段性完成, stated totals ----------
+
+OPENING = "根据区委统一部署，2024年3月至5月，区委第二巡察组对区交通运输局党组进行了常规巡察，并于2024年6月12日反馈了巡察意见。"
+
+
+@pytest.mark.parametrize("clause", [
+    "现将巡察整改进展情况报告如下：",
+    "现将整改进展情况报告如下：",
+    "现根据规定将巡察整改进展情况予以公布。",
+    "现将巡察整治情况予以公布。",
+    "按照有关要求，将巡察整改进展情况予以通报。",
+    "现将整改进展情况向社会公开，接受干部群众监督。",
+])
+def test_every_publication_clause_makes_a_report(clause):
+    body = OPENING + clause + "\n截至目前，反馈的12个问题已完成整改10个，正在推进2个。"
+    assert classify("", body) == "rectification_report"
+    parsed = parse_disclosure("", body, "2024-09-01")
+    assert (parsed["disclosure"]["team"], parsed["disclosure"]["problems_stated"]) == ("区委第二巡察组", 12)
+
+
+def test_news_and_a_round_summary_with_a_publication_clause_are_no_report():
+    # A round's progress for forty units at once is a summary; news that mentions publication is news.
+    summary = ("2022年1月27日，区委4个巡察组向40家被巡察单位党组织全面反馈巡察情况。\n"
+               "按照规定，现将整改进展情况向社会公开，接受干部群众监督。")
+    assert classify("", summary) == "round_summary"
+    news = "20日起，中央纪委国家监委网站向社会公布十九届中央第五轮巡视整改进展情况，接受干部群众监督。"
+    assert classify("十九届中央第五轮巡视整改进展情况开始公布", news) != "rectification_report"
+
+
+def test_phase_completed_is_its_own_class_and_never_counted_completed():
+    body = (OPENING + "现将整改进展情况予以公布。\n截至目前，反馈的35个问题，整改完成28个，阶段性完成7个。\n"
+            "1.关于“项目管理不规范”问题（阶段性完成）\n开展专项清理。\n2.关于“制度执行不严”问题（已完成）\n修订制度3项。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert subset(disclosure, {"problems_total", "problems_completed", "problems_phase_completed", "status_source"}) == {
+        "problems_total": 35, "problems_completed": 28, "problems_phase_completed": 7, "status_source": "stated"}
+    problems = parse_disclosure("", body, "2024-09-01")["problems"]
+    assert [(p["status"], p["status_class"]) for p in problems] == [("阶段性完成", "phase_completed"), ("已完成", "completed")]
+    # "已完成阶段性任务" stays in progress, "基本完成" basically completed.
+    assert [status_class(s) for s in ("已完成阶段性任务", "基本完成", "阶段性完成整改")] == [
+        "in_progress", "basically_completed", "phase_completed"]
+
+
+@pytest.mark.parametrize("sentence, total", [
+    ("省委巡视组反馈的6个方面18个突出问题，已完成整改15个。", 18),
+    ("将反馈意见细化成39个具体问题，逐项明确责任。", 39),
+    ("制定整改方案，对应34个具体问题清单，目前已全部完成整改。", 34),
+])
+def test_stated_totals_in_other_wordings(sentence, total):
+    disclosure = parse_disclosure("", OPENING + "现将整改进展情况予以公布。\n" + sentence, "2024-09-01")["disclosure"]
+    assert disclosure["problems_stated"] == total
