@@ -168,6 +168,14 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         anywhere=True,
     ),
     LineRule(
+        "injected_spam",
+        "A line of porn or gambling keywords injected above a copied article "
+        "(`国产自产视频一区二区三区,777米奇影院…`, `彩神ap网投|用户注册`).",
+        _re(r"一区二区|无码|在线观看|精品久久|成a人|三级电视|婷婷|彩神|网投|真人娱乐|百家乐|博彩"),
+        max_length=160,
+        anywhere=True,
+    ),
+    LineRule(
         "site_welcome",
         "A portal's greeting line (`欢迎来到乡镇时评网!`); names the publisher.",
         _re(rf"[•·*\s]*欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))[!！。]?"),
@@ -370,6 +378,11 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
         "page_header",
         "In a text dump, the lines above the title when a metadata line follows the title: the "
         "site's name, greeting, date of today, menus and breadcrumbs the page printed before the article.",
+    ),
+    StructuralRule(
+        "title_line_date",
+        "A date printed at the end of a text dump's title line (`…整改情况的通报 2024-05-06`): "
+        "the page's date, cut from the title.",
     ),
     StructuralRule(
         "dump_head_meta",

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
+HAN_CHAR = re.compile(f"[{HAN}]")
 
 # label → field; longer labels first where one ends another (信息来源 before 来源).
 LABELS: dict[str, str | None] = {

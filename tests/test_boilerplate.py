@@ -16,6 +16,7 @@ BODY = "巡察组对县林业局党组开展了常规巡察。"
 TEXT_CASES = [
     ("paid_template_spam", ["仅供学习 禁止外传", "会员群：          免费QQ群：", BODY], [BODY], {}),
     ("site_welcome", ["• 欢迎来到乡镇时评网!", BODY], [BODY], {"publisher": "乡镇时评网"}),
+    ("injected_spam", ["国产自产视频一区二区三区,777米奇影院影音先锋第四色", "彩神ap网投|用户注册 | 官网首页登录平台网址", BODY], [BODY], {}),
     ("breadcrumb", ["当前所在: 首页>>党建工作", BODY], [BODY], {"breadcrumb": "首页>>党建工作"}),
     ("breadcrumb", ["首页 > 要闻 > 巡视巡察", BODY], [BODY], {"breadcrumb": "首页 > 要闻 > 巡视巡察"}),
     ("breadcrumb", ["您所在的位置:首页 > 通信与网络 > 设计应用", BODY], [BODY], {}),
@@ -232,6 +233,12 @@ STRUCTURAL_CASES = [
         "县纪委监委开展专项检查",
     ),
     (
+        "title_line_date",
+        ["返回上一级", "中共某县交通运输局党组关于巡察整改情况的通报 2024-05-06", BODY],
+        [BODY],
+        "中共某县交通运输局党组关于巡察整改情况的通报",
+    ),
+    (
         "dump_head_meta",
         ["中共中央宣传部委托新华通讯社主办", "那些为基层发声呼吁的稿件", "2020-05-11 09:42", "来源:半月谈网", BODY],
         [BODY],
@@ -306,6 +313,26 @@ def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
         "构建腐败风险防控机制的着力点", "2019-06-25 01:54", "乔德福")
     result = clean(Extracted(format="text", lines=["余秋雨何曾剽窃我的著作", "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
     assert (result.title_line, result.meta["page_date"]) == ("余秋雨何曾剽窃我的著作", "2006年06月28日17:54")
+
+
+def test_a_dump_title_is_never_a_link_back_a_document_number_or_a_date():
+    for junk in (["返回上一级"], ["113307000025920705/2024-00019"], ["【返回首页】", "2024-05-06"]):
+        result = clean(Extracted(format="text", lines=[*junk, "中共某县交通运输局党组关于巡察整改情况的通报", BODY]))
+        assert (result.title_line, result.paragraphs) == ("中共某县交通运输局党组关于巡察整改情况的通报", [BODY])
+
+
+def test_an_info_table_printed_label_above_value_is_read_as_one_line_each():
+    result = clean(Extracted(format="text", lines=[
+        "镇巴县人民政府工作规则", "• 索引号:", "6107280000/2024-001005", "• 发布日期:", "2024年04月06日 16:34", BODY]))
+    assert result.meta["page_date"] == "2024年04月06日 16:34"
+    assert result.title_line == "镇巴县人民政府工作规则"
+
+
+def test_an_affiliation_and_a_subtitle_between_title_and_date_are_headline():
+    result = clean(Extracted(format="text", lines=[
+        "人民网>>文化>>众说纷纭", "余秋雨何曾剽窃我的著作", "--一场闹剧及其背后", "复旦大学 章培恒",
+        "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
+    assert (result.title_line, result.meta["declared_author"], result.paragraphs) == ("余秋雨何曾剽窃我的著作", "章培恒", [BODY])
 
 
 def test_dump_head_meta_keeps_names_and_dates_below_running_text_or_far_from_the_title():

@@ -596,3 +596,40 @@ def test_phase_completed_is_its_own_class_and_never_counted_completed():
 def test_stated_totals_in_other_wordings(sentence, total):
     disclosure = parse_disclosure("", OPENING + "现将整改进展情况予以公布。\n" + sentence, "2024-09-01")["disclosure"]
     assert disclosure["problems_stated"] == total
+
+
+@pytest.mark.parametrize("opening, published_at, feedback", [
+    ("9月11日，市委第四巡察组向市交通运输局党组反馈了巡察意见。", "2024-12-20T10:00:00+08:00", "2024-09-11"),
+    # After a publication in March, a September feedback was the year before.
+    ("9月11日，市委第四巡察组向市交通运输局党组反馈了巡察意见。", "2025-03-02", "2024-09-11"),
+    ("2024年10月至12月，市委第二巡察组对市交通运输局党组进行了巡察，并于1月17日进行了反馈。", "2025-06-01", "2025-01-17"),
+    ("市委第二巡察组于2024年10月至12月对市交通运输局党组进行了巡察，并于2025年1月17日进行了反馈。", None, "2025-01-17"),
+])
+def test_feedback_dates_without_their_year_take_it_from_the_inspection_or_publication(opening, published_at, feedback):
+    parsed = parse_disclosure("", opening + "现将巡察整改进展情况予以公布。", published_at)
+    assert parsed["disclosure"]["feedback_date"] == feedback
+
+
+@pytest.mark.parametrize("title, opening, unit, unit_type", [
+    ("中共交通运输部党组关于巡视整改进展情况的通报",
+     "根据中央统一部署，中央第三巡视组对交通运输部党组(以下简称部党组)进行了常规巡视。", "交通运输部", "中央和国家机关"),
+    ("", "根据省委统一部署，省委第五巡视组对省卫(wèi)生健康委党组进行了常规巡视。", "省卫生健康委", "部门"),
+    ("中共株洲市卫生健康委员会党组关于巡察整改情况的通报",
+     "根据市委统一部署，市委第二巡察组对株洲市卫生健康委员会进行了巡察。", "株洲市卫生健康委员会", "部门"),
+    # The inspected field is no unit: the title's issuer is.
+    ("中共丹阳市外包服务中心党委关于巡察整改情况的通报",
+     "根据市委统一部署，市委第一巡察组对全市民生领域外包服务开展了专项巡察。", "丹阳市外包服务中心", "部门"),
+    # 委员会 after a place or a body is its party committee.
+    ("中国共产党建德市大同镇委员会关于巡察整改情况的通报",
+     "根据市委统一部署，市委第二巡察组对大同镇委员会进行了巡察。", "建德市大同镇", "乡镇"),
+])
+def test_unit_without_asides_and_never_the_inspected_field(title, opening, unit, unit_type):
+    disclosure = parse_disclosure(title, opening + "现将巡视整改进展情况予以公布。", "2024-01-01")["disclosure"]
+    assert (disclosure["unit"], disclosure["unit_type"]) == (unit, unit_type)
+
+
+def test_term_and_round_stated_after_the_opening_and_rules_counted_before_制度():
+    body = (OPENING + "现将巡察整改进展情况予以公布。\n我们坚持落实八届市委第一轮巡察反馈意见，"
+            "先后制定、完善31项制度。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["term"], disclosure["round"], disclosure["rules_made"]) == (8, 1, 31)

@@ -111,6 +111,16 @@ def test_title_is_reconciled_and_the_site_name_is_the_publisher(head, heading, t
     assert doc["body_text"].startswith("县委第二巡察组") and doc["body_text"].endswith("正在持续推进。")
 
 
+def test_article_title_meta_loses_its_markup_and_a_title_keeps_its_own_dash():
+    # A CMS wrote the headline's markup into ArticleTitle; no heading element repeats the title.
+    head = ('<meta name="ArticleTitle" content="&lt;div&gt;&lt;p&gt;&lt;span&gt;县住建局巡察整改情况&lt;/span&gt;&lt;/p&gt;&lt;/div&gt;">'
+            "<title>县住建局巡察整改情况_某县人民政府</title>")
+    assert read(page(head, NAV + ARTICLE + FOOT))["title"] == "县住建局巡察整改情况"
+    # Only the site's and column's names are cut from <title>: the title's own dash stays.
+    head = "<title>从严治党——县住建局巡察整改情况_通知公告_某县人民政府</title>"
+    assert read(page(head, NAV + ARTICLE + FOOT))["title"] == "从严治党——县住建局巡察整改情况"
+
+
 def test_info_line_gives_date_source_author_editor_and_furniture_goes():
     info = '<div class="info">发布时间：2023-09-15 16:20　来源：县委巡察办　作者：郑伟　编辑：林夕　审核：黄蓉　浏览量：356</div>'
     doc = read(page("<title>县住建局巡察整改情况-某县廉政网</title>", NAV + "<h1>县住建局巡察整改情况</h1>" + info + ARTICLE + FOOT))
