@@ -353,9 +353,11 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     InlineRule(
         "dateline",
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
-        "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`).",
+        "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
+        "`据新华社拉萨电（记者 …）`).",
         re.compile(
-            rf"^(?P<byline_source>{_OUTLET})(?:(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)|讯)"
+            rf"^据?(?P<byline_source>{_OUTLET})(?:(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)|讯"
+            rf"|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))"
             r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
         ),
     ),
@@ -369,7 +371,14 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     InlineRule(
         "reporter_parenthetical",
         "A reporter or correspondent credit closing a paragraph (`（通讯员 何清平）`, `（记者 张三 李四）`).",
-        re.compile(r"\s*[（(]\s*(?:记者|通讯员|作者)[\s:：]*(?P<byline_author>[^（）()]{2,30}?)\s*[）)]\s*$"),
+        re.compile(rf"\s*[（(]\s*(?:{_OUTLET})?(?:记者|通讯员|作者)[\s:：]*(?P<byline_author>[^（）()]{{2,30}}?)(?<!摄)\s*[）)]\s*$"),
+    ),
+    InlineRule(
+        "name_parenthetical",
+        "A writer's name alone in brackets closing the last sentence (`图为7月3日会议现场。（陈芊霖）`); "
+        "not 待续 or 完, and not a bracket after anything but a sentence's end.",
+        re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
+                   rf"(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
     ),
 )
 

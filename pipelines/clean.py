@@ -39,7 +39,7 @@ _FOLD = re.compile(r"[\W_]+")
 _LOOSE_MARKS = " \t□■◆●-—"
 _JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
 _NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
-_NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论".split())
+_NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多".split())
 _NAME_LINES_AFTER_TITLE = 3
 _LABEL_ONLY = re.compile(rf"[•·\-\s]*[{metalines.HAN}]{{2,6}}\s*[:：]")
 _SUBTITLE = re.compile(r"\s*(?:-{2}|—{1,2})")
@@ -243,6 +243,8 @@ def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Clea
     head_end = next((i for i, p in enumerate(paragraphs) if _RUNNING_TEXT.search(p)), len(paragraphs))
     head_end = min(head_end, _HEADER_LINES)
     loose = [i for i in range(1, head_end) if _loose_meta(paragraphs[i], after_title=False)]
+    if meta_line_at and meta_line_at > head_end:
+        meta_line_at = None  # a metadata line after running text closes the article: no head
     block = meta_line_at if meta_line_at else (loose[0] if loose else None)
     if block is None and len(paragraphs) > 1 and _loose_meta(paragraphs[1], after_title=True):
         block = 1  # the first line, then the writer's name or the date under it

@@ -63,7 +63,10 @@ DATE = re.compile(
     r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2}\s*秒?)?)?"
 )
-OUTLET = rf"[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|通讯社|社|电视台|台|客户端|新闻(?![网社]))"
+# Outlets whose name has none of the usual endings (半月谈记者 史卫燕).
+NAMED_OUTLETS = ("半月谈", "瞭望", "求是", "财新", "界面", "央视", "总台央视")
+OUTLET = (rf"(?:[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|通讯社|社|电视台|台|客户端|新闻(?![网社]))"
+          rf"|{'|'.join(NAMED_OUTLETS)})")
 _NAME = rf"[{HAN}·]{{2,4}}"
 _ROLE = "|".join(ROLE_WORDS)
 BYLINE = re.compile(
@@ -71,6 +74,7 @@ BYLINE = re.compile(
     rf"(?P<names>{_NAME}(?:\s*[\s、，,]\s*(?:(?:{_ROLE})\s*[:：]?\s*)?{_NAME}){{0,5}})"
 )
 _SENTENCE = re.compile(r"[。！？；!?;，,]")
+_SOURCE_BYLINE = re.compile(rf"\s+(?:{OUTLET})?\s*(?:{_ROLE})\s*[:：]?\s*(?P<names>{_NAME}(?:[\s、]{_NAME}){{0,3}})$")
 
 
 @dataclass
@@ -165,6 +169,11 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
             return False
         found.add(name, (start, start + date.end()))
         return True
+    if name == "source" and (byline := _SOURCE_BYLINE.search(value)):
+        # 来源:央视新闻客户端 总台央视记者:王莉 — the source, then the reporter.
+        found.add("byline", (start + byline.start("names"), start + byline.end("names")))
+        start, end = _trim(line, start, start + byline.start())
+        value = line[start:end]
     if (date := DATE.search(value)) and date.start() > 0:
         if not _read_piece(line, start + date.start(), end, found):
             return False

@@ -16,6 +16,12 @@ BODY = "巡察组对县林业局党组开展了常规巡察。"
 TEXT_CASES = [
     ("paid_template_spam", ["仅供学习 禁止外传", "会员群：          免费QQ群：", BODY], [BODY], {}),
     ("site_welcome", ["• 欢迎来到乡镇时评网!", BODY], [BODY], {"publisher": "乡镇时评网"}),
+    ("dateline", ["据新华社拉萨电（记者 魏武）" + BODY], [BODY], {"byline_source": "新华社", "byline_author": "魏武"}),
+    ("name_parenthetical", [BODY + "（陈芊霖）"], [BODY], {"byline_author": "陈芊霖"}),
+    ("reporter_parenthetical", [BODY + "（总台央视记者 宋琎）"], [BODY], {"byline_author": "宋琎"}),
+    ("page_meta_line", ["（来源:央视新闻客户端 总台央视记者:王莉）", BODY], [BODY],
+     {"declared_source": "央视新闻客户端", "byline_author": "王莉"}),
+    ("page_meta_line", ["半月谈记者 史卫燕", BODY], [BODY], {"byline_source": "半月谈", "byline_author": "史卫燕"}),
     ("injected_spam", ["国产自产视频一区二区三区,777米奇影院影音先锋第四色", "彩神ap网投|用户注册 | 官网首页登录平台网址", BODY], [BODY], {}),
     ("breadcrumb", ["当前所在: 首页>>党建工作", BODY], [BODY], {"breadcrumb": "首页>>党建工作"}),
     ("breadcrumb", ["首页 > 要闻 > 巡视巡察", BODY], [BODY], {"breadcrumb": "首页 > 要闻 > 巡视巡察"}),
@@ -145,6 +151,9 @@ KEEP_CASES = [
     "邮政信箱：白水县A206号邮政信箱",
     "县委第三巡察组",
     "2024年3月11日",
+    # A serial's 待续 and a photo credit in brackets are no writer.
+    "巡察整改工作取得阶段性成效。（待续）",
+    "巡察组召开反馈会议。（新华社记者 张三 摄）",
     # A sentence holding a `>`, a list item that is a sentence, names with a role are text.
     "整改完成率 > 90% 的单位有12家。",
     "· 建立健全巡察整改长效机制，制定完善制度12项。",
