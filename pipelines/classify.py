@@ -99,7 +99,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "title_entry_notice", "entry_notice", "title",
-        _re(r"进驻.{0,30}(?:公告|通告)|(?:巡视|巡察).{0,20}(?:公告|通告)$"),
+        _re(r"进驻.{0,30}(?:公告|通告)|(?:巡视|巡察).{0,20}(?:公告|通告)$|^巡\s*[视察]\s*公\s*告$"),
         "Entry notices are announcements (公告/通告) of a team's arrival.",
         unless=_re(r"整改|反馈"),
     ),
@@ -132,8 +132,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "body_entry_contact", "entry_notice", "body",
-        _re(r"(?:值班电话|邮政信箱|受理(?:来信来电来访)?时间|信访截止时间)\s*(?:为|[：:])"),
-        "An entry notice itself gives the duty phone, PO box and hours as values; "
+        _re(r"(?:值班电话|邮政信箱|受理(?:来信来电来访)?时间|信访截止时间)\s*(?:为|[：:])"
+            r"|受理信访(?:举报)?时间(?:截止到|截至|截止)"),
+        "An entry notice itself gives the duty phone, PO box and hours as values (受理信访时间截止到…); "
         "news about entry only mentions that they were published.",
         unless=_REPORT_MARKERS,
     ),

@@ -633,3 +633,10 @@ def test_term_and_round_stated_after_the_opening_and_rules_counted_before_制度
             "先后制定、完善31项制度。")
     disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
     assert (disclosure["term"], disclosure["round"], disclosure["rules_made"]) == (8, 1, 31)
+
+
+def test_entry_notices_in_their_real_wordings():
+    body = ("按照县委统一部署，十七届县委第六轮巡察共组建6个巡察组对西川镇党委开展巡察。"
+            "县委巡察组受理信访举报时间截止到2024年12月10日。")
+    assert classify("", body) == "entry_notice"
+    assert classify("巡 察 公 告", "六届市委第九轮巡察派出6个巡察组对市委办公室开展常规巡察。") == "entry_notice"
