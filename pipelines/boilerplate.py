@@ -327,7 +327,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "paper_page",
         "A newspaper page label (`第01版:头版`, `进驻情况见第三版`).",
-        _re(r"第\s*\d{1,3}\s*版\s*[:：].{0,12}|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
+        _re(r"第\s*[A-Z]?\d{1,3}\s*版\s*[:：].{0,12}|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
         max_length=30,
     ),
     LineRule(

@@ -39,7 +39,7 @@ _FOLD = re.compile(r"[\W_]+")
 _LOOSE_MARKS = " \t□■◆●-—"
 _JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
 _NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
-_NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多".split())
+_NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多 听新闻 朗读 分享 收藏".split())
 _NAME_LINES_AFTER_TITLE = 3
 _LABEL_ONLY = re.compile(rf"[•·\-\s]*[{metalines.HAN}]{{2,6}}\s*[:：]")
 _SUBTITLE = re.compile(r"\s*(?:-{2}|—{1,2})")
@@ -212,8 +212,8 @@ def _loose_meta(line: str, after_title: bool) -> dict[str, str] | None:
     issue (``理论月刊 2018年10期``), or — just under the title — the writer's name alone
     (``陈芝``, ``□ 龙 钰``)."""
     bare = line.strip(_LOOSE_MARKS)
-    if span := metalines.date_line(bare):
-        return {"page_date": bare[span[0] : span[1]]}
+    if found := metalines.date_line(bare):
+        return found
     if (date := metalines.DATE.match(bare)) and _is_name(bare[date.end() :].strip()):
         return {"page_date": date[0], "declared_author": _name(bare[date.end() :])}  # 2019-06-25 01:54乔德福
     if m := _JOURNAL_ISSUE.fullmatch(bare):

@@ -24,7 +24,8 @@ HAN_CHAR = re.compile(f"[{HAN}]")
 # label → field; longer labels first where one ends another (信息来源 before 来源).
 LABELS: dict[str, str | None] = {
     **dict.fromkeys(
-        ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "上传时间", "上传日期", "时间", "日期"),
+        ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "刊发日期", "刊发时间", "上传时间", "上传日期",
+         "时间", "日期"),
         "published",
     ),
     **dict.fromkeys(("信息来源", "稿件来源", "文章来源", "新闻来源", "本文来源", "内容来源", "来源", "出处"), "source"),
@@ -44,7 +45,7 @@ LABELS: dict[str, str | None] = {
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
     "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A"
-    " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 - • ·".split()
+    " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·".split()
 )
 # Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
 _TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛")
@@ -147,7 +148,10 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
     before = piece[: date.start()].strip()
     if before and not re.fullmatch(OUTLET, before):
         return False
-    if not _read_piece(line, start + date.end(), end, found):
+    after_start, after_end = _trim(line, start + date.end(), end)
+    if not before and re.fullmatch(OUTLET, line[after_start:after_end]):
+        found.outlet = (after_start, after_end)  # the outlet after the date (2003年06月15日18:59 中国新闻网)
+    elif not _read_piece(line, start + date.end(), end, found):
         return False
     found.add("published", (start + date.start(), start + date.end()))
     if before:
@@ -179,17 +183,19 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
             return False
         start, end = _trim(line, start, start + date.start())
         value = line[start:end]
-    if not value:
-        return True
-    if len(value) > 40 or re.search(r"[。！？；]", value) or (name == "source" and len(value) < 2):
+    if not value or re.fullmatch(rf"[{HAN}]{{2,6}}\s*[:：]", value):
+        return True  # no value; what follows is the next label (文章来源: 文章作者:)
+    if len(value) > 40 or re.search(r"[。！？；?!;]", value) or (name == "source" and len(value) < 2):
         return False
     found.add(name, (start, end))
     return True
 
 
-def date_line(line: str) -> tuple[int, int] | None:
-    """The span of the date on an unlabelled line that holds nothing else but tool
-    words and the site's address (``2006年06月28日17:54 【字号 】【留言】【打印】``), or None."""
+def date_line(line: str) -> dict[str, str] | None:
+    """An unlabelled line that holds a date and nothing else but tool words, the site's
+    address and the outlet after the date (``2006年06月28日17:54 【字号 】【留言】【打印】``,
+    ``http://www.sina.com.cn 2003年06月15日18:59 中国新闻网``): ``page_date`` and perhaps
+    ``declared_source``; None for any other line."""
     if not line or len(line) > 120:
         return None
     found = MetaLine()
@@ -202,7 +208,10 @@ def date_line(line: str) -> tuple[int, int] | None:
         if not _read_piece(line, start, end, found) or set(found.fields) - {"published"}:
             return None
     dates = found.fields.get("published")
-    return dates[0] if dates else None
+    if not dates:
+        return None
+    (a, b), outlet = dates[0], found.outlet
+    return {"page_date": line[a:b], **({"declared_source": line[outlet[0] : outlet[1]]} if outlet else {})}
 
 
 def parse(line: str) -> MetaLine | None:

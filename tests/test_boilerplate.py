@@ -322,6 +322,10 @@ def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
         "构建腐败风险防控机制的着力点", "2019-06-25 01:54", "乔德福")
     result = clean(Extracted(format="text", lines=["余秋雨何曾剽窃我的著作", "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
     assert (result.title_line, result.meta["page_date"]) == ("余秋雨何曾剽窃我的著作", "2006年06月28日17:54")
+    result = clean(Extracted(format="text", lines=[
+        "新浪首页 > 新闻中心 > 正文", "中国通天路上架桥人(图)", "http://www.sina.com.cn 2003年06月15日18:59 中国新闻网", BODY]))
+    assert (result.title_line, result.meta["page_date"], result.meta["declared_source"]) == (
+        "中国通天路上架桥人(图)", "2003年06月15日18:59", "中国新闻网")
 
 
 def test_a_dump_title_is_never_a_link_back_a_document_number_or_a_date():
