@@ -113,6 +113,7 @@ def _re(pattern: str) -> re.Pattern:
 _HAN = metalines.HAN
 _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
+_CN_NUMERALS = "〇一二三四五六七八九十"
 
 # Rules select inside the article's container (``.//``), not the whole page:
 # what is outside it is not the article's text anyway.  A rule that reads
@@ -354,10 +355,10 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "dateline",
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
-        "`据新华社拉萨电（记者 …）`).",
+        "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`).",
         re.compile(
-            rf"^据?(?P<byline_source>{_OUTLET})(?:(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)|讯"
-            rf"|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))"
+            rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|讯|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
             r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
         ),
     ),
@@ -376,8 +377,10 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     InlineRule(
         "name_parenthetical",
         "A writer's name alone in brackets closing the last sentence (`图为7月3日会议现场。（陈芊霖）`); "
-        "not 待续 or 完, and not a bracket after anything but a sentence's end.",
+        "not 待续 or 完, not a problem's status (`（已完成）`, `（正在推进）`), and not a bracket after "
+        "anything but a sentence's end.",
         re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
+                   r"(?!(?:已|基本|正在|持续|长期|阶段性)?(?:完成|整改|推进|坚持|办结|销号|解决|落实))"
                    rf"(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
     ),
 )

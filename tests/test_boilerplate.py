@@ -17,6 +17,9 @@ TEXT_CASES = [
     ("paid_template_spam", ["仅供学习 禁止外传", "会员群：          免费QQ群：", BODY], [BODY], {}),
     ("site_welcome", ["• 欢迎来到乡镇时评网!", BODY], [BODY], {"publisher": "乡镇时评网"}),
     ("dateline", ["据新华社拉萨电（记者 魏武）" + BODY], [BODY], {"byline_source": "新华社", "byline_author": "魏武"}),
+    ("dateline", ["中新网2月27日电 " + BODY], [BODY], {"byline_source": "中新网"}),
+    ("dateline", ["【中新社北京十二月三日电】" + BODY], [BODY], {"byline_source": "中新社"}),
+    ("dateline", ["央广网北京11月10日消息(记者王远)" + BODY], [BODY], {"byline_source": "央广网", "byline_author": "王远"}),
     ("name_parenthetical", [BODY + "（陈芊霖）"], [BODY], {"byline_author": "陈芊霖"}),
     ("reporter_parenthetical", [BODY + "（总台央视记者 宋琎）"], [BODY], {"byline_author": "宋琎"}),
     ("page_meta_line", ["（来源:央视新闻客户端 总台央视记者:王莉）", BODY], [BODY],
@@ -153,6 +156,8 @@ KEEP_CASES = [
     "2024年3月11日",
     # A serial's 待续 and a photo credit in brackets are no writer.
     "巡察整改工作取得阶段性成效。（待续）",
+    "修订完善制度3项。（已完成）",
+    "开展专项清理。（正在推进）",
     "巡察组召开反馈会议。（新华社记者 张三 摄）",
     # A sentence holding a `>`, a list item that is a sentence, names with a role are text.
     "整改完成率 > 90% 的单位有12家。",
