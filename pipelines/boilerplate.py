@@ -239,7 +239,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         "site_contact_footer",
         "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
         "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
-        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]"),
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]|爆料(?:热线|方法)"),
         max_length=300,
         anywhere=True,
     ),
@@ -261,7 +261,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(
             r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
             r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
-            r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]"
+            r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]|听新闻|语音(?:播报|阅读)|朗读"
+            r"|(?:字体大小|视力保护色)\s*[:：]?"
+            r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?"
         ),
         max_length=40,
         ends_article=True,
@@ -302,8 +304,10 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "link_list_item",
         "An item of a headline list beside the article (`·   张涛看望慰问春节... 01/22`, `·访谈:王宏甲谈…`, "
-        "`组图:“圆明园”惊艳全貌`): a bullet or 组图 and a short headline, perhaps cut with `...` and dated.",
-        _re(r"(?:[·•]\s*|组图\s*[:：])[^。，,；;！？!?]{2,40}?(?:\.{3}|…)?\s*(?:\d{1,2}[-/]\d{1,2})?"),
+        "`组图:“圆明园”惊艳全貌`): a middle dot or 组图 and a short headline, perhaps cut with `...` and dated; "
+        "after a bullet `•` only a headline cut with `...` (`• 内容质量` is the article's own list).",
+        _re(r"(?:·\s*|组图\s*[:：])[^。，,；;！？!?]{2,40}?(?:\.{3}|…)?\s*(?:\d{1,2}[-/]\d{1,2})?"
+            r"|•\s*[^。，,；;！？!?]{2,40}?(?:\.{3}|…)\s*(?:\d{1,2}[-/]\d{1,2})?"),
         max_length=45,
     ),
     LineRule(
@@ -332,6 +336,25 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         max_length=30,
     ),
     LineRule(
+        "catalogue_numbers",
+        "A journal article's catalogue line (`中图分类号:D262文献标识码:A`, `文章编号:1003-0751(2019)04-0008-06`, `DOI:`).",
+        _re(r"[\[【]?\s*(?:中图分类号|文献标识码|文章编号|DOI)\s*[\]】]?\s*[:：].{0,80}"),
+        max_length=120,
+    ),
+    LineRule(
+        "affiliation_line",
+        "An author's affiliation with its postcode in brackets under a journal article's title "
+        "(`(华中师范大学法学院,湖北 武汉 430079)`).",
+        _re(r"[（(](?![^（）()]*(?:邮编|邮政编码|电话|地址|信箱|邮箱))[^（）()]{2,120}?\d{6}[^（）()]{0,60}[）)]"),
+        max_length=200,
+    ),
+    LineRule(
+        "symbol_line",
+        "A line of symbols only, no word (`\\`, `※※`, `***`): a dump's separator or a stray escape.",
+        re.compile(r"[^\w\u3400-\u9fff]{1,12}"),
+        max_length=12,
+    ),
+    LineRule(
         "print_edition",
         "A newspaper's print-edition line under a web copy (`《 人民日报 》（2024年09月30日 04 版）`).",
         _re(r"《\s*[^》]{2,12}\s*》\s*[（(]\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*第?\s*\d{1,2}\s*版\s*[）)]"),
@@ -358,8 +381,9 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`).",
         re.compile(
             rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
-            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|讯|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
             r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
+            r"(?:题\s*[:：].*$)?"
         ),
     ),
     InlineRule(

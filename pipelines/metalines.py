@@ -37,18 +37,20 @@ LABELS: dict[str, str | None] = {
             "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
             "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
             "访问量", "访问次数", "下载次数", "下载量", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词",
-            "标签", "分类", "所属栏目", "栏目", "文档序号", "归档时间",
+            "标签", "分类", "所属栏目", "栏目", "文档序号", "归档时间", "字体大小", "视力保护色", "语音阅读",
         ),
         None,
     ),
 }
+# Furniture labels whose value is a list (标签:党组织;整改;重大战略).
+_LIST_LABELS = frozenset({"标签", "关键词"})
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
     "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A"
     " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·".split()
 )
 # Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
-_TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛")
+_TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛|[{HAN}]{{2,4}}报道")  # …|北京报道
 # The site's address printed beside the date (`http://www.CRNTT.com   2018-03-18 14:06:59`).
 _ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+/?", re.ASCII)
 # A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
@@ -66,7 +68,7 @@ DATE = re.compile(
 )
 # Outlets whose name has none of the usual endings (半月谈记者 史卫燕).
 NAMED_OUTLETS = ("半月谈", "瞭望", "求是", "财新", "界面", "央视", "总台央视")
-OUTLET = (rf"(?:[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|通讯社|社|电视台|台|客户端|新闻(?![网社]))"
+OUTLET = (rf"(?:《?[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|周刊|通讯社|社|电视台|台|客户端|新闻(?![网社]))》?"
           rf"|{'|'.join(NAMED_OUTLETS)})")
 _NAME = rf"[{HAN}·]{{2,4}}"
 _ROLE = "|".join(ROLE_WORDS)
@@ -159,11 +161,13 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
     return True
 
 
-def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine) -> bool:
+def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine, label: str = "") -> bool:
     """Read a label's value; a date after a source or name (来源：… 2021-10-23 09:05) is the date."""
     start, end = _trim(line, start, end)
     value = line[start:end]
     if name is None:
+        if label in _LIST_LABELS:  # 标签:党组织;整改;重大战略
+            return len(value) <= 60 and not re.search(r"[。！？]", value)
         return len(value) <= 16 and not _SENTENCE.search(value)
     if name == "published":
         # The date, then perhaps an unlabelled byline (日期：2023-09-15 记者 王生霞).
@@ -228,7 +232,7 @@ def parse(line: str) -> MetaLine | None:
             return None
         for i, label in enumerate(labels):
             value_end = labels[i + 1].start() if i + 1 < len(labels) else chunk_end
-            if not _read_value(line, LABELS[label["label"]], label.end(), value_end, found):
+            if not _read_value(line, LABELS[label["label"]], label.end(), value_end, found, label["label"]):
                 return None
             labelled = True
     return found if labelled or "byline" in found.fields else None

@@ -25,6 +25,12 @@ TEXT_CASES = [
     ("page_meta_line", ["（来源:央视新闻客户端 总台央视记者:王莉）", BODY], [BODY],
      {"declared_source": "央视新闻客户端", "byline_author": "王莉"}),
     ("page_meta_line", ["半月谈记者 史卫燕", BODY], [BODY], {"byline_source": "半月谈", "byline_author": "史卫燕"}),
+    ("catalogue_numbers", ["中图分类号:D262文献标识码:A", "文章编号:1003-0751(2019)04-0008-06", BODY], [BODY], {}),
+    ("affiliation_line", ["(华中师范大学法学院,湖北 武汉 430079)", BODY], [BODY], {}),
+    ("symbol_line", ["\\", "※※", BODY], [BODY], {}),
+    ("dateline", ["新华社北京1月11日电题:中国战“疫”五字诀", BODY], [BODY], {"byline_source": "新华社"}),
+    ("page_tools", ["听新闻", "(阅读全部图文内容,您需要先登录!)", BODY], [BODY], {}),
+    ("page_meta_line", ["标签:党组织;整改;重大战略", BODY], [BODY], {}),
     ("injected_spam", ["国产自产视频一区二区三区,777米奇影院影音先锋第四色", "彩神ap网投|用户注册 | 官网首页登录平台网址", BODY], [BODY], {}),
     ("breadcrumb", ["当前所在: 首页>>党建工作", BODY], [BODY], {"breadcrumb": "首页>>党建工作"}),
     ("breadcrumb", ["首页 > 要闻 > 巡视巡察", BODY], [BODY], {"breadcrumb": "首页 > 要闻 > 巡视巡察"}),
@@ -157,6 +163,9 @@ KEEP_CASES = [
     # A serial's 待续 and a photo credit in brackets are no writer.
     "巡察整改工作取得阶段性成效。（待续）",
     "修订完善制度3项。（已完成）",
+    # A notice's own postcode in brackets, the article's own bulleted list.
+    "（邮政编码：331800）",
+    "• 内容质量",
     "开展专项清理。（正在推进）",
     "巡察组召开反馈会议。（新华社记者 张三 摄）",
     # A sentence holding a `>`, a list item that is a sentence, names with a role are text.
