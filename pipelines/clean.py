@@ -31,12 +31,14 @@ _BLOCK_TAGS = frozenset(
 )
 _SENTENCE_END = re.compile(r"[。！？；!?;]|[:：]$")
 _RUNNING_TEXT = re.compile(r"[。！？；!?;]")
-# A text dump's metadata line sits within its first lines (header, title).
-_HEADER_LINES = 10
+# A text dump's metadata line sits within its first lines (header, title; a government
+# page's information table prints a score of label and value lines above it).
+_HEADER_LINES = 24
 
 _FOLD = re.compile(r"[\W_]+")
 # The unlabelled metadata of a dump's head (see _loose_meta).
 _LOOSE_MARKS = " \t□■◆●-—"
+_BULLETS = "•·▪■◆● \t"
 _JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
 _NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
 _NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多 听新闻 朗读 分享 收藏".split())
@@ -171,7 +173,7 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
     while skip < min(len(paragraphs) - 1, 3) and _is_label_only(paragraphs[skip]):
         skip += 1
     if not title and is_text and paragraphs and _looks_like_title(paragraphs[skip]):
-        title = cleaned.title_line = paragraphs[skip]
+        title = cleaned.title_line = paragraphs[skip].lstrip(_BULLETS)
         if skip:
             cleaned.fire("page_header")
         paragraphs = paragraphs[skip + 1 :]
@@ -262,7 +264,7 @@ def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Clea
     if block > 1:
         cleaned.fire("page_header")
     title_at = block - 1
-    cleaned.title_line = paragraphs[title_at]
+    cleaned.title_line = paragraphs[title_at].lstrip(_BULLETS)
     cleaned.fire("leading_title")
     kept = []
     for i in range(block, len(paragraphs)):

@@ -355,6 +355,15 @@ def test_an_info_table_printed_label_above_value_is_read_as_one_line_each():
     assert result.title_line == "镇巴县人民政府工作规则"
 
 
+def test_a_government_info_table_above_the_title_is_header():
+    table = ["• 信息索引号:", "113307020501239658/2023-46395", "• 文件名称:", "中共某区文旅体局党组关于巡察整改情况的通报",
+             "• 发布机构:", "区文旅体局", "• 成文日期:", "2023-05-04", "• 公开方式:", "主动公开", "朗读"]
+    result = clean(Extracted(format="text", lines=[
+        *table, "• 中共某区文旅体局党组关于巡察整改情况的通报", "日期:2023-05-04 08:46:31 来源:区文旅体局 浏览量:", BODY]))
+    assert (result.title_line, result.paragraphs) == ("中共某区文旅体局党组关于巡察整改情况的通报", [BODY])
+    assert result.meta["page_date"] == "2023-05-04 08:46:31"
+
+
 def test_an_affiliation_and_a_subtitle_between_title_and_date_are_headline():
     result = clean(Extracted(format="text", lines=[
         "人民网>>文化>>众说纷纭", "余秋雨何曾剽窃我的著作", "--一场闹剧及其背后", "复旦大学 章培恒",
