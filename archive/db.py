@@ -34,7 +34,7 @@ from captures import GONE, Page
 from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
-from . import schema, search
+from . import schema, search, units
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rounds import load_rounds
@@ -268,6 +268,9 @@ class Archive:
         return self.db[table].count
 
     def close(self) -> None:
+        # Units and inspections are derived from the texts: linked again once per writer, at its end.
+        with self.transaction():
+            units.refresh(self.db)
         self.db.conn.close()
         self.lock.release()
 
