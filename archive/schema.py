@@ -34,6 +34,7 @@ where exists (select 1 from documents o where o.canonical_id = d.canonical_id an
 DOCUMENTS = {
     "id": str,
     "url": str,
+    "page_url": str,
     "site": str,
     "publisher": str,
     "title": str,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import charset_normalizer
 import lxml.html
@@ -198,7 +198,21 @@ def _parse_page(html: str) -> etree._Element:
         raise StageError(STAGE, "bad_html", str(exc)) from exc
 
 
+# Share buttons carry the page's own address in a parameter (weibo, qzone, douban: ``?url=``/``?u=``).
+_SHARE_LINK_PARAMETERS = ("url", "u", "href")
+
+
+def _shared_address(href: str) -> str | None:
+    query = parse_qs(urlsplit(href).query)
+    for name in _SHARE_LINK_PARAMETERS:
+        for value in query.get(name, ()):
+            if value.startswith(("http://", "https://")):
+                return value.strip()
+    return None
+
+
 def _canonical_url(page: etree._Element) -> str | None:
+    """The address a page gives for itself: canonical link, og:url, else a share link's ``url=``."""
     for expression in (
         '//link[@rel="canonical"]/@href',
         '//meta[@property="og:url"]/@content',
@@ -206,6 +220,9 @@ def _canonical_url(page: etree._Element) -> str | None:
         for value in xpath(expression)(page):
             if value.startswith("http"):
                 return value.strip()
+    for href in xpath('//a[contains(@href, "share") and contains(@href, "=http")]/@href')(page):
+        if address := _shared_address(href):
+            return address
     return None
 
 

@@ -4,7 +4,7 @@ Datasette 0.65's own handler prints the exception with ``rich`` (every local
 variable of every frame: ~120 KB of log for one 500, ~0.4 s for a 404) and, for
 a path no route matches, fails in doing so (``rich`` must be called inside an
 ``except`` block), so unknown paths answered 500 in plain text.  This handler
-runs first: a 4xx answers with the site's page (navigation, a search box, links
+runs first (and Datasette's stops using ``rich``): a 4xx answers with the site's page (navigation, a search box, links
 home); a 500 logs a plain traceback and answers with the same page.
 """
 
@@ -13,11 +13,15 @@ from __future__ import annotations
 import logging
 import traceback
 
+import datasette.handle_exception as datasette_handler
 from datasette import Response, hookimpl
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 
 log = logging.getLogger("zhenggai.errors")
+# Datasette awaits every handler, its own too, even when this one answered: without rich
+# it no longer dumps every frame's locals nor fails on a 404 (its page is not used).
+datasette_handler.rich = None
 
 
 def _status_and_message(exception) -> tuple[int, str]:

@@ -85,3 +85,12 @@ def parse_notice(title: str, body: str, doc_type: str) -> dict | None:
 def _entry_day(opening: str) -> str | None:
     match = DATE.search(opening)
     return iso(match["y"], match["m"], match["d"]) if match else None
+
+
+_FINDINGS = re.compile(r"(?:巡视|巡察)(?:组|“回头看”)?(?:指出|认为|发现)[，,：:]?(?P<findings>[^。]{4,400})。")
+
+
+def findings(body: str) -> str | None:
+    """What the team pointed out, as a feedback notice relays it (``巡视组指出，…。``), else None."""
+    match = _FINDINGS.search(normalize(body or ""))
+    return match["findings"] if match else None
