@@ -61,6 +61,10 @@ def parse_notice(title: str, body: str, doc_type: str) -> dict | None:
     opening = next((line for line in lines if parties.TEAM.search(line)), lines[0] if lines else "")
     team = parties.find_team(title + "\n" + opening, body)
     round_match, term, round_number = parties.round_of(title, opening)
+    if round_match is None or term is None:  # "中央第六轮巡视完成进驻": the text says 十九届
+        stated = parties.round_of("\n".join(lines[:3]), opening)
+        if stated[0] is not None and round_number in (None, stated[2]):
+            round_match, term, round_number = stated
     sender = team["sender"] if team else (round_match["sender"] if round_match else None)
     kind = next((m["word"] for m in (team, round_match) if m), None)
     pattern = _FEEDBACK_UNIT if doc_type == "feedback_notice" else _ENTRY_UNIT
