@@ -269,10 +269,12 @@ class Archive:
 
     def close(self) -> None:
         # Units and inspections are derived from the texts: linked again once per writer, at its end.
-        with self.transaction():
-            units.refresh(self.db)
-        self.db.conn.close()
-        self.lock.release()
+        try:
+            with self.transaction():
+                units.refresh(self.db)
+        finally:
+            self.db.conn.close()
+            self.lock.release()
 
     def __enter__(self) -> Archive:
         return self

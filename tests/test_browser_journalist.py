@@ -279,7 +279,7 @@ def test_canned_queries_fit_1400_and_400_px(walk):
             for label in page.locator("form.sql label").all():  # a parameter's label is not covered by its box
                 box, field = label.bounding_box(), page.locator(f"#{label.get_attribute('for')}").bounding_box()
                 assert box["x"] + box["width"] <= field["x"] + 1 or box["y"] + box["height"] <= field["y"] + 1, name
-        shot(page, f"13-overdue-{width}")  # the last query: overdue reports
+        shot(page, f"13-last-query-{width}")
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 

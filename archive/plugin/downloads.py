@@ -13,7 +13,9 @@ archive changes; it is sent with its size, its date and a dated file name.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import sqlite3
 import tempfile
 from datetime import datetime, timezone
@@ -61,6 +63,7 @@ async def _current_snapshot(datasette, database) -> tuple[Path, datetime]:
             return kept[1], kept[2]
         taken = datetime.now(timezone.utc)
         folder = Path(tempfile.mkdtemp(prefix="zhenggai-snapshot-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the copies go with the server
         target = folder / f"{database.name}-{taken:%Y%m%dT%H%M%SZ}.db"
         await asyncio.to_thread(snapshot, database.path, target)
         if kept:  # the older copy: a download still reading it keeps its open file
