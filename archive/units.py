@@ -173,9 +173,9 @@ class _Names:
             known = self.aliases[name]
         candidates = sorted({a["unit_id"] for a in known})
         if len(candidates) > 1:
-            on = event["event_date"] or ""
-            fitting = sorted({a["unit_id"] for a in known
-                              if (not a["valid_from"] or a["valid_from"] <= on) and (not a["valid_until"] or on < a["valid_until"])})
+            on = event["event_date"]  # an undated text cannot be told apart by the names' dates
+            fitting = sorted({a["unit_id"] for a in known if on
+                              and (not a["valid_from"] or a["valid_from"] <= on) and (not a["valid_until"] or on < a["valid_until"])})
             if len(fitting) != 1:
                 return None, "ambiguous", candidates
             candidates = fitting
