@@ -28,11 +28,16 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from pipelines.disclosure import parties
 from pipelines.disclosure.notices import NOTICE_TYPES, parse_notice
 
 from . import labels
 
 UNIT_NAMES_CSV = Path(__file__).with_name("unit_names.csv")
+# Units a central round's announcement names, with its source: an inspection is on
+# record for them even when the archive holds none of their texts.
+ROUND_UNITS_CSV = Path(__file__).with_name("round_units.csv")
+_SAME_INSPECTION_DAYS = 400  # an event of no stated round joins an inspection at most this long after its last event
 DEADLINES_CSV = Path(__file__).with_name("report_deadlines.csv")
 
 UNITS = {"id": str, "name": str, "unit_type": str, "level": str, "province": str, "parent_id": str, "source": str}
@@ -45,7 +50,7 @@ UNIT_EVENTS = {
 INSPECTIONS = {
     "id": str, "unit_id": str, "named_as": str, "level": str, "round_id": str, "round_label": str,
     "lookback": int, "entry_date": str, "feedback_date": str, "first_report_at": str, "reports": int,
-    "deadline_days": int, "due_date": str, "deadline_source": str,
+    "deadline_days": int, "due_date": str, "deadline_source": str, "listed_by": str,
 }
 REPORT_DEADLINES = {"level": str, "kind": str, "days": int, "rule": str, "source": str}
 ROLES = ("entry", "feedback", "report")  # the order of an inspection's events on one day
@@ -58,7 +63,15 @@ def unit_id(name: str) -> str:
     return hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
 
 
+DERIVED = {"units": UNITS, "unit_aliases": UNIT_ALIASES, "unit_events": UNIT_EVENTS, "inspections": INSPECTIONS,
+           "report_deadlines": REPORT_DEADLINES}
+
+
 def create(db: Database) -> None:
+    # Every row here is derived by refresh(): a table of an older shape is made again, not migrated.
+    for table, columns in DERIVED.items():
+        if table in db.table_names() and set(db[table].columns_dict) != set(columns):
+            db[table].drop()
     db["units"].create(UNITS, pk="id", if_not_exists=True)
     db["unit_aliases"].create(UNIT_ALIASES, pk=("unit_id", "alias"), if_not_exists=True)
     db["unit_events"].create(UNIT_EVENTS, pk="id", if_not_exists=True)
@@ -195,10 +208,22 @@ def _facts(names: _Names, events: list[dict]) -> None:
             values = seen[uid][key]
             if not unit[key] and values:
                 unit[key] = "central" if key == "level" and "central" in values else max(set(values), key=values.count)
+        if not unit["unit_type"] and unit["level"]:  # a unit only a round's announcement names
+            unit["unit_type"] = parties.unit_type(unit["name"], unit["level"])
     places = {u["name"]: uid for uid, u in names.units.items() if u["unit_type"] in ("省区市", "市州", "县区", "乡镇")}
     for uid, unit in names.units.items():
         parent = max((p for p in places if unit["name"].startswith(p) and p != unit["name"]), key=len, default=None)
         unit["parent_id"] = places[parent] if parent else None
+
+
+def _day(value: str) -> date:
+    """A date as precise as the evidence (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD…``), at its first day."""
+    value = value[:10]
+    return date.fromisoformat(value + {4: "-01-01", 7: "-01"}.get(len(value), ""))
+
+
+def _days_between(first: str, then: str) -> int:
+    return (_day(then) - _day(first)).days
 
 
 def _inspections(events: list[dict], rules: dict) -> list[dict]:
@@ -215,7 +240,10 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
             lookback = int(event["inspection_kind"] == "回头看")
 
             def fits(inspection, stage):
-                return (inspection["lookback"] == lookback and inspection["stage"] in stage
+                last = inspection["events"][-1]["event_date"]
+                recent = round_key is not None or not last or not event["event_date"] or (
+                    _days_between(last, event["event_date"]) <= _SAME_INSPECTION_DAYS)
+                return (inspection["lookback"] == lookback and inspection["stage"] in stage and recent
                         and (round_key is None or inspection["round_key"] in (None, round_key)))
 
             stages = {"entry": (), "feedback": ("entry",), "report": ("entry", "feedback", "report")}[event["role"]]
@@ -255,13 +283,42 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
             "lookback": inspection["lookback"], "entry_date": entry, "feedback_date": feedback,
             "first_report_at": reports[0] or None if reports else None, "reports": len(reports),
             "deadline_days": rule["days"] if rule else None, "due_date": due,
-            "deadline_source": rule["source"] if rule else None,
+            "deadline_source": rule["source"] if rule else None, "listed_by": None,
         }
         rows.append(row)
         for event in events_:
             event["inspection_id"] = row["id"]
             event["round_label"] = row["round_label"]
     return rows
+
+
+def _listed(db: Database, names: _Names, inspections: list[dict]) -> list[dict]:
+    """The rounds' announcements (``round_units.csv``): each listed unit's inspection of that round is
+    marked with its source, or recorded without texts when the archive holds none of them."""
+    rounds = {r[0]: r[1:] for r in db.execute("select round_id, term, round, inspection_start from rounds")}
+    with ROUND_UNITS_CSV.open(encoding="utf-8") as f:
+        listed = list(csv.DictReader(f))
+    added = []
+    for row in listed:
+        term, round_, start = rounds.get(row["round_id"], (None, None, None))
+        uid, link, _ = names.resolve({"named_as": row["unit"], "event_date": start})
+        if link != "linked":
+            continue
+        names.units[uid]["level"] = names.units[uid]["level"] or "central"
+        names.units[uid]["source"] = "reference" if names.units[uid]["source"] == "reference" else "texts+reference"
+        known = next((i for i in inspections + added if i["unit_id"] == uid and i["round_id"] == row["round_id"]), None)
+        if known is None:
+            identity = f"{uid}|central|{row['round_id']}|0"
+            known = {
+                "id": hashlib.sha1(identity.encode("utf-8")).hexdigest()[:12], "unit_id": uid, "named_as": row["unit"],
+                "level": "central", "round_id": row["round_id"],
+                "round_label": _round_label("central", "巡视", term, round_, row["round_id"], 0),
+                "lookback": 0, "entry_date": start, "feedback_date": None, "first_report_at": None, "reports": 0,
+                "deadline_days": None, "due_date": None, "deadline_source": None,
+            }
+            added.append(known)
+        known["listed_by"] = row["source"]
+    return added
 
 
 def _insert(db: Database, table: str, columns: dict, rows) -> None:
@@ -279,9 +336,10 @@ def refresh(db: Database) -> dict[str, int]:
     for event in events:
         event["unit_id"], event["link"], candidates = names.resolve(event)
         event["candidates"] = json.dumps(candidates, ensure_ascii=False) if event["link"] == "ambiguous" and candidates else None
-    _facts(names, events)
     rules = {(r["level"], r["kind"]): r for r in deadlines()}
     inspections = _inspections(events, rules)
+    inspections += _listed(db, names, inspections)
+    _facts(names, events)
     event_rows = [
         {**{k: e.get(k) for k in UNIT_EVENTS}, "id": f"{e['document_id']}-{unit_id(e['named_as'] or '')[:6]}"}
         for e in events

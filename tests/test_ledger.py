@@ -78,7 +78,7 @@ def timeline(page) -> list:
 def test_every_unit_page_shows_its_timeline_exactly(ledger):
     base, _ = ledger
     ids = unit_ids(base)
-    assert set(ids) == set(TIMELINES)  # the ambiguous name is no unit
+    assert set(TIMELINES) <= set(ids) and AMBIGUOUS not in ids  # the ambiguous name is no unit
     for name, expected in TIMELINES.items():
         page = html(f"{base}/-/unit/{ids[name]}")
         assert page.cssselect("h1.unit-name")[0].text_content() == name
@@ -130,6 +130,20 @@ def test_the_overdue_feed(ledger):
     [entry] = feed.findall(f"{ATOM}entry")
     assert entry.find(f"{ATOM}title").text == f"{NANPING}: no report found — 19届中央第6轮巡视 (19-6)"
     assert entry.find(f"{ATOM}link").get("href") == f"{base}/-/unit/{unit_ids(base)[NANPING]}"
+
+
+def test_a_unit_a_rounds_announcement_names_has_its_inspection_without_texts(ledger):
+    base, _ = ledger
+    listed = {r["unit"]: r for r in get_json(f"{base}/archive/units_ledger.json?_shape=array")}
+    # 18-2 names 国土资源部, since renamed: its row is the current 自然资源部, its old name beside it
+    land = listed["自然资源部"]
+    assert (land["inspections"], land["reports"], land["other_names"]) == (1, 0, "国土资源部")
+    assert listed["新华社"]["unit_type"] == "中央和国家机关" and listed["新华社"]["level"] == "central"
+    page = html(f"{base}/-/unit/{land['unit_id']}")
+    assert timeline(page) == [("18届中央第2轮巡视 (18-2)", "unknown", [])]
+    assert page.cssselect("p.listed-by")[0].text_content() == (
+        "Listed in the round's announcement (source); no text of this inspection is in the archive.")
+    assert page.cssselect("p.listed-by a")[0].get("href") == "http://fc807.cn/ReadNews.asp?NewsID=9803"
 
 
 def test_ambiguous_names_are_flagged_not_guessed(ledger):

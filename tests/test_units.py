@@ -55,3 +55,13 @@ def test_round_labels_name_each_round_one_way():
         "provincial", "巡视", 14, 3, None, 0, "浙江省")
     assert units._round_label("central", "巡视", 20, 1, "20-1", 1) == "20届中央第1轮巡视 (20-1) 回头看"
     assert units._round_label("county", "巡察", None, None, None, 0) == "县级巡察（轮次未载明）"
+
+
+def test_a_derived_table_of_an_older_shape_is_made_again(tmp_path):
+    from sqlite_utils import Database
+
+    db = Database(tmp_path / "old.db")
+    db["inspections"].insert({"id": "x", "unit_id": "y"}, pk="id")  # an earlier version's shape
+    units.create(db)
+    assert set(db["inspections"].columns_dict) == set(units.INSPECTIONS)
+    assert db["inspections"].count == 0  # refresh() fills it again from the texts

@@ -72,7 +72,7 @@ def finding(inspection: dict, today: date) -> dict:
             return {"kind": "on_time", "text": f"{said}: within the deadline ({due}, {rule})"}
         return {"kind": "unknown", "text": said}
     if not feedback:
-        return {"kind": "unknown", "text": "no feedback found in the archive yet"}
+        return {"kind": "unknown", "text": "no feedback or report found in the archive"}
     if due and due < today.isoformat():
         overdue = _days(due, today.isoformat())
         return {"kind": "overdue", "text": f"no report found in the archive: due {due} ({rule}), {overdue} days ago"}
@@ -105,7 +105,7 @@ async def unit_page(datasette, request):
     aliases = [dict(r) for r in (await database.execute(
         "select * from unit_aliases where unit_id = ? order by coalesce(valid_until, '9999') desc, alias", [unit_id])).rows]
     inspections = [dict(r) for r in (await database.execute(
-        "select * from inspections where unit_id = ? order by coalesce(entry_date, feedback_date, first_report_at) desc",
+        "select * from inspections where unit_id = ? order by coalesce(entry_date, feedback_date, first_report_at) desc, round_id desc",
         [unit_id])).rows]
     events = [_event(r, datasette) for r in (await database.execute(EVENTS, [unit_id])).rows]
     today = date.today()
