@@ -35,7 +35,7 @@ def main() -> None:
         [(unit_id,)] = sqlite3.connect(db_path).execute("select id from units where name = ?", [SPIC]).fetchall()
         pages = {
             "home": "/", "documents": "/archive/documents", "record": f"/-/document/{ids[HEBEI_SINA]}",
-            "unit": f"/-/unit/{unit_id}", "overdue": "/archive/overdue_reports",
+            "unit": f"/-/unit/{unit_id}", "overdue": "/archive/overdue_reports?_hide_sql=1",
         }
         with served_archive(db_path) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(**PLAYWRIGHT_LAUNCH_OPTIONS)
