@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections import defaultdict
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -38,6 +39,7 @@ UNIT_NAMES_CSV = Path(__file__).with_name("unit_names.csv")
 # record for them even when the archive holds none of their texts.
 ROUND_UNITS_CSV = Path(__file__).with_name("round_units.csv")
 _SAME_INSPECTION_DAYS = 400  # an event of no stated round joins an inspection at most this long after its last event
+_RECENT_INSPECTIONS = 8
 DEADLINES_CSV = Path(__file__).with_name("report_deadlines.csv")
 
 UNITS = {"id": str, "name": str, "unit_type": str, "level": str, "province": str, "parent_id": str, "source": str}
@@ -211,11 +213,12 @@ def _facts(names: _Names, events: list[dict]) -> None:
         if not unit["unit_type"] and unit["level"]:  # a unit only a round's announcement names
             unit["unit_type"] = parties.unit_type(unit["name"], unit["level"])
     places = {u["name"]: uid for uid, u in names.units.items() if u["unit_type"] in ("省区市", "市州", "县区", "乡镇")}
-    for uid, unit in names.units.items():
-        parent = max((p for p in places if unit["name"].startswith(p) and p != unit["name"]), key=len, default=None)
-        unit["parent_id"] = places[parent] if parent else None
+    for unit in names.units.values():  # the longest place name that starts this name
+        name = unit["name"]
+        unit["parent_id"] = next((places[name[:n]] for n in range(len(name) - 1, 1, -1) if name[:n] in places), None)
 
 
+@lru_cache(maxsize=4096)
 def _day(value: str) -> date:
     """A date as precise as the evidence (``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD…``), at its first day."""
     value = value[:10]
@@ -230,32 +233,38 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
     """Group each unit's events into inspections: entry → feedback → reports, 回头看 apart."""
     by_unit = defaultdict(list)
     for event in events:
-        key = event["unit_id"] or ("?" + (event["named_as"] or event["document_id"]))
+        # A name linked to no unit groups only with the same name on the same site (a county's 县林业局).
+        key = event["unit_id"] or ("?", event["named_as"] or event["document_id"], event["site"])
         by_unit[(key, event["level"])].append(event)
     found = []
     for (key, level), unit_events in by_unit.items():
         open_: list[dict] = []
+        by_round: dict[str, dict] = {}
         for event in sorted(unit_events, key=lambda e: (e["event_date"] or "9999", ROLES.index(e["role"]))):
             round_key = _round_key(level, event["term"], event["round"], event["round_id"], event["inspection_kind"])
             lookback = int(event["inspection_kind"] == "回头看")
-
-            def fits(inspection, stage):
-                last = inspection["events"][-1]["event_date"]
-                recent = round_key is not None or not last or not event["event_date"] or (
-                    _days_between(last, event["event_date"]) <= _SAME_INSPECTION_DAYS)
-                return (inspection["lookback"] == lookback and inspection["stage"] in stage and recent
-                        and (round_key is None or inspection["round_key"] in (None, round_key)))
-
             stages = {"entry": (), "feedback": ("entry",), "report": ("entry", "feedback", "report")}[event["role"]]
-            target = next((i for i in reversed(open_) if fits(i, stages)), None)
+            target = None
+            # The latest first (inspections are opened in date order), and only the last few: a unit
+            # is inspected a few times a decade, a round's events come within months.
+            for inspection in reversed(open_[-_RECENT_INSPECTIONS:]):
+                last = inspection["events"][-1]["event_date"]
+                if last and event["event_date"] and _days_between(last, event["event_date"]) > _SAME_INSPECTION_DAYS:
+                    break
+                if (inspection["lookback"] == lookback and inspection["stage"] in stages
+                        and (round_key is None or inspection["round_key"] in (None, round_key))):
+                    target = inspection
+                    break
             if target is None and round_key:
-                target = next((i for i in open_ if i["round_key"] == round_key), None)
+                target = by_round.get(round_key)
             if target is None:
                 target = {"events": [], "round_key": None, "lookback": lookback, "stage": None, "level": level,
                           "unit_id": event["unit_id"], "named_as": event["named_as"]}
                 open_.append(target)
             target["events"].append(event)
             target["round_key"] = target["round_key"] or round_key
+            if target["round_key"]:
+                by_round.setdefault(target["round_key"], target)
             target["stage"] = max(target["stage"] or event["role"], event["role"], key=ROLES.index)
         found.extend(open_)
     rows = []
