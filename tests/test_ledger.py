@@ -175,3 +175,25 @@ def test_an_archive_made_twice_links_the_same_way(tmp_path):
         units.refresh(db)
     after = [list(db.execute(f"select * from {t} order by 1")) for t in ("units", "unit_aliases", "unit_events", "inspections")]
     assert before == after and len(before[2]) == 13  # one event per text
+
+
+def test_the_download_is_a_snapshot_of_committed_writes_only(ledger, tmp_path):
+    """A write committed to the WAL is in the copy; a transaction still open is not."""
+    base, db_path = ledger
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("pragma wal_autocheckpoint = 0")  # the committed row stays in the WAL file
+    writer.execute("insert into failures (url, stage, kind, message) values ('wal-only', 'test', 'x', 'committed')")
+    pending = sqlite3.connect(db_path, isolation_level=None)
+    pending.execute("begin immediate")
+    pending.execute("insert into failures (url, stage, kind, message) values ('pending', 'test', 'x', 'not committed')")
+    try:
+        body = fetch(f"{base}/archive.db")[0]
+    finally:
+        pending.execute("rollback")
+        writer.execute("delete from failures where url = 'wal-only'")
+        pending.close()
+        writer.close()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(body)
+    urls = {r[0] for r in sqlite3.connect(copy).execute("select url from failures where stage = 'test'")}
+    assert urls == {"wal-only"}
