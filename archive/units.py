@@ -259,7 +259,7 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
                 target = by_round.get(round_key)
             if target is None:
                 target = {"events": [], "round_key": None, "lookback": lookback, "stage": None, "level": level,
-                          "unit_id": event["unit_id"], "named_as": event["named_as"]}
+                          "unit_id": event["unit_id"], "named_as": event["named_as"], "group": key}
                 open_.append(target)
             target["events"].append(event)
             target["round_key"] = target["round_key"] or round_key
@@ -281,7 +281,8 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
         due = None
         if rule and feedback and len(feedback) == 10:
             due = (date.fromisoformat(feedback) + timedelta(days=rule["days"])).isoformat()
-        identity = f"{inspection['unit_id'] or inspection['named_as']}|{inspection['level']}|{inspection['round_key'] or entry or feedback or events_[0]['document_id']}|{inspection['lookback']}"
+        when = inspection["round_key"] or entry or feedback or events_[0]["document_id"]
+        identity = f"{inspection['group']}|{inspection['level']}|{when}|{inspection['lookback']}"
         row = {
             "id": hashlib.sha1(identity.encode("utf-8")).hexdigest()[:12],
             "unit_id": inspection["unit_id"], "named_as": inspection["named_as"], "level": inspection["level"],
