@@ -202,17 +202,7 @@ def _parse_page(html: str) -> etree._Element:
 _SHARE_LINK_PARAMETERS = ("url", "u", "href")
 
 
-def _shared_address(href: str) -> str | None:
-    query = parse_qs(urlsplit(href).query)
-    for name in _SHARE_LINK_PARAMETERS:
-        for value in query.get(name, ()):
-            if value.startswith(("http://", "https://")):
-                return value.strip()
-    return None
-
-
 def _canonical_url(page: etree._Element) -> str | None:
-    """The address a page gives for itself: canonical link, og:url, else a share link's ``url=``."""
     for expression in (
         '//link[@rel="canonical"]/@href',
         '//meta[@property="og:url"]/@content',
@@ -220,9 +210,18 @@ def _canonical_url(page: etree._Element) -> str | None:
         for value in xpath(expression)(page):
             if value.startswith("http"):
                 return value.strip()
+    return None
+
+
+def _shared_address(page: etree._Element) -> str | None:
+    """The address a share button passes on (``…share.php?url=http…``): what a saved page says it is.
+    Only cited, never used to choose a site profile: a lookalike page copies its model's buttons."""
     for href in xpath('//a[contains(@href, "share") and contains(@href, "=http")]/@href')(page):
-        if address := _shared_address(href):
-            return address
+        query = parse_qs(urlsplit(href).query)
+        for name in _SHARE_LINK_PARAMETERS:
+            for value in query.get(name, ()):
+                if value.startswith(("http://", "https://")):
+                    return value.strip()
     return None
 
 
@@ -282,7 +281,15 @@ def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_
 
 def _extract_html(url: str, html: str) -> Extracted:
     page = _parse_page(html)
-    page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
+    crawled = urlsplit(url).scheme in ("http", "https")
+    page_url = url if crawled else _canonical_url(page) or url
+    extracted = _read_html(page, html, page_url)
+    if not crawled:  # a saved file: the web address it gives for itself, for citing
+        extracted.meta["own_address"] = page_url if page_url != url else _shared_address(page)
+    return extracted
+
+
+def _read_html(page: etree._Element, html: str, page_url: str) -> Extracted:
     profile = _own_profile(page, page_url)
     template = _find_template(page, profile)
     if reason := _error_page_reason(page, profile, matched_a_template=template is not None):

@@ -232,7 +232,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
     return {
         "id": document_id(raw.url),
         "url": raw.url,
-        "page_url": _page_url(raw.url, meta.get("page_url")),
+        "page_url": _page_url(raw.url, meta.get("own_address")),
         "site": site,
         "publisher": publisher,
         "title": normalise_space(str(title)) if title else None,
