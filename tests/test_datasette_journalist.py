@@ -357,6 +357,8 @@ def test_not_leaves_out_texts_and_the_problems_of_reports_that_mention_the_word(
         return [h.cssselect("small.found")[0].text_content().split()[1] for h in page.cssselect("h2")]
     assert counts("八项规定") == ["2", "2"]  # texts: Hebei (3 pages) and the ministry; problems likewise
     assert counts("八项规定 NOT 河北") == ["1", "1"]
+    excluded = html(f"{base}/-/search?q=" + urllib.parse.quote("八项规定 NOT 河北"))
+    assert "NOT leaves out only the problems whose own text has the word" in excluded.text_content()
     help_text = html(f"{base}/-/search?q=x").cssselect(".punctuation-help")[0].text_content()
     assert "形式主义 官僚主义" in help_text and "punctuation" in help_text.lower()
 
