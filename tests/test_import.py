@@ -13,6 +13,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.db import Archive
+from archive.importer import import_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
 REPO = Path(__file__).resolve().parents[1]
@@ -159,3 +160,22 @@ def test_a_folder_walk_skips_notes_and_search_pages_and_counts_them(tmp_path):
     # A file named on the command line is imported whatever its name.
     named = run_import(docs / "README.md", "--db", db)
     assert named.returncode == 0 and "imported: 1 new; 5 documents" in named.stdout
+
+
+SAVED_PAGE = Path(__file__).parent / "fixtures" / "saved_pages" / "saved_page_og_url.html"
+
+
+def test_a_saved_page_keeps_the_address_it_gives_for_itself(tmp_path):
+    """og:url first; a page without canonical link or og:url is known by its share link's url=."""
+    shared_only = tmp_path / "shared_only.html"
+    shared_only.write_text(
+        SAVED_PAGE.read_text(encoding="utf-8").replace('<meta property="og:url"', '<meta property="og:nothing"'),
+        encoding="utf-8",
+    )
+    with Archive(tmp_path / "a.db") as archive:
+        import_paths([SAVED_PAGE, shared_only], archive)
+        rows = {Path(r["url"]).name: r for r in archive.db["documents"].rows}
+    address = "http://www.meixi.gov.cn/art/2023/9/12/art_1229_88123.html"
+    assert rows["saved_page_og_url.html"]["page_url"] == address
+    assert rows["shared_only.html"]["page_url"] == address  # from weibo's share.php?url=…
+    assert all(r["url"].startswith("file:") for r in rows.values())
