@@ -33,12 +33,14 @@ clean stage's rules, as for every page.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from . import metalines
+from .selectors import xpath
 from .text import HAN, join_pieces, normalise_space
 
 BLOCK_TAGS = frozenset(
@@ -186,7 +188,22 @@ def _metas(page: etree._Element) -> dict[str, str]:
         value = normalise_space(_MARKUP.sub(" ", meta.get("content") or ""))
         if key and value and key not in found:
             found[key] = value
+    if "datepublished" not in found and (published := _json_ld_date(page)):
+        found["datepublished"] = published
     return found
+
+
+def _json_ld_date(page: etree._Element) -> str | None:
+    """``datePublished`` of the page's JSON-LD (schema.org NewsArticle), if any."""
+    for script in xpath("//script[@type='application/ld+json']")(page):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
+                return item["datePublished"]
+    return None
 
 
 # -- body ---------------------------------------------------------------------------------

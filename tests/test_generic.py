@@ -38,6 +38,7 @@ META_LINES = [
     ("文章来源: 文章作者: 发布时间:2007-06-09 01:14 字体: [ ]  进入论坛", {"published": "2007-06-09 01:14"}),
     ("刊发日期:2011-12-08 阅读次数: 作者:  语音阅读:", {"published": "2011-12-08"}),
     ("发布时间:2010年03月07日 16:09 | 进入复兴论坛 | 来源:人民网", {"published": "2010年03月07日 16:09", "source": "人民网"}),
+    ("2005-04-27 14:32更新 来源:新华网", {"published": "2005-04-27 14:32", "source": "新华网"}),
     ("- 发布时间:2014-10-11 05:38:46 来源:经济日报 责任编辑:罗伯特",
      {"published": "2014-10-11 05:38:46", "source": "经济日报", "editor": "罗伯特"}),
 ]
@@ -126,6 +127,13 @@ def test_article_title_meta_loses_its_markup_and_a_title_keeps_its_own_dash():
     # Only the site's and column's names are cut from <title>: the title's own dash stays.
     head = "<title>从严治党——县住建局巡察整改情况_通知公告_某县人民政府</title>"
     assert read(page(head, NAV + ARTICLE + FOOT))["title"] == "从严治党——县住建局巡察整改情况"
+
+
+def test_a_json_ld_date_is_read_when_the_page_prints_none():
+    head = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "县住建局巡察整改情况",'
+            ' "datePublished": "2023-09-15T16:20:00+08:00"}</script><title>县住建局巡察整改情况_某县人民政府</title>')
+    doc = read(page(head, NAV + "<h1>县住建局巡察整改情况</h1>" + ARTICLE + FOOT), url="https://www.example-county.gov.cn/zwgk/a/1043521.html")
+    assert doc["published_at"] == "2023-09-15T16:20:00+08:00"
 
 
 def test_info_line_gives_date_source_author_editor_and_furniture_goes():
