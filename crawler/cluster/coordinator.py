@@ -145,9 +145,11 @@ def run_cluster_crawl(
         local = [subprocess.Popen(worker_command(cluster_url, worker_args or [])) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         coordinator = Coordinator(crawl, archive, writer, settings)
+        lost_in_redis = False
         try:
             coordinator.run()
         except ClusterLost as lost:
+            lost_in_redis = True
             print(f"{lost}: {len(coordinator.open)} site(s) ended early; the next crawl starts afresh from the archive",
                   file=sys.stderr, flush=True)
             coordinator.end_all(CLUSTER_LOST)
@@ -167,7 +169,8 @@ def run_cluster_crawl(
                 except subprocess.TimeoutExpired:
                     process.terminate()
                     process.wait()
-        crawl.close()
+        # A crawl Redis lost is not marked ended: its workers must not take it for finished.
+        crawl.close(mark_ended=not lost_in_redis)
     return report(db_path, run_ids)
 
 

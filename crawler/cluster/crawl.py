@@ -242,10 +242,11 @@ class ClusterCrawl:
     def ended_key(prefix: str, crawl_id: str) -> str:
         return f"{prefix}:ended:{crawl_id}"
 
-    def close(self) -> None:
+    def close(self, mark_ended: bool = True) -> None:
         """The crawl is over: its keys go, and the pointer with them.  A mark that it
         ended stays an hour, so a worker still closing tells it from Redis losing it."""
-        self.redis.set(self.ended_key(self.prefix, self.id), 1, ex=ENDED_MARK_SECONDS)
+        if mark_ended:
+            self.redis.set(self.ended_key(self.prefix, self.id), 1, ex=ENDED_MARK_SECONDS)
         self.redis.delete(self.pointer(self.prefix))
         for key in self.redis.scan_iter(match=f"{self.base}:*", count=1000):
             self.redis.delete(key)
