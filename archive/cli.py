@@ -49,11 +49,14 @@ def import_command(paths, db_path):
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind; loopback unless told otherwise")
-def serve(db_path, port, host):
+@click.option("--base-url", help="the URL readers reach the archive at (behind a proxy); absolute links use it "
+                                 "[default: http://HOST:PORT/]")
+@click.option("--no-sql", is_flag=True, help="no ad-hoc SQL (tables, canned queries, search and feeds stay)")
+def serve(db_path, port, host, base_url, no_sql):
     """Serve the archive in Datasette (read-only; it may be written meanwhile)."""
     try:
-        code = serve_archive(db_path, port, host)
-    except NoArchive as error:
+        code = serve_archive(db_path, port, host, base_url=base_url, allow_sql=not no_sql)
+    except (NoArchive, ValueError) as error:
         raise click.ClickException(str(error)) from error
     sys.exit(code)
 

@@ -1,8 +1,10 @@
 """Datasette plugin of the archive: this module only registers the hooks.
 
 * search (:mod:`.search`: the ``_search`` box of the documents and problems
-  tables and ``/-/search``) and the bounds of JSON responses (:mod:`.serving`)
-  are modules of hooks, registered here as plugins of their own;
+  tables and ``/-/search``), the page cache and bounds of JSON responses
+  (:mod:`.serving`, with absolute URLs from the base URL: :mod:`.origin`) and
+  the bounds on SQL (:mod:`.limits`) are modules of hooks, registered here
+  as plugins of their own;
 * routes: the home page (:mod:`.home`) and the record page with its WARC
   record (:mod:`.record`);
 * ``render_cell``: titles link to the record page everywhere (:mod:`.links`);
@@ -21,10 +23,10 @@ environment loads it.
 from datasette import hookimpl
 from datasette.plugins import pm
 
-from . import exports, feeds, home, links, record, search, security, serving
+from . import exports, feeds, home, limits, links, record, search, security, serving
 from .served import PLUGIN_NAME
 
-for _module in (search, serving):
+for _module in (search, serving, limits):
     if not pm.is_registered(_module):
         pm.register(_module, name=_module.__name__)
 
