@@ -34,12 +34,14 @@ from captures import GONE, Page
 from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
-from . import schema, search
+from . import liveness, schema, search
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rounds import load_rounds
 
 DEFAULT_DB = Path("data/archive.db")
+# crawl_runs.status of a run in progress, and of one whose process ended without closing it.
+RUNNING, INTERRUPTED = "running", "interrupted"
 
 
 def warc_dir_for(db_path: str | Path) -> Path:
@@ -239,8 +241,15 @@ class Archive:
         return cursor.rowcount > 0
 
     def start_run(self, spider: str) -> int:
+        """A new run row, naming this process so that its death can be told (:mod:`archive.liveness`)."""
+        row = {"spider": spider, "started_at": now_utc(), "status": RUNNING, **liveness.this_process()}
         with self.transaction():
-            return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
+            return self.db["crawl_runs"].insert(row).last_pk
+
+    def close_dead_runs(self) -> list[int]:
+        """:func:`close_dead_runs` in a transaction of this archive."""
+        with self.transaction():
+            return close_dead_runs(self.db.conn)
 
     def update_run(self, run_id: int, **columns) -> None:
         """Counts of a run so far (a cluster writer keeps its row current)."""
@@ -276,6 +285,30 @@ class Archive:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def close_dead_runs(conn: sqlite3.Connection) -> list[int]:
+    """Mark ``interrupted`` every run still ``running`` whose process has ended (killed
+    outright: SIGKILL, power loss), with what it had archived; returns their ids.
+    A run of another host, or one that names no process, is left as it is."""
+    closed = []
+    for run in query_rows(conn, "select * from crawl_runs where status = ? and finished_at is null", [RUNNING]):
+        if liveness.is_running(run.get("pid"), run.get("host"), run.get("process_started")) is not False:
+            continue
+        message = (
+            f"interrupted: process {run['pid']} on {run['host']} ended without closing its run "
+            f"(SIGKILL or power loss); archived before: {run['documents_new'] or 0} new, "
+            f"{run['documents_updated'] or 0} updated, {run['documents_unchanged'] or 0} unchanged, "
+            f"{run['failures'] or 0} failed"
+        )
+        conn.execute(
+            "update crawl_runs set status = ?, message = ?, documents_new = coalesce(documents_new, 0), "
+            "documents_updated = coalesce(documents_updated, 0), documents_unchanged = coalesce(documents_unchanged, 0), "
+            "failures = coalesce(failures, 0) where id = ?",
+            [INTERRUPTED, message, run["id"]],
+        )
+        closed.append(run["id"])
+    return closed
 
 
 _PROCESS = "process"

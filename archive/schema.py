@@ -177,6 +177,10 @@ CRAWL_RUNS = {
     "errors": str,
     "status": str,
     "message": str,
+    # The process of the run (archive.liveness): a run left running by a killed process is found.
+    "pid": int,
+    "host": str,
+    "process_started": str,
 }
 
 # How far the cluster writer (crawler/cluster/writer.py) has applied a captures stream,
@@ -318,7 +322,9 @@ def _add_missing_columns(db: Database) -> None:
     ``is_canonical`` is filled at once, the generated columns compute themselves.
     """
     added = set()
-    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
+    for table, columns in (
+        ("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS), ("crawl_runs", CRAWL_RUNS)
+    ):
         existing = db[table].columns_dict
         for name, type_ in columns.items():
             if name not in existing:

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .children import die_with_parent
+from .db import BUSY_TIMEOUT_S, close_dead_runs
 from .plugin import limits
 from .plugin.served import PLUGIN_NAME
 from .schema import METADATA, METADATA_DB_KEY
@@ -55,6 +56,20 @@ def longest_stored_text(db_path: str | Path) -> int:
              for table in ("documents", "versions") if table in tables),
             default=0,
         )
+    finally:
+        conn.close()
+
+
+def close_runs_of_dead_crawls(db_path: str | Path) -> list[int]:
+    """Runs left ``running`` by a crawl killed outright are marked ``interrupted``
+    before the archive is served (crawl health shows them as they are)."""
+    conn = sqlite3.connect(str(db_path), timeout=BUSY_TIMEOUT_S)
+    try:
+        if not conn.execute("select 1 from sqlite_master where name = 'crawl_runs'").fetchone():
+            return []
+        with conn:
+            conn.execute("begin immediate")
+            return close_dead_runs(conn)
     finally:
         conn.close()
 
@@ -112,6 +127,8 @@ def serve_archive(
     """
     if not Path(db_path).is_file():
         raise NoArchive(f"no archive at {db_path}: serve never creates one (import, crawl or rebuild do)")
+    for run_id in close_runs_of_dead_crawls(db_path):
+        print(f"crawl run {run_id} was left running by a process that has ended: marked interrupted", flush=True)
     base_url = base_url or f"http://{host}:{port}/"
     base_path = base_url_parts(base_url)[1]
     with tempfile.TemporaryDirectory() as tmp:

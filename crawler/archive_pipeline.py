@@ -25,6 +25,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from archive.db import INTERRUPTED as RUN_INTERRUPTED
 from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
 from captures import ARTICLE, GONE, HINTS, PAGE_KIND
@@ -34,9 +35,10 @@ from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
 
-OK, FAILING = "ok", "failing"
+OK, FAILING, STOPPED = "ok", "failing", "stopped"
 GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
+SHUTDOWN = "shutdown"  # Scrapy's close reason after a stop signal (TERM, INT; HUP: crawler.run)
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
 TEMPLATE_MISMATCH = "template_mismatch"
@@ -62,6 +64,8 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
     """The run's status and a one-line message an operator can act on."""
     if reason == STOPPED_CAPTCHA:
         return STOPPED_CAPTCHA, captcha_message or "stopped at a CAPTCHA page"
+    if reason == SHUTDOWN:
+        return STOPPED, f"{STOPPED_EARLY} (a stop signal); {pages_fetched} page(s) fetched"
     if reason != "finished":
         return FAILING, f"{STOPPED_EARLY} ({reason})"
     final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
@@ -81,7 +85,8 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
 def last_run_state(archive: Archive, spider_name: str) -> str | None:
     """How the spider's previous run ended: None (no run yet), ``complete``,
     ``interrupted`` (stopped early but cleanly: shutdown, CAPTCHA, error count)
-    or ``killed`` (never recorded its end: SIGKILL, power loss)."""
+    or ``killed`` (never recorded its end: SIGKILL, power loss; marked
+    ``interrupted`` once its process is known to be gone)."""
     row = archive.db.execute(
         "select finished_at, status, message from crawl_runs where spider = ? order by id desc limit 1",
         [spider_name],
@@ -89,7 +94,7 @@ def last_run_state(archive: Archive, spider_name: str) -> str | None:
     if row is None:
         return None
     finished_at, status, message = row
-    if finished_at is None:
+    if finished_at is None or status == RUN_INTERRUPTED:
         return KILLED
     if status == STOPPED_CAPTCHA or (message or "").startswith(STOPPED_EARLY):
         return INTERRUPTED
@@ -191,7 +196,23 @@ class ArchivePipeline:
         self.archived_this_run.add(raw.url)
         self.outcomes[outcome] += 1
         self.stats.inc_value(f"archive/documents_{outcome}")
+        self._record_progress()
         return item
+
+    def _record_progress(self) -> None:
+        """The run row's counts so far: a run killed outright still says what it had archived."""
+        try:
+            self.archive.update_run(self.run_id, **self._counts())
+        except Exception:
+            logger.exception("Could not record the progress of run %s", self.run_id)
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "documents_new": self.outcomes["new"],
+            "documents_updated": self.outcomes["updated"],
+            "documents_unchanged": self.outcomes["unchanged"],
+            "failures": sum(self.failure_kinds.values()),
+        }
 
     def _archive(self, raw: RawDocument) -> str:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
@@ -259,10 +280,7 @@ class ArchivePipeline:
             self.run_id,
             requests=requests,
             pages_fetched=pages_fetched,
-            documents_new=self.outcomes["new"],
-            documents_updated=self.outcomes["updated"],
-            documents_unchanged=self.outcomes["unchanged"],
-            failures=sum(self.failure_kinds.values()),
+            **self._counts(),
             errors=errors,
             status=status,
             message=message,

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,17 @@ def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
     return jobdir
 
 
+def _hang_up_as_terminate(signum, frame) -> None:
+    """SIGHUP (a closed terminal, an ended ssh session) stops the crawl as SIGTERM
+    does — cleanly, its runs closed as ``stopped``; a second one forces it, as a
+    second SIGTERM does.  Before Scrapy's handlers are in place, it ends the process."""
+    handler = signal.getsignal(signal.SIGTERM)
+    if callable(handler):
+        handler(signum, frame)
+    else:
+        sys.exit(128 + signum)
+
+
 def _site_settings(spidercls) -> dict | None:
     """The crawler's part of the spider's site profile (None for a spider without one)."""
     profile_name = getattr(spidercls, "profile_name", None)
@@ -112,7 +124,9 @@ def run_crawl(
     if names is None:
         return 2
     jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
+    signal.signal(signal.SIGHUP, _hang_up_as_terminate)
     with Archive(db_path) as archive:
+        archive.close_dead_runs()
         previous_runs = {name: last_run_state(archive, name) for name in names}
     crawlers = {}
     for name in names:
@@ -176,6 +190,7 @@ def run_worker(
         print(f"the open crawl has none of {', '.join(spiders)}: it crawls {', '.join(crawl.spiders)}", file=sys.stderr)
         return 2
     process = CrawlerProcess(settings)
+    signal.signal(signal.SIGHUP, _hang_up_as_terminate)
     crawlers = {name: _crawler(process, name) for name in names}
     for crawler in crawlers.values():
         process.crawl(crawler)
