@@ -246,6 +246,19 @@ class Archive:
         with self.transaction():
             return self.db["crawl_runs"].insert(row).last_pk
 
+    def close_open_runs(self, run_ids, status: str, message: str) -> list[int]:
+        """Finish those of ``run_ids`` still open (their spider never closed); returns their ids."""
+        run_ids = [run_id for run_id in run_ids if run_id is not None]
+        with self.transaction():
+            open_runs = [
+                row[0] for row in self.db.execute(
+                    f"select id from crawl_runs where finished_at is null and id in ({','.join('?' * len(run_ids))})", run_ids
+                )
+            ]
+            for run_id in open_runs:
+                _close_run(self.db.conn, run_id, status, message, finished_at=now_utc())
+        return open_runs
+
     def close_dead_runs(self) -> list[int]:
         """:func:`close_dead_runs` in a transaction of this archive."""
         with self.transaction():
@@ -301,14 +314,19 @@ def close_dead_runs(conn: sqlite3.Connection) -> list[int]:
             f"{run['documents_updated'] or 0} updated, {run['documents_unchanged'] or 0} unchanged, "
             f"{run['failures'] or 0} failed"
         )
-        conn.execute(
-            "update crawl_runs set status = ?, message = ?, documents_new = coalesce(documents_new, 0), "
-            "documents_updated = coalesce(documents_updated, 0), documents_unchanged = coalesce(documents_unchanged, 0), "
-            "failures = coalesce(failures, 0) where id = ?",
-            [INTERRUPTED, message, run["id"]],
-        )
+        _close_run(conn, run["id"], INTERRUPTED, message)
         closed.append(run["id"])
     return closed
+
+
+def _close_run(conn: sqlite3.Connection, run_id: int, status: str, message: str, finished_at: str | None = None) -> None:
+    """A run closed by someone else than its pipeline: its counts are those it recorded as it went."""
+    conn.execute(
+        "update crawl_runs set status = ?, message = ?, finished_at = ?, documents_new = coalesce(documents_new, 0), "
+        "documents_updated = coalesce(documents_updated, 0), documents_unchanged = coalesce(documents_unchanged, 0), "
+        "failures = coalesce(failures, 0) where id = ?",
+        [status, message, finished_at, run_id],
+    )
 
 
 _PROCESS = "process"

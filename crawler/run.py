@@ -27,7 +27,7 @@ from pathlib import Path
 
 from archive.db import Archive, warc_dir_for
 from crawler.anti_bot import CHALLENGE
-from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
+from crawler.archive_pipeline import INTERRUPTED, OK, STOPPED, STOPPED_EARLY, last_run_state
 from sites import get_profile
 
 SETTINGS_MODULE = "crawler.settings"
@@ -136,7 +136,11 @@ def run_crawl(
         process.crawl(crawler)
         crawlers[name] = crawler
     process.start()
-    return report(db_path, {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()})
+    run_ids = {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()}
+    with Archive(db_path) as archive:
+        # A spider stopped while it was still starting (its browser, say) never closes.
+        archive.close_open_runs(run_ids.values(), STOPPED, f"{STOPPED_EARLY} (the crawl ended before this spider closed)")
+    return report(db_path, run_ids)
 
 
 def spider_names(spider_loader, requested: list[str] | None) -> list[str] | None:

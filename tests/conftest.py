@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,40 @@ def run_crawl_process(*args, **kwargs) -> CrawlOutcome:
         crawl_process(*args, **kwargs), cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT
     )
     return CrawlOutcome(done.returncode, done.stdout, done.stderr)
+
+
+# Slow and steady, so a signal lands part-way: one request at a time per site, half a second apart.
+STEADY_CRAWL = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0.5",
+    "RANDOMIZE_DOWNLOAD_DELAY": "False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+}
+
+
+def document_count(db: Path) -> int:
+    try:
+        return query(db, "select count(*) n from documents")[0]["n"]
+    except sqlite3.OperationalError:  # the crawl has not created the schema yet
+        return 0
+
+
+def stop_crawl_part_way(command: list[str], db: Path, signum: int, after_documents: int, log=subprocess.DEVNULL):
+    """Start the crawl ``command``; once ``after_documents`` are archived, send it ``signum``
+    and wait for it to end.  Returns the ended process (``log``: where its output goes)."""
+    crawl = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 120
+        while document_count(db) < after_documents and crawl.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert crawl.poll() is None, "the crawl ended before it could be stopped part-way"
+        crawl.send_signal(signum)
+        crawl.wait(timeout=120)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+            crawl.wait()
+    return crawl
 
 
 def copy_sites(destination: Path) -> Path:

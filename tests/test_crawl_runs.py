@@ -7,48 +7,21 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 from datasette_server import served_archive
 
-from conftest import ROOT, crawl_process, query, run_crawl_process
+from conftest import STEADY_CRAWL, crawl_process, document_count, query, run_crawl_process, stop_crawl_part_way
 from crawler.mirror import start_mirror
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
 STOP_AFTER_DOCUMENTS = 4
-# One request at a time per site, half a second apart: the signal lands part-way.
-STEADY = {
-    "AUTOTHROTTLE_ENABLED": "False",
-    "DOWNLOAD_DELAY": "0.5",
-    "RANDOMIZE_DOWNLOAD_DELAY": "False",
-    "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-}
 
 
-def _documents(db) -> int:
-    try:
-        return query(db, "select count(*) n from documents")[0]["n"]
-    except Exception:  # the crawl has not created the schema yet
-        return 0
-
-
-def _stopped_part_way(db, mirror, tmp_path, signum) -> subprocess.Popen:
-    command = crawl_process(db, mirror.host_map, warc_dir=tmp_path / "warc", politeness=True, settings=STEADY)
-    crawl = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while _documents(db) < STOP_AFTER_DOCUMENTS and crawl.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert crawl.poll() is None, "the crawl ended before the signal"
-        crawl.send_signal(signum)
-        crawl.wait(timeout=120)
-    finally:
-        if crawl.poll() is None:
-            crawl.kill()
-            crawl.wait()
-    return crawl
+def _stopped_part_way(db, mirror, tmp_path, signum, log=subprocess.DEVNULL) -> subprocess.Popen:
+    command = crawl_process(db, mirror.host_map, warc_dir=tmp_path / "warc", politeness=True, settings=STEADY_CRAWL)
+    return stop_crawl_part_way(command, db, signum, STOP_AFTER_DOCUMENTS, log)
 
 
 def _runs(db) -> list[dict]:
@@ -57,16 +30,17 @@ def _runs(db) -> list[dict]:
 
 def test_a_hung_up_crawl_stops_cleanly_and_closes_its_runs(tmp_path):
     db = tmp_path / "archive.db"
-    with start_mirror(challenge=False) as mirror:
-        crawl = _stopped_part_way(db, mirror, tmp_path, signal.SIGHUP)
-    assert crawl.returncode == 1, crawl.stderr.read()[-2000:]  # stopped before the end: not a success
+    log = tmp_path / "crawl.log"
+    with start_mirror(challenge=False) as mirror, log.open("w") as output:
+        crawl = _stopped_part_way(db, mirror, tmp_path, signal.SIGHUP, output)
+    assert crawl.returncode == 1, log.read_text()[-2000:]  # stopped before the end: not a success
     runs = _runs(db)
-    assert runs and all(run["finished_at"] for run in runs), runs
+    assert runs and all(run["finished_at"] for run in runs), [(r["spider"], r["status"], r["finished_at"]) for r in runs]
     assert {run["status"] for run in runs} <= {"stopped", "ok"} and "stopped" in {run["status"] for run in runs}
     stopped = [run for run in runs if run["status"] == "stopped"]
-    assert all(run["message"].startswith("stopped before the end (a stop signal)") for run in stopped)
-    assert sum(run["documents_new"] for run in runs) == _documents(db) >= STOP_AFTER_DOCUMENTS
-    assert "Received SIGHUP, shutting down gracefully" in crawl.stderr.read()
+    assert all(run["message"].startswith("stopped before the end (") for run in stopped)
+    assert sum(run["documents_new"] for run in runs) == document_count(db) >= STOP_AFTER_DOCUMENTS
+    assert "Received SIGHUP, shutting down gracefully" in log.read_text()
 
 
 def _killed_crawl(db, mirror, tmp_path) -> tuple[subprocess.Popen, list[dict]]:
@@ -94,7 +68,7 @@ def test_a_killed_crawl_is_marked_interrupted_by_the_next_crawl(tmp_path):
     db = tmp_path / "archive.db"
     with start_mirror(challenge=False) as mirror:
         _, killed = _killed_crawl(db, mirror, tmp_path)
-        archived_when_killed = _documents(db)
+        archived_when_killed = document_count(db)
         next_crawl = run_crawl_process(db, mirror.host_map, ("tongxi",), warc_dir=tmp_path / "warc")
     assert next_crawl.returncode == 0, next_crawl.stdout
     assert [run["status"] for run in _runs(db)][-1] == "ok"
@@ -105,7 +79,7 @@ def test_a_killed_crawl_is_marked_interrupted_when_the_archive_is_served(tmp_pat
     db = tmp_path / "archive.db"
     with start_mirror(challenge=False) as mirror:
         _, killed = _killed_crawl(db, mirror, tmp_path)
-    archived_when_killed = _documents(db)
+    archived_when_killed = document_count(db)
     with served_archive(db):
         _assert_interrupted(db, killed, archived_when_killed)
         assert query(db, "select count(*) n from crawl_runs where status = 'running'")[0]["n"] == 0
