@@ -90,9 +90,15 @@ STEADY_CRAWL = {
 
 def document_count(db: Path) -> int:
     try:
-        return query(db, "select count(*) n from documents")[0]["n"]
-    except sqlite3.OperationalError:  # the crawl has not created the schema yet
+        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.OperationalError:  # not created yet
         return 0
+    try:
+        return connection.execute("select count(*) from documents").fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        connection.close()
 
 
 def stop_crawl_part_way(command: list[str], db: Path, signum: int, after_documents: int, log=subprocess.DEVNULL):
