@@ -56,6 +56,8 @@ def longest_stored_text(db_path: str | Path) -> int:
              for table in ("documents", "versions") if table in tables),
             default=0,
         )
+    except sqlite3.DatabaseError:  # not an archive: Datasette says what it is
+        return 0
     finally:
         conn.close()
 
@@ -70,6 +72,9 @@ def close_runs_of_dead_crawls(db_path: str | Path) -> list[int]:
         with conn:
             conn.execute("begin immediate")
             return close_dead_runs(conn)
+    except sqlite3.DatabaseError as error:  # read-only here, or not an archive: serving is still possible
+        print(f"crawl runs not checked: {error}", file=sys.stderr, flush=True)
+        return []
     finally:
         conn.close()
 
