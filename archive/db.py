@@ -246,6 +246,18 @@ class Archive:
         with self.transaction():
             return self.db["crawl_runs"].insert(row).last_pk
 
+    def adopt_runs(self, run_ids) -> None:
+        """Runs a resumed crawl carries on (a cluster coordinator started again): ``running``
+        again, naming this process, unless they have ended."""
+        process = liveness.this_process()
+        with self.transaction():
+            for run_id in run_ids:
+                self.db.execute(
+                    "update crawl_runs set status = ?, message = null, pid = ?, host = ?, process_started = ? "
+                    "where id = ? and finished_at is null",
+                    [RUNNING, process["pid"], process["host"], process["process_started"], run_id],
+                )
+
     def close_open_runs(self, run_ids, status: str, message: str) -> list[int]:
         """Finish those of ``run_ids`` still open (their spider never closed); returns their ids."""
         run_ids = [run_id for run_id in run_ids if run_id is not None]
