@@ -39,7 +39,12 @@ ABUSES = {
         "SQL query took too long",
     ),
 }
-PAGE_BOUND_S = 2.0  # asserted; the target (500 ms) is the benchmark's
+# Asserted bounds, generous for a machine shared with other test runs; the target
+# (pages in 500 ms) is the benchmark's.  Before these limits, one printf took 6.1 s
+# and three 14-25 s, while a table page took 12.7 s.
+PAGE_BOUND_S = 3.0
+SLACK_S = 5.0
+TIME_LIMIT_S = 3.0
 
 
 def ad_hoc(base: str, sql: str) -> tuple[int, dict | str, float]:
@@ -83,7 +88,8 @@ def test_each_abuse_ends_at_its_limit_with_an_error(base, name):
     sql, error = ABUSES[name]
     status, answer, elapsed = ad_hoc(base, sql)
     assert status == 400 and error in answer["error"], (status, answer)
-    limit_s = 3.0 + 2.0 if name == "time" else 2.0
+    # The time and memory abuses run up to the time limit; the others fail at once.
+    limit_s = TIME_LIMIT_S + SLACK_S if name in ("time", "memory") else SLACK_S
     assert elapsed < limit_s, f"{name}: {elapsed:.1f} s"
 
 
@@ -121,7 +127,8 @@ def test_pages_answer_while_abuses_run(base):
     # Every abuse ended: at its limit (400) or refused at once for running too many (429).
     assert {status for _, status, _ in answers} <= {400, 429}, answers
     assert {name for name, status, _ in answers if status == 400} == {"printf width", "time", "zeroblob"}
-    assert max(elapsed for _, _, elapsed in answers) < 3.0 + 2.0
+    slowest = max(answers, key=lambda answer: answer[2])
+    assert slowest[2] < TIME_LIMIT_S + SLACK_S, slowest
 
 
 def test_ad_hoc_sql_is_limited_per_client(base):

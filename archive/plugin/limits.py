@@ -25,7 +25,8 @@ once** (``?sql=``), and at most :data:`AD_HOC_TOTAL` from everyone, so one
 SQL thread always remains for the pages (``num_sql_threads``,
 :data:`SQL_THREADS`); more are answered 429 at once.  ``archive serve
 --no-sql`` turns ad-hoc SQL off (canned queries stay).  An error answer
-costs no more than the error (Datasette's rich tracebacks are off).
+costs no more than the error: Datasette's rich tracebacks are off, and a
+failed statement's cursors are closed at once (:func:`_close_cursors`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ import re
 import sqlite3
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from urllib.parse import parse_qs
 
+import datasette.database
 import datasette.handle_exception
 from datasette import Response, hookimpl
+from datasette.utils import sqlite_timelimit
 
 from .served import PLUGIN_NAME
 
@@ -46,6 +50,34 @@ from .served import PLUGIN_NAME
 # answers nobody, for each SQL time-out any reader can cause at will.  The
 # plain traceback of an unexpected error is still logged.
 datasette.handle_exception.rich = None
+
+
+@contextmanager
+def _time_limit_closing_cursors(conn: sqlite3.Connection, ms: int):
+    """Datasette's time limit, and a failed statement's cursors closed (:func:`_close_cursors`)."""
+    with sqlite_timelimit(conn, ms):
+        try:
+            yield
+        except BaseException as error:
+            _close_cursors(conn, error.__traceback__)
+            raise
+
+
+def _close_cursors(conn: sqlite3.Connection, traceback) -> None:
+    """Close the cursors of ``conn`` that a failed statement's traceback holds, here, in the
+    thread that owns ``conn``.  Otherwise the garbage collector frees them later, in whatever
+    thread it runs, and a cursor's ``sqlite3_reset`` waits for the connection's mutex while
+    its thread runs another statement: the whole process (GIL held) stalled for the rest of
+    that statement, up to the 3 s limit."""
+    while traceback is not None:
+        for value in list(traceback.tb_frame.f_locals.values()):
+            if isinstance(value, sqlite3.Cursor) and value.connection is conn:
+                value.close()
+        traceback = traceback.tb_next
+
+
+# Database.execute enters this name around every statement Datasette runs.
+datasette.database.sqlite_timelimit = _time_limit_closing_cursors
 
 # The largest stored text comes from a page under the 10 MB cap: at most ~15 MB
 # of UTF-8 (GBK decodes to 1.5 times its bytes), ~20 MB as search index form.
