@@ -18,15 +18,16 @@ every connection Datasette opens (``prepare_connection``):
   authorizer): ``fts3_tokenizer`` hands out a C pointer, ``load_extension``.
 * **SQLite's heap is capped** at :data:`HEAP_LIMIT_BYTES` for the process
   (``PRAGMA hard_heap_limit``): a statement that needs more fails "out of
-  memory" (a 400 answer, :func:`handle_exception`) and the server goes on.
+  memory" (a 400 answer, :mod:`.errors`) and the server goes on.
 
 And per client, **at most** :data:`AD_HOC_PER_CLIENT` **ad-hoc SQL requests at
 once** (``?sql=``), and at most :data:`AD_HOC_TOTAL` from everyone, so one
 SQL thread always remains for the pages (``num_sql_threads``,
 :data:`SQL_THREADS`); more are answered 429 at once.  ``archive serve
 --no-sql`` turns ad-hoc SQL off (canned queries stay).  An error answer
-costs no more than the error: Datasette's rich tracebacks are off, and a
-failed statement's cursors are closed at once (:func:`_close_cursors`).
+costs no more than the error: Datasette's rich tracebacks are off
+(:mod:`.errors`), and a failed statement's cursors are closed at once
+(:func:`_close_cursors`).
 """
 
 from __future__ import annotations
@@ -39,17 +40,11 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs
 
 import datasette.database
-import datasette.handle_exception
-from datasette import Response, hookimpl
+from datasette import hookimpl
 from datasette.utils import sqlite_timelimit
 
 from .served import PLUGIN_NAME
 
-# Datasette's default error handler prints every exception with rich (locals,
-# syntax highlighting) on the event loop: about a second in which the site
-# answers nobody, for each SQL time-out any reader can cause at will.  The
-# plain traceback of an unexpected error is still logged.
-datasette.handle_exception.rich = None
 
 
 @contextmanager
@@ -197,16 +192,6 @@ def with_sql_concurrency(app):
                 del running[client]
 
     return bounded
-
-
-@hookimpl
-def handle_exception(request, exception):
-    if not isinstance(exception, MemoryError):
-        return None
-    message = f"out of memory: the statement needs more than the {HEAP_LIMIT_BYTES // 2**20} MiB SQLite may use"
-    if request.path.endswith(".json"):
-        return Response.json({"ok": False, "error": message, "status": 400}, status=400)
-    return Response.text(message, status=400)
 
 
 @hookimpl
