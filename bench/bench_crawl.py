@@ -143,7 +143,7 @@ def crawl_rate(articles: int) -> dict:
             db = Path(tmp, "archive.db")
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "crawler.run", SPIDER, "--db", str(db), "--host-map", json.dumps(host_map),
+                [sys.executable, "-m", "archive", "crawl", SPIDER, "--db", str(db), "--host-map", json.dumps(host_map),
                  "--warc-dir", str(Path(tmp, "warc")), "--no-politeness", "-s", "LOG_LEVEL=WARNING"],
                 cwd=ROOT, check=True,
             )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
-from .classify import normalize
+from .classify import fold_simplified
 from .extract import Extracted
 from .selectors import css, xpath
 from .text import normalise_space
@@ -129,7 +129,7 @@ def _simplified_twins(paragraphs: list[str]) -> list[str]:
     as published.
     """
     joined = "\n".join(paragraphs)
-    converted = normalize(joined)
+    converted = fold_simplified(joined)
     if converted == joined:
         return paragraphs
     twins = converted.split("\n")

@@ -55,9 +55,9 @@ def crawl_process(
     politeness: bool = False,
     settings: dict[str, str] | None = None,
 ) -> list[str]:
-    """The command line of one crawl (``python -m crawler.run``)."""
+    """The command line of one crawl (``python -m archive crawl``)."""
     command = [
-        sys.executable, "-m", "crawler.run", *spiders,
+        sys.executable, "-m", "archive", "crawl", *spiders,
         "--db", str(db), "--host-map", json.dumps(host_map), "--warc-dir", str(warc_dir),
     ]
     if jobdir:

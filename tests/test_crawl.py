@@ -1,5 +1,5 @@
 """End-to-end crawls: real Scrapy over real HTTP against the local mirror, into a
-real SQLite archive and real WARC files (``python -m crawler.run`` subprocesses)."""
+real SQLite archive and real WARC files (``python -m archive crawl`` subprocesses)."""
 
 from __future__ import annotations
 

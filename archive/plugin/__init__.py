@@ -1,7 +1,7 @@
 """Datasette plugin of the archive: this module only registers the hooks.
 
-* search (:mod:`.search`: the ``_search`` box of the documents and problems
-  tables and ``/-/search``) and the bounds of JSON responses (:mod:`.serving`)
+* search (:mod:`.search_page`: the ``_search`` box of the documents and problems
+  tables and ``/-/search``) and the bounds of JSON responses (:mod:`.bounds`)
   are modules of hooks, registered here as plugins of their own;
 * routes: the home page (:mod:`.home`) and the record page with its WARC
   record (:mod:`.record`);
@@ -21,10 +21,10 @@ environment loads it.
 from datasette import hookimpl
 from datasette.plugins import pm
 
-from . import exports, feeds, home, links, record, search, security, serving
-from .served import PLUGIN_NAME
+from . import bounds, exports, feeds, home, links, record, search_page, security
+from .database import PLUGIN_NAME
 
-for _module in (search, serving):
+for _module in (search_page, bounds):
     if not pm.is_registered(_module):
         pm.register(_module, name=_module.__name__)
 

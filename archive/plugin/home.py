@@ -11,7 +11,7 @@ from datasette.utils import derive_named_parameters
 
 from .. import labels
 from .record import display_time
-from .served import archive_database
+from .database import archive_database
 
 SEARCH_PATH = "/-/search"
 DASHBOARD = "rectification"
