@@ -72,7 +72,7 @@ from sites import Profile, ProfileError, get_profile
 logger = logging.getLogger(__name__)
 
 TITLE_FILTERS: dict[str, re.Pattern[str]] = {
-    # Title families of inspection disclosures (shared/domain/disclosures.md §1.1, §1.6):
+    # Title families of inspection disclosures:
     # rectification reports and round summaries (…巡视整改进展情况的通报, 关于巡察整改
     # 情况的通报, …巡视反馈意见整改情况…), and the feedback and entry notices that
     # frame them (…向XX省委反馈巡视情况, …巡视完成进驻).  Traditional 視 for big5 copies.

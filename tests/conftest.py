@@ -4,6 +4,7 @@ and real crawls run as subprocesses (Scrapy's reactor starts once per process)."
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -16,9 +17,14 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.mirror import SITES_DIR, start_mirror
-from sites import load_profiles
+from sites import EXTRA_DIRS_ENV, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test sites' profiles (their pages are in the mirror), for this process and every
+# crawl, import or server it starts; set before anything loads the profiles.
+TEST_SITES_DIR = ROOT / "tests" / "fixtures" / "sites"
+os.environ[EXTRA_DIRS_ENV] = str(TEST_SITES_DIR)
+
 CRAWL_TIMEOUT = 300
 
 SITES = {profile.name: profile for profile in load_profiles()}
