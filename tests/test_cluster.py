@@ -33,6 +33,8 @@ from crawler.cluster.scheduler import ClusterDupeFilter
 from crawler.mirror import start_mirror
 from sites import get_profile
 
+pytestmark = [pytest.mark.mirror, pytest.mark.redis, pytest.mark.slow]
+
 MIRROR_DELAY = 0.2
 # The politeness every worker is given: two requests at a time per host, 0.15 s
 # between the starts of two requests, for the whole cluster.

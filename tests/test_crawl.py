@@ -15,6 +15,8 @@ from archive_snapshot import snapshot
 from conftest import CRAWLED_SITES, MIRROR_ARTICLE_URLS, SITES, WarcRecord, copy_sites, page_kinds, query, read_warc, run_crawl_process
 from crawler.mirror import start_mirror
 
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
+
 SPIDERS = tuple(CRAWLED_SITES)
 # Sites of the test mirror (not the fault site, tests/test_faults.py), crawled only when named.
 NAMED_SITES = tuple(sorted(name for name, p in SITES.items() if p.settings.get("test_site") and "articles" in p.tests))

@@ -23,6 +23,8 @@ from archive.lock import ArchiveLock
 from archive.rebuild import RebuildRefused, rebuild
 from captures import WarcCapture
 
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 

@@ -151,6 +151,7 @@ def test_two_hundred_characters(archive_db):
     assert matching_ids(conn, quote) == oracle_ids(conn, quote)
 
 
+@pytest.mark.slow
 def test_plain_sqlite_searches_with_the_documented_query(archive_db):
     path, _ = archive_db
     plain = sqlite3.connect(path)  # no function registered: what any SQLite tool sees

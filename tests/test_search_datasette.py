@@ -21,6 +21,8 @@ from archive import search_index
 from archive.db import Archive
 from archive.importer import import_paths
 
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TEXT_FIELDS = ("title", "body_text", "source", "author", "editor", "publisher", "declared_source", "declared_author")
 

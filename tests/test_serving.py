@@ -13,6 +13,8 @@ from archive import schema
 from archive.db import Archive, connect
 from archive.importer import import_paths
 
+pytestmark = pytest.mark.slow
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
