@@ -1,4 +1,4 @@
-"""Command line: ``python -m archive import|serve|crawl|worker|demo|rebuild|reindex``.
+"""Command line: ``python -m archive import|serve|crawl|worker|demo|mirror|rebuild|reindex``.
 
 The project's one command line.  It is where the archive and the crawler meet:
 crawls get the archive's opener here (:class:`.db.Archive`, see ``crawler.port``).
@@ -115,10 +115,37 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_
                            extra_settings=extra_settings or None))
 
 
-def start_mirror():
+def start_mirror(*args, **options):
     from crawler.mirror import start_mirror
 
-    return start_mirror()
+    return start_mirror(*args, **options)
+
+
+@cli.command()
+@click.option("--port-base", type=int, help="first port; hosts get consecutive ports in name order")
+@click.option("--sites-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="serve this tree instead of the bundled fixtures")
+@click.option("--no-challenge", is_flag=True, help="serve CCDI pages without the cookie challenge")
+@click.option("--faults", is_flag=True, help="also serve the fault site (crawler/mirror/faults.py)")
+@click.option("--stall-seconds", type=float, help="how long the fault site's stalling page stalls")
+@click.option("--delay", type=float, default=0.0, show_default=True, help="seconds every answer takes (a distant server)")
+def mirror(port_base, sites_dir, no_challenge, faults, stall_seconds, delay):
+    """Serve the local mirror of the sites until interrupted; prints its host map (JSON)."""
+    import threading
+
+    from crawler.mirror.faults import Faults
+
+    fault_site = None
+    if faults:
+        fault_site = Faults() if stall_seconds is None else Faults(stall_seconds=stall_seconds)
+    running = start_mirror(sites_dir, port_base=port_base, challenge=not no_challenge, faults=fault_site, delay=delay)
+    click.echo(json.dumps(running.host_map, indent=2))
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
 
 
 @cli.command()

@@ -119,7 +119,7 @@ def _article(template_article, template, title: str, paragraphs: list[str]) -> s
 def start_mirror_process(sites_dir: Path) -> tuple[subprocess.Popen, dict]:
     """The mirror in its own process, so it does not share the crawler's GIL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--sites-dir", str(sites_dir), "--no-challenge"],
+        [sys.executable, "-m", "archive", "mirror", "--sites-dir", str(sites_dir), "--no-challenge"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     text = ""

@@ -110,3 +110,24 @@ def test_no_package_cycle():
     # The one direction: the archive (its command line) starts crawls and stores what
     # the pipelines make of a page; the crawler hands pages on; the pipelines read profiles.
     assert order.index("sites") < order.index("pipelines") < order.index("crawler") < order.index("archive")
+
+
+def _protocol_methods(protocol) -> set[str]:
+    return {name for name in protocol.__dict__ if not name.startswith("_")} | (
+        set().union(*(_protocol_methods(base) for base in protocol.__bases__ if base.__module__ == PORT_MODULE))
+    )
+
+
+def test_the_archive_and_the_cluster_capture_store_implement_the_port(tmp_path):
+    from archive.db import Archive
+    from crawler.cluster.worker import CapturedArchive
+    from crawler.port import CrawlArchive, WritingArchive
+
+    assert {"ingest", "last_run", "pages_on_hosts", "record_failure"} <= _protocol_methods(CrawlArchive)
+    with Archive(tmp_path / "archive.db") as archive:
+        assert isinstance(archive, WritingArchive)
+        assert archive.last_run("ccdi") is None
+        run_id = archive.start_run("ccdi")
+        assert archive.last_run("ccdi")["id"] == run_id == archive.run(run_id)["id"]
+    missing = {name for name in _protocol_methods(CrawlArchive) if not callable(getattr(CapturedArchive, name, None))}
+    assert missing == set()

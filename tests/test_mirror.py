@@ -243,7 +243,7 @@ def _free_port_run(length: int) -> int:
 def test_command_line_prints_the_host_map_and_serves(tmp_path):
     base = _free_port_run(len(SERVED_HOSTS))
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--port-base", str(base)],
+        [sys.executable, "-m", "archive", "mirror", "--port-base", str(base)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
