@@ -1,4 +1,4 @@
-"""Serving under load: pages kept while the archive is unchanged, bounded JSON, facet columns indexed.
+"""The served archive's bounds (archive/plugin/bounds.py): pages kept while the archive is unchanged, bounded JSON, facet columns indexed.
 
 Over HTTP against a real server (``archive serve``).
 """
