@@ -172,8 +172,8 @@ def demo(db_path, port, no_serve):
     from crawler.run import run_crawl
 
     # Politeness off for the local mirror; robots.txt is still obeyed.
-    with start_mirror() as mirror:
-        code = run_crawl(None, db_path, open_archive=Archive, host_map=mirror.host_map, politeness=False,
+    with start_mirror() as running:
+        code = run_crawl(None, db_path, open_archive=Archive, host_map=running.host_map, politeness=False,
                          warc_dir=str(warc_dir_for(db_path)))
     sys.exit(code if no_serve else serve_archive(db_path, port))
 

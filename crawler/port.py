@@ -57,7 +57,12 @@ class CrawlArchive(Protocol):
 
 @runtime_checkable
 class WritingArchive(CrawlArchive, Protocol):
-    """The archive as the cluster's coordinator and writer use it (``crawler/cluster``)."""
+    """The archive as a crawl's starter (``crawler.run``) and the cluster's coordinator
+    and writer use it (``crawler/cluster``); also a context manager that closes it."""
+
+    def __enter__(self) -> WritingArchive: ...
+
+    def __exit__(self, *exc) -> None: ...
 
     def transaction(self) -> AbstractContextManager:
         """One write transaction; writes inside it commit together."""
