@@ -339,7 +339,7 @@ def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> t
     if dates != oracle.dates(expected)[: len(dates)] or len(ids) != min(100, len(expected)):
         return False, "not the newest matching rows"
     count = page["filtered_table_rows_count"]
-    if count is None:  # a broad search, counted by the plugin (see archive/plugin/search_index.py)
+    if count is None:  # a broad search, counted by the plugin (see archive/plugin/search_page.py)
         counted = re.search(r"\(([\d,]+) rows", page["human_description_en"])
         count = int(counted.group(1).replace(",", "")) if counted else None
     if count is None and len(expected) <= probe_limit:

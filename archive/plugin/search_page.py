@@ -375,7 +375,7 @@ async def search_page(datasette, request):
         "database_name": database.name if database is not None else None,
         "notes": search_index.parse(text).notes if text.strip() else [],
     }
-    return Response.html(await datasette.render_template("search_index.html", context, request=request))
+    return Response.html(await datasette.render_template("search.html", context, request=request))
 
 
 @hookimpl
