@@ -5,6 +5,7 @@ port, and the packages import one way only."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,28 @@ def test_the_crawler_reaches_the_archive_only_through_its_port():
     assert set(importers) <= {PORT_MODULE}, importers
 
 
+_SQL = re.compile(r"\b(select\b.+\bfrom|insert\s+into|update\s+\w+\s+set|delete\s+from)\b", re.I | re.S)
+
+
+def _reaches_into_a_database(path: Path) -> list[str]:
+    """``….db`` attributes (the archive's sqlite-utils Database) and SQL in string literals."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr == "db":
+            found.append(f"line {node.lineno}: .db")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.search(node.value):
+            found.append(f"line {node.lineno}: {node.value[:40]!r}")
+    return found
+
+
 def test_no_sql_in_the_crawler():
     assert _importers("crawler", {"sqlite3", "sqlite_utils"}) == {}
+    found = {
+        _module_name(path): hits
+        for path in sorted((ROOT / "crawler").rglob("*.py"))
+        if (hits := _reaches_into_a_database(path))
+    }
+    assert found == {}
 
 
 @pytest.mark.parametrize("package", ["captures", "sites"])
