@@ -34,7 +34,7 @@ from captures import GONE, Page
 from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
 from pipelines.disclosure.rounds import load_rounds
 
-from . import schema, search_index
+from . import schema, search_index, units
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rows import query_rows
@@ -284,8 +284,13 @@ class Archive:
         return self.db[table].count
 
     def close(self) -> None:
-        self.db.conn.close()
-        self.lock.release()
+        # Units and inspections are derived from the texts: linked again once per writer, at its end.
+        try:
+            with self.transaction():
+                units.refresh(self.db)
+        finally:
+            self.db.conn.close()
+            self.lock.release()
 
     def __enter__(self) -> Archive:
         return self

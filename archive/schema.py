@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from . import copy_groups, labels, search_index
+from . import copy_groups, labels, search_index, units
 
 # The project's datasette_metadata.json, reached through a link inside the
 # package so that a wheel install carries it too.
@@ -32,6 +32,7 @@ where exists (select 1 from documents o where o.canonical_id = d.canonical_id an
 DOCUMENTS = {
     "id": str,
     "url": str,
+    "page_url": str,
     "site": str,
     "publisher": str,
     "title": str,
@@ -240,6 +241,7 @@ def schema_version() -> int:
 
     made_by = inspect.getsource(sys.modules[__name__]) + inspect.getsource(labels)
     made_by += inspect.getsource(copy_groups.create_tables) + repr(copy_groups.TABLES)
+    made_by += inspect.getsource(units.create) + repr([units.UNITS, units.UNIT_ALIASES, units.UNIT_EVENTS, units.INSPECTIONS])
     made_by += inspect.getsource(search_index.create) + repr([index.ddl() for index in search_index.INDEXES.values()])
     return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 
@@ -282,6 +284,7 @@ def create(db: Database) -> None:
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
     db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
+    units.create(db)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:
         if index.unique and index.columns == ["url"]:

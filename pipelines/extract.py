@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import charset_normalizer
 import lxml.html
@@ -198,6 +198,10 @@ def _parse_page(html: str) -> etree._Element:
         raise StageError(STAGE, "bad_html", str(exc)) from exc
 
 
+# Share buttons carry the page's own address in a parameter (weibo, qzone, douban: ``?url=``/``?u=``).
+_SHARE_LINK_PARAMETERS = ("url", "u", "href")
+
+
 def _canonical_url(page: etree._Element) -> str | None:
     for expression in (
         '//link[@rel="canonical"]/@href',
@@ -206,6 +210,18 @@ def _canonical_url(page: etree._Element) -> str | None:
         for value in xpath(expression)(page):
             if value.startswith("http"):
                 return value.strip()
+    return None
+
+
+def _shared_address(page: etree._Element) -> str | None:
+    """The address a share button passes on (``…share.php?url=http…``): what a saved page says it is.
+    Only cited, never used to choose a site profile: a lookalike page copies its model's buttons."""
+    for href in xpath('//a[contains(@href, "share") and contains(@href, "=http")]/@href')(page):
+        query = parse_qs(urlsplit(href).query)
+        for name in _SHARE_LINK_PARAMETERS:
+            for value in query.get(name, ()):
+                if value.startswith(("http://", "https://")):
+                    return value.strip()
     return None
 
 
@@ -265,7 +281,15 @@ def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_
 
 def _extract_html(url: str, html: str) -> Extracted:
     page = _parse_page(html)
-    page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
+    crawled = urlsplit(url).scheme in ("http", "https")
+    page_url = url if crawled else _canonical_url(page) or url
+    extracted = _read_html(page, html, page_url)
+    if not crawled:  # a saved file: the web address it gives for itself, for citing
+        extracted.meta["own_address"] = page_url if page_url != url else _shared_address(page)
+    return extracted
+
+
+def _read_html(page: etree._Element, html: str, page_url: str) -> Extracted:
     profile = _own_profile(page, page_url)
     template = _find_template(page, profile)
     if reason := _error_page_reason(page, profile, matched_a_template=template is not None):

@@ -14,6 +14,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.db import Archive
+from archive.importer import import_paths
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +143,22 @@ def test_input_bounds_every_bad_path_is_a_failure_and_damaged_text_is_salvaged(t
         assert "WARC/1.0" not in captured["body_text"]
         assert archive.document_for_url((docs / "good.txt").resolve().as_uri())["warnings"] is None
         assert archive.count("documents") == 4  # the folder loop walked once: no doubles
+
+
+SAVED_PAGE = Path(__file__).parent / "fixtures" / "saved_pages" / "saved_page_og_url.html"
+
+
+def test_a_saved_page_keeps_the_address_it_gives_for_itself(tmp_path):
+    """og:url first; a page without canonical link or og:url is known by its share link's url=."""
+    shared_only = tmp_path / "shared_only.html"
+    shared_only.write_text(
+        SAVED_PAGE.read_text(encoding="utf-8").replace('<meta property="og:url"', '<meta property="og:nothing"'),
+        encoding="utf-8",
+    )
+    with Archive(tmp_path / "a.db") as archive:
+        import_paths([SAVED_PAGE, shared_only], archive)
+        rows = {Path(r["url"]).name: r for r in archive.db["documents"].rows}
+    address = "http://www.meixi.gov.cn/art/2023/9/12/art_1229_88123.html"
+    assert rows["saved_page_og_url.html"]["page_url"] == address
+    assert rows["shared_only.html"]["page_url"] == address  # from weibo's share.php?url=…
+    assert all(r["url"].startswith("file:") for r in rows.values())

@@ -78,8 +78,11 @@ def citation(document: dict, cited_on: date) -> str:
     if document["publisher"] and document["publisher"] != responsible:
         parts.append(f"{document['publisher']}, ")
     parts.append(f"({published})" if published else "")
-    parts.append(f"[{cited_on.isoformat()}]. {document['url']}.")
+    # A saved page imported from a file is cited by the address it gives for itself.
+    parts.append(f"[{cited_on.isoformat()}]. {document.get('page_url') or document['url']}.")
     archived = f" 整改档案存档 {document['id']}，抓取于 {(document['fetched_at'] or '')[:10]}"
+    if document.get("page_url"):
+        archived = f" 整改档案存档 {document['id']}，导入于 {(document['fetched_at'] or '')[:10]}"
     if document["gone_at"]:
         archived += f"；原网页自 {document['gone_at'][:10]} 起已删除"
     return "".join(parts) + archived + "."
