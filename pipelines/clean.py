@@ -202,7 +202,7 @@ def _join_label_values(lines: list[str]) -> list[str]:
     joined: list[str] = []
     for line in lines:
         pair = f"{joined[-1]} {line}" if joined else ""
-        if joined and _LABEL_ONLY.fullmatch(joined[-1]) and metalines.parse(normalize(pair)) is not None:
+        if joined and _LABEL_ONLY.fullmatch(joined[-1]) and metalines.parse(fold_simplified(pair)) is not None:
             joined[-1] = pair
         else:
             joined.append(line)

@@ -64,7 +64,7 @@ def test_robots_txt_is_fetched_and_obeyed(first_crawl):
 
 
 def test_sites_crawled_only_when_named_archive_their_articles(named_crawl):
-    """A site added with only its host, publisher and column (sites/tongxi.yaml): its
+    """A site added with only its host, publisher and column (tests/fixtures/sites/tongxi.yaml): its
     lists are read generically, its pages archived with its own publisher."""
     outcome, base = named_crawl
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr[-3000:]
