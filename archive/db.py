@@ -31,17 +31,18 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from captures import GONE, Page
-from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
-from pipelines.store import FAILED, UNCHANGED, record_failure, store
+from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines.disclosure.rounds import load_rounds
 
-from . import liveness, schema, search, units
+from crawler.port import RUN_INTERRUPTED, RUN_RUNNING
+
+from . import liveness, schema, search_index, units
 from .children import ingest_worker
 from .lock import ArchiveLock
-from .rounds import load_rounds
+from .rows import query_rows
+from .store import FAILED, UNCHANGED, record_failure, store
 
 DEFAULT_DB = Path("data/archive.db")
-# crawl_runs.status of a run in progress, and of one whose process ended without closing it.
-RUNNING, INTERRUPTED = "running", "interrupted"
 
 
 def warc_dir_for(db_path: str | Path) -> Path:
@@ -65,7 +66,7 @@ PARALLEL_FROM = 100
 def connect(path: str | Path) -> Database:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
-    search.register_functions(conn)
+    search_index.register_functions(conn)
     db = Database(conn)
     db.enable_wal()
     # WAL with synchronous=NORMAL never corrupts the file on a crash; at worst
@@ -76,7 +77,9 @@ def connect(path: str | Path) -> Database:
 
 
 class Archive:
-    """The archive, opened to write (the shared writer lock is held until :meth:`close`)."""
+    """The archive, opened to write (the shared writer lock is held until :meth:`close`).
+
+    It is what a crawl writes to: it has the methods of ``crawler.port.WritingArchive``."""
 
     def __init__(self, path: str | Path = DEFAULT_DB, wait: bool = True):
         self.path = Path(path)
@@ -223,14 +226,18 @@ class Archive:
     def document_for_url(self, url: str) -> dict | None:
         return next(iter(query_rows(self.db.conn, "select * from documents where url = ? limit 1", [url])), None)
 
+    def known_pages(self, hosts) -> dict[str, dict]:
+        """``{url: {"published_at", "hints"}}`` of every archived page on one of ``hosts``, by URL."""
+        hosts = {h.lower() for h in hosts}
+        return {
+            url: {"published_at": published_at, "hints": json.loads(hints or "{}")}
+            for url, published_at, hints in self.db.execute("select url, published_at, hints from documents order by url")
+            if (urlsplit(url).hostname or "") in hosts
+        }
+
     def pages_on_hosts(self, hosts) -> list[tuple[str, dict]]:
         """(url, list hints) of every archived page on one of ``hosts``."""
-        hosts = {h.lower() for h in hosts}
-        return [
-            (url, json.loads(hints or "{}"))
-            for url, hints in self.db.execute("select url, hints from documents order by url")
-            if (urlsplit(url).hostname or "") in hosts
-        ]
+        return [(url, page["hints"]) for url, page in self.known_pages(hosts).items()]
 
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """A page that now answers 404/410 is marked, never deleted."""
@@ -240,9 +247,18 @@ class Archive:
             )
         return cursor.rowcount > 0
 
+    def last_run(self, spider: str) -> dict | None:
+        """The spider's latest ``crawl_runs`` row, or None before its first run."""
+        rows = query_rows(self.db.conn, "select * from crawl_runs where spider = ? order by id desc limit 1", [spider])
+        return next(iter(rows), None)
+
+    def run(self, run_id: int) -> dict | None:
+        """A ``crawl_runs`` row, or None."""
+        return next(iter(query_rows(self.db.conn, "select * from crawl_runs where id = ?", [run_id])), None)
+
     def start_run(self, spider: str) -> int:
         """A new run row, naming this process so that its death can be told (:mod:`archive.liveness`)."""
-        row = {"spider": spider, "started_at": now_utc(), "status": RUNNING, **liveness.this_process()}
+        row = {"spider": spider, "started_at": now_utc(), "status": RUN_RUNNING, **liveness.this_process()}
         with self.transaction():
             return self.db["crawl_runs"].insert(row).last_pk
 
@@ -255,7 +271,7 @@ class Archive:
                 self.db.execute(
                     "update crawl_runs set status = ?, message = null, pid = ?, host = ?, process_started = ? "
                     "where id = ? and finished_at is null",
-                    [RUNNING, process["pid"], process["host"], process["process_started"], run_id],
+                    [RUN_RUNNING, process["pid"], process["host"], process["process_started"], run_id],
                 )
 
     def close_open_runs(self, run_ids, status: str, message: str) -> list[int]:
@@ -322,7 +338,7 @@ def close_dead_runs(conn: sqlite3.Connection) -> list[int]:
     outright: SIGKILL, power loss), with what it had archived; returns their ids.
     A run of another host, or one that names no process, is left as it is."""
     closed = []
-    for run in query_rows(conn, "select * from crawl_runs where status = ? and finished_at is null", [RUNNING]):
+    for run in query_rows(conn, "select * from crawl_runs where status = ? and finished_at is null", [RUN_RUNNING]):
         if liveness.is_running(run.get("pid"), run.get("host"), run.get("process_started")) is not False:
             continue
         message = (
@@ -331,7 +347,7 @@ def close_dead_runs(conn: sqlite3.Connection) -> list[int]:
             f"{run['documents_updated'] or 0} updated, {run['documents_unchanged'] or 0} unchanged, "
             f"{run['failures'] or 0} failed"
         )
-        _close_run(conn, run["id"], INTERRUPTED, message)
+        _close_run(conn, run["id"], RUN_INTERRUPTED, message)
         closed.append(run["id"])
     return closed
 

@@ -1,6 +1,6 @@
 """Serving the archive: Datasette in a child process that stops with its parent.
 
-The entry points (``archive serve``, the demo of ``crawler.run``) call
+The entry points (``archive serve``, ``archive demo``) call
 :func:`serve_archive`; nothing here parses a command line.
 """
 
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from .children import die_with_parent
 from .db import BUSY_TIMEOUT_S, close_dead_runs
 from .plugin import limits
-from .plugin.served import PLUGIN_NAME
+from .plugin.database import PLUGIN_NAME
 from .schema import METADATA, METADATA_DB_KEY
 
 SQL_TIME_LIMIT_MS = 3000

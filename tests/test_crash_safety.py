@@ -21,6 +21,8 @@ from archive.db import connect
 from conftest import MIRROR_ARTICLE_URLS, ROOT, STEADY_CRAWL, crawl_process, document_count, run_crawl_process
 from crawler.mirror import start_mirror
 
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
+
 DOCUMENTS = 300
 # Rising, so what an earlier killed run left (documents, a .rebuilding file) never
 # already reaches the next kill point.

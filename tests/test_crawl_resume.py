@@ -14,6 +14,8 @@ from conftest import (
 )
 from crawler.mirror import start_mirror
 
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
+
 KILL_AFTER_DOCUMENTS = 5
 
 

@@ -43,7 +43,7 @@ import datasette.database
 from datasette import hookimpl
 from datasette.utils import sqlite_timelimit
 
-from .served import PLUGIN_NAME
+from .database import PLUGIN_NAME
 
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .served import PLUGIN_NAME
+from .database import PLUGIN_NAME
 
 
 def configured_origin(datasette) -> tuple[bytes, bytes] | None:

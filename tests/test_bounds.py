@@ -1,4 +1,4 @@
-"""Serving under load: pages kept while the archive is unchanged, bounded JSON, facet columns indexed.
+"""The served archive's bounds (archive/plugin/bounds.py): pages kept while the archive is unchanged, bounded JSON, facet columns indexed.
 
 Over HTTP against a real server (``archive serve``).
 """
@@ -17,6 +17,8 @@ from journalist_archive import build
 from archive import schema
 from archive.db import Archive, connect
 from archive.importer import import_paths
+
+pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ATOM = "{http://www.w3.org/2005/Atom}"
