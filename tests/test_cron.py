@@ -2,7 +2,7 @@
 
 Run by ``/bin/sh`` with cron's bare environment, in a ``git clone`` of HEAD
 (no ``data/``: it is git-ignored) whose ``.venv`` is this environment's;
-only the checkout path and ``--mirror tongxi`` (the local mirror, not the
+only the checkout path and ``--mirror zhejiang`` (the local mirror, not the
 live sites) are put in.
 """
 
@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, SITES
 
 pytestmark = [pytest.mark.slow, pytest.mark.mirror]
 
 CHECKOUT = "/srv/zhenggai"
-ON_THE_MIRROR = "archive crawl --mirror tongxi"
+SITE = "zhejiang"  # a production site (cron's bare environment knows no test site)
+ON_THE_MIRROR = f"archive crawl --mirror {SITE}"
 
 
 def readme_cron_line() -> str:
@@ -58,10 +59,11 @@ def test_the_readme_cron_line_runs_on_a_fresh_clone(fresh_clone):
     done = run_as_cron(fresh_clone, command)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == done.stderr == ""  # cron mails nothing when the crawl went well
+    articles = SITES[SITE].tests["articles"]
     log = (fresh_clone / "data" / "crawl.log").read_text(encoding="utf-8")
-    assert re.search(r"^tongxi\s+ok\s+\d+\s+\d+\s+3\s", log, re.M), log[-2000:]
+    assert re.search(rf"^{SITE}\s+ok\s+\d+\s+\d+\s+{len(articles)}\s", log, re.M), log[-2000:]
     with sqlite3.connect(fresh_clone / "data" / "archive.db") as db:
-        assert db.execute("select count(*) from documents where url like 'http://jw.tongxi.test/%'").fetchone()[0] == 3
+        assert {url for (url,) in db.execute("select url from documents")} == set(articles)
 
 
 def test_a_failed_crawl_prints_one_line_naming_the_log(fresh_clone):
