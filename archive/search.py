@@ -34,6 +34,7 @@ in step call it.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -453,3 +454,84 @@ def parse(text: str) -> SearchQuery:
     if parts:
         query.match = " ".join(parts)
     return query
+
+
+# --- answering a search: every match, exact counts, long phrases ---------------
+
+# A single term this long (characters compared) is found through its rarest windows
+# (:func:`rarest_windows_rowids`) and verified on the candidates' texts.
+LONG_PHRASE = 8
+WINDOW = 3  # characters per window asked of the index
+WINDOWS = 2  # windows asked together (AND): their candidates' intersection is verified
+# A copy (a republished page of a text) → the row of its text: documents map to
+# their canonical record, problems of a copy to nothing (counted with the canonical report's).
+_COPIES = {
+    "documents": "select d.rowid, c.rowid from documents d join documents c on c.id = d.canonical_id where d.is_canonical = 0",
+    "problems": "select rowid, null from problems where is_canonical = 0",
+}
+
+
+def matching_rowids(conn: sqlite3.Connection, table: str, match: str) -> list[int]:
+    """Every row matching the FTS5 expression: the index's doclists only, no row read."""
+    fts = INDEXES[table].fts
+    return [rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])]
+
+
+def count_texts(conn: sqlite3.Connection, table: str, rowids: list[int]) -> int:
+    """How many texts the rows are: a text and its republished copies count once.
+    Reads only the copies (``is_canonical = 0``, indexed), never the matching rows."""
+    copies = dict(conn.execute(_COPIES[table]))
+    texts = {copies.get(rowid, rowid) for rowid in rowids}
+    texts.discard(None)
+    return len(texts)
+
+
+def document_frequencies(conn: sqlite3.Connection, table: str, tokens: set[str]) -> dict[str, int]:
+    """How many rows hold each token (one character of the index form), from the index's vocabulary."""
+    fts = INDEXES[table].fts
+    vocabulary = f"{fts}_vocabulary"
+    # In the temp schema: works on a read-only connection and changes nothing in the archive.
+    conn.execute(f"create virtual table if not exists temp.{vocabulary} using fts5vocab(main, {fts}, 'row')")
+    frequencies = dict.fromkeys(tokens, 0)
+    for token in tokens:
+        row = conn.execute(f"select doc from temp.{vocabulary} where term = ?", [token]).fetchone()
+        frequencies[token] = row[0] if row else 0
+    return frequencies
+
+
+def rarest_windows(wanted: str, frequencies: dict[str, int], width: int = WINDOW, count: int = WINDOWS) -> list[str]:
+    """The ``count`` non-overlapping windows of ``width`` characters of ``wanted``
+    whose characters are rarest (least total document frequency: the index reads
+    every character's list, and the rarest bound how many rows match)."""
+    starts = range(len(wanted) - width + 1)
+    cost = {start: sum(frequencies.get(c, 0) for c in wanted[start : start + width]) for start in starts}
+    chosen: list[int] = []
+    for start in sorted(starts, key=lambda s: (cost[s], s)):
+        if all(abs(start - other) >= width for other in chosen):
+            chosen.append(start)
+            if len(chosen) == count:
+                break
+    return [wanted[start : start + width] for start in sorted(chosen)]
+
+
+def rarest_windows_rowids(conn: sqlite3.Connection, table: str, term: str) -> list[int]:
+    """The rows holding ``term`` (a long phrase), exactly: the index finds the
+    rows holding its rarest windows, and each candidate's indexed texts are
+    compared as the index would (:func:`comparable`).  The time is bounded by
+    the rarest windows' lists, not by the phrase's length."""
+    wanted = comparable(term)
+    index = INDEXES[table]
+    frequencies = document_frequencies(conn, table, set(wanted))
+    if min(frequencies.values(), default=0) == 0:
+        return []  # a character no row holds
+    windows = rarest_windows(wanted, frequencies)
+    candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
+    columns = ", ".join(expression.format(row="") for _, expression in index.columns)
+    found = []
+    for rowid, *values in conn.execute(
+        f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",
+        [json.dumps(candidates)],
+    ):
+        if any(value is not None and wanted in comparable(str(value)) for value in values):
+            found.append(rowid)
+    return found
