@@ -297,10 +297,14 @@ def test_rarest_windows_are_the_rarest_that_do_not_overlap():
     assert search.rarest_windows("鑫台账", frequencies, width=3, count=2) == ["鑫台账"]
 
 
-def test_document_frequencies_come_from_the_index(archive_db):
+def test_character_frequencies_are_shares_of_rows(archive_db):
     _, conn = archive_db
-    frequencies = search.document_frequencies(conn, "documents", {"贸", "巡", "鑫"})
-    assert frequencies == {"贸": len(oracle_ids(conn, "贸")), "巡": len(oracle_ids(conn, "巡")), "鑫": len(oracle_ids(conn, "鑫"))}
+    rows = conn.execute("select count(*) from documents").fetchone()[0]
+    assert rows < search.FREQUENCY_SAMPLE  # every row is in the sample: the shares are exact
+    frequencies = search.character_frequencies(conn, "documents")
+    for character in ("贸", "巡", "的"):
+        assert frequencies[character] == len(oracle_ids(conn, character)) / rows
+    assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1
 
 
 @pytest.mark.parametrize("start, length", [(100, 10), (40, 30), (100, 200), (0, 8)])
