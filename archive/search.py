@@ -389,6 +389,7 @@ class SearchQuery:
     terms: list[str] = field(default_factory=list)  # the terms to find (and highlight), as typed
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alternatives: bool = False  # some terms are joined by OR (else every term must occur)
 
 
 def phrase(term: str) -> str:
@@ -442,6 +443,7 @@ def parse(text: str) -> SearchQuery:
             continue
         if pending_op:
             parts.append(pending_op)
+            query.alternatives = query.alternatives or pending_op == "OR"
             (query.excluded if pending_op == "NOT" else query.terms).append(value)
         else:
             if parts:
@@ -520,28 +522,33 @@ def character_frequencies(conn: sqlite3.Connection, table: str) -> dict[str, flo
     return shares
 
 
-def rarest_windows(wanted: str, frequencies: dict[str, float], width: int = WINDOW, count: int = WINDOWS) -> list[str]:
-    """The ``count`` non-overlapping windows of ``width`` characters of ``wanted``
-    whose characters are rarest (least total share of rows: the index reads
-    every character's list, and the rarest bound how many rows match).  A
-    character missing from ``frequencies`` counts as the rarest."""
-    starts = range(len(wanted) - width + 1)
-    cost = {start: sum(frequencies.get(c, 0) for c in wanted[start : start + width]) for start in starts}
-    chosen: list[int] = []
-    for start in sorted(starts, key=lambda s: (cost[s], s)):
-        if all(abs(start - other) >= width for other in chosen):
-            chosen.append(start)
+def rarest_windows(terms: list[str], frequencies: dict[str, float], width: int = WINDOW, count: int = WINDOWS) -> list[str]:
+    """The ``count`` windows of ``width`` characters, taken from the ``terms``
+    (compared forms) and not overlapping within one, whose characters are
+    rarest (least total share of rows: the index reads every character's list,
+    and the rarest bound how many rows match).  A character missing from
+    ``frequencies`` counts as the rarest."""
+    cost = {
+        (number, start): sum(frequencies.get(c, 0) for c in term[start : start + width])
+        for number, term in enumerate(terms)
+        for start in range(len(term) - width + 1)
+    }
+    chosen: list[tuple[int, int]] = []
+    for number, start in sorted(cost, key=lambda place: (cost[place], place)):
+        if all(number != other or abs(start - other_start) >= width for other, other_start in chosen):
+            chosen.append((number, start))
             if len(chosen) == count:
                 break
-    return [wanted[start : start + width] for start in sorted(chosen)]
+    return [terms[number][start : start + width] for number, start in sorted(chosen)]
 
 
-def rarest_windows_rowids(conn: sqlite3.Connection, table: str, term: str) -> list[int]:
-    """The rows holding ``term`` (a long phrase), exactly: the index finds the
-    rows holding its rarest windows, and each candidate's indexed texts are
-    compared as the index would (:func:`comparable`).  The time is bounded by
-    the rarest windows' lists, not by the phrase's length."""
-    wanted = comparable(term)
+def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]) -> list[int]:
+    """The rows holding every one of ``terms`` (one of them a long phrase),
+    exactly: the index finds the rows holding their rarest windows, and each
+    candidate's indexed texts are compared as the index would
+    (:func:`comparable`).  The time is bounded by the rarest windows' lists,
+    not by the phrases' length."""
+    wanted = [comparable(term) for term in terms]
     index = INDEXES[table]
     windows = rarest_windows(wanted, character_frequencies(conn, table))
     candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
@@ -551,6 +558,7 @@ def rarest_windows_rowids(conn: sqlite3.Connection, table: str, term: str) -> li
         f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",
         [json.dumps(candidates)],
     ):
-        if any(value is not None and wanted in comparable(str(value)) for value in values):
+        texts = [comparable(str(value)) for value in values if value is not None]
+        if all(any(term in text for text in texts) for term in wanted):
             found.append(rowid)
     return found

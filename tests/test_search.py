@@ -293,8 +293,10 @@ def test_a_copy_is_counted_with_its_text(archive_db):
 def test_rarest_windows_are_the_rarest_that_do_not_overlap():
     frequencies = {"的": 900, "整": 500, "改": 500, "鑫": 1, "台": 20, "账": 20, "工": 700, "作": 700}
     # 鑫台账 costs 41; every other window overlaps it but 的整改 (1,900).
-    assert search.rarest_windows("的整改鑫台账工作", frequencies, width=3, count=2) == ["的整改", "鑫台账"]
-    assert search.rarest_windows("鑫台账", frequencies, width=3, count=2) == ["鑫台账"]
+    assert search.rarest_windows(["的整改鑫台账工作"], frequencies, width=3, count=2) == ["的整改", "鑫台账"]
+    assert search.rarest_windows(["鑫台账"], frequencies, width=3, count=2) == ["鑫台账"]
+    # Windows from several terms: 工作 is too short for one; 改鑫台 (521) beats 的整改 once 鑫台账 is taken elsewhere.
+    assert search.rarest_windows(["改鑫台", "鑫台账", "工作"], frequencies, width=3, count=2) == ["改鑫台", "鑫台账"]
 
 
 def test_character_frequencies_are_shares_of_rows(archive_db):
@@ -312,8 +314,11 @@ def test_long_phrases_are_found_by_their_rarest_windows(archive_db, start, lengt
     _, conn = archive_db
     for (body,) in conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 3"):
         quote = body[start : start + length]
-        found = ids_of(conn, search.rarest_windows_rowids(conn, "documents", quote))
+        found = ids_of(conn, search.rarest_windows_rowids(conn, "documents", [quote]))
         assert found and found == oracle_ids(conn, quote)
+        # Every term must occur: the quotation and a word found elsewhere.
+        both = ids_of(conn, search.rarest_windows_rowids(conn, "documents", [quote, "整改"]))
+        assert both == oracle_ids(conn, quote) & oracle_ids(conn, "整改")
 
 
 def test_a_long_phrase_whose_windows_occur_apart_finds_nothing(archive_db):
@@ -321,5 +326,5 @@ def test_a_long_phrase_whose_windows_occur_apart_finds_nothing(archive_db):
     body = conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 1").fetchone()[0]
     swapped = body[110:120] + body[100:110]  # both halves are in the text, not in this order
     assert oracle_ids(conn, swapped) == set()
-    assert search.rarest_windows_rowids(conn, "documents", swapped) == []
-    assert search.rarest_windows_rowids(conn, "documents", "巡察整改工作鑫鑫鑫鑫") == [] == list(oracle_ids(conn, "巡察整改工作鑫鑫鑫鑫"))
+    assert search.rarest_windows_rowids(conn, "documents", [swapped]) == []
+    assert search.rarest_windows_rowids(conn, "documents", ["巡察整改工作鑫鑫鑫鑫"]) == [] == list(oracle_ids(conn, "巡察整改工作鑫鑫鑫鑫"))

@@ -19,8 +19,9 @@ them, so a page never waits on work it does not show:
    pages beside them when copies make more.  Facets of a search, on request
    (``_withfacets=1``), group that list of rows rather than each running the
    search again.
-4. A single term of ``search.LONG_PHRASE`` characters or more (a quotation)
-   is found through its rarest windows and verified on the candidates' texts
+4. A term of ``search.LONG_PHRASE`` characters or more (a quotation), with
+   no OR or NOT beside it, is found through the rarest windows of the terms
+   and verified on the candidates' texts
    (:func:`archive.search.rarest_windows_rowids`).
 
 The plan is made once per request by an ASGI wrapper (which also turns off
@@ -110,8 +111,10 @@ class SearchPlan:
 
 
 def _long_phrase(query: search.SearchQuery) -> bool:
-    """One term long enough to be found by its rarest windows (:func:`archive.search.rarest_windows_rowids`)."""
-    return len(query.terms) == 1 and not query.excluded and len(search.comparable(query.terms[0])) >= search.LONG_PHRASE
+    """Terms that must all occur, one long enough to be found by its rarest windows
+    (:func:`archive.search.rarest_windows_rowids`)."""
+    return (not query.alternatives and not query.excluded
+            and any(len(search.comparable(term)) >= search.LONG_PHRASE for term in query.terms))
 
 
 def index_ready(conn: sqlite3.Connection, table: str) -> bool:
@@ -145,7 +148,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery, f
     try:
         with sqlite_timelimit(conn, PROBE_TIME_LIMIT_MS):
             if _long_phrase(query):
-                matched = search.rarest_windows_rowids(conn, table, query.terms[0])
+                matched = search.rarest_windows_rowids(conn, table, query.terms)
                 found = matched[: PROBE_LIMIT + 1]
             else:
                 found = [row[0] for row in conn.execute(
