@@ -213,6 +213,8 @@ def test_broad_searches_are_planned_and_counted_exactly(archive_path):
         assert f"{len(expected)} rows" in html
         faceted = get_json(url(base, "documents.json", _search="整改", _withfacets="1"))
         assert sum(v["count"] for v in faceted["facet_results"]["doc_type"]["results"]) == len(expected)
+        canonical = {v["value"]: v["count"] for v in faceted["facet_results"]["is_canonical"]["results"]}
+        assert canonical == {1: texts, 0: len(expected) - texts}  # every copy's canonical text matches too
         # Rare terms are still listed in full and counted.
         page = get_json(url(base, "documents.json", _search="贸促会"))
         assert page["filtered_table_rows_count"] == 1

@@ -87,7 +87,11 @@ class SearchPlan:
         """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
         fts = search.INDEXES[self.table].fts
         if self.rowids is not None:
-            return f"{alias}.rowid in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
+            # A long list (a broad search's facets) is a filter on a scan of the facet
+            # column's index (the unary + keeps SQLite from reading each listed row
+            # instead: 3.2 s → 0.6 s for five facets of 17,000 matches).
+            listed = f"+{alias}.rowid" if len(self.rowids) > PROBE_LIMIT else f"{alias}.rowid"
+            return f"{listed} in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
         if self.correlated:
             return (
                 f"exists (select 1 from {fts} where {fts} match :zh_match and {fts}.rowid = {alias}.rowid)",
