@@ -94,6 +94,7 @@ DISCLOSURES = {
     "status_source": str,
     "problems_completed": int,
     "problems_basically_completed": int,
+    "problems_phase_completed": int,
     "problems_in_progress": int,
     "problems_unfinished": int,
     "problems_long_term_only": int,

@@ -142,6 +142,26 @@ def test_input_bounds_every_bad_path_is_a_failure_and_damaged_text_is_salvaged(t
         assert archive.count("documents") == 4  # the folder loop walked once: no doubles
 
 
+def test_a_folder_walk_skips_notes_and_search_pages_and_counts_them(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(FIXTURES, docs)
+    (docs / "README.md").write_text("# 这些页面\n从县纪委监委网站保存，2024年3月。\n", encoding="utf-8")
+    (docs / "SOURCES.txt").write_text("template_report.txt: http://example.gov.cn/a.html\n", encoding="utf-8")
+    results = "".join(f"<li><a href='/a{i}.html'>巡察整改情况的通报</a><span>2024-0{i}-1{i}</span></li>" for i in range(1, 7))
+    (docs / "results.html").write_text(
+        f"<html><head><title>纪委监委网站</title></head><body><p>搜索结果：共找到6条</p><ul>{results}</ul></body></html>",
+        encoding="utf-8")
+    (docs / "was5-search-page1.html").write_text("<html><body><p>巡视整改</p></body></html>", encoding="utf-8")
+    db = tmp_path / "a.db"
+    done = run_import(docs, "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert "imported: 4 new; 4 documents" in done.stdout
+    assert "skipped, not articles: 2 note, 2 search_results" in done.stdout
+    # A file named on the command line is imported whatever its name.
+    named = run_import(docs / "README.md", "--db", db)
+    assert named.returncode == 0 and "imported: 1 new; 5 documents" in named.stdout
+
+
 SAVED_PAGE = Path(__file__).parent / "fixtures" / "saved_pages" / "saved_page_og_url.html"
 
 

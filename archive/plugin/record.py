@@ -30,7 +30,7 @@ DISCLOSURE_FACTS = (
     ("inspection_end", "Inspection end"), ("feedback_date", "Feedback"), ("published_at", "Published"),
     ("lag_days", "Days feedback → publication"), ("problems_stated", "Problems the report states"),
     ("problems_itemised", "Problems listed"), ("problems_total", "Problems"), ("status_source", "Status counts from"),
-    ("problems_completed", "Completed"), ("problems_basically_completed", "基本完成"),
+    ("problems_completed", "Completed"), ("problems_basically_completed", "基本完成"), ("problems_phase_completed", "阶段性完成"),
     ("problems_in_progress", "In progress"), ("problems_unfinished", "未完成"),
     ("problems_long_term_only", "Only 长期坚持"), ("problems_no_status", "No status"),
     ("problems_long_term", "Long-term (…长期坚持)"), ("money_recovered_yuan", "Money recovered (yuan)"),
