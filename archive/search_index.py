@@ -492,6 +492,27 @@ def count_texts(conn: sqlite3.Connection, table: str, rowids: list[int]) -> int:
     return len(texts)
 
 
+def count_matches(conn: sqlite3.Connection, table: str, match: str) -> tuple[int, int]:
+    """(texts, pages) matching the FTS5 expression, counted in the index
+    (``count(*)`` reads only doclists for one character) and corrected for the
+    copies among the matches: the same as :func:`count_texts` of every match."""
+    fts = INDEXES[table].fts
+    (pages,) = conn.execute(f"select count(*) from {fts} where {fts} match ?", [match]).fetchone()
+    copies = dict(conn.execute(_COPIES[table]))
+    if not pages or not copies:
+        return pages, pages
+
+    def matching(rowids) -> set[int]:
+        return {rowid for (rowid,) in conn.execute(
+            f"select rowid from {fts} where {fts} match ? and rowid in (select value from json_each(?))",
+            [match, json.dumps(sorted(rowids))])}
+
+    copies_matched = matching(copies)
+    # A copy's text counts when its canonical page does not match itself (the copy differs).
+    texts_of_copies = {copies[rowid] for rowid in copies_matched} - {None}
+    return pages - len(copies_matched) + len(texts_of_copies - matching(texts_of_copies)), pages
+
+
 def character_frequencies(conn: sqlite3.Connection, table: str) -> dict[str, float]:
     """The share of rows holding each character, estimated from a sample of
     ``FREQUENCY_SAMPLE`` rows spread over the table, kept for ``FREQUENCY_TTL_S``.

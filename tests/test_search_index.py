@@ -282,6 +282,8 @@ def test_every_match_is_counted_in_pages_and_texts(archive_db, term):
     rowids = search_index.matching_rowids(conn, "documents", search_index.parse(term).match)
     assert ids_of(conn, rowids) == oracle_ids(conn, term)
     assert search_index.count_texts(conn, "documents", rowids) == oracle_texts(conn, oracle_ids(conn, term))
+    assert search_index.count_matches(conn, "documents", search_index.parse(term).match) == (
+        oracle_texts(conn, oracle_ids(conn, term)), len(oracle_ids(conn, term)))
 
 
 def test_a_copy_is_counted_with_its_text(archive_db):
@@ -289,6 +291,7 @@ def test_a_copy_is_counted_with_its_text(archive_db):
     rowids = search_index.matching_rowids(conn, "documents", search_index.parse("白石镇").match)
     assert len(rowids) == 2  # a report and its traditional-character copy
     assert search_index.count_texts(conn, "documents", rowids) == 1
+    assert search_index.count_matches(conn, "documents", search_index.parse("白石镇").match) == (1, 2)
 
 
 def test_rarest_windows_are_the_rarest_that_do_not_overlap():

@@ -158,20 +158,22 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                 found = [row[0] for row in conn.execute(
                     f"select rowid from {fts} where {fts} match ? limit ?", [query.match, PROBE_LIMIT + 1]
                 )]
-                # Every match, for the exact count: rowids from the index's lists, no row read.
-                matched = found if len(found) <= PROBE_LIMIT else search_index.matching_rowids(conn, table, query.match)
+                matched = found if len(found) <= PROBE_LIMIT or not facets else search_index.matching_rowids(
+                    conn, table, query.match)
+                if len(found) > PROBE_LIMIT and not facets:  # counted in the index, no list of rowids needed
+                    plan.texts, plan.count = search_index.count_matches(conn, table, query.match)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = "this search takes too long here; add a word or a longer phrase"
         return plan
-    if len(matched) <= PROBE_LIMIT or facets:
-        # Facets group this list of rows, read once, instead of running the search again each.
-        plan.rowids = matched
-    else:
+    if plan.count is not None:  # broad, no facets: paged from the index
         (first,) = conn.execute(f"select (select min(rowid) from [{table}])").fetchone()  # one index seek
         plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
+        return plan
+    # Listed in full (facets group this list of rows, read once, instead of running the search again each).
+    plan.rowids = matched
     plan.count, plan.texts = len(matched), search_index.count_texts(conn, table, matched)
     return plan
 
