@@ -13,12 +13,12 @@ them, so a page never waits on work it does not show:
    the table in its sort order and asks the index about each row — the page
    is full after a few dozen rows.  Otherwise (or when the sort column has no
    index, or facets are asked for) the index's match list is used as is.
-3. Every search is counted exactly: the rowids of every match are read
-   from the index's lists (no row read), and texts are counted from them and
-   the copies alone (:func:`archive.search_index.count_texts`) — texts, with the
-   pages beside them when copies make more.  Facets of a search, on request
-   (``_withfacets=1``), group that list of rows rather than each running the
-   search again.
+3. Every search is counted exactly — texts, with the pages beside them when
+   copies make more: a listed search from its list
+   (:func:`archive.search_index.count_texts`), a broad one in the index
+   (:func:`archive.search_index.count_matches`: ``count(*)`` reads no row).
+   Facets of a search, on request (``_withfacets=1``), group the list of its
+   matches, read once from the index, rather than each running the search again.
 4. A term of ``search_index.LONG_PHRASE`` characters or more (a quotation), with
    no OR or NOT beside it, is found through the rarest windows of the terms
    and verified on the candidates' texts
