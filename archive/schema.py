@@ -306,6 +306,9 @@ def create(db: Database) -> None:
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     _add_missing_columns(db)
+    # A search counts texts from the copies alone (archive.search_index.count_texts).
+    for table in ("documents", "problems"):
+        db[table].create_index(["is_canonical"], if_not_exists=True)
     index_facet_columns(db)
     copy_groups.create_tables(db)
     # A group of copies is found through the canonical_id index: the record page
