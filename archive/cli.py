@@ -1,14 +1,19 @@
-"""Command line: ``python -m archive import|serve|crawl|worker|cluster|demo|rebuild``."""
+"""Command line: ``python -m archive import|serve|crawl|worker|cluster|demo|mirror|rebuild|reindex``.
+
+The project's one command line.  It is where the archive and the crawler meet:
+crawls get the archive's opener here (:class:`.db.Archive`, see ``crawler.port``).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from .db import DEFAULT_DB, warc_dir_for
+from .db import DEFAULT_DB, Archive, warc_dir_for
 from .serve import NoArchive, serve_archive
 
 
@@ -22,7 +27,6 @@ def cli():
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, help="SQLite archive file")
 def import_command(paths, db_path):
     """Import local documents (files or folders) through the pipelines."""
-    from .db import Archive
     from .importer import import_paths
 
     def report(path, outcome, result):
@@ -52,11 +56,14 @@ def import_command(paths, db_path):
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind; loopback unless told otherwise")
-def serve(db_path, port, host):
+@click.option("--base-url", help="the URL readers reach the archive at (behind a proxy); absolute links use it "
+                                 "[default: http://HOST:PORT/]")
+@click.option("--no-sql", is_flag=True, help="no ad-hoc SQL (tables, canned queries, search and feeds stay)")
+def serve(db_path, port, host, base_url, no_sql):
     """Serve the archive in Datasette (read-only; it may be written meanwhile)."""
     try:
-        code = serve_archive(db_path, port, host)
-    except NoArchive as error:
+        code = serve_archive(db_path, port, host, base_url=base_url, allow_sql=not no_sql)
+    except (NoArchive, ValueError) as error:
         raise click.ClickException(str(error)) from error
     sys.exit(code)
 
@@ -74,43 +81,110 @@ def _settings(pairs) -> dict:
 @click.option("--cookie-file", type=click.Path(exists=True), help="cookies exported from a real browser")
 @click.option("--jobdir", help="Scrapy JOBDIR, so an interrupted crawl resumes (default data/jobs/<spider>)")
 @click.option("--mirror", is_flag=True, help="crawl the local mirror instead of the live sites")
+@click.option("--host-map", type=json.loads, help='JSON {"real.host": "http://127.0.0.1:PORT"}: send those hosts elsewhere')
+@click.option("--warc-dir", help="where WARC captures go (default: warc/ beside the archive)")
+@click.option("--no-politeness", is_flag=True, help="no delays (a local mirror, a benchmark)")
 @click.option("--recheck", is_flag=True, help="also re-fetch every archived page: edits become versions, 404/410 marks pages gone")
 @click.option("--cluster", "cluster_url", metavar="REDIS_URL",
               help="crawl with workers sharing a Redis frontier (redis://HOST:PORT/DB); this process writes the archive")
 @click.option("--workers", default=0, show_default=True, help="with --cluster: worker processes to start on this machine")
 @click.option("-s", "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s")
-def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs):
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="append all output to this file (its folder is created); on failure, one line on stderr names it")
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_politeness, recheck, cluster_url, workers,
+          pairs, log_file):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
 
     With --cluster, the crawl is shared by workers on any number of machines
     (``python -m archive worker --cluster …`` or Scrapyd jobs; see the README,
     "Crawling on several machines"); this process coordinates them and is the
-    only one to write the archive."""
+    only one to write the archive.
+
+    With --log-file (for cron, which mails what a job prints), a crawl that
+    went well prints nothing and one that failed prints one line."""
     from contextlib import nullcontext
 
     from crawler.run import run_crawl
 
-    extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {})}
-    with (start_mirror() if mirror else nullcontext()) as running:
-        host_map = running.host_map if running else None
-        if cluster_url:
-            from crawler.cluster.coordinator import run_cluster_crawl
+    def crawl_sites() -> int:
+        extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {})}
+        warc_folder = warc_dir or str(warc_dir_for(db_path))
+        with (start_mirror() if mirror else nullcontext()) as running:
+            hosts = running.host_map if running else host_map
+            if cluster_url:
+                from crawler.cluster.coordinator import run_cluster_crawl
 
-            # Local workers keep their own WARC files beside the archive's copies.
-            worker_args = ["--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
-                           *(["--host-map", json.dumps(host_map)] if host_map else []),
-                           *(["--cookie-file", cookie_file] if cookie_file else []),
-                           *(arg for pair in pairs for arg in ("-s", pair))]
-            sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, workers=workers,
-                                       worker_args=worker_args, recheck=recheck, settings=_settings(pairs)))
-        sys.exit(run_crawl(list(spiders) or None, db_path, host_map=host_map, cookie_file=cookie_file, jobdir=jobdir,
-                           warc_dir=str(warc_dir_for(db_path)), extra_settings=extra_settings or None))
+                # Local workers keep their own WARC files beside the archive's copies.
+                worker_command = [sys.executable, "-m", "archive", "worker", "--cluster", cluster_url,
+                                  "--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
+                                  *(["--host-map", json.dumps(hosts)] if hosts else []),
+                                  *(["--cookie-file", cookie_file] if cookie_file else []),
+                                  *(arg for pair in pairs for arg in ("-s", pair))]
+                return run_cluster_crawl(cluster_url, list(spiders) or None, db_path, open_archive=Archive,
+                                         warc_dir=warc_folder, workers=workers, worker_command=worker_command,
+                                         recheck=recheck, settings=_settings(pairs))
+            return run_crawl(list(spiders) or None, db_path, open_archive=Archive, host_map=hosts,
+                             cookie_file=cookie_file, jobdir=jobdir, politeness=not no_politeness, warc_dir=warc_folder,
+                             extra_settings=extra_settings or None)
+
+    sys.exit(_logged(log_file, crawl_sites) if log_file else crawl_sites())
 
 
-def start_mirror():
+def _logged(log_file: Path, run) -> int:
+    """``run()`` with this process's output (and its children's) appended to ``log_file``;
+    when it fails, one line on the original stderr says so."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    original_stderr = os.fdopen(os.dup(2), "w")
+    log = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    code = 1
+    try:
+        code = run()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if code:
+            print(f"archive crawl failed (exit {code}): see {log_file.resolve()}", file=original_stderr, flush=True)
+    return code
+
+
+def start_mirror(*args, **options):
     from crawler.mirror import start_mirror
 
-    return start_mirror()
+    return start_mirror(*args, **options)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to serve on (a private one for cluster workers on other machines)")
+@click.option("--port-base", type=int, help="first port; hosts get consecutive ports in name order")
+@click.option("--sites-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="serve this tree instead of the bundled fixtures")
+@click.option("--no-challenge", is_flag=True, help="serve CCDI pages without the cookie challenge")
+@click.option("--faults", is_flag=True, help="also serve the fault site (crawler/mirror/faults.py)")
+@click.option("--stall-seconds", type=float, help="how long the fault site's stalling page stalls")
+@click.option("--delay", type=float, default=0.0, show_default=True, help="seconds every answer takes (a distant server)")
+def mirror(host, port_base, sites_dir, no_challenge, faults, stall_seconds, delay):
+    """Serve the local mirror of the sites until interrupted; prints its host map (JSON)."""
+    import threading
+
+    from crawler.mirror.faults import Faults
+
+    fault_site = None
+    if faults:
+        fault_site = Faults() if stall_seconds is None else Faults(stall_seconds=stall_seconds)
+    running = start_mirror(sites_dir, host, port_base=port_base, challenge=not no_challenge, faults=fault_site, delay=delay)
+    click.echo(json.dumps(running.host_map, indent=2))
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
 
 
 @cli.command()
@@ -194,22 +268,25 @@ def cluster_stop(cluster_url):
 @click.option("--no-serve", is_flag=True, help="build the demo archive and stop")
 def demo(db_path, port, no_serve):
     """Offline demo: start the mirror, crawl it with every spider, serve the archive."""
-    from crawler.run import run_demo
+    from crawler.run import run_crawl
 
-    sys.exit(run_demo(db_path, port=port, serve=not no_serve))
+    # Politeness off for the local mirror; robots.txt is still obeyed.
+    with start_mirror() as running:
+        code = run_crawl(None, db_path, open_archive=Archive, host_map=running.host_map, politeness=False,
+                         warc_dir=str(warc_dir_for(db_path)))
+    sys.exit(code if no_serve else serve_archive(db_path, port))
 
 
 @cli.command()
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, type=click.Path(exists=True, dir_okay=False))
 def reindex(db_path):
     """Build the search indexes again from the stored texts."""
-    from . import search
-    from .db import Archive
+    from . import search_index
 
     with Archive(db_path) as archive:  # opening migrates an index made by an older version
-        for table in search.INDEXES:
+        for table in search_index.INDEXES:
             if archive.db[table].exists():
-                search.rebuild(archive.db.conn, table)
+                search_index.rebuild(archive.db.conn, table)
                 click.echo(f"reindexed {table}: {archive.count(table)} rows")
 
 

@@ -4,21 +4,31 @@ and real crawls run as subprocesses (Scrapy's reactor starts once per process)."
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.db import connect
+from archive.schema import create
 from crawler.mirror import SITES_DIR, start_mirror
-from sites import load_profiles
+from sites import EXTRA_DIRS_ENV, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test sites' profiles (their pages are in the mirror), for this process and every
+# crawl, import or server it starts.
+TEST_SITES_DIR = ROOT / "tests" / "fixtures" / "sites"
+os.environ[EXTRA_DIRS_ENV] = str(TEST_SITES_DIR)
+load_profiles.cache_clear()
+
 CRAWL_TIMEOUT = 300
 
 SITES = {profile.name: profile for profile in load_profiles()}
@@ -55,9 +65,9 @@ def crawl_process(
     politeness: bool = False,
     settings: dict[str, str] | None = None,
 ) -> list[str]:
-    """The command line of one crawl (``python -m crawler.run``)."""
+    """The command line of one crawl (``python -m archive crawl``)."""
     command = [
-        sys.executable, "-m", "crawler.run", *spiders,
+        sys.executable, "-m", "archive", "crawl", *spiders,
         "--db", str(db), "--host-map", json.dumps(host_map), "--warc-dir", str(warc_dir),
     ]
     if jobdir:
@@ -76,6 +86,46 @@ def run_crawl_process(*args, **kwargs) -> CrawlOutcome:
         crawl_process(*args, **kwargs), cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT
     )
     return CrawlOutcome(done.returncode, done.stdout, done.stderr)
+
+
+# Slow and steady, so a signal lands part-way: one request at a time per site, half a second apart.
+STEADY_CRAWL = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0.5",
+    "RANDOMIZE_DOWNLOAD_DELAY": "False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+}
+
+
+def document_count(db: Path) -> int:
+    try:
+        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    try:
+        return connection.execute("select count(*) from documents").fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        connection.close()
+
+
+def stop_crawl_part_way(command: list[str], db: Path, signum: int, after_documents: int, log=subprocess.DEVNULL):
+    """Start the crawl ``command``; once ``after_documents`` are archived, send it ``signum``
+    and wait for it to end.  Returns the ended process (``log``: where its output goes)."""
+    crawl = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 120
+        while document_count(db) < after_documents and crawl.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert crawl.poll() is None, "the crawl ended before it could be stopped part-way"
+        crawl.send_signal(signum)
+        crawl.wait(timeout=120)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+            crawl.wait()
+    return crawl
 
 
 def copy_sites(destination: Path) -> Path:
@@ -118,6 +168,15 @@ def first_crawl(tmp_path_factory):
 @pytest.fixture
 def archive_path(tmp_path) -> Path:
     return tmp_path / "archive.db"
+
+
+@pytest.fixture
+def empty_db(archive_path):
+    """A new archive's tables in a real SQLite file (sqlite-utils ``Database``), no writer lock."""
+    database = connect(archive_path)
+    create(database)
+    yield database
+    database.conn.close()
 
 
 def query(db: Path, sql: str, params=()) -> list[sqlite3.Row]:

@@ -25,18 +25,15 @@ Runs on the archive's machine, for the whole crawl:
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import redis
 
-from archive.db import Archive, warc_dir_for
 from crawler.archive_pipeline import INTERRUPTED, KILLED, STOPPED_EARLY, errors_by_kind, last_run_state, run_status
 from crawler.cluster.credentials import PasswordInURL
 from crawler.cluster.crawl import OPEN, ClusterCrawl, ClusterLost, connect
@@ -44,6 +41,7 @@ from crawler.cluster.operate import crawl_status, status_line
 from crawler.cluster.politeness import crawl_politeness
 from crawler.cluster.scheduler import CLUSTER_LOST
 from crawler.cluster.writer import CaptureWriter
+from crawler.port import ArchiveOpener, WritingArchive
 from crawler.run import project_settings, report, spider_names
 from sites import get_profile
 
@@ -58,17 +56,12 @@ _STATUS_SECONDS = 5.0
 CLUSTER_RUN_MARK = "cluster crawl "
 
 
-def _snapshot(archive: Archive, spider_cls) -> dict[str, dict]:
+def _snapshot(archive: WritingArchive, spider_cls) -> dict[str, dict]:
     """What the archive holds for the site, as the spiders ask it (crawler/mixins.py)."""
-    hosts = {host.lower() for host in get_profile(spider_cls.profile_name).hosts}
-    return {
-        url: {"published_at": published_at, "hints": json.loads(hints or "{}")}
-        for url, published_at, hints in archive.db.execute("select url, published_at, hints from documents")
-        if (urlsplit(url).hostname or "") in hosts
-    }
+    return archive.known_pages(get_profile(spider_cls.profile_name).hosts)
 
 
-def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: str, recheck: bool,
+def open_or_resume(client, archive: WritingArchive, spiders: list[str] | None, prefix: str, recheck: bool,
                    politeness: dict[str, str] | None = None) -> ClusterCrawl | None:
     crawl = ClusterCrawl.current(client, prefix)
     if crawl is not None:
@@ -104,23 +97,22 @@ def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: 
     return crawl
 
 
-def worker_command(cluster_url: str, worker_args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "crawler.run", "--cluster", cluster_url, *worker_args]
-
-
 def run_cluster_crawl(
     cluster_url: str,
     spiders: list[str] | None,
     db_path: str,
     *,
-    warc_dir: str | None = None,
+    open_archive: ArchiveOpener,
+    warc_dir: str,
     workers: int = 0,
-    worker_args: list[str] | None = None,
+    worker_command: list[str] | None = None,
     recheck: bool = False,
     settings: dict | None = None,
 ) -> int:
     """Coordinate and write the cluster crawl (see the module docstring); returns
     0 when every site was ok, 1 when one failed, 2 when the crawl could not start.
+    ``open_archive(db_path)`` opens the archive; ``warc_dir`` is where the workers'
+    captures are copied; ``workers`` local worker processes run ``worker_command``.
     ``settings`` are Scrapy settings on top of the project's (the ``CLUSTER_*`` ones
     count here)."""
     extra_settings = settings
@@ -136,13 +128,14 @@ def run_cluster_crawl(
     except Exception as exc:
         print(f"cannot reach Redis at {cluster_url}: {exc}", file=sys.stderr)
         return 2
-    warc_dir = Path(warc_dir) if warc_dir else warc_dir_for(db_path)
-    with Archive(db_path) as archive:
+    warc_dir = Path(warc_dir)
+    with open_archive(db_path) as archive:
         crawl = open_or_resume(client, archive, spiders, prefix, recheck, crawl_politeness(settings))
         if crawl is None:
             return 2
         run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
-        local = [subprocess.Popen(worker_command(cluster_url, worker_args or [])) for _ in range(workers)]
+        archive.adopt_runs(run_ids.values())  # resumed: the runs are this process's now
+        local = [subprocess.Popen(worker_command) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         coordinator = Coordinator(crawl, archive, writer, settings)
         lost_in_redis = False
@@ -171,11 +164,11 @@ def run_cluster_crawl(
                     process.wait()
         # A crawl Redis lost is not marked ended: its workers must not take it for finished.
         crawl.close(mark_ended=not lost_in_redis)
-    return report(db_path, run_ids)
+    return report(open_archive, db_path, run_ids)
 
 
 class Coordinator:
-    def __init__(self, crawl: ClusterCrawl, archive: Archive, writer: CaptureWriter, settings):
+    def __init__(self, crawl: ClusterCrawl, archive: WritingArchive, writer: CaptureWriter, settings):
         self.crawl = crawl
         self.archive = archive
         self.writer = writer

@@ -1,10 +1,11 @@
 """The search index and the query reader, on real SQLite files (no server).
 
-Every answer is compared with the substring oracle :func:`archive.search.comparable`.
+Every answer is compared with the substring oracle :func:`archive.search_index.comparable`.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -14,29 +15,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive import search
+from archive import search_index
 from archive.db import Archive, connect
 from archive.importer import import_paths
-from archive.plugin.search import snippet
+from archive.plugin.search_page import snippet
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def matching_ids(conn, text: str, table: str = "documents") -> set[str]:
-    fts = search.INDEXES[table].fts
+    fts = search_index.INDEXES[table].fts
     rows = conn.execute(
-        f"select id from {table} where rowid in (select rowid from {fts} where {fts} match ?)", [search.parse(text).match]
+        f"select id from {table} where rowid in (select rowid from {fts} where {fts} match ?)", [search_index.parse(text).match]
     )
     return {row[0] for row in rows}
 
 
 def oracle_ids(conn, term: str) -> set[str]:
-    wanted = search.comparable(term)
+    wanted = search_index.comparable(term)
     rows = conn.execute(
         "select id, coalesce(title, ''), body_text, source, author, editor, publisher, declared_source, declared_author"
         " from documents"
     )
-    return {row[0] for row in rows if any(wanted in search.comparable(field or "") for field in row[1:])}
+    return {row[0] for row in rows if any(wanted in search_index.comparable(field or "") for field in row[1:])}
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +51,14 @@ def archive_db(tmp_path_factory):
 
 
 def test_fold_keeps_length_and_simplifies_character_by_character():
-    assert search.fold("巡察整改進展情況的通報") == "巡察整改进展情况的通报"
+    assert search_index.fold("巡察整改進展情況的通報") == "巡察整改进展情况的通报"
     # Full-width and ASCII letters, digits and punctuation meet; case and accents are ignored.
-    assert search.fold("ＣＯＶＩＤ－１９，“四风”") == search.fold("covid-19,“四风”") == "covid－19，“四风”"
-    assert search.fold("Émile") == "emile"
+    assert search_index.fold("ＣＯＶＩＤ－１９，“四风”") == search_index.fold("covid-19,“四风”") == "covid－19，“四风”"
+    assert search_index.fold("Émile") == "emile"
     text = "乾隆著作裏面\u3000王\u200b伟"
-    assert len(search.fold(text)) == len(text)
-    assert search.comparable(text) == "干隆著作里面王伟"  # spaces and zero-width characters ignored
-    assert search.index_form("巡視ab") == "巡 视 a b"
+    assert len(search_index.fold(text)) == len(text)
+    assert search_index.comparable(text) == "干隆著作里面王伟"  # spaces and zero-width characters ignored
+    assert search_index.index_form("巡視ab") == "巡 视 a b"
 
 
 @pytest.mark.parametrize(
@@ -94,7 +95,7 @@ def test_bylines_and_problems_are_searchable(archive_db):
         row[0]
         for row in conn.execute(
             "select title from problems where rowid in (select rowid from problems_fts where problems_fts match ?)",
-            [search.parse("党费").match],
+            [search_index.parse("党费").match],
         )
     }
     assert problem_titles == {"党费收缴不规范"}
@@ -126,7 +127,7 @@ def test_words_operators_and_quotes(archive_db):
     ],
 )
 def test_query_reading(text, match, notes):
-    query = search.parse(text)
+    query = search_index.parse(text)
     assert query.match == match
     assert query.notes == notes
 
@@ -136,9 +137,9 @@ def test_query_reading(text, match, notes):
        | st.text(alphabet='"()*:^+-、，。 ORNTAD四风{}', max_size=30))
 def test_any_input_is_a_valid_query(text):
     conn = sqlite3.connect(":memory:")
-    conn.execute(f"create virtual table t using fts5(body, tokenize=\"{search.TOKENIZE}\")")
-    conn.execute("insert into t values (?)", [search.index_form("四风、整改（一）OR “x”")])
-    query = search.parse(text)
+    conn.execute(f"create virtual table t using fts5(body, tokenize=\"{search_index.TOKENIZE}\")")
+    conn.execute("insert into t values (?)", [search_index.index_form("四风、整改（一）OR “x”")])
+    query = search_index.parse(text)
     if query.match is not None:
         conn.execute("select count(*) from t where t match ?", [query.match]).fetchone()
 
@@ -151,6 +152,7 @@ def test_two_hundred_characters(archive_db):
     assert matching_ids(conn, quote) == oracle_ids(conn, quote)
 
 
+@pytest.mark.slow
 def test_plain_sqlite_searches_with_the_documented_query(archive_db):
     path, _ = archive_db
     plain = sqlite3.connect(path)  # no function registered: what any SQLite tool sees
@@ -225,8 +227,8 @@ def test_snippet_marks_the_hits_in_the_texts_own_characters():
 
 def test_the_install_compiled_the_index_form():
     """README command 1 compiles archive/_index_form.c; without it indexing runs at NumPy speed."""
-    assert search._compiled_index_form is not None
-    assert search._compiled_index_form_utf8 is not None
+    assert search_index._compiled_index_form is not None
+    assert search_index._compiled_index_form_utf8 is not None
 
 
 @settings(max_examples=300, deadline=None)
@@ -234,30 +236,99 @@ def test_the_install_compiled_the_index_form():
 def test_the_index_form_in_sql_is_the_same_from_utf8_compiled_or_not(text):
     """The index's views pass texts to zh_index_form as UTF-8 BLOBs and index the bytes it
     returns: the compiled UTF-8 path and the fallback give the text's index form, encoded."""
-    expected = search._numpy_index_form(text).encode("utf-8")  # the reference, not the function under test
-    assert search.sql_index_form(text.encode("utf-8")) == expected
-    compiled, search._compiled_index_form_utf8 = search._compiled_index_form_utf8, None
+    expected = search_index._numpy_index_form(text).encode("utf-8")  # the reference, not the function under test
+    assert search_index.sql_index_form(text.encode("utf-8")) == expected
+    compiled, search_index._compiled_index_form_utf8 = search_index._compiled_index_form_utf8, None
     try:
-        assert search.sql_index_form(text.encode("utf-8")) == expected
+        assert search_index.sql_index_form(text.encode("utf-8")) == expected
     finally:
-        search._compiled_index_form_utf8 = compiled
-    assert search.sql_index_form(text) == expected.decode("utf-8")
+        search_index._compiled_index_form_utf8 = compiled
+    assert search_index.sql_index_form(text) == expected.decode("utf-8")
 
 
 def test_bytes_that_are_not_utf8_become_replacement_characters_in_the_index_form():
-    table = search._fold_table()
-    assert search._compiled_index_form_utf8(b"A\xff\xe4\xb8", table) == "a \ufffd \ufffd \ufffd".encode("utf-8")
-    assert search._compiled_index_form_utf8("巡視\n".encode("utf-8") + b"\xc0", table) == "巡 视   \ufffd".encode("utf-8")
+    table = search_index._fold_table()
+    assert search_index._compiled_index_form_utf8(b"A\xff\xe4\xb8", table) == "a \ufffd \ufffd \ufffd".encode("utf-8")
+    assert search_index._compiled_index_form_utf8("巡視\n".encode("utf-8") + b"\xc0", table) == "巡 视   \ufffd".encode("utf-8")
 
 
 @pytest.mark.parametrize("text", [
     "", "巡", "巡視整改 ABC，１２", "Ｅ-mail: X@y.COM\t\n", "𠀀𪚥\U000E0001\U000E0100é", "\x00\x7f\u3000\uff5e",
 ])
 def test_compiled_and_numpy_index_forms_agree(text):
-    assert search._compiled_index_form(text, search._fold_table()) == search._numpy_index_form(text)
+    assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=1, max_size=200))
 def test_compiled_and_numpy_index_forms_agree_on_any_text(text):
-    assert search._compiled_index_form(text, search._fold_table()) == search._numpy_index_form(text)
+    assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)
+
+
+def ids_of(conn, rowids: list[int]) -> set[str]:
+    return {row[0] for row in conn.execute("select id from documents where rowid in (select value from json_each(?))",
+                                           [json.dumps(rowids)])}
+
+
+def oracle_texts(conn, ids: set[str]) -> int:
+    """Texts among the documents: a page and its republished copies are one."""
+    canonical = dict(conn.execute("select id, coalesce(canonical_id, id) from documents"))
+    return len({canonical[i] for i in ids})
+
+
+@pytest.mark.parametrize("term", ["整改", "白石镇", "巡", "不存在的词"])
+def test_every_match_is_counted_in_pages_and_texts(archive_db, term):
+    _, conn = archive_db
+    rowids = search_index.matching_rowids(conn, "documents", search_index.parse(term).match)
+    assert ids_of(conn, rowids) == oracle_ids(conn, term)
+    assert search_index.count_texts(conn, "documents", rowids) == oracle_texts(conn, oracle_ids(conn, term))
+    assert search_index.count_matches(conn, "documents", search_index.parse(term).match) == (
+        oracle_texts(conn, oracle_ids(conn, term)), len(oracle_ids(conn, term)))
+
+
+def test_a_copy_is_counted_with_its_text(archive_db):
+    _, conn = archive_db
+    rowids = search_index.matching_rowids(conn, "documents", search_index.parse("白石镇").match)
+    assert len(rowids) == 2  # a report and its traditional-character copy
+    assert search_index.count_texts(conn, "documents", rowids) == 1
+    assert search_index.count_matches(conn, "documents", search_index.parse("白石镇").match) == (1, 2)
+
+
+def test_rarest_windows_are_the_rarest_that_do_not_overlap():
+    frequencies = {"的": 900, "整": 500, "改": 500, "鑫": 1, "台": 20, "账": 20, "工": 700, "作": 700}
+    # 鑫台账 costs 41; every other window overlaps it but 的整改 (1,900).
+    assert search_index.rarest_windows(["的整改鑫台账工作"], frequencies, width=3, count=2) == ["的整改", "鑫台账"]
+    assert search_index.rarest_windows(["鑫台账"], frequencies, width=3, count=2) == ["鑫台账"]
+    # Windows from several terms: 工作 is too short for one; 改鑫台 (521) beats 的整改 once 鑫台账 is taken elsewhere.
+    assert search_index.rarest_windows(["改鑫台", "鑫台账", "工作"], frequencies, width=3, count=2) == ["改鑫台", "鑫台账"]
+
+
+def test_character_frequencies_are_shares_of_rows(archive_db):
+    _, conn = archive_db
+    rows = conn.execute("select count(*) from documents").fetchone()[0]
+    assert rows < search_index.FREQUENCY_SAMPLE  # every row is in the sample: the shares are exact
+    frequencies = search_index.character_frequencies(conn, "documents")
+    for character in ("贸", "巡", "的"):
+        assert frequencies[character] == len(oracle_ids(conn, character)) / rows
+    assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1
+
+
+@pytest.mark.parametrize("start, length", [(100, 10), (40, 30), (100, 200), (0, 8)])
+def test_long_phrases_are_found_by_their_rarest_windows(archive_db, start, length):
+    _, conn = archive_db
+    for (body,) in conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 3"):
+        quote = body[start : start + length]
+        found = ids_of(conn, search_index.rarest_windows_rowids(conn, "documents", [quote]))
+        assert found and found == oracle_ids(conn, quote)
+        # Every term must occur: the quotation and a word found elsewhere.
+        both = ids_of(conn, search_index.rarest_windows_rowids(conn, "documents", [quote, "整改"]))
+        assert both == oracle_ids(conn, quote) & oracle_ids(conn, "整改")
+
+
+def test_a_long_phrase_whose_windows_occur_apart_finds_nothing(archive_db):
+    _, conn = archive_db
+    body = conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 1").fetchone()[0]
+    swapped = body[110:120] + body[100:110]  # both halves are in the text, not in this order
+    assert oracle_ids(conn, swapped) == set()
+    assert search_index.rarest_windows_rowids(conn, "documents", [swapped]) == []
+    assert search_index.rarest_windows_rowids(conn, "documents", ["巡察整改工作鑫鑫鑫鑫"]) == [] == list(oracle_ids(conn, "巡察整改工作鑫鑫鑫鑫"))
