@@ -105,4 +105,4 @@ def test_a_page_lost_makes_a_run_incomplete_whatever_the_error_rate_but_failing_
     assert run_status("finished", errors, 100, 0.2, None, unarchived=1)[0] == "incomplete"
     assert run_status("finished", errors, 100, 0.2, None, unarchived=0)[0] == "ok"
     assert run_status("finished", {"http_500": 30}, 100, 0.2, None, unarchived=30)[0] == "failing"
-    assert run_status("shutdown", errors, 100, 0.2, None, unarchived=1)[0] == "failing"
+    assert run_status("closespider_errorcount", errors, 100, 0.2, None, unarchived=1)[0] == "failing"
