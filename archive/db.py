@@ -34,7 +34,7 @@ from captures import GONE, Page
 from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
-from . import schema, search
+from . import attachments, schema, search
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rounds import load_rounds
@@ -114,7 +114,20 @@ class Archive:
     def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
         """Store one processed page; returns new / updated / unchanged / failed."""
         with self.transaction():
-            return store(self.db, result, run_id)
+            outcome = store(self.db, result, run_id)
+            if result.ok:
+                attachments.refresh_disclosure(self.db, result.document["id"])
+            return outcome
+
+    def save_attachment(self, page_url: str, url: str, attachment, *, warc_file: str | None = None,
+                        warc_record_id: str | None = None, fetched_at: str | None = None,
+                        run_id: int | None = None) -> str:
+        """Store one attachment of a page (:mod:`archive.attachments`); returns its id."""
+        with self.transaction():
+            return attachments.store_attachment(
+                self.db, page_url, url, attachment, warc_file=warc_file, warc_record_id=warc_record_id,
+                fetched_at=fetched_at, run_id=run_id,
+            )
 
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one raw page — the one path of crawl, import and rebuild.
@@ -199,6 +212,8 @@ class Archive:
                 else:
                     result = next(processed) if step == _PROCESS else result
                     outcome = store(self.db, result, run_id)
+                    if result.ok:
+                        attachments.refresh_disclosure(self.db, result.document["id"])
                 done.append((raw, outcome, result))
         return done
 

@@ -24,10 +24,10 @@ which holds the archive's writer lock (:mod:`archive.lock`).
 from .reader import (
     WARC_SUFFIXES, CaptureReader, FileReport, Page, annotation_fields, is_capture_file, raw_document, record_bytes,
 )
-from .writer import ARTICLE, FAILED, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture, WriteListener
+from .writer import ARTICLE, ATTACHMENT, FAILED, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture, WriteListener
 
 __all__ = [
-    "ARTICLE", "FAILED", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
+    "ARTICLE", "ATTACHMENT", "FAILED", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
     "CaptureReader", "CapturedRecord", "annotation_fields", "Exchange", "FileReport", "Page", "WarcCapture", "WriteListener", "is_capture_file",
     "raw_document", "record_bytes",
 ]

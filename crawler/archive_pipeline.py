@@ -27,10 +27,14 @@ from scrapy.statscollectors import StatsCollector
 
 from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
-from captures import ARTICLE, GONE, HINTS, PAGE_KIND
+from twisted.internet.threads import deferToThread
+
+from captures import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND
 from crawler.capture import capture_for
 from crawler.failures import LostPage, page_lost
+from crawler.items import AttachmentFile
 from pipelines import Failure, ProcessResult, RawDocument
+from pipelines.attachments import extract_attachment
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +170,8 @@ class ArchivePipeline:
         return True
 
     def process_item(self, item):
+        if isinstance(item, AttachmentFile):
+            return self._process_attachment(item)
         raw = RawDocument(
             url=item["url"],
             body=item["body"],
@@ -192,6 +198,34 @@ class ArchivePipeline:
         self.outcomes[outcome] += 1
         self.stats.inc_value(f"archive/documents_{outcome}")
         return item
+
+    def _process_attachment(self, item: AttachmentFile):
+        """Read the file in a thread (the reading itself runs in a bounded child process, so
+        the crawl goes on meanwhile), then store it here, on the reactor's thread."""
+        if item.get("warc_record_id"):
+            hints = {"page_url": item["page_url"], "name": item["name"]}
+            capture_for(self.crawler).annotate(item["url"], item["warc_record_id"],
+                                               {PAGE_KIND: ATTACHMENT, HINTS: json.dumps(hints, ensure_ascii=False)})
+        content_type = _header(item.get("headers"), "Content-Type")
+        reading = deferToThread(extract_attachment, item["body"], item["name"], content_type)
+
+        def store(attachment):
+            try:
+                self.archive.save_attachment(
+                    item["page_url"], item["url"], attachment, warc_file=item.get("warc_file"),
+                    warc_record_id=item.get("warc_record_id"), fetched_at=item.get("fetched_at"), run_id=self.run_id,
+                )
+            except Exception as exc:  # one bad file never ends the crawl
+                logger.exception("Archiving the attachment %s failed", item["url"])
+                attachment.failure = Failure("archive", "internal_error", f"{type(exc).__name__}: {exc}")
+            if attachment.failure is not None:
+                self.failure_kinds[attachment.failure.kind] += 1
+                logger.warning("%s: %s/%s: %s", item["url"], attachment.failure.stage, attachment.failure.kind,
+                               attachment.failure.message)
+            self.stats.inc_value("archive/attachments_" + ("failed" if attachment.failure else "read"))
+            return item
+
+        return reading.addCallback(store)
 
     def _archive(self, raw: RawDocument) -> str:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)

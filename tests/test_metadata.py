@@ -20,6 +20,7 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("disclosures", {**schema.DISCLOSURES, **schema.GENERATED["disclosures"]}),
         ("problems", schema.PROBLEMS),
         ("outcomes", schema.OUTCOMES),
+        ("attachments", schema.ATTACHMENTS),
         ("versions", schema.VERSIONS),
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),

@@ -162,6 +162,20 @@ def _recognise(gray: np.ndarray, engine: str, left: int = 0, top: int = 0) -> li
     return [Line(line.x + left, line.y + top, line.text) for line in ENGINES[engine](gray)]
 
 
+NARROW_STRIP_PX = 200
+
+
+def _padded(strip: np.ndarray) -> tuple[np.ndarray, int]:
+    """A narrow column (序号) with white margins: the detector misses a lone "1" in a strip
+    a few characters wide.  Returns the strip and how far it moved right."""
+    width = strip.shape[1]
+    if width >= NARROW_STRIP_PX:
+        return strip, 0
+    padded = np.full((strip.shape[0], 4 * width), 255, dtype=np.uint8)
+    padded[:, 2 * width:3 * width] = strip
+    return padded, 2 * width
+
+
 def read_page(image: Image.Image, engine: str = "rapidocr") -> OcrPage:
     """One scanned page: its text lines and, when it is a ruled table, its cells.
 
@@ -179,8 +193,8 @@ def read_page(image: Image.Image, engine: str = "rapidocr") -> OcrPage:
         table[max(start - top - 2, 0):end - top + 2] = 255
     rows: list[list[str]] = [[""] * (len(vertical) - 1) for _ in range(len(horizontal) - 1)]
     for column, ((_, left), (right, _)) in enumerate(zip(vertical, vertical[1:])):
-        strip = table[:, left + 3:max(right - 3, left + 4)]
-        for line in _recognise(strip, engine, left + 3, top):
+        strip, shift = _padded(table[:, left + 3:max(right - 3, left + 4)])
+        for line in _recognise(strip, engine, left + 3 - shift, top):
             row = _cell_index(line.y, horizontal)
             if row is not None:
                 rows[row][column] += line.text
