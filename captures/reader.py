@@ -32,6 +32,7 @@ iteration (the pages, in capture order), which reads only the pages' records.
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 import zlib
@@ -457,4 +458,14 @@ def record_bytes(warc_dir: str | Path, warc_file: str, record_id: str) -> bytes 
             offset, length = records.get_record_offset(), records.get_record_length()
             stream.seek(offset)
             return stream.read(length)
+    return None
+
+
+def record_payload(warc_dir: str | Path, warc_file: str, record_id: str) -> bytes | None:
+    """The payload (the HTTP body) of record ``record_id`` in ``warc_file``, else None."""
+    data = record_bytes(warc_dir, warc_file, record_id)
+    if data is None:
+        return None
+    for record in ArchiveIterator(io.BytesIO(data)):
+        return record.content_stream().read()
     return None
