@@ -26,12 +26,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlite_utils import Database
 
-from captures import GONE, Page
+from captures import ATTACHMENT, GONE, Page
 from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
+from pipelines.attachments import extract_attachment
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
 from . import attachments, schema, search
@@ -116,10 +117,10 @@ class Archive:
         with self.transaction():
             outcome = store(self.db, result, run_id)
             if result.ok:
-                attachments.refresh_disclosure(self.db, result.document["id"])
+                attachments.page_stored(self.db, result)
             return outcome
 
-    def save_attachment(self, page_url: str, url: str, attachment, *, warc_file: str | None = None,
+    def save_attachment(self, page_url: str | None, url: str, attachment, *, warc_file: str | None = None,
                         warc_record_id: str | None = None, fetched_at: str | None = None,
                         run_id: int | None = None) -> str:
         """Store one attachment of a page (:mod:`archive.attachments`); returns its id."""
@@ -146,7 +147,8 @@ class Archive:
     ) -> Iterator[tuple[RawDocument, str, ProcessResult | None]]:
         """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each.
 
-        ``items``: pages (``Page.kind`` ``article`` or ``gone``) and results
+        ``items``: pages (``Page.kind`` ``article``, ``gone`` or ``attachment``: a file, read
+        and stored by :meth:`_store_attachment` while its batch is written) and results
         that already failed (a file that could not be read).  Pages are
         processed in worker processes (``parallel``; by default when
         ``items`` has a length of at least :data:`PARALLEL_FROM`) and stored
@@ -187,6 +189,8 @@ class Archive:
                 batch.steps.append((item.raw, FAILED, item))
             elif item.kind == GONE:
                 batch.steps.append((item.raw, GONE, None))
+            elif item.kind == ATTACHMENT:  # read here, before the write transaction (OCR takes minutes)
+                batch.steps.append((item.raw, ATTACHMENT, _read_attachment(item.raw)))
             elif self.has_bytes(item.raw):
                 batch.steps.append((item.raw, UNCHANGED, None))
             else:
@@ -209,13 +213,23 @@ class Archive:
                 elif step == UNCHANGED:
                     self.touch(raw.url, raw.fetched_at)
                     outcome = UNCHANGED
+                elif step == ATTACHMENT:
+                    outcome, result = self._store_attachment(raw, result, run_id)
                 else:
                     result = next(processed) if step == _PROCESS else result
                     outcome = store(self.db, result, run_id)
                     if result.ok:
-                        attachments.refresh_disclosure(self.db, result.document["id"])
+                        attachments.page_stored(self.db, result)
                 done.append((raw, outcome, result))
         return done
+
+    def _store_attachment(self, raw: RawDocument, attachment, run_id: int | None) -> tuple[str, ProcessResult | None]:
+        """A file of an import or a capture, as read: ``attachment``, or ``failed`` with the reason."""
+        attachments.store_attachment(self.db, (raw.hints or {}).get("page_url"), raw.url, attachment, warc_file=raw.warc_file,
+                                     warc_record_id=raw.warc_record_id, fetched_at=raw.fetched_at, run_id=run_id)
+        if attachment.failure is not None:
+            return FAILED, ProcessResult(raw, failure=attachment.failure)
+        return ATTACHMENT, None
 
     def has_bytes(self, raw: RawDocument) -> bool:
         """True when the archived record of ``raw.url`` was made from exactly these bytes."""
@@ -303,6 +317,12 @@ class _Batch:
     steps: list = field(default_factory=list)
     urls: set = field(default_factory=set)
     processed: object = None  # the results of the pages to process, in order: a list or the pool's AsyncResult
+
+
+def _read_attachment(raw: RawDocument):
+    """The text of a file of an import or a capture (its reader runs in a bounded child)."""
+    name = (raw.hints or {}).get("name") or unquote(urlsplit(raw.url).path.rsplit("/", 1)[-1])
+    return extract_attachment(raw.body, name, raw.content_type)
 
 
 def process_and_sign(raw: RawDocument) -> ProcessResult:

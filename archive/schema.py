@@ -137,6 +137,13 @@ PROBLEMS = {
     "is_canonical": int,
 }
 
+# The attachment links of each page: a file imported or read from a capture finds its page here.
+ATTACHMENT_LINKS = {
+    "document_id": str,
+    "url": str,
+    "name": str,
+}
+
 # The files a page links (附件), raw in the WARC, with what was read from them.
 ATTACHMENTS = {
     "id": str,
@@ -310,6 +317,7 @@ def create(db: Database) -> None:
         if_not_exists=True,
     )
     db["attachments"].create(ATTACHMENTS, pk="id", if_not_exists=True)
+    db["attachment_links"].create(ATTACHMENT_LINKS, pk=("document_id", "url"), if_not_exists=True)
     db["outcomes"].create(OUTCOMES, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
@@ -325,6 +333,8 @@ def create(db: Database) -> None:
         ("documents", ["content_sha256"]),
         ("problems", ["document_id"]),
         ("attachments", ["document_id"]),
+        ("attachments", ["url"]),
+        ("attachment_links", ["url"]),
         ("outcomes", ["document_id"]),
         ("versions", ["document_id"]),
         ("failures", ["url"]),

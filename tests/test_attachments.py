@@ -5,25 +5,20 @@ and 1 GB, never an exception."""
 
 from __future__ import annotations
 
-import csv
 import io
 import resource
 import time
-import unicodedata
 import zipfile
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from bench.bench_attachments import FIXTURES, HEADER, ROWS, SOURCE, character_accuracy
 from pipelines.attachments import extract_attachment
 from pipelines.attachments.formats import sniff
 from pipelines.disclosure import attachment_problems, parse_disclosure
 from pipelines.disclosure.dates import deadline_date
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "attachments"
-SOURCE = list(csv.reader((FIXTURES / "yilanbiao.csv").open(encoding="utf-8")))
-HEADER, ROWS = SOURCE[0], SOURCE[1:]
 PAGE_BODY = (
     "根据县委统一部署，2023年3月至4月，县委第一巡察组对县水利局党组开展了常规巡察，并于2023年5月10日反馈了巡察意见。\n"
     "截至2023年8月底，县委第一巡察组反馈的42个问题，已完成整改31个，基本完成4个，正在推进5个，长期坚持2个。\n"
@@ -31,33 +26,6 @@ PAGE_BODY = (
 )
 TITLE = "中共河西县水利局党组关于县委第四轮巡察整改情况的通报"
 BAD_FILE_SECONDS, BAD_FILE_BYTES = 30, 1024**3
-
-
-def plain(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
-def edits(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def character_accuracy(rows: list[list[str]], truth: list[list[str]] = ROWS) -> float:
-    """1 − edits / characters over every cell of the ``truth`` rows, each row found by its 序号
-    (a row not found counts all its characters as errors)."""
-    by_number = {plain(row[0]): row for row in rows if row and plain(row[0]).isdigit()}
-    characters = errors = 0
-    for source in truth:
-        found = by_number.get(source[0], [])
-        for cell, expected in zip(found + [""] * (len(source) - len(found)), source):
-            characters += len(plain(expected))
-            errors += min(edits(plain(cell), plain(expected)), len(plain(expected)))
-    return 1 - errors / characters
 
 
 def read_fixture(name: str, content_type: str | None = None):

@@ -21,6 +21,7 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("problems", schema.PROBLEMS),
         ("outcomes", schema.OUTCOMES),
         ("attachments", schema.ATTACHMENTS),
+        ("attachment_links", schema.ATTACHMENT_LINKS),
         ("versions", schema.VERSIONS),
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),
