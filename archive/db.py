@@ -223,6 +223,20 @@ class Archive:
                 done.append((raw, outcome, result))
         return done
 
+    @staticmethod
+    def read_attachment(raw: RawDocument):
+        """The text of a file a page links; safe in any thread (it touches no database)."""
+        return _read_attachment(raw)
+
+    def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
+                          ) -> tuple[str, ProcessResult | None]:
+        """Store one file a page links (``raw.hints``: ``page_url``, ``name``), read first unless
+        ``attachment`` is its reading, as :meth:`ingest_all` does: ``attachment``, or ``failed``
+        with the reason."""
+        attachment = attachment or _read_attachment(raw)
+        with self.transaction():
+            return self._store_attachment(raw, attachment, run_id)
+
     def _store_attachment(self, raw: RawDocument, attachment, run_id: int | None) -> tuple[str, ProcessResult | None]:
         """A file of an import or a capture, as read: ``attachment``, or ``failed`` with the reason."""
         attachments.store_attachment(self.db, (raw.hints or {}).get("page_url"), raw.url, attachment, warc_file=raw.warc_file,

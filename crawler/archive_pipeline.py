@@ -34,7 +34,6 @@ from crawler.capture import capture_for
 from crawler.failures import LostPage, page_lost
 from crawler.items import AttachmentFile
 from pipelines import Failure, ProcessResult, RawDocument
-from pipelines.attachments import extract_attachment
 
 logger = logging.getLogger(__name__)
 
@@ -200,32 +199,35 @@ class ArchivePipeline:
         return item
 
     def _process_attachment(self, item: AttachmentFile):
-        """Read the file in a thread (the reading itself runs in a bounded child process, so
-        the crawl goes on meanwhile), then store it here, on the reactor's thread."""
+        """Annotate the capture ``attachment`` (a rebuild, or a cluster's writer, reads it from
+        there), read the file in a thread (so the crawl goes on while a scan is OCR'd; the
+        reading itself runs in a bounded child process) and store it on this thread."""
+        hints = {"page_url": item["page_url"], "name": item["name"]}
         if item.get("warc_record_id"):
-            hints = {"page_url": item["page_url"], "name": item["name"]}
             capture_for(self.crawler).annotate(item["url"], item["warc_record_id"],
                                                {PAGE_KIND: ATTACHMENT, HINTS: json.dumps(hints, ensure_ascii=False)})
-        content_type = _header(item.get("headers"), "Content-Type")
-        reading = deferToThread(extract_attachment, item["body"], item["name"], content_type)
+        raw = RawDocument(
+            url=item["url"], body=item["body"], content_type=_header(item.get("headers"), "Content-Type"),
+            status=item.get("status", 200), fetched_at=item.get("fetched_at"), warc_file=item.get("warc_file"),
+            warc_record_id=item.get("warc_record_id"), hints=hints,
+        )
+        archive = self.archive
 
-        def store(attachment):
-            try:
-                self.archive.save_attachment(
-                    item["page_url"], item["url"], attachment, warc_file=item.get("warc_file"),
-                    warc_record_id=item.get("warc_record_id"), fetched_at=item.get("fetched_at"), run_id=self.run_id,
-                )
-            except Exception as exc:  # one bad file never ends the crawl
-                logger.exception("Archiving the attachment %s failed", item["url"])
-                attachment.failure = Failure("archive", "internal_error", f"{type(exc).__name__}: {exc}")
-            if attachment.failure is not None:
-                self.failure_kinds[attachment.failure.kind] += 1
-                logger.warning("%s: %s/%s: %s", item["url"], attachment.failure.stage, attachment.failure.kind,
-                               attachment.failure.message)
-            self.stats.inc_value("archive/attachments_" + ("failed" if attachment.failure else "read"))
+        def counted(done):
+            outcome, result = done
+            if result is not None and result.failure is not None:
+                self._count(result)
+            self.stats.inc_value(f"archive/attachments_{outcome}")
             return item
 
-        return reading.addCallback(store)
+        def failed(failure):  # one bad file never ends the crawl
+            logger.error("Archiving the attachment %s failed: %s", raw.url, failure.getErrorMessage())
+            self._count_and_record(ProcessResult(raw, failure=Failure("archive", "internal_error", failure.getErrorMessage())))
+            return item
+
+        reading = deferToThread(archive.read_attachment, raw)
+        reading.addCallback(lambda attachment: archive.ingest_attachment(raw, self.run_id, attachment))
+        return reading.addCallbacks(counted, failed)
 
     def _archive(self, raw: RawDocument) -> str:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
