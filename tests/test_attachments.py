@@ -185,6 +185,19 @@ def test_a_300_mb_file_is_refused_unread(tmp_path):
     assert (attachment.size, attachment.failure.kind) == (300 * 1024 * 1024, "too_large")
 
 
+@pytest.mark.slow
+def test_a_reader_past_its_time_or_memory_is_stopped_with_its_reason(monkeypatch):
+    import pipelines.attachments as attachments
+
+    started = time.monotonic()
+    answer = attachments.read_in_child((FIXTURES / "yilanbiao.doc").read_bytes(), "doc", timeout=1)
+    assert answer == {"refused": "timeout", "message": "not read within 1 s"}
+    assert time.monotonic() - started < 10  # LibreOffice ended with its process group
+    monkeypatch.setattr(attachments, "CHILD_ADDRESS_SPACE", 400 * 1024**2)
+    attachment = attachments.extract_attachment((FIXTURES / "scan_150_p1.jpg").read_bytes(), "scan.jpg")
+    assert attachment.failure.kind == "too_much_memory"
+
+
 def test_a_lying_content_type_is_read_for_what_the_file_is():
     attachment = bounded((FIXTURES / "yilanbiao.xlsx").read_bytes(), "download.jsp", "application/pdf")
     assert (attachment.kind, attachment.declared, attachment.method, attachment.failure) == (

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -55,11 +56,6 @@ class Attachment:
     failure: Failure | None = None
 
 
-def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_ADDRESS_SPACE, CHILD_ADDRESS_SPACE))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def _timeout(kind: str, body: bytes) -> float:
     if kind in IMAGE_KINDS:
         return BASE_TIMEOUT_S + OCR_PAGE_TIMEOUT_S
@@ -72,20 +68,30 @@ def _timeout(kind: str, body: bytes) -> float:
 
 
 def read_in_child(body: bytes, kind: str, timeout: float | None = None) -> dict:
-    """Run the reader of ``kind`` in the bounded child; its answer, or a refusal."""
+    """Run the reader of ``kind`` in the bounded child; its answer, or a refusal.
+
+    The child limits its own address space (no ``preexec_fn``: the crawl calls this from a
+    thread) and leads a process group of its own, so a timeout ends LibreOffice with it."""
     timeout = timeout or _timeout(kind, body)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.attachments.child", kind, str(CHILD_ADDRESS_SPACE)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pipelines.attachments.child", kind], input=body, capture_output=True,
-            timeout=timeout, preexec_fn=_limit_child, check=False,
-        )
+        stdout, stderr = child.communicate(body, timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
         return {"refused": "timeout", "message": f"not read within {timeout:.0f} s"}
-    if done.returncode != 0 or not done.stdout:
-        error = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-        kind_ = "too_much_memory" if "MemoryError" in error[0] or done.returncode == -9 else "reader_crashed"
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    if child.returncode != 0 or not stdout:
+        error = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {child.returncode}"]
+        kind_ = "too_much_memory" if "MemoryError" in error[0] or child.returncode == -9 else "reader_crashed"
         return {"refused": kind_, "message": f"the reader stopped: {error[0][:300]}"}
-    return json.loads(done.stdout)
+    return json.loads(stdout)
 
 
 def extract_attachment(body: bytes, name: str | None = None, content_type: str | None = None) -> Attachment:
