@@ -91,3 +91,35 @@ def test_the_record_page_serves_the_attachments_and_search_finds_their_text(craw
         found = json.loads(urllib.request.urlopen(
             f"{url}/archive/documents.json?_search={quote('河道采砂视频监控')}&_shape=array&_col=id").read())
         assert [hit["id"] for hit in found] == [document["id"]]
+
+
+def test_bad_files_are_recorded_and_the_crawl_goes_on(tmp_path, sites_dir):
+    """The report also links an encrypted PDF, a zip-bomb .docx, an error page where a PDF
+    should be and a file over the 50 MB cap: each is recorded with its reason, the 一览表
+    is still read, and the run says it lost something (exit 1)."""
+    from test_attachments import encrypted_pdf, zip_bomb_docx
+
+    host = sites_dir / "jw.hexi.test"
+    page = host / "art/2023/9/5/art_5101_2001.html"
+    (host / "attach/0/bad-encrypted.pdf").write_bytes(encrypted_pdf())
+    (host / "attach/0/bad-bomb.docx").write_bytes(zip_bomb_docx())
+    (host / "attach/0/bad-error.pdf").write_bytes(b"<html><head><title>404</title></head><body>not found</body></html>")
+    with (host / "attach/0/bad-huge.pdf").open("wb") as huge:
+        huge.write(b"%PDF-1.7\n")
+        huge.truncate(60 * 1024 * 1024)
+    links = "".join(f'<p><a href="/attach/0/bad-{name}">附件{name}</a></p>' for name in
+                    ("encrypted.pdf", "bomb.docx", "error.pdf", "huge.pdf"))
+    page.write_text(page.read_text(encoding="utf-8").replace("<meta name=\"ContentEnd\">", links + "<meta name=\"ContentEnd\">"),
+                    encoding="utf-8")
+    with start_mirror(sites_dir, challenge=False) as mirror:
+        outcome = run_crawl_process(tmp_path / "archive.db", mirror.host_map, ("hexi",), warc_dir=tmp_path / "warc")
+    assert outcome.returncode == 1, outcome.stdout  # the run lost files: a scheduler notices
+    db = tmp_path / "archive.db"
+    read = {row["url"].rsplit("/", 1)[-1]: row["failure_kind"] for row in query(db, "select url, failure_kind from attachments")}
+    assert {name: kind for name, kind in read.items() if name.startswith("bad-")} == {
+        "bad-encrypted.pdf": "encrypted", "bad-bomb.docx": "zip_bomb", "bad-error.pdf": "not_a_file"}
+    failures = {(row["url"].rsplit("/", 1)[-1], row["stage"], row["kind"]) for row in query(db, "select * from failures")}
+    assert failures == {("bad-encrypted.pdf", "attachment", "encrypted"), ("bad-bomb.docx", "attachment", "zip_bomb"),
+                        ("bad-error.pdf", "attachment", "not_a_file"), ("bad-huge.pdf", "fetch", "too_large")}
+    [disclosure] = query(db, "select * from disclosures")
+    assert (disclosure["problems_itemised"], disclosure["problems_origin"]) == (42, "attachment")
