@@ -87,6 +87,11 @@ def test_a_page_stating_totals_takes_its_problems_from_its_attachment_and_compar
             own["disclosure"]["problems_in_attachments"]) == ("text", 1, 42)
 
 
+def test_a_header_whose_number_cell_is_misread_still_numbers_the_rows():
+    misread = [["予号", *HEADER[1:]], *ROWS[:3]]  # OCR's reading of a faint 序号
+    assert [p["number"] for p in attachment_problems([{"id": "a", "tables": [misread]}])] == [1, 2, 3]
+
+
 def test_one_table_in_three_formats_is_read_once():
     copies = [{"id": kind, "tables": [SOURCE]} for kind in ("pdf", "docx", "xlsx")]
     assert len(attachment_problems(copies)) == 42

@@ -249,6 +249,7 @@ def _row(cells: list[str], header: list[str] | None) -> dict | None:
         return None
     if header and len(header) == len(cells):
         row = {name: cell for name, cell in zip(header, cells) if name}
+        row.setdefault("number", cells[0])  # a header whose 序号 cell is blank or misread
     else:  # number | problem | measures | …: the last cells are told by what they hold
         row = {"number": cells[0], "title": cells[1], "text": cells[2]}
         for cell in cells[3:]:
