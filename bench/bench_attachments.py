@@ -127,8 +127,8 @@ def main() -> None:
     engines = [e for e in args.engines if e != "tesseract" or shutil.which("tesseract")]
     print("scans (OCR), each case in its own process, engines alternating:")
     results = []
-    for dpi in args.dpi:
-        for engine in engines if dpi % 2 == 0 else engines[::-1]:
+    for turn, dpi in enumerate(args.dpi):
+        for engine in engines if turn % 2 == 0 else engines[::-1]:
             result = run_case(dpi, engine)
             results.append(result)
             print(f"  {dpi} dpi {engine:10} accuracy {result['accuracy']:.2%}  statuses exact "
