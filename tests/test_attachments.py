@@ -50,6 +50,34 @@ def test_every_row_and_status_exact_from_every_text_format(name, kind, method):
         (int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in ROWS]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("fixture", "name", "kind"), [
+    # Kingsoft's .wps and .et are OLE files like .doc and .xls (no tool here writes them):
+    # told by their link's name, read through LibreOffice.
+    ("yilanbiao.doc", "一览表.wps", "wps"),
+    ("yilanbiao.xls", "一览表.et", "et"),
+])
+def test_kingsoft_files_are_read_through_libreoffice(fixture, name, kind):
+    attachment = extract_attachment((FIXTURES / fixture).read_bytes(), name)
+    assert (attachment.kind, attachment.method.split("+")[0], attachment.failure) == (kind, "libreoffice", None)
+    assert [row for table in attachment.tables for row in table if row != HEADER] == ROWS
+
+
+def test_an_ofd_file_gives_the_text_of_its_pages():
+    """A minimal OFD (GB/T 33190: a zip of XML pages), written here: no tool on this machine writes one."""
+    out = io.BytesIO()
+    page = ('<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content>'
+            '<ofd:Layer><ofd:TextObject ID="1"><ofd:TextCode X="0" Y="0">{}</ofd:TextCode></ofd:TextObject>'
+            '</ofd:Layer></ofd:Content></ofd:Page>')
+    with zipfile.ZipFile(out, "w") as ofd:
+        ofd.writestr("OFD.xml", '<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016"/>')
+        ofd.writestr("Doc_0/Pages/Page_1/Content.xml", page.format("河湖长制工作推进缓慢"))
+        ofd.writestr("Doc_0/Pages/Page_0/Content.xml", page.format("附件：整改落实情况一览表"))
+    attachment = extract_attachment(out.getvalue(), "一览表.ofd")
+    assert (attachment.kind, attachment.method, attachment.pages, attachment.text) == (
+        "ofd", "ofd-xml", 2, "附件：整改落实情况一览表\n河湖长制工作推进缓慢")
+
+
 def test_statuses_deadlines_and_sources_of_the_table():
     problems = attachment_problems([{"id": "a1", "tables": [SOURCE]}])
     assert [p["status_class"] for p in problems].count("completed") == 27
