@@ -63,6 +63,7 @@ def test_kingsoft_files_are_read_through_libreoffice(fixture, name, kind):
     assert [row for table in attachment.tables for row in table if row != HEADER] == ROWS
 
 
+@pytest.mark.slow
 def test_an_ofd_file_gives_the_text_of_its_pages():
     """A minimal OFD (GB/T 33190: a zip of XML pages), written here: no tool on this machine writes one."""
     out = io.BytesIO()
@@ -231,6 +232,7 @@ def test_a_reader_past_its_time_or_memory_is_stopped_with_its_reason(monkeypatch
     assert attachment.failure.kind == "too_much_memory"
 
 
+@pytest.mark.slow
 def test_a_lying_content_type_is_read_for_what_the_file_is():
     attachment = bounded((FIXTURES / "yilanbiao.xlsx").read_bytes(), "download.jsp", "application/pdf")
     assert (attachment.kind, attachment.declared, attachment.method, attachment.failure) == (
