@@ -36,6 +36,9 @@ def import_command(paths, db_path):
     for capture in summary.captures:
         click.echo(capture.summary(), err=bool(capture.errors))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
+    if summary.skipped:
+        skipped = ", ".join(f"{n} {k}" for k, n in sorted(summary.skipped.items()))
+        click.echo(f"skipped, not articles: {skipped}")
     click.echo(
         f"imported: {counts or 'nothing'}; {total} documents in {db_path} "
         f"({summary.seconds:.1f} s, {summary.docs_per_second:.0f} docs/s)"

@@ -35,7 +35,7 @@ from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, proc
 from pipelines.attachments import extract_attachment
 from pipelines.store import FAILED, UNCHANGED, record_failure, store
 
-from . import attachments, schema, search
+from . import attachments, schema, search, units
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rounds import load_rounds
@@ -311,8 +311,13 @@ class Archive:
         return self.db[table].count
 
     def close(self) -> None:
-        self.db.conn.close()
-        self.lock.release()
+        # Units and inspections are derived from the texts: linked again once per writer, at its end.
+        try:
+            with self.transaction():
+                units.refresh(self.db)
+        finally:
+            self.db.conn.close()
+            self.lock.release()
 
     def __enter__(self) -> Archive:
         return self

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from pipelines import dedupe
 
-from . import labels, search
+from . import labels, search, units
 
 # The project's datasette_metadata.json, reached through a link inside the
 # package so that a wheel install carries it too.
@@ -34,6 +34,7 @@ where exists (select 1 from documents o where o.canonical_id = d.canonical_id an
 DOCUMENTS = {
     "id": str,
     "url": str,
+    "page_url": str,
     "site": str,
     "publisher": str,
     "title": str,
@@ -93,6 +94,7 @@ DISCLOSURES = {
     "status_source": str,
     "problems_completed": int,
     "problems_basically_completed": int,
+    "problems_phase_completed": int,
     "problems_in_progress": int,
     "problems_unfinished": int,
     "problems_long_term_only": int,
@@ -279,6 +281,7 @@ def schema_version() -> int:
 
     made_by = inspect.getsource(sys.modules[__name__]) + inspect.getsource(labels)
     made_by += inspect.getsource(dedupe.create_tables) + repr(dedupe.TABLES)
+    made_by += inspect.getsource(units.create) + repr([units.UNITS, units.UNIT_ALIASES, units.UNIT_EVENTS, units.INSPECTIONS])
     made_by += inspect.getsource(search.create) + repr([index.ddl() for index in search.INDEXES.values()])
     return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 
@@ -323,6 +326,7 @@ def create(db: Database) -> None:
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
     db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
+    units.create(db)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:
         if index.unique and index.columns == ["url"]:

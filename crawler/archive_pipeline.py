@@ -34,6 +34,7 @@ from crawler.capture import capture_for
 from crawler.failures import LostPage, page_lost
 from crawler.items import AttachmentFile
 from pipelines import Failure, ProcessResult, RawDocument
+from pipelines.extract import TEMPLATE_MISMATCH, TEMPLATE_MISMATCH_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
-TEMPLATE_MISMATCH = "template_mismatch"
 # Errors that cost a page for good and are not rows of ``failures``.
 _FINAL_ERROR_STATS = {
     "anti_bot/challenge_unsolved": "challenge_unsolved",
@@ -72,7 +72,7 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
     if errors.get(TEMPLATE_MISMATCH):
         return FAILING, (
             f"{errors[TEMPLATE_MISMATCH]} page(s) match no article template of the site "
-            f"profile: the site's layout has probably changed; errors: {by_kind}"
+            f"profile (archived, read by the generic reader): the site's layout has probably changed; errors: {by_kind}"
         )
     if final_errors > error_rate_max * max(pages_fetched, 1):
         return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {by_kind}"
@@ -114,6 +114,7 @@ class ArchivePipeline:
         self.error_rate_max = crawler.settings.getfloat("CRAWL_ERROR_RATE_MAX")
         self.outcomes: Counter[str] = Counter()
         self.failure_kinds: Counter[str] = Counter()
+        self.template_mismatches = 0
         self.archived_this_run: set[str] = set()
         self.archive: Archive | None = None
         self.run_id: int | None = None
@@ -233,6 +234,10 @@ class ArchivePipeline:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
         if result is not None and result.failure is not None:
             self._count(result)  # ingest has recorded it
+        elif result is not None and result.document and result.document["extractor"].endswith(TEMPLATE_MISMATCH_SUFFIX):
+            # Archived all the same; the profile needs updating: an error of the run, not a lost page.
+            self.template_mismatches += 1
+            logger.warning("%s: %s", raw.url, result.document["warnings"])
         return outcome
 
     def _notice_gone(self, response, request) -> None:
@@ -285,7 +290,7 @@ class ArchivePipeline:
             return
         stats = self.stats.get_stats()
         requests, pages_fetched = _fetched_pages(stats)
-        errors = errors_by_kind(stats, self.failure_kinds)
+        errors = errors_by_kind(stats, self.failure_kinds + Counter({TEMPLATE_MISMATCH: self.template_mismatches}))
         status, message = run_status(
             reason, errors, pages_fetched, self.error_rate_max, stats.get("anti_bot/captcha_message")
         )

@@ -80,7 +80,7 @@ def test_every_coded_value_has_a_chinese_label():
 
     assert set(labels.DOC_TYPES) == set(DOC_TYPES)
     assert set(labels.LEVELS) == set(_SENDER_LEVEL.values())
-    printed = [None, "已完成", "已完成，并将长期坚持", "基本完成", "正在推进", "持续推进", "未完成", "长期坚持", "整改中"]
+    printed = [None, "已完成", "已完成，并将长期坚持", "基本完成", "阶段性完成", "正在推进", "持续推进", "未完成", "长期坚持", "整改中"]
     assert {status_class(status) for status in printed} == set(labels.STATUS_CLASSES)
     assert all(
         "\u4e00" <= label[0] <= "\u9fff"

@@ -136,8 +136,10 @@ def test_results_show_a_highlighted_snippet(served):
     _, html, _ = get(url(base.rsplit("/", 1)[0], "-/search", q="纪律建设"))
     # Shown in each text's own characters: the traditional copy's hit stays traditional.
     assert re.findall(r"<mark>.*?</mark>", html) == ["<mark>纪律建设</mark>", "<mark>紀律建設</mark>"]
-    counts = re.findall(r"<h2>(Documents|Problems)\s*<small>— ([\d,]+) found</small>", html)
-    assert counts == [("Documents", "2"), ("Problems", "0")]
+    # Two pages, one text: the traditional copy is marked and counted once.
+    counts = re.findall(r"<h2>(Documents|Problems)\s*<small class=\"found\">— ([\d,]+) texts? found([^<]*)</small>", html)
+    assert counts == [("Documents", "1", " (2 pages: republished copies marked, counted once)"), ("Problems", "0", "")]
+    assert html.count('class="copy-mark"') == 1
     _, html, _ = get(url(base.rsplit("/", 1)[0], "-/search", q="党费"))
     assert "<mark>党费</mark>收缴不规范" in html and html.count('href="/-/document/') >= 2
 

@@ -24,7 +24,9 @@ def _plain(cell):
 
 def _anchor(table, row) -> str:
     if table == "problems":
-        return f"#problem-{_plain(row['position'])}"
+        # A search result shows a few columns, not position; the id ends in it (<document id>-007).
+        position = _plain(row["position"]) if "position" in row.keys() else int(str(_plain(row["id"])).rsplit("-", 1)[1])
+        return f"#problem-{position}"
     if table == "versions":
         return "#versions"
     return ""

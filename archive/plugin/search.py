@@ -327,24 +327,43 @@ def highlight(text: str, terms: list[str]) -> Markup:
 SEARCH_ROUTE = r"^/-/search$"
 _SECTIONS = {
     "documents": """
-        select d.id, d.title, d.published_at, d.publisher, d.source, d.author, d.editor, d.body_text
-        from documents d where {where} order by d.published_at desc limit :zh_limit""",
+        select d.id, d.title, d.published_at, d.publisher, d.source, d.author, d.editor, d.body_text,
+               d.is_canonical, coalesce(d.canonical_id, d.id) as text_id, c.title as canonical_title, c.publisher as canonical_publisher
+        from documents d left join documents c on c.id = d.canonical_id and d.canonical_id != d.id
+        where {where} order by d.published_at desc limit :zh_limit""",
     "problems": """
-        select p.id, p.document_id, p.number, p.title, p.status, p.text,
+        select p.id, p.document_id, p.number, p.title, p.status, p.text, p.is_canonical,
                d.title as document_title, d.published_at, d.publisher
         from problems p join documents d on d.id = p.document_id
         where {where} order by d.published_at desc, p.position limit :zh_limit""",
 }
+# How many texts (a text and its republished copies are one) and pages match: over the plan's rows.
+_TEXT_COUNTS = {
+    "documents": "select count(distinct coalesce(d.canonical_id, d.id)) as texts, count(*) as pages from documents d where {where}",
+    "problems": "select sum(p.is_canonical) as texts, count(*) as pages from problems p join documents d on d.id = p.document_id where {where}",
+}
+# A problem is left out by NOT when its report mentions the word: its own text
+# seldom names the place or unit a reader excludes (八项规定 NOT 河北).
+_PROBLEMS_OF_EXCLUDED_REPORTS = (
+    " and p.document_id not in (select x.id from documents x where x.rowid in"
+    " (select rowid from documents_fts where documents_fts match :zh_excluded))"
+)
 _ALIASES = {"documents": "d", "problems": "p"}
 _BYLINES = {"documents": ("publisher", "source", "author", "editor")}
 
 
 async def _section(database, table: str, text: str) -> dict:
     plan = await plan_search(database, table, text, sort="published_at")
-    rows = []
+    rows, counts = [], None
     if not plan.message:
         where, params = plan.where(_ALIASES[table])
+        if table == "problems" and plan.query.excluded:
+            where += _PROBLEMS_OF_EXCLUDED_REPORTS
+            params["zh_excluded"] = " OR ".join(search.phrase(term) for term in plan.query.excluded)
         result = await database.execute(_SECTIONS[table].format(where=where), {**params, "zh_limit": RESULTS_PER_TABLE})
+        if plan.complete:
+            counts = dict((await database.execute(_TEXT_COUNTS[table].format(where=where), params)).first())
+            counts["texts"] = counts["texts"] or 0
         terms = plan.query.terms
         for row in result.rows:
             row = dict(row)
@@ -355,7 +374,7 @@ async def _section(database, table: str, text: str) -> dict:
                 row[f"{byline}_html"] = highlight(row[byline], terms) if row[byline] else None
             row["snippet"] = snippet(row[text_column] or "", terms) or escape((row[text_column] or "")[:120])
             rows.append(row)
-    return {"table": table, "plan": plan, "rows": rows, "more_than": PROBE_LIMIT}
+    return {"table": table, "plan": plan, "rows": rows, "counts": counts, "more_than": PROBE_LIMIT}
 
 
 async def search_page(datasette, request):

@@ -71,7 +71,7 @@ def parse_disclosure(
                    lines[0] if lines else "")
 
     team = parties.find_team(opening, body)
-    round_match, term, round_number = parties.round_of(title, opening)
+    round_match, term, round_number = parties.round_of(title, opening, body)
     sender = team["sender"] if team else (round_match["sender"] if round_match else None)
     kind = next((m["word"] for m in (team, round_match) if m),
                 next((w for w in ("巡视", "巡察") if w in title + opening), None))
@@ -82,7 +82,7 @@ def parse_disclosure(
     unit = parties.unit(clause, issuer, context)
     unit_type = parties.unit_type(unit, level)
     inspection_start, inspection_end = inspection_period(opening, clause)
-    feedback = feedback_date(opening)
+    feedback = feedback_date(opening, inspection_end or inspection_start, published_at)
     problems, owned = parse_problems(lines)
     problems = [{**problem, "attachment_id": None, "source_row": None} for problem in problems]
     attached = attachment_problems(attachments or [])
