@@ -21,7 +21,7 @@ from pipelines.disclosure.dates import deadline_date
 
 PAGE_BODY = (
     "根据县委统一部署，2023年3月至4月，县委第一巡察组对县水利局党组开展了常规巡察，并于2023年5月10日反馈了巡察意见。\n"
-    "截至2023年8月底，县委第一巡察组反馈的42个问题，已完成整改31个，基本完成4个，正在推进5个，长期坚持2个。\n"
+    "截至2023年8月底，县委第一巡察组反馈的42个问题，已完成整改31个，基本完成4个，阶段性完成1个，正在推进4个，长期坚持2个。\n"
     "附件：整改落实情况一览表"
 )
 TITLE = "中共河西县水利局党组关于县委第四轮巡察整改情况的通报"
@@ -85,7 +85,7 @@ def test_statuses_deadlines_and_sources_of_the_table():
     by_number = {p["number"]: p for p in problems}
     assert (by_number[10]["status"], by_number[10]["status_class"], by_number[10]["deadline_date"]) == (
         "长期坚持", "long_term", None)
-    assert (by_number[26]["status"], by_number[26]["status_class"]) == ("阶段性完成", "in_progress")
+    assert (by_number[26]["status"], by_number[26]["status_class"]) == ("阶段性完成", "phase_completed")
     assert (by_number[15]["status_class"], by_number[15]["long_term"]) == ("completed_long_term", True)
     assert (by_number[12]["deadline"], by_number[12]["deadline_date"]) == ("立行立改", None)
     assert (by_number[40]["deadline_date"], by_number[40]["attachment_id"], by_number[40]["source_row"]) == (
@@ -104,8 +104,8 @@ def test_a_page_stating_totals_takes_its_problems_from_its_attachment_and_compar
     parsed = parse_disclosure(TITLE, PAGE_BODY, "2023-09-05", attachments=[{"id": "a1", "tables": [SOURCE]}])
     disclosure = parsed["disclosure"]
     assert (disclosure["problems_stated"], disclosure["problems_itemised"], disclosure["problems_origin"],
-            disclosure["stated_matches_items"], disclosure["problems_completed"], disclosure["problems_in_progress"]) == (
-        42, 42, "attachment", True, 31, 5)
+            disclosure["stated_matches_items"], disclosure["problems_completed"], disclosure["problems_in_progress"],
+            disclosure["problems_phase_completed"]) == (42, 42, "attachment", True, 31, 4, 1)
     # One row less in the file than the page states: kept, and the mismatch said.
     short = parse_disclosure(TITLE, PAGE_BODY, "2023-09-05", attachments=[{"id": "a1", "tables": [SOURCE[:-1]]}])
     assert (short["disclosure"]["problems_stated"], short["disclosure"]["problems_itemised"],

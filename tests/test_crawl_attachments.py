@@ -46,8 +46,8 @@ def test_the_report_takes_its_problems_from_the_attachment(crawled):
             disclosure["problems_origin"], disclosure["status_source"], disclosure["stated_matches_items"]) == (
         42, 42, 42, "attachment", "items", 1)
     assert (disclosure["problems_completed"], disclosure["problems_basically_completed"],
-            disclosure["problems_in_progress"], disclosure["problems_long_term_only"],
-            disclosure["problems_long_term"]) == (31, 4, 5, 2, 6)
+            disclosure["problems_phase_completed"], disclosure["problems_in_progress"],
+            disclosure["problems_long_term_only"], disclosure["problems_long_term"]) == (31, 4, 1, 4, 2, 6)
     problems = query(db, "select p.*, a.url as attachment_url from problems p join attachments a on a.id = p.attachment_id "
                          "order by position")
     assert len(problems) == 42

@@ -533,10 +533,10 @@ def test_periods_by_part_of_month_and_month_only_feedback():
         ("1.关于“甲”问题\n整改情况：建立台账。（长期坚持）", "长期坚持", "long_term", None, None, "建立台账。"),
         ("1.关于“甲”问题\n整改情况：建立台账。", None, "none", None, None, "建立台账。"),
         ("1 | 甲 | 建立台账 | 县财政局 | 2024年6月底前 | 已完成", "已完成", "completed", "2024年6月底前", "县财政局", "建立台账"),
-        # Words of 一览表 status cells: a stage done is still in progress; 并长期坚持 is long-term.
+        # Words of 一览表 status cells: a stage done is not completed; 并长期坚持 is long-term.
         ("1 | 甲 | 建立台账 | 县财政局 | 2024年6月30日 | 已完成并长期坚持", "已完成并长期坚持", "completed_long_term",
          "2024年6月30日", "县财政局", "建立台账"),
-        ("1 | 甲 | 引进人才 | 县人社局 | 2024年12月 | 阶段性完成", "阶段性完成", "in_progress", "2024年12月", "县人社局",
+        ("1 | 甲 | 引进人才 | 县人社局 | 2024年12月 | 阶段性完成", "阶段性完成", "phase_completed", "2024年12月", "县人社局",
          "引进人才"),
     ],
 )
