@@ -17,10 +17,12 @@ import json
 
 from sqlite_utils import Database
 
-from pipelines import Failure, ProcessResult, RawDocument, document_id, now_utc, query_rows
+from pipelines import Failure, ProcessResult, RawDocument, document_id, now_utc
 from pipelines.attachments import Attachment
 from pipelines.disclosure import parse_disclosure
-from pipelines.store import _store_disclosure, insert_rows, record_failure
+
+from .rows import query_rows
+from .store import _store_disclosure, insert_rows, record_failure
 
 
 def attachment_id(page_url: str, url: str) -> str:

@@ -140,7 +140,7 @@ def _events(db: Database) -> list[dict]:
             where doc_type in ({', '.join('?' * len(NOTICE_TYPES))}) and coalesce(canonical_id, id) = id""",
         list(NOTICE_TYPES),
     ).fetchall()
-    from .rounds import round_id_for
+    from pipelines.disclosure.rounds import round_id_for
 
     for document_id, title, body, doc_type, published, site in notices:
         notice = parse_notice(title or "", body or "", doc_type)

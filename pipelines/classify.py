@@ -38,7 +38,7 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-def normalize(text: str) -> str:
+def fold_simplified(text: str) -> str:
     """Simplified characters, ASCII digits/letters, “” quotes; safe on any str."""
     try:
         simplified = _t2s().convert(text)
@@ -163,7 +163,7 @@ FALLBACK_RULE = "no_rule"
 
 def classify_explained(title: str, body: str) -> tuple[str, str]:
     """Return (doc_type, name of the rule that decided)."""
-    title, body = normalize(title), normalize(body)
+    title, body = fold_simplified(title), fold_simplified(body)
     for rule in RULES:
         if rule.matches(title, body):
             return rule.doc_type, rule.name

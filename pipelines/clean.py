@@ -21,7 +21,7 @@ from lxml import etree
 
 from . import metalines
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
-from .classify import normalize
+from .classify import fold_simplified
 from .extract import Extracted
 from .selectors import css, xpath
 from .text import normalise_space
@@ -144,7 +144,7 @@ def _simplified_twins(paragraphs: list[str]) -> list[str]:
     as published.
     """
     joined = "\n".join(paragraphs)
-    converted = normalize(joined)
+    converted = fold_simplified(joined)
     if converted == joined:
         return paragraphs
     twins = converted.split("\n")
@@ -202,7 +202,7 @@ def _join_label_values(lines: list[str]) -> list[str]:
     joined: list[str] = []
     for line in lines:
         pair = f"{joined[-1]} {line}" if joined else ""
-        if joined and _LABEL_ONLY.fullmatch(joined[-1]) and metalines.parse(normalize(pair)) is not None:
+        if joined and _LABEL_ONLY.fullmatch(joined[-1]) and metalines.parse(fold_simplified(pair)) is not None:
             joined[-1] = pair
         else:
             joined.append(line)

@@ -35,9 +35,12 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 EDITOR = "梁斌"  # Sina's editor of the Hebei report: a two-character name, in no text, only in a byline
 TOTALS = "Money recovered and people disciplined, by unit type"
 
-pytestmark = pytest.mark.skipif(
-    not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
-)
+pytestmark = [
+    pytest.mark.browser, pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive import labels
 
+pytestmark = pytest.mark.slow
+
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 CHARTS = METADATA["plugins"]["datasette-dashboards"]["rectification"]["charts"]
 ATOM = "{http://www.w3.org/2005/Atom}"

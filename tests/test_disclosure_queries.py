@@ -17,6 +17,8 @@ from archive.db import Archive
 from archive.importer import raw_document_for
 from pipelines import RawDocument, process
 
+pytestmark = pytest.mark.slow
+
 EVAL = Path(__file__).resolve().parents[1] / "bench" / "disclosure_eval"
 PROVENANCE = Path(__file__).parent / "fixtures" / "provenance"
 SOE = EVAL / "10_provincial_soe_table_header.txt"

@@ -24,6 +24,8 @@ from crawler.mirror.responses import fixture_response
 from pipelines import Failure, ProcessResult, RawDocument, process
 from pipelines.extract import incomplete_body
 
+pytestmark = pytest.mark.mirror
+
 DOWNLOAD_TIMEOUT = 2
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 4
@@ -97,6 +99,7 @@ def _failures(db: Path) -> dict[str, list[sqlite3.Row]]:
     return by_url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page, stage, kind, requests, last_response", [(p, *v) for p, v in FAULT_MATRIX.items()], ids=list(FAULT_MATRIX))
 def test_each_fault_is_retried_if_transient_then_recorded_with_its_kind(fault_crawl, page, stage, kind, requests, last_response):
     _, base, requests_seen = fault_crawl
@@ -112,6 +115,7 @@ def test_each_fault_is_retried_if_transient_then_recorded_with_its_kind(fault_cr
         assert (failure["warc_file"], failure["warc_record_id"]) == (None, None)
 
 
+@pytest.mark.slow
 def test_every_good_page_is_archived_whole_and_no_fault_page_is_stored(fault_crawl):
     _, base, requests_seen = fault_crawl
     db = base / "archive.db"
@@ -126,6 +130,7 @@ def test_every_good_page_is_archived_whole_and_no_fault_page_is_stored(fault_cra
     assert reports == len(GOOD_PAGES)
 
 
+@pytest.mark.slow
 def test_the_run_says_the_site_is_failing_with_errors_by_kind(fault_crawl):
     outcome, base, _ = fault_crawl
     assert outcome.returncode == 1, outcome.stdout + outcome.stderr[-3000:]
@@ -142,6 +147,7 @@ def test_the_run_says_the_site_is_failing_with_errors_by_kind(fault_crawl):
     assert f"\n{'':20} {run['message']}\n" in outcome.stdout
 
 
+@pytest.mark.slow
 def test_retries_wait_retry_after_or_back_off(fault_crawl):
     outcome, _, _ = fault_crawl
     waits = Counter(re.findall(r"Backing off (\S+)s before retrying \S+/faults/(\S+)\n", outcome.stderr))

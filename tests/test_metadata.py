@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import labels, schema
-from pipelines import dedupe
+from archive import copy_groups, labels, schema
 from archive.db import Archive
 
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
@@ -26,8 +25,8 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),
         ("rounds", schema.ROUNDS),
-        ("minhash", dedupe.TABLES["minhash"]),
-        ("minhash_bands", dedupe.TABLES["minhash_bands"]),
+        ("minhash", copy_groups.TABLES["minhash"]),
+        ("minhash_bands", copy_groups.TABLES["minhash_bands"]),
         *[(name, {"code": str, "label": str}) for name in labels.LABEL_TABLES],
     ],
 )

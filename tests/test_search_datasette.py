@@ -3,7 +3,7 @@
 Queries of 1, 2, 3 and 4 Han characters and longer behave as exact substring
 search over titles, texts and bylines, traditional and simplified characters
 alike; any input gives a page, never an error.  Each answer is compared with
-the substring oracle (:func:`archive.search.comparable`) and with concrete
+the substring oracle (:func:`archive.search_index.comparable`) and with concrete
 values.
 """
 
@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from datasette_server import get_json, served_archive
 
-from archive import search
+from archive import search_index
 from archive.db import Archive
 from archive.importer import import_paths
+
+pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEXT_FIELDS = ("title", "body_text", "source", "author", "editor", "publisher", "declared_source", "declared_author")
@@ -63,8 +65,8 @@ def search_ids(base: str, query: str, **args) -> set[str]:
 
 
 def oracle(rows: dict, term: str) -> set[str]:
-    wanted = search.comparable(term)
-    return {i for i, row in rows.items() if any(wanted in search.comparable(row[f] or "") for f in TEXT_FIELDS)}
+    wanted = search_index.comparable(term)
+    return {i for i, row in rows.items() if any(wanted in search_index.comparable(row[f] or "") for f in TEXT_FIELDS)}
 
 
 SINA = "af843bb05a08b9fc"

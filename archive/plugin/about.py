@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datasette import Response
 
+from .database import archive_database
 from .downloads import last_changed, live_size
-from .served import archive_database
 
 SITES = """
 select coalesce(site, '(unknown)') as site, group_concat(distinct publisher) as publishers, count(*) as pages,

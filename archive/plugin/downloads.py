@@ -6,7 +6,7 @@ transactions sit in its WAL).  Here a download is a copy made by SQLite's
 backup API inside one read transaction (every committed write up to that
 moment, nothing half-written), with its journal switched out of WAL so it is
 one file that any ``sqlite3`` opens and searches (the index holds its own
-text: ``archive.search`` says how).  A copy serves every download until the
+text: ``archive.search_index`` says how).  A copy serves every download until the
 archive changes; it is sent with its size, its date and a dated file name.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 from datasette import NotFound
 from datasette.utils.asgi import AsgiFileDownload
 
-from .serving import archive_state
+from .bounds import archive_state
 
 ROUTE = r"^/(?P<database>[^/]+)\.db$"
 _snapshots: dict[str, tuple[tuple, Path, datetime]] = {}

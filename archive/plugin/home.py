@@ -13,7 +13,7 @@ from .. import labels
 from .about import download_facts
 from .cells import yuan
 from .record import display_time
-from .served import archive_database
+from .database import archive_database
 
 SEARCH_PATH = "/-/search"
 DASHBOARD = "rectification"

@@ -19,8 +19,8 @@ from pipelines.disclosure.notices import findings
 
 from .. import labels
 from .cells import yuan
+from .database import archive_database
 from .record import display_time
-from .served import archive_database
 
 ROUTE_ID = r"(?P<unit_id>[0-9a-f]{12})"
 ROLE_LABELS = {"entry": "巡视巡察进驻 Entry", "feedback": "反馈 Feedback", "report": "整改报告 Report"}

@@ -8,7 +8,7 @@ record.  A problem's title opens the record at that problem.
 
 from markupsafe import Markup
 
-from .served import document_path
+from .database import document_path
 
 _TITLED_TABLES = ("problems", "versions")  # their document_id cell shows the document's title
 

@@ -22,7 +22,7 @@ from datasette.utils import derive_named_parameters
 
 from .. import labels
 from . import textdiff
-from .served import archive_database
+from .database import archive_database
 
 ROUTES_ID = r"(?P<document_id>[0-9a-f]{16})"
 DISCLOSURE_FACTS = (

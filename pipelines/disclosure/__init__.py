@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import re
 
-from archive.rounds import round_id_for
-from pipelines.classify import classify, normalize
+from pipelines.classify import classify, fold_simplified
 
 from . import parties
 from .contact import contact
 from .dates import cn_to_int, feedback_date, inspection_period, lag_days
 from .outcomes import outcomes
 from .problems import parse_problems, table_problems
+from .rounds import round_id_for
 from .totals import counts
 
 __all__ = ["cn_to_int", "parse_disclosure"]
@@ -64,7 +64,7 @@ def parse_disclosure(
     """
     if (doc_type or classify(title, body)) != "rectification_report":
         return None
-    title, body = normalize(title), normalize(body)
+    title, body = fold_simplified(title), fold_simplified(body)
     lines = [line.strip(" \t\r\u3000\xa0") for line in body.split("\n")]
     lines = [line for line in lines if line]
     opening = next((line for line in lines if parties.TEAM.search(line) or parties.UNIT_CLAUSE.search(line)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.classify import normalize
+from pipelines.classify import fold_simplified
 
 from . import parties
 from .dates import DATE, PERIOD, feedback_date, inspection_period, iso
@@ -56,7 +56,7 @@ def parse_notice(title: str, body: str, doc_type: str) -> dict | None:
     """``{"units": [...], "level", "kind", "team", "term", "round", "inspection_kind", "event_date"}``, or None."""
     if doc_type not in NOTICE_TYPES:
         return None
-    title, body = normalize(title), normalize(body)
+    title, body = fold_simplified(title), fold_simplified(body)
     lines = [line.strip() for line in body.split("\n") if line.strip()]
     opening = next((line for line in lines if parties.TEAM.search(line)), lines[0] if lines else "")
     team = parties.find_team(title + "\n" + opening, body)
@@ -96,5 +96,5 @@ _FINDINGS = re.compile(r"(?:巡视|巡察)(?:组|“回头看”)?(?:指出|认�
 
 def findings(body: str) -> str | None:
     """What the team pointed out, as a feedback notice relays it (``巡视组指出，…。``), else None."""
-    match = _FINDINGS.search(normalize(body or ""))
+    match = _FINDINGS.search(fold_simplified(body or ""))
     return match["findings"] if match else None

@@ -17,7 +17,10 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.db import jsonify_if_needed
 
-from . import ProcessResult, dedupe, now_utc, query_rows
+from pipelines import ProcessResult, now_utc
+
+from . import copy_groups
+from .rows import query_rows
 
 NEW, UPDATED, UNCHANGED, FAILED = "new", "updated", "unchanged", "failed"
 
@@ -90,7 +93,7 @@ def _store_disclosure(db: Database, document: dict, parsed: dict | None) -> None
 
 def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str:
     # One transaction for the row, its disclosure, problems, versions and
-    # dedupe index: sqlite-utils commits each write of its own unless a
+    # copy-group index: sqlite-utils commits each write of its own unless a
     # transaction is open (a ``with db.conn`` block opens none until its first
     # write, and that write commits), so a crash in between left the document
     # without its disclosure or signature.
@@ -105,7 +108,7 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
             document.update(first_seen_at=seen, last_seen_at=seen, last_changed_at=None, version_count=1, gone_at=None)
             insert_rows(db, "documents", [document])
             _store_disclosure(db, document, result.disclosure)
-            dedupe.link(db, document, result.signature)
+            copy_groups.link(db, document, result.signature)
             return NEW
         document.update(
             first_seen_at=previous["first_seen_at"],
@@ -137,5 +140,5 @@ def store(db: Database, result: ProcessResult, run_id: int | None = None) -> str
         _update_row(db, "documents", previous["id"], document)
         _store_disclosure(db, document, result.disclosure)
         if previous["content_sha256"] != document["content_sha256"] or not previous.get("canonical_id"):
-            dedupe.link(db, document, result.signature)
+            copy_groups.link(db, document, result.signature)
         return UPDATED if changed else UNCHANGED

@@ -1,4 +1,4 @@
-"""Serving under load: pages kept while the archive is unchanged, bounded JSON, facet columns indexed.
+"""The served archive's bounds (archive/plugin/bounds.py): pages kept while the archive is unchanged, bounded JSON, facet columns indexed.
 
 Over HTTP against a real server (``archive serve``).
 """
@@ -12,6 +12,8 @@ from datasette_server import served_archive
 from archive import schema
 from archive.db import Archive, connect
 from archive.importer import import_paths
+
+pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

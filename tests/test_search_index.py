@@ -1,6 +1,6 @@
 """The search index and the query reader, on real SQLite files (no server).
 
-Every answer is compared with the substring oracle :func:`archive.search.comparable`.
+Every answer is compared with the substring oracle :func:`archive.search_index.comparable`.
 """
 
 from __future__ import annotations
@@ -14,29 +14,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive import search
+from archive import search_index
 from archive.db import Archive, connect
 from archive.importer import import_paths
-from archive.plugin.search import snippet
+from archive.plugin.search_page import snippet
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def matching_ids(conn, text: str, table: str = "documents") -> set[str]:
-    fts = search.INDEXES[table].fts
+    fts = search_index.INDEXES[table].fts
     rows = conn.execute(
-        f"select id from {table} where rowid in (select rowid from {fts} where {fts} match ?)", [search.parse(text).match]
+        f"select id from {table} where rowid in (select rowid from {fts} where {fts} match ?)", [search_index.parse(text).match]
     )
     return {row[0] for row in rows}
 
 
 def oracle_ids(conn, term: str) -> set[str]:
-    wanted = search.comparable(term)
+    wanted = search_index.comparable(term)
     rows = conn.execute(
         "select id, coalesce(title, ''), body_text, source, author, editor, publisher, declared_source, declared_author"
         " from documents"
     )
-    return {row[0] for row in rows if any(wanted in search.comparable(field or "") for field in row[1:])}
+    return {row[0] for row in rows if any(wanted in search_index.comparable(field or "") for field in row[1:])}
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +50,14 @@ def archive_db(tmp_path_factory):
 
 
 def test_fold_keeps_length_and_simplifies_character_by_character():
-    assert search.fold("巡察整改進展情況的通報") == "巡察整改进展情况的通报"
+    assert search_index.fold("巡察整改進展情況的通報") == "巡察整改进展情况的通报"
     # Full-width and ASCII letters, digits and punctuation meet; case and accents are ignored.
-    assert search.fold("ＣＯＶＩＤ－１９，“四风”") == search.fold("covid-19,“四风”") == "covid－19，“四风”"
-    assert search.fold("Émile") == "emile"
+    assert search_index.fold("ＣＯＶＩＤ－１９，“四风”") == search_index.fold("covid-19,“四风”") == "covid－19，“四风”"
+    assert search_index.fold("Émile") == "emile"
     text = "乾隆著作裏面\u3000王\u200b伟"
-    assert len(search.fold(text)) == len(text)
-    assert search.comparable(text) == "干隆著作里面王伟"  # spaces and zero-width characters ignored
-    assert search.index_form("巡視ab") == "巡 视 a b"
+    assert len(search_index.fold(text)) == len(text)
+    assert search_index.comparable(text) == "干隆著作里面王伟"  # spaces and zero-width characters ignored
+    assert search_index.index_form("巡視ab") == "巡 视 a b"
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_bylines_and_problems_are_searchable(archive_db):
         row[0]
         for row in conn.execute(
             "select title from problems where rowid in (select rowid from problems_fts where problems_fts match ?)",
-            [search.parse("党费").match],
+            [search_index.parse("党费").match],
         )
     }
     assert problem_titles == {"党费收缴不规范"}
@@ -126,7 +126,7 @@ def test_words_operators_and_quotes(archive_db):
     ],
 )
 def test_query_reading(text, match, notes):
-    query = search.parse(text)
+    query = search_index.parse(text)
     assert query.match == match
     assert query.notes == notes
 
@@ -136,9 +136,9 @@ def test_query_reading(text, match, notes):
        | st.text(alphabet='"()*:^+-、，。 ORNTAD四风{}', max_size=30))
 def test_any_input_is_a_valid_query(text):
     conn = sqlite3.connect(":memory:")
-    conn.execute(f"create virtual table t using fts5(body, tokenize=\"{search.TOKENIZE}\")")
-    conn.execute("insert into t values (?)", [search.index_form("四风、整改（一）OR “x”")])
-    query = search.parse(text)
+    conn.execute(f"create virtual table t using fts5(body, tokenize=\"{search_index.TOKENIZE}\")")
+    conn.execute("insert into t values (?)", [search_index.index_form("四风、整改（一）OR “x”")])
+    query = search_index.parse(text)
     if query.match is not None:
         conn.execute("select count(*) from t where t match ?", [query.match]).fetchone()
 
@@ -151,6 +151,7 @@ def test_two_hundred_characters(archive_db):
     assert matching_ids(conn, quote) == oracle_ids(conn, quote)
 
 
+@pytest.mark.slow
 def test_plain_sqlite_searches_with_the_documented_query(archive_db):
     path, _ = archive_db
     plain = sqlite3.connect(path)  # no function registered: what any SQLite tool sees
@@ -225,8 +226,8 @@ def test_snippet_marks_the_hits_in_the_texts_own_characters():
 
 def test_the_install_compiled_the_index_form():
     """README command 1 compiles archive/_index_form.c; without it indexing runs at NumPy speed."""
-    assert search._compiled_index_form is not None
-    assert search._compiled_index_form_utf8 is not None
+    assert search_index._compiled_index_form is not None
+    assert search_index._compiled_index_form_utf8 is not None
 
 
 @settings(max_examples=300, deadline=None)
@@ -234,30 +235,30 @@ def test_the_install_compiled_the_index_form():
 def test_the_index_form_in_sql_is_the_same_from_utf8_compiled_or_not(text):
     """The index's views pass texts to zh_index_form as UTF-8 BLOBs and index the bytes it
     returns: the compiled UTF-8 path and the fallback give the text's index form, encoded."""
-    expected = search._numpy_index_form(text).encode("utf-8")  # the reference, not the function under test
-    assert search.sql_index_form(text.encode("utf-8")) == expected
-    compiled, search._compiled_index_form_utf8 = search._compiled_index_form_utf8, None
+    expected = search_index._numpy_index_form(text).encode("utf-8")  # the reference, not the function under test
+    assert search_index.sql_index_form(text.encode("utf-8")) == expected
+    compiled, search_index._compiled_index_form_utf8 = search_index._compiled_index_form_utf8, None
     try:
-        assert search.sql_index_form(text.encode("utf-8")) == expected
+        assert search_index.sql_index_form(text.encode("utf-8")) == expected
     finally:
-        search._compiled_index_form_utf8 = compiled
-    assert search.sql_index_form(text) == expected.decode("utf-8")
+        search_index._compiled_index_form_utf8 = compiled
+    assert search_index.sql_index_form(text) == expected.decode("utf-8")
 
 
 def test_bytes_that_are_not_utf8_become_replacement_characters_in_the_index_form():
-    table = search._fold_table()
-    assert search._compiled_index_form_utf8(b"A\xff\xe4\xb8", table) == "a \ufffd \ufffd \ufffd".encode("utf-8")
-    assert search._compiled_index_form_utf8("巡視\n".encode("utf-8") + b"\xc0", table) == "巡 视   \ufffd".encode("utf-8")
+    table = search_index._fold_table()
+    assert search_index._compiled_index_form_utf8(b"A\xff\xe4\xb8", table) == "a \ufffd \ufffd \ufffd".encode("utf-8")
+    assert search_index._compiled_index_form_utf8("巡視\n".encode("utf-8") + b"\xc0", table) == "巡 视   \ufffd".encode("utf-8")
 
 
 @pytest.mark.parametrize("text", [
     "", "巡", "巡視整改 ABC，１２", "Ｅ-mail: X@y.COM\t\n", "𠀀𪚥\U000E0001\U000E0100é", "\x00\x7f\u3000\uff5e",
 ])
 def test_compiled_and_numpy_index_forms_agree(text):
-    assert search._compiled_index_form(text, search._fold_table()) == search._numpy_index_form(text)
+    assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=1, max_size=200))
 def test_compiled_and_numpy_index_forms_agree_on_any_text(text):
-    assert search._compiled_index_form(text, search._fold_table()) == search._numpy_index_form(text)
+    assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)

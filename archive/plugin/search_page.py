@@ -1,7 +1,7 @@
 """Search in Datasette: the ``_search`` box of the documents and problems tables, and ``/-/search``.
 
 Datasette's own search would send the typed words to the index as they are;
-this plugin reads them with :func:`archive.search.parse` (folded like the
+this plugin reads them with :func:`archive.search_index.parse` (folded like the
 index, every input a valid query or a plain message) and plans how to run
 them, so a page never waits on work it does not show:
 
@@ -40,8 +40,8 @@ from datasette.filters import FilterArguments
 from datasette.utils import sqlite_timelimit, tilde_decode
 from markupsafe import Markup, escape
 
-from .. import search
-from .served import archive_database
+from .. import search_index
+from .database import archive_database
 
 # How many rows a search may match and still be listed in full (a tuning knob, and small in tests).
 PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
@@ -66,7 +66,7 @@ _current_plan: contextvars.ContextVar[SearchPlan | None] = contextvars.ContextVa
 
 @dataclass
 class SearchPlan:
-    query: search.SearchQuery
+    query: search_index.SearchQuery
     table: str
     rowids: list[int] | None = None  # every matching row, when there are at most PROBE_LIMIT
     count: int | None = None
@@ -81,7 +81,7 @@ class SearchPlan:
 
     def where(self, alias: str) -> tuple[str, dict]:
         """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
-        fts = search.INDEXES[self.table].fts
+        fts = search_index.INDEXES[self.table].fts
         if self.rowids is not None:
             return f"{alias}.rowid in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
         if self.correlated:
@@ -106,7 +106,7 @@ class SearchPlan:
 
 
 def index_ready(conn: sqlite3.Connection, table: str) -> bool:
-    index = search.INDEXES[table]
+    index = search_index.INDEXES[table]
     names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
     return names == {index.view, index.fts}
 
@@ -120,7 +120,7 @@ def indexed_columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return columns
 
 
-def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery) -> SearchPlan:
+def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQuery) -> SearchPlan:
     """Probe the index (see the module's docstring); runs on a Datasette connection."""
     plan = SearchPlan(query=query, table=table, notes=list(query.notes))
     if query.match is None:
@@ -132,7 +132,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery) -
         plan.message = ("this archive's search index was made by an older version; "
                         "run `python -m archive reindex` to search it")
         return plan
-    fts = search.INDEXES[table].fts
+    fts = search_index.INDEXES[table].fts
     try:
         with sqlite_timelimit(conn, PROBE_TIME_LIMIT_MS):
             found = [row[0] for row in conn.execute(
@@ -152,7 +152,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery) -
     plan.dense = share >= DENSE_SHARE
     # Counting checks the positions of every match of a phrase (~1 µs each): tried
     # when a single character (no positions to check) or when few rows would match.
-    single_character = len(query.terms) == 1 and not query.excluded and len(search.comparable(query.terms[0])) == 1
+    single_character = len(query.terms) == 1 and not query.excluded and len(search_index.comparable(query.terms[0])) == 1
     if single_character or share * (last - first + 1) <= COUNT_ESTIMATE_LIMIT:
         try:
             with sqlite_timelimit(conn, COUNT_TIME_LIMIT_MS):
@@ -165,7 +165,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search.SearchQuery) -
 
 async def plan_search(database, table: str, text: str, sort: str | None = None, facets: bool = False) -> SearchPlan:
     """Plan a search of ``table`` sorted by ``sort`` (None: the table's default order)."""
-    query = search.parse(text)
+    query = search_index.parse(text)
 
     def planned(conn):
         plan = make_plan(conn, table, query)
@@ -182,7 +182,7 @@ def _sort_column(datasette, database: str, table: str, args: dict) -> str | None
 
 @hookimpl
 def prepare_connection(conn):
-    search.register_functions(conn)
+    search_index.register_functions(conn)
 
 
 # --- the table pages ----------------------------------------------------------
@@ -207,7 +207,7 @@ def asgi_wrapper(datasette):
 
 async def _planned(datasette, scope: dict) -> dict:
     path = _TABLE_PATH.match(scope.get("path", ""))
-    if not path or path["table"] not in search.INDEXES:
+    if not path or path["table"] not in search_index.INDEXES:
         return scope
     pairs = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
     args = dict(pairs)
@@ -242,7 +242,7 @@ def filters_from_request(request, database, table, datasette):
     plan = request.scope.get(SCOPE_KEY)
     if plan is None or plan.table != table:
         # Show the search box; Datasette finds no FTS table of its own kind here.
-        return FilterArguments([], extra_context={"supports_search": True}) if table in search.INDEXES else None
+        return FilterArguments([], extra_context={"supports_search": True}) if table in search_index.INDEXES else None
     where, params = plan.where(f"[{table}]")
     context = {"supports_search": True, "search": plan.query.text}
     if not plan.complete and plan.count is not None:
@@ -267,11 +267,11 @@ def render_cell(value, column, table):
 
 _IGNORABLE = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]*"
 SNIPPET_PIECE = 65536
-SNIPPET_OVERLAP = 2 * search.MAX_QUERY_CHARACTERS
+SNIPPET_OVERLAP = 2 * search_index.MAX_QUERY_CHARACTERS
 
 
 def _term_pattern(term: str) -> str | None:
-    characters = [c for c in search.fold(term) if search.is_token_character(c)]
+    characters = [c for c in search_index.fold(term) if search_index.is_token_character(c)]
     return _IGNORABLE.join(re.escape(c) for c in characters) if characters else None
 
 
@@ -280,7 +280,7 @@ def _first_hit(pattern: re.Pattern, text: str) -> tuple[int, int] | None:
     document is read only up to its first hit."""
     for offset in range(0, len(text), SNIPPET_PIECE):
         base = max(offset - SNIPPET_OVERLAP, 0)  # a hit may start in one piece and end in the next
-        hit = pattern.search(search.fold(text[base : offset + SNIPPET_PIECE]))
+        hit = pattern.search(search_index.fold(text[base : offset + SNIPPET_PIECE]))
         if hit is not None:
             return base + hit.start(), base + hit.end()
     return None
@@ -302,7 +302,7 @@ def snippet(text: str, terms: list[str], before: int = 30, after: int = 90) -> M
     first_start, first_end = first
     start = max(first_start - before, 0)
     end = min(first_end + after, len(text))
-    folded = search.fold(text[start:end])
+    folded = search_index.fold(text[start:end])
     pieces = [Markup("…") if start else Markup("")]
     position = start
     for hit in pattern.finditer(folded):
@@ -359,7 +359,7 @@ async def _section(database, table: str, text: str) -> dict:
         where, params = plan.where(_ALIASES[table])
         if table == "problems" and plan.query.excluded:
             where += _PROBLEMS_OF_EXCLUDED_REPORTS
-            params["zh_excluded"] = " OR ".join(search.phrase(term) for term in plan.query.excluded)
+            params["zh_excluded"] = " OR ".join(search_index.phrase(term) for term in plan.query.excluded)
         result = await database.execute(_SECTIONS[table].format(where=where), {**params, "zh_limit": RESULTS_PER_TABLE})
         if plan.complete:
             counts = dict((await database.execute(_TEXT_COUNTS[table].format(where=where), params)).first())
@@ -392,7 +392,7 @@ async def search_page(datasette, request):
         "q": text,
         "sections": sections,
         "database_name": database.name if database is not None else None,
-        "notes": search.parse(text).notes if text.strip() else [],
+        "notes": search_index.parse(text).notes if text.strip() else [],
     }
     return Response.html(await datasette.render_template("search.html", context, request=request))
 

@@ -1,4 +1,4 @@
-"""Reference table of central inspection rounds (archive/rounds.csv).
+"""Reference table of central inspection rounds (pipelines/disclosure/rounds.csv).
 
 One row per round, keyed by `round_id` = "<term>-<round>" (e.g. 19-6); the
 unnumbered 19th-term 脱贫攻坚 回头看 is `19-tpht`. Dates are ISO and as precise
