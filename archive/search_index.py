@@ -597,7 +597,8 @@ def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]
     index = INDEXES[table]
     windows = rarest_windows(wanted, character_frequencies(conn, table))
     candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
-    columns = ", ".join(expression.format(row="") for _, expression in index.columns)
+    # Qualified by the table: a column's subquery (a document's attachments) has an id of its own.
+    columns = ", ".join(expression.format(row=f"{index.table}.") for _, expression in index.columns)
     found = []
     for rowid, *values in conn.execute(
         f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",
