@@ -171,6 +171,9 @@ class _Importer:
             self.report.captures.append(report)
             for error in report.errors:
                 yield _failed(path, Failure(STAGE, "damaged_capture", f"{report.name}: {error}"))
+            for url, why in report.too_large:
+                raw = RawDocument(url=url, body=b"", fetched_at=now_utc())
+                yield ProcessResult(raw, failure=Failure(STAGE, "too_large", f"{report.name}: {why}"))
         try:
             yield from self._archived_captures(reader)
         except CaptureChanged as exc:  # rewritten since the scan: what was read stays, the rest next time

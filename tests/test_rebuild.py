@@ -214,8 +214,8 @@ def test_rebuild_skips_a_corrupt_gzip_member_and_reads_the_rest(captured, tmp_pa
 
     result = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--dry-run")
     assert result.returncode == 0
-    assert f"{warc.name}: 12 page(s); corrupt record at offset {damaged} " in result.stderr
-    assert f"{members[4] - damaged} byte(s) skipped" in result.stderr
+    assert f"{warc.name}: 12 page(s); damaged at offsets {damaged}-{members[4]} (" in result.stderr
+    assert f"{members[4] - damaged} byte(s) skipped, read on from offset {members[4]}" in result.stderr
     forced = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--force")
     assert forced.returncode == 0 and "12 pages" in forced.stdout
     assert "11 new" in forced.stdout  # the damaged record alone is lost
