@@ -154,11 +154,18 @@ def reindex(db_path):
 @click.option("--from-warc", "warc_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="folder of WARC/WACZ files: written by crawls and imports, or anyone's captures")
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
-@click.option("--force", is_flag=True, help="replace the archive even when the rebuilt one has fewer documents")
+@click.option("--keep-missing", "missing", flag_value="keep",
+              help="keep the archive's documents the rebuilt one lacks (copied over as they are)")
+@click.option("--drop-missing", "missing", flag_value="drop", help="drop the archive's documents the rebuilt one lacks")
+@click.option("--force", is_flag=True, help="replace the archive even when it is no archive, or the rebuilt one lacks documents")
 @click.option("--dry-run", is_flag=True, help="read the captures and say what would be rebuilt; change nothing")
 @click.option("--wait", is_flag=True, help="wait for a crawl, import or rebuild writing to the archive instead of stopping")
-def rebuild(warc_dir, db_path, force, dry_run, wait):
-    """Rebuild the archive from raw WARC captures through the current pipelines."""
+def rebuild(warc_dir, db_path, missing, force, dry_run, wait):
+    """Rebuild the archive from raw WARC captures through the current pipelines.
+
+    Documents of the archive that the rebuilt one would lack are listed, and the
+    archive is not replaced unless --keep-missing or --drop-missing says what to do
+    with them."""
     from captures.reader import CaptureChanged
 
     from .lock import ArchiveBusy
@@ -168,9 +175,11 @@ def rebuild(warc_dir, db_path, force, dry_run, wait):
     def list_files(report):
         for file_report in report.files if report else ():
             click.echo(file_report.summary(), err=bool(file_report.errors))
+        for document in report.missing if report else ():
+            click.echo(document.line(), err=True)
 
     try:
-        report = rebuild_archive(warc_dir, db_path, force=force, dry_run=dry_run, wait=wait)
+        report = rebuild_archive(warc_dir, db_path, force=force, dry_run=dry_run, wait=wait, missing=missing)
     except ArchiveBusy as exc:
         click.echo(f"not rebuilt: {exc}; try again when it has finished, or pass --wait", err=True)
         sys.exit(1)
