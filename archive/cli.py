@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from pipelines.text import printable
+
 from .db import DEFAULT_DB, warc_dir_for
 from .serve import NoArchive, serve_archive
 
@@ -23,21 +25,29 @@ def cli():
 def import_command(paths, db_path):
     """Import local documents (files or folders) through the pipelines."""
     from .db import Archive
+    from .disk import DiskFull, is_disk_full, size_of
     from .importer import import_paths
 
     def report(path, outcome, result):
         failure = result.failure if result is not None else None
-        reason = f"  ({failure.stage}/{failure.kind}: {failure.message})" if failure else ""
-        click.echo(f"{outcome:9} {path}{reason}", err=bool(failure))
+        reason = f"  ({failure.stage}/{failure.kind}: {printable(failure.message)})" if failure else ""
+        click.echo(f"{outcome:9} {printable(path)}{reason}", err=bool(failure))
 
-    with Archive(db_path) as archive:
-        summary = import_paths(list(paths), archive, on_file=report, progress=True)
-        total = archive.count("documents")
+    try:
+        with Archive(db_path) as archive:
+            summary = import_paths(list(paths), archive, on_file=report, progress=True)
+            total = archive.count("documents")
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        full = exc if isinstance(exc, DiskFull) else DiskFull(Path(db_path).absolute().parent, size_of(*paths), "the import")
+        click.echo(f"import stopped: {full}; the {full.stored} page(s) stored before it are in the archive, whole", err=True)
+        sys.exit(1)
     for capture in summary.captures:
         click.echo(capture.summary(), err=bool(capture.errors))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
     click.echo(
-        f"imported: {counts or 'nothing'}; {total} documents in {db_path} "
+        f"imported: {counts or 'nothing'}; {total} documents in {printable(db_path)} "
         f"({summary.seconds:.1f} s, {summary.docs_per_second:.0f} docs/s)"
     )
     if summary.failures:
@@ -168,6 +178,7 @@ def rebuild(warc_dir, db_path, missing, force, dry_run, wait):
     with them."""
     from captures.reader import CaptureChanged
 
+    from .disk import DiskFull
     from .lock import ArchiveBusy
     from .rebuild import RebuildRefused, summary_line
     from .rebuild import rebuild as rebuild_archive
@@ -189,6 +200,9 @@ def rebuild(warc_dir, db_path, missing, force, dry_run, wait):
         sys.exit(1)
     except CaptureChanged as exc:
         click.echo(f"not rebuilt: {exc}; the archive is as it was — run it again once the file is written", err=True)
+        sys.exit(1)
+    except DiskFull as exc:
+        click.echo(f"not rebuilt: {exc}; the archive is as it was", err=True)
         sys.exit(1)
     list_files(report)
     click.echo(summary_line(report, Path(db_path), dry_run))

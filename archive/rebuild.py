@@ -26,6 +26,10 @@ Safe to run on the archive being served and crawled into:
   told to keep them (``--keep-missing``: copied over as they are) or to drop
   them (``--drop-missing``, or ``--force``).  A document with no capture at all
   (stored before captures were kept) is kept unless told to drop it;
+* it checks first that the disk has room for the new archive beside the old
+  one and for the copy into it (about twice the archive's size; for a first
+  build, the captures' size); a disk that fills anyway stops it with one line
+  (:class:`archive.disk.DiskFull`), the partial ``<db>.rebuilding`` removed;
 * the new archive is built beside the old one (``<db>.rebuilding``) with the
   old one's ``crawl_runs`` and ``failures`` history, then copied into it with
   SQLite's online backup in one write transaction: readers (Datasette) see the
@@ -51,6 +55,7 @@ from pipelines.text import printable
 
 from .children import ingest_worker
 from .db import PARALLEL_FROM, Archive, connect
+from .disk import DiskFull, free_bytes, is_disk_full, size_of
 from .lock import ArchiveLock
 from .schema import indexes_built_afterwards
 
@@ -148,6 +153,8 @@ def rebuild(
     ``force``) and :class:`archive.lock.ArchiveBusy` (another writer, unless
     ``wait``).  ``dry_run``: read the captures and report, change nothing.
     ``missing``: :data:`KEEP_MISSING` or :data:`DROP_MISSING`.
+    Raises :class:`archive.disk.DiskFull` before it starts when the disk has
+    not the room, or when it fills meanwhile (the archive as it was).
     """
     warc_dir, db_path = Path(warc_dir), Path(db_path)
     lock = ArchiveLock(db_path)
@@ -168,13 +175,32 @@ def rebuild(
             raise RebuildRefused(f"{db_path} is not an archive: not replaced (--force replaces it)", report)
         if dry_run:
             return report
-        _build(reader, db_path, report, progress)
-        if report.documents_before is not None:
-            _settle_missing(reader, db_path, report, DROP_MISSING if force and missing is None else missing)
-        _replace(db_path, report)
+        needed = _space_needed(db_path, reader, report)
+        if free_bytes(db_path.parent) < needed:
+            raise DiskFull(db_path.parent, needed, "the rebuild")
+        try:
+            _build(reader, db_path, report, progress)
+            if report.documents_before is not None:
+                _settle_missing(reader, db_path, report, DROP_MISSING if force and missing is None else missing)
+            _replace(db_path, report)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            building = _building_path(db_path)
+            _remove_database(building, lock=True)
+            raise DiskFull(db_path.parent, needed, "the rebuild") from exc
         return report
     finally:
         lock.release()
+
+
+def _space_needed(db_path: Path, reader: CaptureReader, report: RebuildReport) -> int:
+    """About what a rebuild writes at most: the new archive — as large as the old one, or
+    twice its captures' compressed size (their text and its search indexes; 3.3 times in
+    tests/test_disk_full.py) — beside the old one, then as much again in the old one's WAL
+    while it is copied in."""
+    new_archive = max(size_of(db_path, Path(f"{db_path}-wal")), 2 * size_of(*{source.path for source in reader.sources}))
+    return new_archive if report.documents_before is None else 2 * new_archive
 
 
 def _scan_while_preparing(reader: CaptureReader) -> CaptureReader:

@@ -47,6 +47,7 @@ from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines import MAX_PAGE_BYTES, RawDocument
+from pipelines.text import printable
 
 from .decoding import DECODING_ERRORS, TooLarge, UnknownEncoding, decoded_body
 from .writer import ARTICLE, GONE, HINTS, PAGE_KIND, SOFTWARE
@@ -54,6 +55,8 @@ from .writer import ARTICLE, GONE, HINTS, PAGE_KIND, SOFTWARE
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wacz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _GZIP_MAGIC = b"\x1f\x8b\x08"
+# A gzip header and the first block's code tables, before the first byte comes out.
+_GZIP_HEADER_MAX = 512
 _HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body")
 # Errors a damaged record or gzip member raises from warcio or zlib.
 _DAMAGE = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError)
@@ -82,6 +85,10 @@ class _StrictMemberReader(DecompressingBufferedReader):
             except zlib.error as exc:
                 raise _MemberDamaged(f"gzip data does not decompress ({exc})") from exc
         return super()._decompress(data)
+
+
+class _RecordGarbled(_MemberDamaged):
+    """A record's member decompresses, but not to a record: its data was damaged."""
 
 
 def _archive_iterator(stream: BinaryIO) -> ArchiveIterator:
@@ -131,7 +138,7 @@ class FileReport:
         if self.skipped:
             parts.append("skipped " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())))
         parts += self.errors
-        return f"{self.name}: " + "; ".join(parts)
+        return f"{printable(self.name)}: " + "; ".join(parts)
 
 
 @dataclass
@@ -173,6 +180,8 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
             report.errors.append(message)
 
     with source.open() as (stream, size):
+        # Told once: the damage may have hit the gzip magic of the member it is in.
+        gzip_members = _is_gzip(stream, 0) or (source.name.lower().endswith(".gz") and not _starts_record(stream, 0))
         start = 0
         while start is not None:
             stream.seek(start)
@@ -188,7 +197,12 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                         damage(f"record at offset {end}: its payload does not decode ({_reason(exc)})")
                         record.payload = b""
                         record.damaged = True
+                    errors_before = iterator.err_count
                     iterator.read_to_end()
+                    if gzip_members and iterator.err_count > errors_before:
+                        # Other bytes where the blank lines that close the record should be,
+                        # inside its own member: the member decompressed to garbage.
+                        raise _RecordGarbled("the record is not followed by the lines that end it")
                     offset, length = iterator.member_info
                     end = offset + length
                     if record.raw_stream.limit:
@@ -199,21 +213,28 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                             yield pending
                         pending, pending_end = record, end
                 start = None
-                if pending is not None and not _ends_whole(stream, pending.offset, pending_end):
-                    damage(f"truncated at offset {pending.offset}: the last record is cut short")
+                if pending is not None and (state := _record_end(stream, pending.offset, pending_end, gzip_members)) != _WHOLE:
+                    end = pending.offset
                     pending = None
+                    if state == _CUT:
+                        damage(f"truncated at offset {end}: the last record is cut short")
+                    else:
+                        raise _MemberDamaged("gzip data does not decompress")
                 elif size > end and not _blank_tail(stream, end):
-                    end = _after_blank(stream, end)
-                    damage(f"truncated at offset {end}: {size - end} byte(s) after the last whole record")
+                    # warcio stopped before the end (a damaged gzip header reads as an empty member).
+                    raise _MemberDamaged("no record where one should start")
             except (*_DAMAGE, _MemberDamaged) as exc:
                 if _one_gzip_stream(exc):
                     damage(f"not read: compressed as one gzip stream, not one gzip member per record; "
                            f"`warcio recompress {source.name} NEW.warc.gz` rewrites it readable")
                     break
+                if pending is not None and _record_end(stream, pending.offset, pending_end, gzip_members) != _WHOLE:
+                    end, pending = pending.offset, None  # read, but its member does not end right: damaged too
                 end = _after_blank(stream, end)
-                gzipped = _is_gzip(stream, end)
+                gzipped = gzip_members or _is_gzip(stream, end)
                 following = _next_member(stream, end + 1) if gzipped else _next_plain_record(stream, end + 1)
-                if following is None and (_ends_inside_member(stream, end) if gzipped else _starts_record(stream, end)):
+                cut = _member_end(stream, end) == _CUT if gzipped else _starts_record(stream, end)
+                if following is None and cut and not isinstance(exc, _RecordGarbled):
                     damage(f"truncated at offset {end}: {size - end} byte(s) of a record cut short")
                 elif following is None:
                     damage(f"damaged at offsets {end}-{size} ({_reason(exc)}): {size - end} byte(s) skipped, "
@@ -226,14 +247,19 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                 yield pending
 
 
-def _ends_whole(stream: BinaryIO, offset: int, end: int) -> bool:
-    """True when the record read from ``offset`` to ``end`` is complete: its gzip member
-    reaches its end, or (uncompressed) the two CRLFs that close a record follow it —
-    warcio reads headers cut short as a record with whatever they still hold."""
-    if _is_gzip(stream, offset):
-        return not _ends_inside_member(stream, offset)
+_WHOLE, _CUT, _DAMAGED = "whole", "cut", "damaged"
+
+
+def _record_end(stream: BinaryIO, offset: int, end: int, gzipped: bool) -> str:
+    """How the record read from ``offset`` to ``end`` ends: ``whole`` when its gzip member
+    decompresses to its end (its CRC checked) — or, uncompressed, the two CRLFs that close a
+    record follow it; ``cut`` when the file ends first; ``damaged`` when it does not decompress.
+    (warcio takes a record for read once it has its Content-Length of bytes, and reads
+    headers cut short as a record with whatever they still hold.)"""
+    if gzipped:
+        return _member_end(stream, offset)
     stream.seek(end)
-    return stream.read(4) == b"\r\n\r\n"
+    return _WHOLE if stream.read(4) == b"\r\n\r\n" else _CUT
 
 
 class _HeadersCutShort(ValueError):
@@ -310,19 +336,25 @@ def _is_gzip(stream: BinaryIO, at: int) -> bool:
     return stream.read(3) == _GZIP_MAGIC
 
 
-def _ends_inside_member(stream: BinaryIO, at: int) -> bool:
-    """True when the gzip member at ``at`` decompresses without error up to the
-    end of the file, which comes before the member's end: a file cut short."""
+def _member_end(stream: BinaryIO, at: int) -> str:
+    """``whole``: the gzip member at ``at`` decompresses to its end; ``cut``: without
+    error up to the end of the file, which comes first, into the start of a record
+    (a damaged header can make the rest read as a file name: nothing comes out);
+    else ``damaged``."""
     stream.seek(at)
     decompressor = zlib.decompressobj(31)
+    head, read = b"", 0
     try:
         while chunk := stream.read(_SEARCH_CHUNK):
-            decompressor.decompress(chunk, 0)
+            read += len(chunk)
+            head = (head + decompressor.decompress(chunk, 0))[:8]
             if decompressor.eof:
-                return False
+                return _WHOLE
     except zlib.error:
-        return False
-    return True
+        return _DAMAGED
+    if head[:5] == b"WARC/"[:len(head)] and (head or read <= _GZIP_HEADER_MAX):
+        return _CUT
+    return _DAMAGED
 
 
 def _blank_tail(stream: BinaryIO, at: int) -> bool:

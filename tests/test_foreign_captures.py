@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -144,17 +145,24 @@ def test_heritrix_and_common_crawl_conventions(tmp_path):
     assert (found.kind, found.raw.url, found.raw.status, found.raw.body) == ("article", "https://example.org/a.html", 200, body)
 
 
-def write_pages(path: Path, numbers: list[int], gzip: bool) -> dict[str, bytes]:
-    """A foreign capture of report pages ``numbers`` after a dns: record: url → body."""
+def write_pages(path: Path, numbers: list[int], gzip: bool, fixed: bool = False) -> dict[str, bytes]:
+    """A foreign capture of report pages ``numbers`` after a dns: record: url → body.
+    ``fixed``: record ids and dates from the page numbers, so the file is the same bytes every time."""
     bodies = {f"https://example.org/{n}.html": page(n).encode("utf-8") for n in numbers}
+
+    def fixed_headers(n: int) -> dict[str, str]:
+        return {"WARC-Record-ID": f"<{uuid.UUID(int=n).urn}>", "WARC-Date": "2024-01-01T00:00:00Z"} if fixed else {}
+
     with path.open("wb") as stream:
         writer = WARCWriter(stream, gzip=gzip)
         writer.write_record(writer.create_warc_record(
-            "dns:example.org", "resource", payload=io.BytesIO(b"example.org 300 IN A 10.0.0.1"), warc_content_type="text/dns"))
-        for url, body in bodies.items():
+            "dns:example.org", "resource", payload=io.BytesIO(b"example.org 300 IN A 10.0.0.1"), warc_content_type="text/dns",
+            warc_headers_dict=fixed_headers(0)))
+        for n, (url, body) in zip(numbers, bodies.items()):
             writer.write_record(writer.create_warc_record(
                 url, "response", payload=io.BytesIO(body),
-                http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")))
+                http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"),
+                warc_headers_dict=fixed_headers(n)))
     return bodies
 
 
@@ -240,7 +248,7 @@ def test_random_damage_in_a_400_record_warc_gz_loses_only_the_damaged_records(tm
     per record), one damage per copy: every page outside the damaged members is read, whole; a
     damaged member is named with its offsets — never taken for the end of a truncated file."""
     whole = tmp_path / "whole.warc.gz"
-    bodies = write_pages(whole, list(range(1, 401)), gzip=True)
+    bodies = write_pages(whole, list(range(1, 401)), gzip=True, fixed=True)
     data = whole.read_bytes()
     with whole.open("rb") as stream:
         members = list(_record_offsets(stream))  # the dns: record, then one page each
