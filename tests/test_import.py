@@ -1,5 +1,6 @@
 """`python -m archive import`: folders walked, re-import updates in place, bad files and paths recorded, damaged text salvaged."""
 
+import codecs
 import io
 import json
 import os
@@ -139,3 +140,29 @@ def test_input_bounds_every_bad_path_is_a_failure_and_damaged_text_is_salvaged(t
         assert "WARC/1.0" not in captured["body_text"]
         assert archive.document_for_url((docs / "good.txt").resolve().as_uri())["warnings"] is None
         assert archive.count("documents") == 4  # the folder loop walked once: no doubles
+
+
+def test_utf16_html_with_a_bom_is_text_and_file_names_print_escaped(tmp_path):
+    """HTML saved as UTF-16 (Windows does) is read, not rejected as binary for its NUL bytes; a
+    newline or U+202E in a file name can neither split a line of the output nor reverse it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    paragraphs = "".join(f"<p>{line}</p>" for line in report_text(5).splitlines())
+    page = f"<html><head><title>通报</title></head><body><h1>{report_text(5).splitlines()[0]}</h1>{paragraphs}</body></html>"
+    (docs / "utf16le.html").write_bytes(page.encode("utf-16"))  # with its BOM
+    (docs / "utf16be.html").write_bytes(codecs.BOM_UTF16_BE + page.encode("utf-16-be"))
+    (docs / "two\nlines.txt").write_text(report_text(6), encoding="utf-8")
+    (docs / "evil\u202etxt.exe.txt").write_text(report_text(7), encoding="utf-8")
+    db = tmp_path / "a.db"
+    result = run_import(docs, "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert "4 new" in result.stdout
+    lines = result.stdout.splitlines()
+    assert f"new       {docs}/two\\nlines.txt" in lines
+    assert f"new       {docs}/evil\\u202etxt.exe.txt" in lines
+    assert "\u202e" not in result.stdout + result.stderr
+    with Archive(db) as archive:
+        for name in ("utf16le.html", "utf16be.html"):
+            document = archive.document_for_url((docs / name).resolve().as_uri())
+            assert document["title"] == report_text(5).splitlines()[0]
+            assert "巡视整改进展情况" in document["body_text"] and "\x00" not in document["body_text"]
