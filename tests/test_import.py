@@ -166,3 +166,20 @@ def test_utf16_html_with_a_bom_is_text_and_file_names_print_escaped(tmp_path):
             document = archive.document_for_url((docs / name).resolve().as_uri())
             assert document["title"] == report_text(5).splitlines()[0]
             assert "巡视整改进展情况" in document["body_text"] and "\x00" not in document["body_text"]
+
+
+def test_pages_are_processed_in_batches_bounded_by_bytes_as_well_as_count():
+    """Seven pages just under the 10 MB cap among 98 small ones: no batch (processed in parallel
+    while the one before is stored) holds more than two of them, or more than 64 pages."""
+    from archive.db import BATCH_BYTES, BATCH_PAGES, _batches
+    from captures import Page
+    from pipelines import RawDocument
+
+    large = b"x" * 9_900_000
+    pages = [Page("article", RawDocument(url=f"https://example.org/{n}.html", body=large if n % 17 == 0 else b"<p>small</p>"))
+             for n in range(105)]
+    batches = list(_batches(pages))
+    assert [page for batch in batches for page in batch] == pages
+    assert all(len(batch) <= BATCH_PAGES and sum(len(p.raw.body) for p in batch) <= BATCH_BYTES for batch in batches)
+    assert max(sum(p.raw.body is large for p in batch) for batch in batches) == 2
+    assert len(batches) == 4
