@@ -9,13 +9,13 @@
    path of crawl, import and rebuild: pipelines, store, dedupe, search index.
    A ``--workdir`` keeps the archive, so later runs skip this step.
 2. **Index build rate**, on the same stored texts (the first ``--peer-docs``
-   documents), in one process: our index (``archive.search``: folding and the
+   documents), in one process: our index (``archive.search_index``: folding and the
    index form in C, ``archive/_index_form.c``, tokens in C by FTS5's ``ascii`` tokenizer) against
    FTS5's ``trigram`` (stock, and with our FTS5 settings) and plain ``unicode61`` tokenizers and a bigram index
    over the same columns —
    characters indexed per second of CPU, and index sizes.
 3. **Exactness**: every benchmark query against a substring oracle over the
-   stored texts (:func:`archive.search.comparable`), in SQL and over HTTP
+   stored texts (:func:`archive.search_index.comparable`), in SQL and over HTTP
    (the page's rows, their order and the count shown).
 4. **Latency**: ``archive serve`` on the archive; each query class (1–4
    characters, common and rare) ``--repeat`` times on the documents table's
@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from search_corpus import Corpus  # noqa: E402
 
-from archive import search  # noqa: E402
+from archive import search_index  # noqa: E402
 from archive.db import Archive, connect  # noqa: E402
 from pipelines import RawDocument  # noqa: E402
 
@@ -148,7 +148,7 @@ def bigram_form(text: str | None) -> str | None:
     position checks for 2-character terms, but many more distinct tokens to index)."""
     if text is None:
         return None
-    folded = np.frombuffer(search.fold(text).encode("utf-32-le"), dtype=np.uint32)
+    folded = np.frombuffer(search_index.fold(text).encode("utf-32-le"), dtype=np.uint32)
     pairs = np.full((len(folded), 3), ord(" "), dtype=np.uint32)
     pairs[:, 0] = folded
     pairs[:-1, 1] = folded[1:]
@@ -164,7 +164,7 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
     path = folder / f"{name}.db"
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
-    search.register_functions(conn)
+    search_index.register_functions(conn)
     conn.create_function("bigram_form", 1, bigram_form, deterministic=True)
     conn.execute(f"create table documents ({TEXT_COLUMNS})")
     with conn:
@@ -173,17 +173,17 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
     chars = conn.execute(f"select sum(length(title) + length(body_text) + length({credits})) from documents").fetchone()[0]
     start = time.process_time()
     if name == "ours":
-        search.create(conn)  # view, FTS5 table, triggers, then 'rebuild' from the stored texts
+        search_index.create(conn)  # view, FTS5 table, triggers, then 'rebuild' from the stored texts
         fts = "documents_fts"
     else:
         form = "bigram_form" if name == "bigram" else ""
-        tokenizer = {"bigram": search.TOKENIZE, "trigram_tuned": "trigram"}.get(name, name)
+        tokenizer = {"bigram": search_index.TOKENIZE, "trigram_tuned": "trigram"}.get(name, name)
         conn.execute(f"create view plain_text as select rowid as source_rowid, {form}(title) as title, "
                      f"{form}(body_text) as body_text, {form}({credits}) as credits from documents")
         conn.execute(f"create virtual table {name}_fts using fts5(title, body_text, credits, content='plain_text', "
                      f"content_rowid='source_rowid', tokenize='{tokenizer}')")
         if name == "trigram_tuned":
-            search.configure(conn, f"{name}_fts")
+            search_index.configure(conn, f"{name}_fts")
         with conn:
             conn.execute(f"insert into {name}_fts ({name}_fts) values ('rebuild')")
         fts = f"{name}_fts"
@@ -233,11 +233,11 @@ class Oracle:
         conn = sqlite3.connect(db_path)
         self.rows = {}
         for row in conn.execute(f"select id, published_at, {TEXT_COLUMNS} from documents"):
-            self.rows[row[0]] = (row[1], [search.comparable(field) for field in row[2:] if field])
+            self.rows[row[0]] = (row[1], [search_index.comparable(field) for field in row[2:] if field])
         conn.close()
 
     def ids(self, term: str) -> set[str]:
-        wanted = search.comparable(term)
+        wanted = search_index.comparable(term)
         return {i for i, (_, fields) in self.rows.items() if any(wanted in field for field in fields)}
 
     def dates(self, ids) -> list[str]:
@@ -245,7 +245,7 @@ class Oracle:
 
 
 def sql_ids(conn: sqlite3.Connection, term: str) -> set[str]:
-    match = search.parse(term).match
+    match = search_index.parse(term).match
     return {row[0] for row in conn.execute(
         "select id from documents where rowid in (select rowid from documents_fts where documents_fts match ?)", [match])}
 
@@ -339,7 +339,7 @@ def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> t
     if dates != oracle.dates(expected)[: len(dates)] or len(ids) != min(100, len(expected)):
         return False, "not the newest matching rows"
     count = page["filtered_table_rows_count"]
-    if count is None:  # a broad search, counted by the plugin (see archive/plugin/search.py)
+    if count is None:  # a broad search, counted by the plugin (see archive/plugin/search_page.py)
         counted = re.search(r"\(([\d,]+) rows", page["human_description_en"])
         count = int(counted.group(1).replace(",", "")) if counted else None
     if count is None and len(expected) <= probe_limit:
@@ -372,7 +372,7 @@ def latencies(server: Server, queries: list[tuple[str, str]], repeat: int) -> li
 
 
 def big_document(server: Server) -> list[dict]:
-    phrase = search.phrase(BIG_TERM).replace("'", "''")
+    phrase = search_index.phrase(BIG_TERM).replace("'", "''")
     results = []
     for name, expression in (
         ("snippet()", "snippet(documents_fts, 1, '[', ']', '…', 24)"),
