@@ -34,7 +34,9 @@ from captures import GONE, Page
 from pipelines import MAX_PAGE_BYTES, ProcessResult, RawDocument, dedupe, now_utc, prepare, process
 from pipelines.disclosure.rounds import load_rounds
 
-from . import schema, search_index, units
+from crawler.port import RUN_INTERRUPTED, RUN_RUNNING
+
+from . import liveness, schema, search_index, units
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rows import query_rows
@@ -259,8 +261,40 @@ class Archive:
         return next(iter(query_rows(self.db.conn, "select * from crawl_runs where id = ?", [run_id])), None)
 
     def start_run(self, spider: str) -> int:
+        """A new run row, naming this process so that its death can be told (:mod:`archive.liveness`)."""
+        row = {"spider": spider, "started_at": now_utc(), "status": RUN_RUNNING, **liveness.this_process()}
         with self.transaction():
-            return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
+            return self.db["crawl_runs"].insert(row).last_pk
+
+    def adopt_runs(self, run_ids) -> None:
+        """Runs a resumed crawl carries on (a cluster coordinator started again): ``running``
+        again, naming this process, unless they have ended."""
+        process = liveness.this_process()
+        with self.transaction():
+            for run_id in run_ids:
+                self.db.execute(
+                    "update crawl_runs set status = ?, message = null, pid = ?, host = ?, process_started = ? "
+                    "where id = ? and finished_at is null",
+                    [RUN_RUNNING, process["pid"], process["host"], process["process_started"], run_id],
+                )
+
+    def close_open_runs(self, run_ids, status: str, message: str) -> list[int]:
+        """Finish those of ``run_ids`` still open (their spider never closed); returns their ids."""
+        run_ids = [run_id for run_id in run_ids if run_id is not None]
+        with self.transaction():
+            open_runs = [
+                row[0] for row in self.db.execute(
+                    f"select id from crawl_runs where finished_at is null and id in ({','.join('?' * len(run_ids))})", run_ids
+                )
+            ]
+            for run_id in open_runs:
+                _close_run(self.db.conn, run_id, status, message, finished_at=now_utc())
+        return open_runs
+
+    def close_dead_runs(self) -> list[int]:
+        """:func:`close_dead_runs` in a transaction of this archive."""
+        with self.transaction():
+            return close_dead_runs(self.db.conn)
 
     def update_run(self, run_id: int, **columns) -> None:
         """Counts of a run so far (a cluster writer keeps its row current)."""
@@ -301,6 +335,35 @@ class Archive:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def close_dead_runs(conn: sqlite3.Connection) -> list[int]:
+    """Mark ``interrupted`` every run still ``running`` whose process has ended (killed
+    outright: SIGKILL, power loss), with what it had archived; returns their ids.
+    A run of another host, or one that names no process, is left as it is."""
+    closed = []
+    for run in query_rows(conn, "select * from crawl_runs where status = ? and finished_at is null", [RUN_RUNNING]):
+        if liveness.is_running(run.get("pid"), run.get("host"), run.get("process_started")) is not False:
+            continue
+        message = (
+            f"interrupted: process {run['pid']} on {run['host']} ended without closing its run "
+            f"(SIGKILL or power loss); archived before: {run['documents_new'] or 0} new, "
+            f"{run['documents_updated'] or 0} updated, {run['documents_unchanged'] or 0} unchanged, "
+            f"{run['failures'] or 0} failed"
+        )
+        _close_run(conn, run["id"], RUN_INTERRUPTED, message)
+        closed.append(run["id"])
+    return closed
+
+
+def _close_run(conn: sqlite3.Connection, run_id: int, status: str, message: str, finished_at: str | None = None) -> None:
+    """A run closed by someone else than its pipeline: its counts are those it recorded as it went."""
+    conn.execute(
+        "update crawl_runs set status = ?, message = ?, finished_at = ?, documents_new = coalesce(documents_new, 0), "
+        "documents_updated = coalesce(documents_updated, 0), documents_unchanged = coalesce(documents_unchanged, 0), "
+        "failures = coalesce(failures, 0) where id = ?",
+        [status, message, finished_at, run_id],
+    )
 
 
 _PROCESS = "process"

@@ -177,6 +177,10 @@ CRAWL_RUNS = {
     "errors": str,
     "status": str,
     "message": str,
+    # The process of the run (archive.liveness): a run left running by a killed process is found.
+    "pid": int,
+    "host": str,
+    "process_started": str,
 }
 
 # How far the cluster writer (crawler/cluster/writer.py) has applied a captures stream,
@@ -302,6 +306,9 @@ def create(db: Database) -> None:
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     _add_missing_columns(db)
+    # A search counts texts from the copies alone (archive.search_index.count_texts).
+    for table in ("documents", "problems"):
+        db[table].create_index(["is_canonical"], if_not_exists=True)
     index_facet_columns(db)
     copy_groups.create_tables(db)
     # A group of copies is found through the canonical_id index: the record page
@@ -320,7 +327,9 @@ def _add_missing_columns(db: Database) -> None:
     ``is_canonical`` is filled at once, the generated columns compute themselves.
     """
     added = set()
-    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
+    for table, columns in (
+        ("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS), ("crawl_runs", CRAWL_RUNS)
+    ):
         existing = db[table].columns_dict
         for name, type_ in columns.items():
             if name not in existing:

@@ -34,8 +34,10 @@ in step call it.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
@@ -387,6 +389,7 @@ class SearchQuery:
     terms: list[str] = field(default_factory=list)  # the terms to find (and highlight), as typed
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alternatives: bool = False  # some terms are joined by OR (else every term must occur)
 
 
 def phrase(term: str) -> str:
@@ -440,6 +443,7 @@ def parse(text: str) -> SearchQuery:
             continue
         if pending_op:
             parts.append(pending_op)
+            query.alternatives = query.alternatives or pending_op == "OR"
             (query.excluded if pending_op == "NOT" else query.terms).append(value)
         else:
             if parts:
@@ -453,3 +457,129 @@ def parse(text: str) -> SearchQuery:
     if parts:
         query.match = " ".join(parts)
     return query
+
+
+# --- answering a search: every match, exact counts, long phrases ---------------
+
+# A single term this long (characters compared) is found through its rarest windows
+# (:func:`rarest_windows_rowids`) and verified on the candidates' texts.
+LONG_PHRASE = 8
+WINDOW = 3  # characters per window asked of the index
+WINDOWS = 2  # windows asked together (AND): their candidates' intersection is verified
+FREQUENCY_SAMPLE = 500  # rows read to estimate how common each character is
+FREQUENCY_TTL_S = 3600
+_FREQUENCIES: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}  # (database file, table) → (when, shares)
+# A copy (a republished page of a text) → the row of its text: documents map to
+# their canonical record, problems of a copy to nothing (counted with the canonical report's).
+_COPIES = {
+    "documents": "select d.rowid, c.rowid from documents d join documents c on c.id = d.canonical_id where d.is_canonical = 0",
+    "problems": "select rowid, null from problems where is_canonical = 0",
+}
+
+
+def matching_rowids(conn: sqlite3.Connection, table: str, match: str) -> list[int]:
+    """Every row matching the FTS5 expression: the index's doclists only, no row read."""
+    fts = INDEXES[table].fts
+    return [rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])]
+
+
+def count_texts(conn: sqlite3.Connection, table: str, rowids: list[int]) -> int:
+    """How many texts the rows are: a text and its republished copies count once.
+    Reads only the copies (``is_canonical = 0``, indexed), never the matching rows."""
+    copies = dict(conn.execute(_COPIES[table]))
+    texts = {copies.get(rowid, rowid) for rowid in rowids}
+    texts.discard(None)
+    return len(texts)
+
+
+def count_matches(conn: sqlite3.Connection, table: str, match: str) -> tuple[int, int]:
+    """(texts, pages) matching the FTS5 expression, counted in the index
+    (``count(*)`` reads only doclists for one character) and corrected for the
+    copies among the matches: the same as :func:`count_texts` of every match."""
+    fts = INDEXES[table].fts
+    (pages,) = conn.execute(f"select count(*) from {fts} where {fts} match ?", [match]).fetchone()
+    copies = dict(conn.execute(_COPIES[table]))
+    if not pages or not copies:
+        return pages, pages
+
+    def matching(rowids) -> set[int]:
+        return {rowid for (rowid,) in conn.execute(
+            f"select rowid from {fts} where {fts} match ? and rowid in (select value from json_each(?))",
+            [match, json.dumps(sorted(rowids))])}
+
+    copies_matched = matching(copies)
+    # A copy's text counts when its canonical page does not match itself (the copy differs).
+    texts_of_copies = {copies[rowid] for rowid in copies_matched} - {None}
+    return pages - len(copies_matched) + len(texts_of_copies - matching(texts_of_copies)), pages
+
+
+def character_frequencies(conn: sqlite3.Connection, table: str) -> dict[str, float]:
+    """The share of rows holding each character, estimated from a sample of
+    ``FREQUENCY_SAMPLE`` rows spread over the table, kept for ``FREQUENCY_TTL_S``.
+
+    It only steers which windows of a long phrase the index is asked for (the
+    result is verified whatever they are).  The index's own vocabulary
+    (``fts5vocab``) reads a character's whole list to count its rows: about
+    8 ms per common character at 4,600 documents, growing with the archive —
+    more than the search it would steer."""
+    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    kept = _FREQUENCIES.get((path, table))
+    if kept is not None and time.monotonic() - kept[0] < FREQUENCY_TTL_S:
+        return kept[1]
+    index = INDEXES[table]
+    first, last = conn.execute(f"select (select min(rowid) from {table}), (select max(rowid) from {table})").fetchone()
+    step = max(((last or 0) - (first or 0)) // FREQUENCY_SAMPLE, 1)
+    columns = " || ' ' || ".join(f"coalesce({expression.format(row='')}, '')" for _, expression in index.columns)
+    rows = 0
+    counts: dict[str, int] = {}
+    sample = list(range(first or 0, (last or 0) + 1, step))[:FREQUENCY_SAMPLE]
+    for (text,) in conn.execute(f"select {columns} from {table} where rowid in (select value from json_each(?))",
+                                [json.dumps(sample)]):
+        rows += 1
+        for character in set(comparable(text)):
+            counts[character] = counts.get(character, 0) + 1
+    shares = {character: count / max(rows, 1) for character, count in counts.items()}
+    _FREQUENCIES[(path, table)] = (time.monotonic(), shares)
+    return shares
+
+
+def rarest_windows(terms: list[str], frequencies: dict[str, float], width: int = WINDOW, count: int = WINDOWS) -> list[str]:
+    """The ``count`` windows of ``width`` characters, taken from the ``terms``
+    (compared forms) and not overlapping within one, whose characters are
+    rarest (least total share of rows: the index reads every character's list,
+    and the rarest bound how many rows match).  A character missing from
+    ``frequencies`` counts as the rarest."""
+    cost = {
+        (number, start): sum(frequencies.get(c, 0) for c in term[start : start + width])
+        for number, term in enumerate(terms)
+        for start in range(len(term) - width + 1)
+    }
+    chosen: list[tuple[int, int]] = []
+    for number, start in sorted(cost, key=lambda place: (cost[place], place)):
+        if all(number != other or abs(start - other_start) >= width for other, other_start in chosen):
+            chosen.append((number, start))
+            if len(chosen) == count:
+                break
+    return [terms[number][start : start + width] for number, start in sorted(chosen)]
+
+
+def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]) -> list[int]:
+    """The rows holding every one of ``terms`` (one of them a long phrase),
+    exactly: the index finds the rows holding their rarest windows, and each
+    candidate's indexed texts are compared as the index would
+    (:func:`comparable`).  The time is bounded by the rarest windows' lists,
+    not by the phrases' length."""
+    wanted = [comparable(term) for term in terms]
+    index = INDEXES[table]
+    windows = rarest_windows(wanted, character_frequencies(conn, table))
+    candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
+    columns = ", ".join(expression.format(row="") for _, expression in index.columns)
+    found = []
+    for rowid, *values in conn.execute(
+        f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",
+        [json.dumps(candidates)],
+    ):
+        texts = [comparable(str(value)) for value in values if value is not None]
+        if all(any(term in text for text in texts) for term in wanted):
+            found.append(rowid)
+    return found

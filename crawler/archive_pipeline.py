@@ -32,15 +32,16 @@ from captures import ARTICLE, GONE, HINTS, PAGE_KIND
 from crawler.anti_bot import STOPPED_CAPTCHA
 from crawler.capture import capture_for
 from crawler.failures import LostPage, page_lost
-from crawler.port import OPENER_SETTING, CrawlArchive
+from crawler.port import OPENER_SETTING, RUN_INTERRUPTED, CrawlArchive
 from pipelines import Failure, ProcessResult, RawDocument
 from pipelines.extract import TEMPLATE_MISMATCH, TEMPLATE_MISMATCH_SUFFIX
 
 logger = logging.getLogger(__name__)
 
-OK, FAILING = "ok", "failing"
+OK, FAILING, STOPPED = "ok", "failing", "stopped"
 GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
+SHUTDOWN = "shutdown"  # Scrapy's close reason after a stop signal (TERM, INT; HUP: crawler.run)
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
 # Errors that cost a page for good and are not rows of ``failures``.
@@ -65,6 +66,8 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
     """The run's status and a one-line message an operator can act on."""
     if reason == STOPPED_CAPTCHA:
         return STOPPED_CAPTCHA, captcha_message or "stopped at a CAPTCHA page"
+    if reason == SHUTDOWN:
+        return STOPPED, f"{STOPPED_EARLY} (a stop signal); {pages_fetched} page(s) fetched"
     if reason != "finished":
         return FAILING, f"{STOPPED_EARLY} ({reason})"
     final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
@@ -84,11 +87,12 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
 def last_run_state(archive: CrawlArchive, spider_name: str) -> str | None:
     """How the spider's previous run ended: None (no run yet), ``complete``,
     ``interrupted`` (stopped early but cleanly: shutdown, CAPTCHA, error count)
-    or ``killed`` (never recorded its end: SIGKILL, power loss)."""
+    or ``killed`` (never recorded its end: SIGKILL, power loss; marked
+    ``interrupted`` once its process is known to be gone)."""
     run = archive.last_run(spider_name)
     if run is None:
         return None
-    if run["finished_at"] is None:
+    if run["finished_at"] is None or run["status"] == RUN_INTERRUPTED:
         return KILLED
     if run["status"] == STOPPED_CAPTCHA or (run["message"] or "").startswith(STOPPED_EARLY):
         return INTERRUPTED
@@ -193,7 +197,23 @@ class ArchivePipeline:
         self.archived_this_run.add(raw.url)
         self.outcomes[outcome] += 1
         self.stats.inc_value(f"archive/documents_{outcome}")
+        self._record_progress()
         return item
+
+    def _record_progress(self) -> None:
+        """The run row's counts so far: a run killed outright still says what it had archived."""
+        try:
+            self.archive.update_run(self.run_id, **self._counts())
+        except Exception:
+            logger.exception("Could not record the progress of run %s", self.run_id)
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "documents_new": self.outcomes["new"],
+            "documents_updated": self.outcomes["updated"],
+            "documents_unchanged": self.outcomes["unchanged"],
+            "failures": sum(self.failure_kinds.values()),
+        }
 
     def _archive(self, raw: RawDocument) -> str:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
@@ -265,10 +285,7 @@ class ArchivePipeline:
             self.run_id,
             requests=requests,
             pages_fetched=pages_fetched,
-            documents_new=self.outcomes["new"],
-            documents_updated=self.outcomes["updated"],
-            documents_unchanged=self.outcomes["unchanged"],
-            failures=sum(self.failure_kinds.values()),
+            **self._counts(),
             errors=errors,
             status=status,
             message=message,

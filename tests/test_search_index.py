@@ -5,6 +5,7 @@ Every answer is compared with the substring oracle :func:`archive.search_index.c
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -262,3 +263,72 @@ def test_compiled_and_numpy_index_forms_agree(text):
 @given(st.text(min_size=1, max_size=200))
 def test_compiled_and_numpy_index_forms_agree_on_any_text(text):
     assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)
+
+
+def ids_of(conn, rowids: list[int]) -> set[str]:
+    return {row[0] for row in conn.execute("select id from documents where rowid in (select value from json_each(?))",
+                                           [json.dumps(rowids)])}
+
+
+def oracle_texts(conn, ids: set[str]) -> int:
+    """Texts among the documents: a page and its republished copies are one."""
+    canonical = dict(conn.execute("select id, coalesce(canonical_id, id) from documents"))
+    return len({canonical[i] for i in ids})
+
+
+@pytest.mark.parametrize("term", ["整改", "白石镇", "巡", "不存在的词"])
+def test_every_match_is_counted_in_pages_and_texts(archive_db, term):
+    _, conn = archive_db
+    rowids = search_index.matching_rowids(conn, "documents", search_index.parse(term).match)
+    assert ids_of(conn, rowids) == oracle_ids(conn, term)
+    assert search_index.count_texts(conn, "documents", rowids) == oracle_texts(conn, oracle_ids(conn, term))
+    assert search_index.count_matches(conn, "documents", search_index.parse(term).match) == (
+        oracle_texts(conn, oracle_ids(conn, term)), len(oracle_ids(conn, term)))
+
+
+def test_a_copy_is_counted_with_its_text(archive_db):
+    _, conn = archive_db
+    rowids = search_index.matching_rowids(conn, "documents", search_index.parse("白石镇").match)
+    assert len(rowids) == 2  # a report and its traditional-character copy
+    assert search_index.count_texts(conn, "documents", rowids) == 1
+    assert search_index.count_matches(conn, "documents", search_index.parse("白石镇").match) == (1, 2)
+
+
+def test_rarest_windows_are_the_rarest_that_do_not_overlap():
+    frequencies = {"的": 900, "整": 500, "改": 500, "鑫": 1, "台": 20, "账": 20, "工": 700, "作": 700}
+    # 鑫台账 costs 41; every other window overlaps it but 的整改 (1,900).
+    assert search_index.rarest_windows(["的整改鑫台账工作"], frequencies, width=3, count=2) == ["的整改", "鑫台账"]
+    assert search_index.rarest_windows(["鑫台账"], frequencies, width=3, count=2) == ["鑫台账"]
+    # Windows from several terms: 工作 is too short for one; 改鑫台 (521) beats 的整改 once 鑫台账 is taken elsewhere.
+    assert search_index.rarest_windows(["改鑫台", "鑫台账", "工作"], frequencies, width=3, count=2) == ["改鑫台", "鑫台账"]
+
+
+def test_character_frequencies_are_shares_of_rows(archive_db):
+    _, conn = archive_db
+    rows = conn.execute("select count(*) from documents").fetchone()[0]
+    assert rows < search_index.FREQUENCY_SAMPLE  # every row is in the sample: the shares are exact
+    frequencies = search_index.character_frequencies(conn, "documents")
+    for character in ("贸", "巡", "的"):
+        assert frequencies[character] == len(oracle_ids(conn, character)) / rows
+    assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1
+
+
+@pytest.mark.parametrize("start, length", [(100, 10), (40, 30), (100, 200), (0, 8)])
+def test_long_phrases_are_found_by_their_rarest_windows(archive_db, start, length):
+    _, conn = archive_db
+    for (body,) in conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 3"):
+        quote = body[start : start + length]
+        found = ids_of(conn, search_index.rarest_windows_rowids(conn, "documents", [quote]))
+        assert found and found == oracle_ids(conn, quote)
+        # Every term must occur: the quotation and a word found elsewhere.
+        both = ids_of(conn, search_index.rarest_windows_rowids(conn, "documents", [quote, "整改"]))
+        assert both == oracle_ids(conn, quote) & oracle_ids(conn, "整改")
+
+
+def test_a_long_phrase_whose_windows_occur_apart_finds_nothing(archive_db):
+    _, conn = archive_db
+    body = conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 1").fetchone()[0]
+    swapped = body[110:120] + body[100:110]  # both halves are in the text, not in this order
+    assert oracle_ids(conn, swapped) == set()
+    assert search_index.rarest_windows_rowids(conn, "documents", [swapped]) == []
+    assert search_index.rarest_windows_rowids(conn, "documents", ["巡察整改工作鑫鑫鑫鑫"]) == [] == list(oracle_ids(conn, "巡察整改工作鑫鑫鑫鑫"))

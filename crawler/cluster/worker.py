@@ -72,6 +72,9 @@ class CapturedArchive:
             fields["warc-file"] = result.raw.warc_file
         capture_for(self.crawler).annotate(result.raw.url, result.raw.warc_record_id, fields)
 
+    def update_run(self, run_id: int, **columns) -> None:
+        """The coordinator keeps the run row."""
+
     def finish_run(self, run_id: int, **stats) -> None:
         """The coordinator finishes the run, with every worker's stats."""
 
