@@ -26,17 +26,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlite_utils import Database
 
-from captures import GONE, Page
-from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from captures import ATTACHMENT, GONE, Page
+from pipelines import MAX_PAGE_BYTES, ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines.attachments import extract_attachment
 from pipelines.disclosure.rounds import load_rounds
 
 from crawler.port import RUN_INTERRUPTED, RUN_RUNNING
 
-from . import liveness, schema, search_index, units
+from . import attachments, liveness, schema, search_index, units
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rows import query_rows
@@ -59,6 +60,10 @@ BUSY_TIMEOUT_S = 120
 # little per page, small enough that readers see new pages within a second or
 # two and another writer waits no longer than that.
 BATCH_PAGES = 64
+# ... and at most this many bytes of pages: a batch is processed in parallel while
+# the one before is stored, so large pages (up to the 10 MB cap, each taking some
+# 15-25 times its size to process) are in memory two or three at a time, not 2 × 64.
+BATCH_BYTES = 2 * MAX_PAGE_BYTES
 # ingest_all processes pages in worker processes from this many pages on.
 PARALLEL_FROM = 100
 
@@ -119,7 +124,20 @@ class Archive:
     def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
         """Store one processed page; returns new / updated / unchanged / failed."""
         with self.transaction():
-            return store(self.db, result, run_id)
+            outcome = store(self.db, result, run_id)
+            if result.ok:
+                attachments.page_stored(self.db, result)
+            return outcome
+
+    def save_attachment(self, page_url: str | None, url: str, attachment, *, warc_file: str | None = None,
+                        warc_record_id: str | None = None, fetched_at: str | None = None,
+                        run_id: int | None = None) -> str:
+        """Store one attachment of a page (:mod:`archive.attachments`); returns its id."""
+        with self.transaction():
+            return attachments.store_attachment(
+                self.db, page_url, url, attachment, warc_file=warc_file, warc_record_id=warc_record_id,
+                fetched_at=fetched_at, run_id=run_id,
+            )
 
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one raw page — the one path of crawl, import and rebuild.
@@ -138,7 +156,8 @@ class Archive:
     ) -> Iterator[tuple[RawDocument, str, ProcessResult | None]]:
         """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each.
 
-        ``items``: pages (``Page.kind`` ``article`` or ``gone``) and results
+        ``items``: pages (``Page.kind`` ``article``, ``gone`` or ``attachment``: a file, read
+        and stored by :meth:`_store_attachment` while its batch is written) and results
         that already failed (a file that could not be read).  Pages are
         processed in worker processes (``parallel``; by default when
         ``items`` has a length of at least :data:`PARALLEL_FROM`) and stored
@@ -179,6 +198,8 @@ class Archive:
                 batch.steps.append((item.raw, FAILED, item))
             elif item.kind == GONE:
                 batch.steps.append((item.raw, GONE, None))
+            elif item.kind == ATTACHMENT:  # read here, before the write transaction (OCR takes minutes)
+                batch.steps.append((item.raw, ATTACHMENT, _read_attachment(item.raw)))
             elif self.has_bytes(item.raw):
                 batch.steps.append((item.raw, UNCHANGED, None))
             else:
@@ -201,11 +222,37 @@ class Archive:
                 elif step == UNCHANGED:
                     self.touch(raw.url, raw.fetched_at)
                     outcome = UNCHANGED
+                elif step == ATTACHMENT:
+                    outcome, result = self._store_attachment(raw, result, run_id)
                 else:
                     result = next(processed) if step == _PROCESS else result
                     outcome = store(self.db, result, run_id)
+                    if result.ok:
+                        attachments.page_stored(self.db, result)
                 done.append((raw, outcome, result))
         return done
+
+    @staticmethod
+    def read_attachment(raw: RawDocument):
+        """The text of a file a page links; safe in any thread (it touches no database)."""
+        return _read_attachment(raw)
+
+    def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
+                          ) -> tuple[str, ProcessResult | None]:
+        """Store one file a page links (``raw.hints``: ``page_url``, ``name``), read first unless
+        ``attachment`` is its reading, as :meth:`ingest_all` does: ``attachment``, or ``failed``
+        with the reason."""
+        attachment = attachment or _read_attachment(raw)
+        with self.transaction():
+            return self._store_attachment(raw, attachment, run_id)
+
+    def _store_attachment(self, raw: RawDocument, attachment, run_id: int | None) -> tuple[str, ProcessResult | None]:
+        """A file of an import or a capture, as read: ``attachment``, or ``failed`` with the reason."""
+        attachments.store_attachment(self.db, (raw.hints or {}).get("page_url"), raw.url, attachment, warc_file=raw.warc_file,
+                                     warc_record_id=raw.warc_record_id, fetched_at=raw.fetched_at, run_id=run_id)
+        if attachment.failure is not None:
+            return FAILED, ProcessResult(raw, failure=attachment.failure)
+        return ATTACHMENT, None
 
     def has_bytes(self, raw: RawDocument) -> bool:
         """True when the archived record of ``raw.url`` was made from exactly these bytes."""
@@ -405,6 +452,12 @@ class _Batch:
     processed: object = None  # the results of the pages to process, in order: a list or the pool's AsyncResult
 
 
+def _read_attachment(raw: RawDocument):
+    """The text of a file of an import or a capture (its reader runs in a bounded child)."""
+    name = (raw.hints or {}).get("name") or unquote(urlsplit(raw.url).path.rsplit("/", 1)[-1])
+    return extract_attachment(raw.body, name, raw.content_type)
+
+
 def process_and_sign(raw: RawDocument) -> ProcessResult:
     """:func:`pipelines.process` plus the text's MinHash signature, so the
     signature is computed once, in the worker, not again when stored."""
@@ -415,13 +468,16 @@ def process_and_sign(raw: RawDocument) -> ProcessResult:
 
 
 def _batches(items: Iterable) -> Iterator[list]:
-    batch, urls = [], set()
+    """Pages in batches of at most :data:`BATCH_PAGES` pages and :data:`BATCH_BYTES`
+    bytes (a larger page alone), each URL once in a batch."""
+    batch, urls, size = [], set(), 0
     for item in items:
-        url = item.raw.url
-        if len(batch) >= BATCH_PAGES or url in urls:
+        url, length = item.raw.url, len(item.raw.body)
+        if batch and (len(batch) >= BATCH_PAGES or url in urls or size + length > BATCH_BYTES):
             yield batch
-            batch, urls = [], set()
+            batch, urls, size = [], set(), 0
         batch.append(item)
         urls.add(url)
+        size += length
     if batch:
         yield batch

@@ -11,10 +11,17 @@ beside the database): a file as a ``resource`` record, a page of a capture as
 a ``response`` record with its real URL and headers, both annotated as
 articles — so a rebuild from the captures covers imports too.
 
+A file a page links (a PDF, Word, Excel, WPS, OFD or image file in a folder, a document
+file in someone's capture, a ``page-kind: attachment`` record of ours) is imported as an
+attachment of the page whose link names it (``archive/attachments.py``), read in the
+attachments stage's bounded child, and kept in our WARC like the pages.
+
 Nothing is lost silently: a file that cannot be read (missing, unreadable
 folder, a symlink loop, a FIFO or device, over the crawl's 10 MB page cap), a
 capture's damaged record, or a page that fails a stage is a row of
-``failures`` with its reason, reported, and the import goes on.
+``failures`` with its reason, reported, and the import goes on.  A full disk
+stops it (:class:`archive.disk.DiskFull`, with what was imported before it):
+every stored batch is whole, and no part of a WARC record stays behind.
 """
 
 from __future__ import annotations
@@ -34,13 +41,18 @@ from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
-from captures import ARTICLE, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
+from captures import ARTICLE, ATTACHMENT, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
 from captures.reader import WARC_SUFFIXES, CaptureChanged, is_capture_file
 from pipelines import MAX_PAGE_BYTES, Failure, ProcessResult, RawDocument, now_utc
+from pipelines.attachments.formats import EXTENSIONS, MAX_ATTACHMENT_BYTES
 
 from .db import PARALLEL_FROM, Archive, warc_dir_for
+from .disk import DiskFull, is_disk_full, size_of
 
 DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".shtml", ".xhtml"}
+# Files a page links (PDF, Word, Excel, WPS, OFD, images): imported as attachments of the
+# page whose link names them (archive/attachments.py).
+ATTACHMENT_SUFFIXES = set(EXTENSIONS)
 _HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 WARC_MAX_BYTES = 1 << 30
 STAGE = "read"
@@ -78,8 +90,11 @@ class _Entry:
 
 
 def not_an_article(path: Path) -> str | None:
-    """Why a walked file is no article (``note``, ``search_results``), or None."""
+    """Why a walked file is no article (``note``, ``search_results``), or None (an attachment
+    is imported as one, whatever its name: ``说明.pdf`` is a report's file, not a folder's note)."""
     name = path.name.lower()
+    if path.suffix.lower() in ATTACHMENT_SUFFIXES:
+        return None
     if _NOTE_NAME.fullmatch(path.stem) and not name.endswith(WARC_SUFFIXES):
         return NOTE
     if path.suffix.lower() not in _HTML_SUFFIXES:
@@ -100,7 +115,9 @@ def not_an_article(path: Path) -> str | None:
 
 def _walked(path: Path) -> bool:
     name = path.name.lower()
-    return not name.startswith(".") and (path.suffix.lower() in DOCUMENT_SUFFIXES or name.endswith(WARC_SUFFIXES))
+    suffix = path.suffix.lower()
+    return not name.startswith(".") and (
+        suffix in DOCUMENT_SUFFIXES or suffix in ATTACHMENT_SUFFIXES or name.endswith(WARC_SUFFIXES))
 
 
 def _stat_failure(exc: OSError) -> Failure:
@@ -187,28 +204,31 @@ class _Importer:
                 yield self._document(entry.path)
 
     def _document(self, path: Path) -> Page | ProcessResult:
+        kind = ATTACHMENT if path.suffix.lower() in ATTACHMENT_SUFFIXES else ARTICLE
+        cap, what = (MAX_ATTACHMENT_BYTES, "an attachment") if kind == ATTACHMENT else (MAX_PAGE_BYTES, "a page")
         try:
             size = path.stat().st_size
-            if size > MAX_PAGE_BYTES:
-                return _failed(path, Failure(
-                    STAGE, "too_large", f"{size / 1e6:.1f} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap on a page"
-                ))
+            if size > cap:
+                return _failed(path, Failure(STAGE, "too_large", f"{size / 1e6:.1f} MB, over the {cap // 2**20} MB cap on {what}"))
             raw = raw_document_for(path)
         except OSError as exc:
             return _failed(path, _stat_failure(exc))
-        if not self.archive.has_bytes(raw):
+        if kind == ATTACHMENT or not self.archive.has_bytes(raw):
             record = self.capture.write_resource(
                 raw.url, raw.body, raw.content_type, datetime.fromisoformat(raw.fetched_at)
             )
-            self.capture.annotate(raw.url, record.record_id, {PAGE_KIND: ARTICLE})
+            self.capture.annotate(raw.url, record.record_id, {PAGE_KIND: kind})
             raw.warc_file, raw.warc_record_id = record.warc_file, record.record_id
-        return Page(ARTICLE, raw)
+        return Page(kind, raw)
 
     def _capture_pages(self, path: Path, reader: CaptureReader) -> Iterator[Page | ProcessResult]:
         for report in reader.reports.values():
             self.report.captures.append(report)
             for error in report.errors:
                 yield _failed(path, Failure(STAGE, "damaged_capture", f"{report.name}: {error}"))
+            for url, why in report.too_large:
+                raw = RawDocument(url=url, body=b"", fetched_at=now_utc())
+                yield ProcessResult(raw, failure=Failure(STAGE, "too_large", f"{report.name}: {why}"))
         try:
             yield from self._archived_captures(reader)
         except CaptureChanged as exc:  # rewritten since the scan: what was read stays, the rest next time
@@ -253,7 +273,10 @@ def import_paths(
     bar = tqdm(total=size, unit="doc", desc="import", disable=None if progress else True)
     try:
         items = _Importer(archive, capture, report).items(entries, readers)
-        for raw, outcome, result in archive.ingest_all(items, parallel=size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1):
+        for raw, outcome, result in _stopped_by_a_full_disk(
+            archive.ingest_all(items, parallel=size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1),
+            archive, capture, entries, report,
+        ):
             bar.update()
             report.outcomes[outcome] += 1
             if result is not None and result.failure:
@@ -267,6 +290,19 @@ def import_paths(
         capture.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stopped_by_a_full_disk(results: Iterator, archive: Archive, capture: WarcCapture, entries: list[_Entry], report: ImportReport) -> Iterator:
+    """``results``, with the error of a full disk turned into :class:`archive.disk.DiskFull`."""
+    try:
+        yield from results
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        full = capture.warc_dir if isinstance(exc, OSError) else archive.path.parent
+        error = DiskFull(full, size_of(*(entry.path for entry in entries)), "the import")
+        error.stored = sum(report.outcomes.values())
+        raise error from exc
 
 
 def _local_name(url: str) -> str:

@@ -112,6 +112,9 @@ DISCLOSURES = {
     "contact_email": str,
     "is_template": int,
     "stated_completion_rate": float,
+    "stated_matches_items": int,
+    "problems_origin": str,
+    "problems_in_attachments": int,
     "is_canonical": int,
 }
 
@@ -126,9 +129,43 @@ PROBLEMS = {
     "status_class": str,
     "long_term": int,
     "deadline": str,
+    "deadline_date": str,
     "responsible_unit": str,
     "text": str,
+    "attachment_id": str,
+    "source_row": int,
     "is_canonical": int,
+}
+
+# The attachment links of each page: a file imported or read from a capture finds its page here.
+ATTACHMENT_LINKS = {
+    "document_id": str,
+    "url": str,
+    "name": str,
+}
+
+# The files a page links (附件), raw in the WARC, with what was read from them.
+ATTACHMENTS = {
+    "id": str,
+    "document_id": str,
+    "url": str,
+    "name": str,
+    "type": str,
+    "declared_type": str,
+    "content_type": str,
+    "size": int,
+    "sha256": str,
+    "sha1": str,
+    "pages": int,
+    "text": str,
+    "tables": str,
+    "method": str,
+    "warnings": str,
+    "failure_kind": str,
+    "failure": str,
+    "warc_file": str,
+    "warc_record_id": str,
+    "fetched_at": str,
 }
 
 OUTCOMES = {
@@ -286,6 +323,8 @@ def create(db: Database) -> None:
         PROBLEMS, pk="id", foreign_keys=[("document_id", "documents", "id"), *labels.foreign_keys("problems")],
         if_not_exists=True,
     )
+    db["attachments"].create(ATTACHMENTS, pk="id", if_not_exists=True)
+    db["attachment_links"].create(ATTACHMENT_LINKS, pk=("document_id", "url"), if_not_exists=True)
     db["outcomes"].create(OUTCOMES, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
@@ -301,6 +340,9 @@ def create(db: Database) -> None:
         ("documents", ["published_at"]),
         ("documents", ["content_sha256"]),
         ("problems", ["document_id"]),
+        ("attachments", ["document_id"]),
+        ("attachments", ["url"]),
+        ("attachment_links", ["url"]),
         ("outcomes", ["document_id"]),
         ("versions", ["document_id"]),
         ("failures", ["url"]),

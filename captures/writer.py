@@ -46,9 +46,10 @@ SOFTWARE = "zhenggai-archive/0.1 (warcio)"
 # a crawl did: ``article`` (with the list page's ``hints`` as JSON), ``gone``
 # (an archived page answering 404/410), ``challenge`` or ``captcha``; and, from
 # a cluster worker, ``failed`` (with ``stage``, ``kind``, ``message``; without a
-# response to refer to when none came), which its writer records in ``failures``.
+# response to refer to when none came), which its writer records in ``failures``;
+# ``attachment``: a file an article links (``hints``: its ``page_url`` and ``name``).
 PAGE_KIND, HINTS = "page-kind", "hints"
-ARTICLE, GONE, FAILED = "article", "gone", "failed"
+ARTICLE, GONE, FAILED, ATTACHMENT = "article", "gone", "failed", "attachment"
 # Twisted hands us the body already de-chunked; keeping the header would make
 # WARC readers try to de-chunk it again.
 _HEADERS_NOT_STORED = {"transfer-encoding"}
@@ -171,15 +172,31 @@ class WarcCapture:
 
     @contextmanager
     def _written(self):
-        """Hands what the block wrote to the listener, once it is in the file."""
+        """Hands what the block wrote to the listener, once it is in the file; a write
+        that fails (a full disk) leaves the file as it was before it, closed."""
         start = self._file.tell()
-        yield
+        try:
+            yield
+        except OSError:
+            self._abandon(start)
+            raise
         if self.on_write is not None:
             self._file.flush()
             end = self._file.tell()
             with open(self.warc_dir / self._name, "rb") as written:
                 written.seek(start)
                 self.on_write(self._name, start, written.read(end - start))
+
+    def _abandon(self, end: int) -> None:
+        """Close the file, its unwritten bytes dropped, and cut it back to ``end``: no part
+        of a record stays behind (the next write starts a new file)."""
+        path = self.warc_dir / self._name
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the flush of what is still buffered fails the same way
+        self._file = self._writer = None
+        os.truncate(path, end)
 
     def close(self) -> None:
         if self._file is not None:

@@ -28,10 +28,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from captures import ARTICLE, GONE, HINTS, PAGE_KIND
+from twisted.internet.threads import deferToThread
+
+from captures import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND
 from crawler.anti_bot import STOPPED_CAPTCHA
 from crawler.capture import capture_for
 from crawler.failures import LostPage, page_lost
+from crawler.items import AttachmentFile
 from crawler.port import OPENER_SETTING, RUN_INTERRUPTED, CrawlArchive
 from pipelines import Failure, ProcessResult, RawDocument
 from pipelines.extract import TEMPLATE_MISMATCH, TEMPLATE_MISMATCH_SUFFIX
@@ -191,6 +194,8 @@ class ArchivePipeline:
         return self.archive.pages_on_hosts(hosts)
 
     def process_item(self, item):
+        if isinstance(item, AttachmentFile):
+            return self._process_attachment(item)
         raw = RawDocument(
             url=item["url"],
             body=item["body"],
@@ -218,6 +223,37 @@ class ArchivePipeline:
         self.stats.inc_value(f"archive/documents_{outcome}")
         self._record_progress()
         return item
+
+    def _process_attachment(self, item: AttachmentFile):
+        """Annotate the capture ``attachment`` (a rebuild, or a cluster's writer, reads it from
+        there), read the file in a thread (so the crawl goes on while a scan is OCR'd; the
+        reading itself runs in a bounded child process) and store it on this thread."""
+        hints = {"page_url": item["page_url"], "name": item["name"]}
+        if item.get("warc_record_id"):
+            capture_for(self.crawler).annotate(item["url"], item["warc_record_id"],
+                                               {PAGE_KIND: ATTACHMENT, HINTS: json.dumps(hints, ensure_ascii=False)})
+        raw = RawDocument(
+            url=item["url"], body=item["body"], content_type=_header(item.get("headers"), "Content-Type"),
+            status=item.get("status", 200), fetched_at=item.get("fetched_at"), warc_file=item.get("warc_file"),
+            warc_record_id=item.get("warc_record_id"), hints=hints,
+        )
+        archive = self.archive
+
+        def counted(done):
+            outcome, result = done
+            if result is not None and result.failure is not None:
+                self._count(result)
+            self.stats.inc_value(f"archive/attachments_{outcome}")
+            return item
+
+        def failed(failure):  # one bad file never ends the crawl
+            logger.error("Archiving the attachment %s failed: %s", raw.url, failure.getErrorMessage())
+            self._count_and_record(ProcessResult(raw, failure=Failure("archive", "internal_error", failure.getErrorMessage())))
+            return item
+
+        reading = deferToThread(archive.read_attachment, raw)
+        reading.addCallback(lambda attachment: archive.ingest_attachment(raw, self.run_id, attachment))
+        return reading.addCallbacks(counted, failed)
 
     def _record_progress(self) -> None:
         """The run row's counts so far: a run killed outright still says what it had archived."""

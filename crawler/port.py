@@ -42,6 +42,14 @@ class CrawlArchive(Protocol):
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one crawled page: (new/updated/unchanged/failed…, the result)."""
 
+    def read_attachment(self, raw: RawDocument):
+        """The reading of a file a page links (``pipelines.attachments.Attachment``), or None when
+        another process reads it; called from a thread, so it touches no database."""
+
+    def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
+                          ) -> tuple[str, ProcessResult | None]:
+        """Store one file a page links (``raw.hints``: ``page_url``, ``name``), as read."""
+
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """Mark an archived page that now answers 404/410 (never deleted)."""
 
