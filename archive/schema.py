@@ -232,6 +232,21 @@ ROUNDS = {
 }
 
 
+# Columns that discovery (crawler/discovery.py) found on a host with no profile column:
+# reused as start pages on the host's next run.  ``found_by`` says how (the link text
+# and the page it was on, a site map, or an earlier run).
+DISCOVERED_COLUMNS = {
+    "url": str,
+    "host": str,
+    "name": str,
+    "found_by": str,
+    "depth": int,
+    "first_seen": str,
+    "last_seen": str,
+    "articles_listed": int,
+}
+
+
 def schema_version() -> int:
     """A fingerprint of what :func:`create` makes (the code of ``create``, of the
     dedupe tables and of the search indexes, with the definitions they read), kept in the
@@ -284,6 +299,7 @@ def create(db: Database) -> None:
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
     db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
+    db["discovered_columns"].create(DISCOVERED_COLUMNS, pk="url", if_not_exists=True)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:
         if index.unique and index.columns == ["url"]:

@@ -29,6 +29,7 @@ from archive.db import Archive
 from crawler.anti_bot import STOPPED_CAPTCHA
 from captures import ARTICLE, GONE, HINTS, PAGE_KIND
 from crawler.capture import capture_for
+from crawler.discovery import DiscoveryMixin, attach_archive
 from crawler.failures import LostPage, page_lost
 from pipelines import Failure, ProcessResult, RawDocument
 
@@ -146,6 +147,8 @@ class ArchivePipeline:
         self.stats.set_value("archive/run_id", self.run_id)
         spider.is_known = self.is_known
         spider.archived_pages = lambda: self.archive.pages_on_hosts(spider.profile.hosts)
+        if isinstance(spider, DiscoveryMixin):
+            attach_archive(spider, self.archive)
 
     def is_known(self, url: str, list_date: str | None = None) -> bool:
         """True when ``url`` is archived and the list page's date agrees with it,

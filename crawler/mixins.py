@@ -97,6 +97,8 @@ class ProfileSpider(scrapy.Spider):
     """
 
     profile_name: str | None = None
+    # A profile no site file holds (a registry host crawled by discovery) is set on the class.
+    profile: Profile | None = None
     recheck_archived = False
 
     @classmethod
@@ -107,7 +109,7 @@ class ProfileSpider(scrapy.Spider):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.profile = get_profile(self.profile_name)
+        self.profile = type(self).profile or get_profile(self.profile_name)
         self.site_settings = self.profile.settings
         # Scrapy's offsite filter: list pages may link anywhere, we fetch only this site.
         self.allowed_domains = list(self.profile.hosts)

@@ -71,13 +71,16 @@ def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
 
 def _site_settings(spidercls) -> dict | None:
     """The crawler's part of the spider's site profile (None for a spider without one)."""
+    if getattr(spidercls, "profile", None) is not None:
+        return spidercls.profile.settings
     profile_name = getattr(spidercls, "profile_name", None)
     return None if profile_name is None else get_profile(profile_name).settings
 
 
 def _needs_browser(spidercls) -> bool:
     site = _site_settings(spidercls)
-    return site is None or site.get("render") == CHALLENGE
+    # Discovery renders a list drawn by a script in Chromium.
+    return site is None or site.get("render") == CHALLENGE or bool(site.get("discover"))
 
 
 def _is_test_site(spidercls) -> bool:

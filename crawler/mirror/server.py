@@ -44,6 +44,15 @@ HTML_SUFFIXES = {".html", ".shtml", ".htm", ""}
 NOT_FOUND_PAGE = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>"
 
 
+def stand_in_page(title: str) -> bytes:
+    """The page a stand-in site answers its start pages with: its title and no link to follow
+    (a home page where discovery finds no column, a column with an empty list)."""
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+        f'<body><h1>{title}</h1><p>Test mirror stand-in: the real page was never saved.</p></body></html>'
+    ).encode("utf-8")
+
+
 def normalised_query(query: str) -> str:
     """The file-name form of a query string (see the module docstring)."""
     pairs = sorted((k, v) for k, v in parse_qsl(query) if v)
@@ -209,6 +218,8 @@ class Mirror:
         if self.challenge and site.get("challenge") and not self._passes_challenge(cookie_header):
             return 200, {"Content-Type": html_type}, challenge_page(self.challenge_seed)
         file = self.tree.file_for(real_host, path, query)
+        if file is None and path in site.get("stand_in", {}).get("paths", ()):
+            return 200, {"Content-Type": html_type}, stand_in_page(site["stand_in"]["title"])
         if file is None:
             return 404, {"Content-Type": html_type}, NOT_FOUND_PAGE
         return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
