@@ -76,7 +76,11 @@ def _settings(pairs) -> dict:
               help="crawl with workers sharing a Redis frontier (redis://HOST:PORT/DB); this process writes the archive")
 @click.option("--workers", default=0, show_default=True, help="with --cluster: worker processes to start on this machine")
 @click.option("-s", "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s")
-def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs):
+@click.option("--host", "hosts", multiple=True, metavar="HOST", help="crawl this host by discovery (its profile's spider if it has one)")
+@click.option("--hosts", "hosts_file", type=click.Path(exists=True, dir_okay=False),
+              help="crawl the hosts of this file (the columns of sites/hosts.csv)")
+@click.option("--registry", is_flag=True, help="crawl every host of the registry, sites/hosts.csv")
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs, hosts, hosts_file, registry):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
 
     With --cluster, the crawl is shared by workers on any number of machines
@@ -88,6 +92,10 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
     from crawler.run import run_crawl
 
     extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {})}
+    host_spiders = _host_spiders(hosts, hosts_file, registry)
+    if host_spiders:
+        profiled, discovering = host_spiders
+        spiders = (*spiders, *profiled)
     with (start_mirror() if mirror else nullcontext()) as running:
         host_map = running.host_map if running else None
         if cluster_url:
@@ -100,8 +108,40 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
                            *(arg for pair in pairs for arg in ("-s", pair))]
             sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, workers=workers,
                                        worker_args=worker_args, recheck=recheck, settings=_settings(pairs)))
-        sys.exit(run_crawl(list(spiders) or None, db_path, host_map=host_map, cookie_file=cookie_file, jobdir=jobdir,
-                           warc_dir=str(warc_dir_for(db_path)), extra_settings=extra_settings or None))
+        code = run_crawl(list(spiders) or None, db_path, host_map=host_map, cookie_file=cookie_file, jobdir=jobdir,
+                         warc_dir=str(warc_dir_for(db_path)), extra_settings=extra_settings or None,
+                         spider_classes=tuple(host_spiders[1]) if host_spiders else ())
+    if host_spiders:
+        _print_discovered(db_path, [cls.name for cls in host_spiders[1]])
+    sys.exit(code)
+
+
+def _host_spiders(hosts, hosts_file, registry):
+    """(profile spider names, discovery spider classes) for --host/--hosts/--registry, or None."""
+    if not (hosts or hosts_file or registry):
+        return None
+    from crawler.registry import HostEntry, RegistryError, crawl_plan, load_hosts
+
+    try:
+        entries = [HostEntry(host.lower()) for host in hosts]
+        entries += load_hosts(hosts_file) if hosts_file else []
+        entries += load_hosts() if registry else []
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    return crawl_plan(entries)
+
+
+def _print_discovered(db_path, hosts):
+    """Per host crawled by discovery: the columns found, and how."""
+    from .db import Archive
+    from .discovered import known_columns
+
+    with Archive(db_path) as archive:
+        for host in hosts:
+            columns = known_columns(archive, [host])
+            click.echo(f"\n{host}: {len(columns)} inspection column(s)")
+            for column in columns:
+                click.echo(f"  {column.url} «{column.name or ''}» ({column.found_by})")
 
 
 def start_mirror():

@@ -58,6 +58,8 @@ HANWEB_MODULE = re.compile(r"""["'](/module/web/jpage/dataproxy\.jsp\?[^"']+)["'
 TOTAL_RECORDS = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>")
 POSTBACK = re.compile(r"""__doPostBack\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]*)['"]\s*\)""")
 NEXT_LABELS = ("下一页", "下页", "后页")
+# A pager's links may carry a column's pinyin path; their labels are no column's name.
+PAGER_LABELS = frozenset({*NEXT_LABELS, "上一页", "上页", "首页", "末页", "尾页", "前页"})
 # What a browser sends; used only for a host that refuses the crawler's own agent.
 BROWSER_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
@@ -93,7 +95,7 @@ def column_links(response: Response, hosts: Iterable[str]) -> list[ColumnLink]:
             continue
         if INSPECTION_TEXT.search(text):
             found[url] = ColumnLink(url, text, f"link «{text}» on {response.url}")
-        elif INSPECTION_PATH.search(urlsplit(url).path):
+        elif INSPECTION_PATH.search(urlsplit(url).path) and not (text.isdigit() or text in PAGER_LABELS):
             found[url] = ColumnLink(url, text or None, f"link path {urlsplit(url).path} on {response.url}")
     return list(found.values())
 
@@ -152,6 +154,12 @@ def postback_next(response: Response) -> scrapy.FormRequest | None:
     return None
 
 
+def _own_meta(meta: dict) -> dict:
+    """What discovery itself put in a request's meta: all a request asked again may carry
+    (Scrapy's own keys, like the download slot and latency, belong to the first try)."""
+    return {key: meta[key] for key in ("playwright", "browser_agent") if key in meta}
+
+
 def _has_scripts(response: Response) -> bool:
     return bool(response.xpath("//script"))
 
@@ -196,8 +204,10 @@ class DiscoveryMixin:
 
     def _request(self, url: str, callback, **cb_kwargs) -> scrapy.Request:
         host = (urlsplit(url).hostname or "").lower()
-        headers = {"User-Agent": BROWSER_USER_AGENT} if host in self.browser_agent_hosts else None
-        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs, headers=headers)
+        if host in self.browser_agent_hosts:
+            return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs,
+                                  headers={"User-Agent": BROWSER_USER_AGENT}, meta={"browser_agent": True})
+        return scrapy.Request(url, callback=callback, cb_kwargs=cb_kwargs)
 
     # -- finding columns ----------------------------------------------------------------
 
@@ -222,11 +232,8 @@ class DiscoveryMixin:
         entries = list(self.list_entries(response))
         if not entries and (module := hanweb_module_url(response)):
             yield self._request(module, self.parse_module, link=link, depth=depth)
-        elif not entries and self.render_lists and _has_scripts(response) and not response.meta.get("playwright"):
-            # The list may be drawn by a script: read the page as Chromium renders it.
-            yield response.request.replace(
-                dont_filter=True, meta={**response.meta, "playwright": True}, cb_kwargs={"link": link, "depth": depth}
-            )
+        elif not entries and self._may_be_drawn_by_script(response):
+            yield self._rendered(response)
         elif entries:
             yield from self._read_column(response, link, depth, entries, self.next_page_url(response) or postback_next(response))
         yield from self._candidates(response, depth)
@@ -257,26 +264,37 @@ class DiscoveryMixin:
             yield form.replace(callback=callback, cb_kwargs={"column": column})
 
     def parse_list(self, response: Response, column: Column):
+        entries = list(self.list_entries(response))
+        if not entries and self._may_be_drawn_by_script(response):
+            yield self._rendered(response)
+            return
         next_page = self.next_page_url(response) or postback_next(response)
-        yield from self._follow(response, column, self.list_entries(response), next_page, self.parse_list)
+        yield from self._follow(response, column, entries, next_page, self.parse_list)
+
+    def _may_be_drawn_by_script(self, response: Response) -> bool:
+        return self.render_lists and _has_scripts(response) and not response.meta.get("playwright")
+
+    @staticmethod
+    def _rendered(response: Response) -> scrapy.Request:
+        """The same request, fetched through Chromium: a list a script draws is read as drawn."""
+        return response.request.replace(dont_filter=True, meta={**_own_meta(response.meta), "playwright": True})
 
     # -- hosts that refuse the crawler's agent ------------------------------------------
 
     def download_failed(self, failure):
         response = getattr(failure.value, "response", None)
         request = failure.request
-        if (
-            failure.check(HttpError)
-            and response is not None
-            and response.status == 403
-            and "User-Agent" not in request.headers
-        ):
+        if failure.check(HttpError) and response is not None and response.status == 403 and not request.meta.get("browser_agent"):
             host = (urlsplit(request.url).hostname or "").lower()
             if host not in self.browser_agent_hosts:
                 self.browser_agent_hosts.add(host)
                 self.outcomes[host] = "403 to the crawler's user agent; asked again as a browser"
                 logger.warning("%s answers 403 to the crawler's user agent: asking again as a browser", host)
-            yield request.replace(headers={**request.headers.to_unicode_dict(), "User-Agent": BROWSER_USER_AGENT}, dont_filter=True)
+            yield request.replace(
+                headers={**request.headers.to_unicode_dict(), "User-Agent": BROWSER_USER_AGENT},
+                meta={**_own_meta(request.meta), "browser_agent": True},
+                dont_filter=True,
+            )
             return
         super().download_failed(failure)
 

@@ -97,8 +97,11 @@ def run_crawl(
     politeness: bool = True,
     warc_dir: str | None = None,
     extra_settings: dict | None = None,
+    spider_classes: tuple[type, ...] = (),
 ) -> int:
-    """Crawl with the named spiders (when None, all but test sites) into the archive at ``db_path``.
+    """Crawl with the named spiders (when None and no ``spider_classes``, all but test
+    sites) and the spiders of ``spider_classes`` (discovery of registry hosts) into the
+    archive at ``db_path``.
 
     ``host_map`` ``{real_host: mirror_origin}`` sends those hosts to a local
     mirror; ``jobdir`` is the folder holding one Scrapy JOBDIR per spider
@@ -111,15 +114,17 @@ def run_crawl(
 
     settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
     process = CrawlerProcess(settings)
-    names = spider_names(process.spider_loader, spiders)
+    names = spider_names(process.spider_loader, spiders) if spiders or not spider_classes else []
     if names is None:
         return 2
+    by_name = {**{name: name for name in names}, **{cls.name: cls for cls in spider_classes}}
+    names = list(by_name)
     jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
     with Archive(db_path) as archive:
         previous_runs = {name: last_run_state(archive, name) for name in names}
     crawlers = {}
     for name in names:
-        crawler = _crawler(process, name)
+        crawler = _crawler(process, by_name[name])
         spider_jobdir = _prepare_jobdir(jobs_root / name, previous_runs[name])
         crawler.settings.set("JOBDIR", str(spider_jobdir), priority="cmdline")
         process.crawl(crawler)
@@ -142,8 +147,8 @@ def spider_names(spider_loader, requested: list[str] | None) -> list[str] | None
     return names
 
 
-def _crawler(process, name: str):
-    crawler = process.create_crawler(name)
+def _crawler(process, spider: str | type):
+    crawler = process.create_crawler(spider)
     if not _needs_browser(crawler.spidercls):
         # Plain Scrapy handlers: no Playwright driver started for a site that never needs one.
         crawler.settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
