@@ -37,7 +37,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import scrapy
+from form2request import form2request
 from scrapy.http import Response
+from scrapy_playwright.page import PageMethod
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.listing import Datastore, datastore_entries, link_title
@@ -138,26 +140,24 @@ def module_next(response: Response) -> str | None:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def postback_next(response: Response) -> scrapy.FormRequest | None:
+def postback_next(response: Response) -> scrapy.Request | None:
     """The ASP.NET form posted back as the page's 下一页 link asks (``__doPostBack``)."""
     for a in response.xpath("//a[starts-with(normalize-space(@href), 'javascript:__doPostBack')]"):
         if _clean(a.xpath("string()").get("")) not in NEXT_LABELS:
             continue
         call = POSTBACK.search(a.attrib["href"])
-        if call is None or not response.xpath("//form"):
+        form = a.xpath("ancestor::form[1]") or response.xpath("//form[1]")
+        if call is None or not form:
             return None
-        return scrapy.FormRequest.from_response(
-            response,
-            formdata={"__EVENTTARGET": call[1], "__EVENTARGUMENT": call[2]},
-            dont_click=True,
-        )
+        posted = form2request(form, {"__EVENTTARGET": call[1], "__EVENTARGUMENT": call[2]}, click=False)
+        return posted.to_scrapy(callback=None)
     return None
 
 
 def _own_meta(meta: dict) -> dict:
     """What discovery itself put in a request's meta: all a request asked again may carry
     (Scrapy's own keys, like the download slot and latency, belong to the first try)."""
-    return {key: meta[key] for key in ("playwright", "browser_agent") if key in meta}
+    return {key: meta[key] for key in ("playwright", "playwright_page_methods", "browser_agent") if key in meta}
 
 
 def _has_scripts(response: Response) -> bool:
@@ -277,7 +277,10 @@ class DiscoveryMixin:
     @staticmethod
     def _rendered(response: Response) -> scrapy.Request:
         """The same request, fetched through Chromium: a list a script draws is read as drawn."""
-        return response.request.replace(dont_filter=True, meta={**_own_meta(response.meta), "playwright": True})
+        # The list's data arrive after the page's load event: wait until the network is quiet.
+        meta = {**_own_meta(response.meta), "playwright": True,
+                "playwright_page_methods": [PageMethod("wait_for_load_state", "networkidle")]}
+        return response.request.replace(dont_filter=True, meta=meta)
 
     # -- hosts that refuse the crawler's agent ------------------------------------------
 
