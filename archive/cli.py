@@ -1,4 +1,4 @@
-"""Command line: ``python -m archive import|serve|crawl|worker|demo|rebuild``."""
+"""Command line: ``python -m archive import|serve|crawl|backfill|worker|demo|rebuild``."""
 
 from __future__ import annotations
 
@@ -80,7 +80,12 @@ def _settings(pairs) -> dict:
 @click.option("--hosts", "hosts_file", type=click.Path(exists=True, dir_okay=False),
               help="crawl the hosts of this file (the columns of sites/hosts.csv)")
 @click.option("--registry", is_flag=True, help="crawl every host of the registry, sites/hosts.csv")
-def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs, hosts, hosts_file, registry):
+@click.option("--proxy", "proxies", multiple=True, metavar="URL",
+              help="http(s) proxy for every request; several are used in turn")
+@click.option("--proxy-for", "host_proxies", multiple=True, metavar="HOST=URL",
+              help="a proxy for one host (several for one host are used in turn)")
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs, hosts, hosts_file, registry,
+          proxies, host_proxies):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
 
     With --cluster, the crawl is shared by workers on any number of machines
@@ -91,8 +96,10 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
 
     from crawler.run import run_crawl
 
-    extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {})}
+    extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {}), **_proxy_settings(proxies, host_proxies)}
     host_spiders = _host_spiders(hosts, hosts_file, registry)
+    if host_spiders and host_spiders[1] and cluster_url:
+        raise click.UsageError("cluster workers do not run discovery spiders yet: crawl --host/--hosts/--registry without --cluster")
     if host_spiders:
         profiled, discovering = host_spiders
         spiders = (*spiders, *profiled)
@@ -114,6 +121,16 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
     if host_spiders:
         _print_discovered(db_path, [cls.name for cls in host_spiders[1]])
     sys.exit(code)
+
+
+def _proxy_settings(proxies, host_proxies) -> dict:
+    by_host: dict[str, list[str]] = {}
+    for pair in host_proxies:
+        host, separator, url = pair.partition("=")
+        if not separator:
+            raise click.BadParameter("a host's proxy is HOST=URL", param_hint="--proxy-for")
+        by_host.setdefault(host.lower(), []).append(url)
+    return {**({"CRAWL_PROXY": list(proxies)} if proxies else {}), **({"CRAWL_PROXY_BY_HOST": by_host} if by_host else {})}
 
 
 def _host_spiders(hosts, hosts_file, registry):
@@ -142,6 +159,27 @@ def _print_discovered(db_path, hosts):
             click.echo(f"\n{host}: {len(columns)} inspection column(s)")
             for column in columns:
                 click.echo(f"  {column.url} «{column.name or ''}» ({column.found_by})")
+
+
+@cli.command()
+@click.argument("prefixes", nargs=-1, required=True)
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
+@click.option("--wayback", is_flag=True, help="list captures through a Wayback-style CDX API (the default)")
+@click.option("--cdx", "cdx_api", default=None, help="the CDX API (default: the Wayback Machine's; pywb: http://HOST/COLL/cdx)")
+@click.option("--replay", default=None, help="a capture's original bytes, with {timestamp} and {url} (pywb: http://HOST/COLL/{timestamp}id_/{url})")
+@click.option("--delay", default=1.0, show_default=True, help="seconds between fetches from the web archive")
+def backfill(prefixes, db_path, wayback, cdx_api, replay, delay):
+    """Archive every capture of the URL prefixes from a web archive, under the page's
+    original URL with the capture's date; exits non-zero when a capture failed."""
+    from crawler.backfill import WAYBACK_CDX, WAYBACK_REPLAY
+    from crawler.backfill import backfill as run_backfill
+
+    report = run_backfill(list(prefixes), db_path, cdx_api=cdx_api or WAYBACK_CDX, replay=replay or WAYBACK_REPLAY, delay=delay)
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items()) if count)
+    click.echo(f"backfill: {counts or 'no capture'}")
+    for url, what in report.failures:
+        click.echo(f"failed: {url} ({what})", err=True)
+    sys.exit(1 if report.failures else 0)
 
 
 def start_mirror():

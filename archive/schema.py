@@ -177,6 +177,9 @@ CRAWL_RUNS = {
     "errors": str,
     "status": str,
     "message": str,
+    # Final errors by reachability class (crawler/proxies.py): refused/reset, timeout, dns,
+    # 403, challenge, captcha — JSON, null when the host answered every request.
+    "reachability": str,
 }
 
 # How far the cluster writer (crawler/cluster/writer.py) has applied a captures stream,
@@ -334,7 +337,7 @@ def _add_missing_columns(db: Database) -> None:
     ``is_canonical`` is filled at once, the generated columns compute themselves.
     """
     added = set()
-    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS)):
+    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS), ("crawl_runs", CRAWL_RUNS)):
         existing = db[table].columns_dict
         for name, type_ in columns.items():
             if name not in existing:

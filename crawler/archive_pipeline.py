@@ -31,6 +31,7 @@ from captures import ARTICLE, GONE, HINTS, PAGE_KIND
 from crawler.capture import capture_for
 from crawler.discovery import DiscoveryMixin, attach_archive
 from crawler.failures import LostPage, page_lost
+from crawler.proxies import reachability
 from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
@@ -258,6 +259,7 @@ class ArchivePipeline:
         )
         self.stats.set_value("archive/status", status)
         self.stats.set_value("archive/message", message)
+        reached = reachability(errors, status == STOPPED_CAPTCHA)
         self.archive.finish_run(
             self.run_id,
             requests=requests,
@@ -269,6 +271,7 @@ class ArchivePipeline:
             errors=errors,
             status=status,
             message=message,
+            reachability=json.dumps(reached, sort_keys=True) if reached else None,
         )
         self.archive.close()
         self.archive = None

@@ -226,6 +226,8 @@ def report(db_path: str, run_ids: dict[str, int | None]) -> int:
             if run["status"] != OK:
                 print(f"{'':20} {run['message']}")
                 exit_code = 1
+            if run["reachability"]:
+                print(f"{'':20} reachability: {run['reachability']}")
     return exit_code
 
 

@@ -54,6 +54,8 @@ Beside the templates and the crawler's keys (``crawler/mixins.py``):
 optional and each one the file gives is checked:
 
 ``start_urls``    the spider's first requests, in order (tests/test_spiders.py)
+``recrawl_requests`` requests of a recrawl that finds nothing new, when not one per start
+                  URL (an index of columns is read again with its columns' first pages)
 ``articles``      every article URL a walk of the fixture site reaches from them;
                   for a site crawled by default, what a crawl of the mirror archives
 ``lists``         list pages, each ``{url, column: <column name> | search: <keyword>,
