@@ -148,7 +148,8 @@ class ArchivePipeline:
         self.stats.set_value("archive/run_id", self.run_id)
         spider.is_known = self.is_known
         spider.archived_pages = lambda: self.archive.pages_on_hosts(spider.profile.hosts)
-        if isinstance(spider, DiscoveryMixin):
+        # Discovered columns are the archive's: a cluster worker (captures only) neither reads nor stores them.
+        if isinstance(spider, DiscoveryMixin) and isinstance(self.archive, Archive):
             attach_archive(spider, self.archive)
 
     def is_known(self, url: str, list_date: str | None = None) -> bool:
