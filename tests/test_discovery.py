@@ -207,3 +207,14 @@ def test_per_host_limits_hold_and_robots_is_read_first(two_runs):
         assert 1 <= in_flight[site.host] <= 2, (site.host, in_flight[site.host])  # CONCURRENT_REQUESTS_PER_DOMAIN
         paths = [path for host, path in log if host == site.host]
         assert paths[0] == "/robots.txt"
+
+
+def test_cluster_crawls_refuse_hosts_without_a_site_file(tmp_path):
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    result = CliRunner().invoke(cli, ["crawl", "--host", "www.hrblz.gov.cn", "--cluster", "redis://127.0.0.1:1/0",
+                                      "--db", str(tmp_path / "archive.db")])
+    assert result.exit_code == 2
+    assert "cluster workers do not run discovery spiders yet" in result.output
