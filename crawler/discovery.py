@@ -19,8 +19,10 @@ needs a program for:
   ``startrecord`` window after the other up to ``<totalrecord>``;
 * ASP.NET pagers, ``javascript:__doPostBack('pager','2')``: the page's form posted
   back with the event target and argument;
-* lists a script renders: a column page without list items but with scripts is
-  fetched again through Chromium (scrapy-playwright) and read as rendered.
+* lists a script renders (sites with ``render: lists``, every registry host): a
+  column page without list items but with scripts is fetched again through Chromium
+  (scrapy-playwright) and read as rendered.  Only those spiders get the browser's
+  download handler: each one starts its own Playwright driver.
 
 A host answering 403 to the crawler's own user agent is asked again with a
 browser's; the run log says so.  Every column found is stored in the archive
@@ -164,11 +166,12 @@ def _has_scripts(response: Response) -> bool:
     return bool(response.xpath("//script"))
 
 
+RENDER_LISTS = "lists"
+
+
 class DiscoveryMixin:
     """Start from the home page(s) and the stored columns, find the inspection
     columns, read them with the generic list reader (see the module docstring)."""
-
-    render_lists = True
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -272,7 +275,8 @@ class DiscoveryMixin:
         yield from self._follow(response, column, entries, next_page, self.parse_list)
 
     def _may_be_drawn_by_script(self, response: Response) -> bool:
-        return self.render_lists and _has_scripts(response) and not response.meta.get("playwright")
+        render = self.site_settings.get("render") == RENDER_LISTS
+        return render and _has_scripts(response) and not response.meta.get("playwright")
 
     @staticmethod
     def _rendered(response: Response) -> scrapy.Request:

@@ -17,7 +17,8 @@ there (everything but ``name``/``publisher``/``hosts``/``templates``/``tests``):
 ``scheme``        scheme the site's own links are normalised to (the CCDI search links
                   to ``http://`` copies of ``https://`` pages; one URL per document)
 ``render``        ``challenge``: pages sit behind a JavaScript cookie challenge, so the
-                  anti-bot middleware fetches them through a browser
+                  anti-bot middleware fetches them through a browser; ``lists``: a
+                  discovering site's lists may be drawn by scripts (crawler/discovery.py)
 ``encoding``      what the server sends, for humans; decoding follows header and <meta>
 ``columns``       list pages where a crawl starts: ``{url, name?, title_filter?, subcolumns?}``
                   or just the URL; ``name`` becomes the ``column`` hint of every article

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from crawler.discovery import discovery_spider_class, host_profile
+from crawler.discovery import RENDER_LISTS, discovery_spider_class, host_profile
 from sites import profile_for_url
 
 REGISTRY = files("sites") / "hosts.csv"
@@ -66,7 +66,7 @@ def crawl_plan(entries: list[HostEntry]) -> tuple[list[str], list[type]]:
             if profile.name not in profiled:
                 profiled.append(profile.name)
             continue
-        settings = {"discover": True, "province": entry.province, "level": entry.level}
+        settings = {"discover": True, "render": RENDER_LISTS, "province": entry.province, "level": entry.level}
         discovering.append(discovery_spider_class(
             host_profile(entry.host, entry.name, **{k: v for k, v in settings.items() if v}),
             module="crawler.spiders",

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from archive.db import Archive, warc_dir_for
 from crawler.anti_bot import CHALLENGE
+from crawler.discovery import RENDER_LISTS
 from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
 from sites import get_profile
 
@@ -79,8 +80,8 @@ def _site_settings(spidercls) -> dict | None:
 
 def _needs_browser(spidercls) -> bool:
     site = _site_settings(spidercls)
-    # Discovery renders a list drawn by a script in Chromium.
-    return site is None or site.get("render") == CHALLENGE or bool(site.get("discover"))
+    # render: lists — discovery reads a list a script draws in Chromium.
+    return site is None or site.get("render") in (CHALLENGE, RENDER_LISTS)
 
 
 def _is_test_site(spidercls) -> bool:
