@@ -1,7 +1,7 @@
 """The package is described in pyproject.toml; this file adds what it cannot say
 there: two optional C extensions (archive/_index_form.c, the search index form, and
 pipelines/_shingles.c, the MinHash shingle hashes; without a compiler the install goes
-on and search.py and dedupe.py use their Python versions of the same functions), and
+on and search_index.py and dedupe.py use their Python versions of the same functions), and
 the egg that ``scrapyd-deploy`` builds with ``python setup.py bdist_egg``."""
 
 from setuptools import Extension, setup

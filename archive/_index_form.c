@@ -1,8 +1,8 @@
-/* The index form of a text at C speed (archive.search.index_form).
+/* The index form of a text at C speed (archive.search_index.index_form).
  *
  * Every stored text passes through this once when it is indexed (the FTS5 view
  * calls zh_index_form on each row), so its cost is part of every import, crawl
- * and rebuild.  The NumPy version in search.py gives the same text and is what
+ * and rebuild.  The NumPy version in search_index.py gives the same text and is what
  * runs where this was not compiled; tests compare the two.
  *
  * index_form(text, table) -> str: each character mapped through ``table`` (the

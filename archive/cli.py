@@ -1,4 +1,8 @@
-"""Command line: ``python -m archive import|serve|crawl|backfill|worker|demo|rebuild``."""
+"""Command line: ``python -m archive import|serve|crawl|backfill|worker|demo|mirror|rebuild|reindex``.
+
+The project's one command line.  It is where the archive and the crawler meet:
+crawls get the archive's opener here (:class:`.db.Archive`, see ``crawler.port``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .db import DEFAULT_DB, warc_dir_for
+from .db import DEFAULT_DB, Archive, warc_dir_for
 from .serve import NoArchive, serve_archive
 
 
@@ -22,7 +26,6 @@ def cli():
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, help="SQLite archive file")
 def import_command(paths, db_path):
     """Import local documents (files or folders) through the pipelines."""
-    from .db import Archive
     from .importer import import_paths
 
     def report(path, outcome, result):
@@ -36,6 +39,9 @@ def import_command(paths, db_path):
     for capture in summary.captures:
         click.echo(capture.summary(), err=bool(capture.errors))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
+    if summary.skipped:
+        skipped = ", ".join(f"{n} {k}" for k, n in sorted(summary.skipped.items()))
+        click.echo(f"skipped, not articles: {skipped}")
     click.echo(
         f"imported: {counts or 'nothing'}; {total} documents in {db_path} "
         f"({summary.seconds:.1f} s, {summary.docs_per_second:.0f} docs/s)"
@@ -71,6 +77,9 @@ def _settings(pairs) -> dict:
 @click.option("--cookie-file", type=click.Path(exists=True), help="cookies exported from a real browser")
 @click.option("--jobdir", help="Scrapy JOBDIR, so an interrupted crawl resumes (default data/jobs/<spider>)")
 @click.option("--mirror", is_flag=True, help="crawl the local mirror instead of the live sites")
+@click.option("--host-map", type=json.loads, help='JSON {"real.host": "http://127.0.0.1:PORT"}: send those hosts elsewhere')
+@click.option("--warc-dir", help="where WARC captures go (default: warc/ beside the archive)")
+@click.option("--no-politeness", is_flag=True, help="no delays (a local mirror, a benchmark)")
 @click.option("--recheck", is_flag=True, help="also re-fetch every archived page: edits become versions, 404/410 marks pages gone")
 @click.option("--cluster", "cluster_url", metavar="REDIS_URL",
               help="crawl with workers sharing a Redis frontier (redis://HOST:PORT/DB); this process writes the archive")
@@ -84,8 +93,8 @@ def _settings(pairs) -> dict:
               help="http(s) proxy for every request; several are used in turn")
 @click.option("--proxy-for", "host_proxies", multiple=True, metavar="HOST=URL",
               help="a proxy for one host (several for one host are used in turn)")
-def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, workers, pairs, hosts, hosts_file, registry,
-          proxies, host_proxies):
+def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_politeness, recheck, cluster_url, workers,
+          pairs, hosts, hosts_file, registry, proxies, host_proxies):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
 
     With --cluster, the crawl is shared by workers on any number of machines
@@ -97,6 +106,7 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
     from crawler.run import run_crawl
 
     extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {}), **_proxy_settings(proxies, host_proxies)}
+    warc_dir = warc_dir or str(warc_dir_for(db_path))
     host_spiders = _host_spiders(hosts, hosts_file, registry)
     if host_spiders and host_spiders[1] and cluster_url:
         raise click.UsageError("cluster workers do not run discovery spiders yet: crawl --host/--hosts/--registry without --cluster")
@@ -104,19 +114,22 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, recheck, cluster_url, w
         profiled, discovering = host_spiders
         spiders = (*spiders, *profiled)
     with (start_mirror() if mirror else nullcontext()) as running:
-        host_map = running.host_map if running else None
+        host_map = running.host_map if running else host_map
         if cluster_url:
             from crawler.cluster.coordinator import run_cluster_crawl
 
             # Local workers keep their own WARC files beside the archive's copies.
-            worker_args = ["--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
-                           *(["--host-map", json.dumps(host_map)] if host_map else []),
-                           *(["--cookie-file", cookie_file] if cookie_file else []),
-                           *(arg for pair in pairs for arg in ("-s", pair))]
-            sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, workers=workers,
-                                       worker_args=worker_args, recheck=recheck, settings=_settings(pairs)))
-        code = run_crawl(list(spiders) or None, db_path, host_map=host_map, cookie_file=cookie_file, jobdir=jobdir,
-                         warc_dir=str(warc_dir_for(db_path)), extra_settings=extra_settings or None,
+            worker_command = [sys.executable, "-m", "archive", "worker", "--cluster", cluster_url,
+                              "--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
+                              *(["--host-map", json.dumps(host_map)] if host_map else []),
+                              *(["--cookie-file", cookie_file] if cookie_file else []),
+                              *(arg for pair in pairs for arg in ("-s", pair))]
+            sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, open_archive=Archive,
+                                       warc_dir=warc_dir, workers=workers, worker_command=worker_command,
+                                       recheck=recheck, settings=_settings(pairs)))
+        code = run_crawl(list(spiders) or None, db_path, open_archive=Archive, host_map=host_map,
+                         cookie_file=cookie_file, jobdir=jobdir, politeness=not no_politeness, warc_dir=warc_dir,
+                         extra_settings=extra_settings or None,
                          spider_classes=tuple(host_spiders[1]) if host_spiders else ())
     if host_spiders:
         _print_discovered(db_path, [cls.name for cls in host_spiders[1]])
@@ -171,8 +184,8 @@ def _print_discovered(db_path, hosts):
 def backfill(prefixes, db_path, wayback, cdx_api, replay, delay):
     """Archive every capture of the URL prefixes from a web archive, under the page's
     original URL with the capture's date; exits non-zero when a capture failed."""
-    from crawler.backfill import WAYBACK_CDX, WAYBACK_REPLAY
-    from crawler.backfill import backfill as run_backfill
+    from .backfill import WAYBACK_CDX, WAYBACK_REPLAY
+    from .backfill import backfill as run_backfill
 
     report = run_backfill(list(prefixes), db_path, cdx_api=cdx_api or WAYBACK_CDX, replay=replay or WAYBACK_REPLAY, delay=delay)
     counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items()) if count)
@@ -182,10 +195,37 @@ def backfill(prefixes, db_path, wayback, cdx_api, replay, delay):
     sys.exit(1 if report.failures else 0)
 
 
-def start_mirror():
+def start_mirror(*args, **options):
     from crawler.mirror import start_mirror
 
-    return start_mirror()
+    return start_mirror(*args, **options)
+
+
+@cli.command()
+@click.option("--port-base", type=int, help="first port; hosts get consecutive ports in name order")
+@click.option("--sites-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="serve this tree instead of the bundled fixtures")
+@click.option("--no-challenge", is_flag=True, help="serve CCDI pages without the cookie challenge")
+@click.option("--faults", is_flag=True, help="also serve the fault site (crawler/mirror/faults.py)")
+@click.option("--stall-seconds", type=float, help="how long the fault site's stalling page stalls")
+@click.option("--delay", type=float, default=0.0, show_default=True, help="seconds every answer takes (a distant server)")
+def mirror(port_base, sites_dir, no_challenge, faults, stall_seconds, delay):
+    """Serve the local mirror of the sites until interrupted; prints its host map (JSON)."""
+    import threading
+
+    from crawler.mirror.faults import Faults
+
+    fault_site = None
+    if faults:
+        fault_site = Faults() if stall_seconds is None else Faults(stall_seconds=stall_seconds)
+    running = start_mirror(sites_dir, port_base=port_base, challenge=not no_challenge, faults=fault_site, delay=delay)
+    click.echo(json.dumps(running.host_map, indent=2))
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
 
 
 @cli.command()
@@ -209,22 +249,25 @@ def worker(spiders, cluster_url, warc_dir, cookie_file, host_map, pairs):
 @click.option("--no-serve", is_flag=True, help="build the demo archive and stop")
 def demo(db_path, port, no_serve):
     """Offline demo: start the mirror, crawl it with every spider, serve the archive."""
-    from crawler.run import run_demo
+    from crawler.run import run_crawl
 
-    sys.exit(run_demo(db_path, port=port, serve=not no_serve))
+    # Politeness off for the local mirror; robots.txt is still obeyed.
+    with start_mirror() as running:
+        code = run_crawl(None, db_path, open_archive=Archive, host_map=running.host_map, politeness=False,
+                         warc_dir=str(warc_dir_for(db_path)))
+    sys.exit(code if no_serve else serve_archive(db_path, port))
 
 
 @cli.command()
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, type=click.Path(exists=True, dir_okay=False))
 def reindex(db_path):
     """Build the search indexes again from the stored texts."""
-    from . import search
-    from .db import Archive
+    from . import search_index
 
     with Archive(db_path) as archive:  # opening migrates an index made by an older version
-        for table in search.INDEXES:
+        for table in search_index.INDEXES:
             if archive.db[table].exists():
-                search.rebuild(archive.db.conn, table)
+                search_index.rebuild(archive.db.conn, table)
                 click.echo(f"reindexed {table}: {archive.count(table)} rows")
 
 

@@ -31,13 +31,14 @@ from urllib.parse import urlsplit
 from sqlite_utils import Database
 
 from captures import GONE, Page
-from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process, query_rows
-from pipelines.store import FAILED, UNCHANGED, record_failure, store
+from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines.disclosure.rounds import load_rounds
 
-from . import schema, search
+from . import schema, search_index, units
 from .children import ingest_worker
 from .lock import ArchiveLock
-from .rounds import load_rounds
+from .rows import query_rows
+from .store import FAILED, UNCHANGED, record_failure, store
 
 DEFAULT_DB = Path("data/archive.db")
 
@@ -63,7 +64,7 @@ PARALLEL_FROM = 100
 def connect(path: str | Path) -> Database:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)
-    search.register_functions(conn)
+    search_index.register_functions(conn)
     db = Database(conn)
     db.enable_wal()
     # WAL with synchronous=NORMAL never corrupts the file on a crash; at worst
@@ -74,7 +75,9 @@ def connect(path: str | Path) -> Database:
 
 
 class Archive:
-    """The archive, opened to write (the shared writer lock is held until :meth:`close`)."""
+    """The archive, opened to write (the shared writer lock is held until :meth:`close`).
+
+    It is what a crawl writes to: it has the methods of ``crawler.port.WritingArchive``."""
 
     def __init__(self, path: str | Path = DEFAULT_DB, wait: bool = True):
         self.path = Path(path)
@@ -221,14 +224,18 @@ class Archive:
     def document_for_url(self, url: str) -> dict | None:
         return next(iter(query_rows(self.db.conn, "select * from documents where url = ? limit 1", [url])), None)
 
+    def known_pages(self, hosts) -> dict[str, dict]:
+        """``{url: {"published_at", "hints"}}`` of every archived page on one of ``hosts``, by URL."""
+        hosts = {h.lower() for h in hosts}
+        return {
+            url: {"published_at": published_at, "hints": json.loads(hints or "{}")}
+            for url, published_at, hints in self.db.execute("select url, published_at, hints from documents order by url")
+            if (urlsplit(url).hostname or "") in hosts
+        }
+
     def pages_on_hosts(self, hosts) -> list[tuple[str, dict]]:
         """(url, list hints) of every archived page on one of ``hosts``."""
-        hosts = {h.lower() for h in hosts}
-        return [
-            (url, json.loads(hints or "{}"))
-            for url, hints in self.db.execute("select url, hints from documents order by url")
-            if (urlsplit(url).hostname or "") in hosts
-        ]
+        return [(url, page["hints"]) for url, page in self.known_pages(hosts).items()]
 
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """A page that now answers 404/410 is marked, never deleted."""
@@ -237,6 +244,27 @@ class Archive:
                 "update documents set gone_at = coalesce(gone_at, ?) where url = ?", [at or now_utc(), url]
             )
         return cursor.rowcount > 0
+
+    def last_run(self, spider: str) -> dict | None:
+        """The spider's latest ``crawl_runs`` row, or None before its first run."""
+        rows = query_rows(self.db.conn, "select * from crawl_runs where spider = ? order by id desc limit 1", [spider])
+        return next(iter(rows), None)
+
+    def run(self, run_id: int) -> dict | None:
+        """A ``crawl_runs`` row, or None."""
+        return next(iter(query_rows(self.db.conn, "select * from crawl_runs where id = ?", [run_id])), None)
+
+    def discovered_columns(self, hosts) -> list:
+        """Columns discovery found on ``hosts`` (:mod:`archive.discovered`)."""
+        from .discovered import known_columns
+
+        return known_columns(self, hosts)
+
+    def record_discovered_column(self, url: str, host: str, name: str | None, found_by: str, depth: int,
+                                 articles_listed: int) -> None:
+        from .discovered import DiscoveredColumn, record_column
+
+        record_column(self, DiscoveredColumn(url, host, name, found_by, depth), articles_listed)
 
     def start_run(self, spider: str) -> int:
         with self.transaction():
@@ -268,8 +296,13 @@ class Archive:
         return self.db[table].count
 
     def close(self) -> None:
-        self.db.conn.close()
-        self.lock.release()
+        # Units and inspections are derived from the texts: linked again once per writer, at its end.
+        try:
+            with self.transaction():
+                units.refresh(self.db)
+        finally:
+            self.db.conn.close()
+            self.lock.release()
 
     def __enter__(self) -> Archive:
         return self

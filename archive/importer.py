@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 import time
 from collections import Counter
@@ -43,11 +44,23 @@ DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".shtml", ".xh
 _HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 WARC_MAX_BYTES = 1 << 30
 STAGE = "read"
+# Files a walked folder holds beside its articles, skipped and counted by kind (a file
+# named on the command line is imported whatever it is): notes about the folder, and a
+# site's search-result pages saved with the articles.
+NOTE, SEARCH_RESULTS = "note", "search_results"
+_NOTE_NAME = re.compile(r"(?:readme|sources?|licen[cs]e|changelog|notes?|manifest|todo|authors|说明|来源)(?:[._ -].*)?", re.I)
+_SEARCH_ADDRESS = re.compile(r"(?:^|[/_.@-])search(?:$|[/_.@?&=-])|searchword=|[?&](?:q|query|keyword|kw)=", re.I)
+_SEARCH_TEXT = re.compile(r"搜索结果|检索结果|共找到\s*\d+\s*[条篇]|相关结果约")
+_LISTED_DATE = re.compile(r"20\d\d[-./年]\d{1,2}[-./月]\d{1,2}")
+_SAVED_ADDRESS = re.compile(r"saved from url=\(\d+\)(\S+)|<link[^>]+rel=[\"']canonical[\"'][^>]*href=[\"']([^\"']+)", re.I)
+_SNIFF_BYTES = 65536
 
 
 @dataclass
 class ImportReport:
     outcomes: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    """Files of walked folders that are not articles, by kind (``note``, ``search_results``)."""
     failures: list[tuple[str, str]] = field(default_factory=list)
     captures: list[FileReport] = field(default_factory=list)
     seconds: float = 0.0
@@ -61,6 +74,28 @@ class ImportReport:
 class _Entry:
     path: Path
     failure: Failure | None = None
+    skipped: str | None = None
+
+
+def not_an_article(path: Path) -> str | None:
+    """Why a walked file is no article (``note``, ``search_results``), or None."""
+    name = path.name.lower()
+    if _NOTE_NAME.fullmatch(path.stem) and not name.endswith(WARC_SUFFIXES):
+        return NOTE
+    if path.suffix.lower() not in _HTML_SUFFIXES:
+        return None
+    try:
+        with path.open("rb") as file:
+            head = file.read(_SNIFF_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None  # reading it fails again, and is recorded, when it is imported
+    saved = _SAVED_ADDRESS.search(head)
+    address = next((a for a in saved.groups() if a), "") if saved else ""
+    if _SEARCH_ADDRESS.search(path.name) or _SEARCH_ADDRESS.search(address):
+        return SEARCH_RESULTS
+    if _SEARCH_TEXT.search(head) and len(_LISTED_DATE.findall(head)) >= 5:  # a list of dated results
+        return SEARCH_RESULTS
+    return None
 
 
 def _walked(path: Path) -> bool:
@@ -120,7 +155,10 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[_Entry]:
             if not name.startswith("."):
                 yield from _walk(path, seen)
         elif _walked(path):
-            yield _Entry(path) if stat.S_ISREG(mode) else _Entry(path, _not_a_file(mode))
+            if not stat.S_ISREG(mode):
+                yield _Entry(path, _not_a_file(mode))
+            else:
+                yield _Entry(path, skipped=not_an_article(path))
 
 
 def raw_document_for(path: Path) -> RawDocument:
@@ -203,6 +241,8 @@ def import_paths(
     started = time.perf_counter()
     report = ImportReport()
     entries = list(iter_entries([Path(p) for p in paths]))
+    report.skipped.update(entry.skipped for entry in entries if entry.skipped)
+    entries = [entry for entry in entries if not entry.skipped]
     readers = {
         entry.path: CaptureReader([entry.path]).scan()
         for entry in entries

@@ -37,6 +37,7 @@ STATUS_CLASSES = {
     "completed": "已完成",
     "completed_long_term": "已完成并长期坚持",
     "basically_completed": "基本完成",
+    "phase_completed": "阶段性完成",
     "in_progress": "正在推进或未完成",
     "long_term": "长期坚持",
     "none": "未标注状态",

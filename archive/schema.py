@@ -14,9 +14,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from pipelines import dedupe
-
-from . import labels, search
+from . import copy_groups, labels, search_index, units
 
 # The project's datasette_metadata.json, reached through a link inside the
 # package so that a wheel install carries it too.
@@ -34,6 +32,7 @@ where exists (select 1 from documents o where o.canonical_id = d.canonical_id an
 DOCUMENTS = {
     "id": str,
     "url": str,
+    "page_url": str,
     "site": str,
     "publisher": str,
     "title": str,
@@ -93,6 +92,7 @@ DISCLOSURES = {
     "status_source": str,
     "problems_completed": int,
     "problems_basically_completed": int,
+    "problems_phase_completed": int,
     "problems_in_progress": int,
     "problems_unfinished": int,
     "problems_long_term_only": int,
@@ -204,7 +204,7 @@ GENERATED = {
 
 # A report and its republished copies are one text: disclosures and problems
 # carry their document's is_canonical, kept in step by triggers whichever
-# writer (store, dedupe, a migration) inserts a row or moves a canonical record.
+# writer (store, copy groups, a migration) inserts a row or moves a canonical record.
 _CANONICAL_OF = "coalesce((select coalesce(canonical_id, id) = id from documents where id = {0}), 1)"
 CANONICAL_TRIGGERS = f"""
 create trigger if not exists disclosures_is_canonical after insert on disclosures begin
@@ -252,15 +252,16 @@ DISCOVERED_COLUMNS = {
 
 def schema_version() -> int:
     """A fingerprint of what :func:`create` makes (the code of ``create``, of the
-    dedupe tables and of the search indexes, with the definitions they read), kept in the
+    copy-group tables and of the search indexes, with the definitions they read), kept in the
     archive's ``user_version``: a writer that opens an archive made by other
     code runs ``create`` once, alone (:mod:`archive.lock`), which adds what is
     missing — no version number to remember to bump."""
     import inspect
 
     made_by = inspect.getsource(sys.modules[__name__]) + inspect.getsource(labels)
-    made_by += inspect.getsource(dedupe.create_tables) + repr(dedupe.TABLES)
-    made_by += inspect.getsource(search.create) + repr([index.ddl() for index in search.INDEXES.values()])
+    made_by += inspect.getsource(copy_groups.create_tables) + repr(copy_groups.TABLES)
+    made_by += inspect.getsource(units.create) + repr([units.UNITS, units.UNIT_ALIASES, units.UNIT_EVENTS, units.INSPECTIONS])
+    made_by += inspect.getsource(search_index.create) + repr([index.ddl() for index in search_index.INDEXES.values()])
     return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 
 
@@ -303,6 +304,7 @@ def create(db: Database) -> None:
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
     db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
     db["discovered_columns"].create(DISCOVERED_COLUMNS, pk="url", if_not_exists=True)
+    units.create(db)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:
         if index.unique and index.columns == ["url"]:
@@ -319,14 +321,17 @@ def create(db: Database) -> None:
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     _add_missing_columns(db)
+    # A search counts texts from the copies alone (archive.search_index.count_texts).
+    for table in ("documents", "problems"):
+        db[table].create_index(["is_canonical"], if_not_exists=True)
     index_facet_columns(db)
-    dedupe.create_tables(db)
+    copy_groups.create_tables(db)
     # A group of copies is found through the canonical_id index: the record page
     # reads it on every visit (a group-by over the whole table took 100 ms at 100,000 documents).
     stored = db.execute("select sql from sqlite_master where type = 'view' and name = 'copies'").fetchone()
     if stored is None or COPIES_VIEW.strip() not in stored[0]:
         db.create_view("copies", COPIES_VIEW, replace=True)
-    search.create(db.conn)
+    search_index.create(db.conn)
     db.execute(f"pragma user_version = {schema_version()}")
 
 
@@ -370,11 +375,11 @@ def indexes_built_afterwards(db: Database):
         for table, columns in facet_columns().items():
             for column in columns:
                 db.execute(f"drop index if exists [idx_{table}_{column}]")
-    search.drop(db.conn)
+    search_index.drop(db.conn)
     yield
     with db.conn:
         index_facet_columns(db)
-    search.create(db.conn)
+    search_index.create(db.conn)
 
 
 def facet_columns() -> dict[str, list[str]]:

@@ -1,6 +1,6 @@
 """Serving the archive: Datasette in a child process that stops with its parent.
 
-The entry points (``archive serve``, the demo of ``crawler.run``) call
+The entry points (``archive serve``, ``archive demo``) call
 :func:`serve_archive`; nothing here parses a command line.
 """
 

@@ -12,7 +12,7 @@ Each worker may have ``--worker-concurrency`` requests in flight (``CONCURRENT_R
 allows more than three workers use (16 at a time, no delay), so the crawl's speed is the
 number of workers — what a cluster is for.  For each worker count, a fresh
 archive and Redis database: a coordinator (``python -m archive crawl --cluster``,
-the one writer) and the workers (``python -m crawler.run --cluster``), all real
+the one writer) and the workers (``python -m archive worker --cluster``), all real
 processes.  Reported:
 
 * pages/s fetched, on the mirror's own clock, from the moment every worker has
@@ -62,7 +62,7 @@ def crawl(workers: int, redis_url: str, mirror, folder: Path, worker_concurrency
     host_map = json.dumps(mirror.host_map)
     started = [
         subprocess.Popen(
-            [sys.executable, "-m", "crawler.run", "--cluster", redis_url, "--host-map", host_map,
+            [sys.executable, "-m", "archive", "worker", "--cluster", redis_url, "--host-map", host_map,
              "--warc-dir", str(folder / f"worker-{n}"),
              *(arg for setting in _worker_settings(worker_concurrency) for arg in ("-s", setting))],
             cwd=ROOT, stdout=subprocess.DEVNULL,

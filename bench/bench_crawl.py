@@ -119,7 +119,7 @@ def _article(template_article, template, title: str, paragraphs: list[str]) -> s
 def start_mirror_process(sites_dir: Path) -> tuple[subprocess.Popen, dict]:
     """The mirror in its own process, so it does not share the crawler's GIL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--sites-dir", str(sites_dir), "--no-challenge"],
+        [sys.executable, "-m", "archive", "mirror", "--sites-dir", str(sites_dir), "--no-challenge"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     text = ""
@@ -143,7 +143,7 @@ def crawl_rate(articles: int) -> dict:
             db = Path(tmp, "archive.db")
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "crawler.run", SPIDER, "--db", str(db), "--host-map", json.dumps(host_map),
+                [sys.executable, "-m", "archive", "crawl", SPIDER, "--db", str(db), "--host-map", json.dumps(host_map),
                  "--warc-dir", str(Path(tmp, "warc")), "--no-politeness", "-s", "LOG_LEVEL=WARNING"],
                 cwd=ROOT, check=True,
             )

@@ -37,7 +37,7 @@ from archive.db import connect  # noqa: E402
 from archive.rebuild import rebuild  # noqa: E402
 from captures import ARTICLE, PAGE_KIND  # noqa: E402
 from archive.schema import create  # noqa: E402
-from pipelines import dedupe  # noqa: E402
+from archive import copy_groups  # noqa: E402
 
 WORDS = (
     "巡视 整改 落实 问题 清单 责任 党组 党委 领导 班子 干部 监督 制度 机制 完善 推进 全面 从严 治党 纪律 作风 "
@@ -138,7 +138,7 @@ def bench_dedupe(total: int, window: int = 2000) -> None:
             with db.conn:
                 db["documents"].insert(document)
                 start = time.perf_counter()
-                dedupe.link(db, document)
+                copy_groups.link(db, document)
                 elapsed = time.perf_counter() - start
             if any(c - window < n <= c for c in checkpoints):
                 window_time += elapsed

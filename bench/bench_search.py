@@ -9,13 +9,13 @@
    path of crawl, import and rebuild: pipelines, store, dedupe, search index.
    A ``--workdir`` keeps the archive, so later runs skip this step.
 2. **Index build rate**, on the same stored texts (the first ``--peer-docs``
-   documents), in one process: our index (``archive.search``: folding and the
+   documents), in one process: our index (``archive.search_index``: folding and the
    index form in C, ``archive/_index_form.c``, tokens in C by FTS5's ``ascii`` tokenizer) against
    FTS5's ``trigram`` (stock, and with our FTS5 settings) and plain ``unicode61`` tokenizers and a bigram index
    over the same columns —
    characters indexed per second of CPU, and index sizes.
 3. **Exactness**: every benchmark query against a substring oracle over the
-   stored texts (:func:`archive.search.comparable`), in SQL and over HTTP
+   stored texts (:func:`archive.search_index.comparable`), in SQL and over HTTP
    (the page's rows, their order and the count shown).
 4. **Latency**: ``archive serve`` on the archive; each query class (1–4
    characters, common and rare) ``--repeat`` times on the documents table's
@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from search_corpus import Corpus  # noqa: E402
 
-from archive import search  # noqa: E402
+from archive import search_index  # noqa: E402
 from archive.db import Archive, connect  # noqa: E402
 from pipelines import RawDocument  # noqa: E402
 
@@ -77,6 +77,15 @@ EXTRA = [
     ("traditional query", "巡視整改"),
     ("editor (bylines)", "李娜"),
 ]
+# The classes of issue 27 (quotations are cut from a stored text in main()).
+ISSUE_CLASSES = [
+    ("2-char name, common (editor)", "刘洋"),
+    ("3-char name, common (source)", "新华社"),
+    ("Latin + Chinese", "财经APP"),
+    ("no hits", "鑫整改台账欧阳"),
+]
+QUOTATIONS = (10, 30, 200)  # characters
+FACETED = ("search with facets", "整改")  # its JSON API with &_withfacets=1
 BIG_TERM = "翟振华"  # planted once, near the end of the 10 MB document
 TEXT_COLUMNS = "title, body_text, source, author, editor, publisher, declared_source, declared_author"
 
@@ -148,7 +157,7 @@ def bigram_form(text: str | None) -> str | None:
     position checks for 2-character terms, but many more distinct tokens to index)."""
     if text is None:
         return None
-    folded = np.frombuffer(search.fold(text).encode("utf-32-le"), dtype=np.uint32)
+    folded = np.frombuffer(search_index.fold(text).encode("utf-32-le"), dtype=np.uint32)
     pairs = np.full((len(folded), 3), ord(" "), dtype=np.uint32)
     pairs[:, 0] = folded
     pairs[:-1, 1] = folded[1:]
@@ -164,7 +173,7 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
     path = folder / f"{name}.db"
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
-    search.register_functions(conn)
+    search_index.register_functions(conn)
     conn.create_function("bigram_form", 1, bigram_form, deterministic=True)
     conn.execute(f"create table documents ({TEXT_COLUMNS})")
     with conn:
@@ -173,17 +182,17 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
     chars = conn.execute(f"select sum(length(title) + length(body_text) + length({credits})) from documents").fetchone()[0]
     start = time.process_time()
     if name == "ours":
-        search.create(conn)  # view, FTS5 table, triggers, then 'rebuild' from the stored texts
+        search_index.create(conn)  # view, FTS5 table, triggers, then 'rebuild' from the stored texts
         fts = "documents_fts"
     else:
         form = "bigram_form" if name == "bigram" else ""
-        tokenizer = {"bigram": search.TOKENIZE, "trigram_tuned": "trigram"}.get(name, name)
+        tokenizer = {"bigram": search_index.TOKENIZE, "trigram_tuned": "trigram"}.get(name, name)
         conn.execute(f"create view plain_text as select rowid as source_rowid, {form}(title) as title, "
                      f"{form}(body_text) as body_text, {form}({credits}) as credits from documents")
         conn.execute(f"create virtual table {name}_fts using fts5(title, body_text, credits, content='plain_text', "
                      f"content_rowid='source_rowid', tokenize='{tokenizer}')")
         if name == "trigram_tuned":
-            search.configure(conn, f"{name}_fts")
+            search_index.configure(conn, f"{name}_fts")
         with conn:
             conn.execute(f"insert into {name}_fts ({name}_fts) values ('rebuild')")
         fts = f"{name}_fts"
@@ -231,21 +240,26 @@ class Oracle:
 
     def __init__(self, db_path: Path):
         conn = sqlite3.connect(db_path)
-        self.rows = {}
-        for row in conn.execute(f"select id, published_at, {TEXT_COLUMNS} from documents"):
-            self.rows[row[0]] = (row[1], [search.comparable(field) for field in row[2:] if field])
+        self.rows, self.text_of = {}, {}
+        for row in conn.execute(f"select id, published_at, coalesce(canonical_id, id), {TEXT_COLUMNS} from documents"):
+            self.rows[row[0]] = (row[1], [search_index.comparable(field) for field in row[3:] if field])
+            self.text_of[row[0]] = row[2]
         conn.close()
 
     def ids(self, term: str) -> set[str]:
-        wanted = search.comparable(term)
+        wanted = search_index.comparable(term)
         return {i for i, (_, fields) in self.rows.items() if any(wanted in field for field in fields)}
+
+    def texts(self, ids) -> int:
+        """A text and its republished copies are one."""
+        return len({self.text_of[i] for i in ids})
 
     def dates(self, ids) -> list[str]:
         return sorted((self.rows[i][0] or "" for i in ids), reverse=True)
 
 
 def sql_ids(conn: sqlite3.Connection, term: str) -> set[str]:
-    match = search.parse(term).match
+    match = search_index.parse(term).match
     return {row[0] for row in conn.execute(
         "select id from documents where rowid in (select rowid from documents_fts where documents_fts match ?)", [match])}
 
@@ -254,14 +268,17 @@ def sql_ids(conn: sqlite3.Connection, term: str) -> set[str]:
 
 
 class Server:
-    def __init__(self, db_path: Path, env: dict | None = None):
+    """``archive serve`` on the archive, run by ``python`` from ``repo`` (another
+    checkout's code for a before/after comparison)."""
+
+    def __init__(self, db_path: Path, env: dict | None = None, python: str = sys.executable, repo: Path = REPO):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "archive", "serve", "--db", str(db_path), "--port", str(self.port)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+            [python, "-m", "archive", "serve", "--db", str(db_path), "--port", str(self.port)],
+            cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 120
         while True:
@@ -317,8 +334,10 @@ def fetch(url: str, timeout: float = 60) -> tuple[int, bytes, float, bool]:
     return status, body, time.perf_counter() - start, headers.get("x-archive-cache") == "hit"
 
 
-def surfaces(server: Server, term: str) -> dict[str, str]:
+def surfaces(server: Server, term: str, faceted: bool = False) -> dict[str, str]:
     quoted = urllib.parse.quote(term)
+    if faceted:
+        return {"JSON API with facets": f"{server.database}/documents.json?_search={quoted}&_withfacets=1"}
     return {
         "search page (documents table)": f"{server.database}/documents?_search={quoted}",
         "JSON API": f"{server.database}/documents.json?_search={quoted}",
@@ -338,33 +357,40 @@ def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> t
         return False, f"{len(set(ids) - expected)} rows the oracle does not have"
     if dates != oracle.dates(expected)[: len(dates)] or len(ids) != min(100, len(expected)):
         return False, "not the newest matching rows"
-    count = page["filtered_table_rows_count"]
-    if count is None:  # a broad search, counted by the plugin (see archive/plugin/search.py)
-        counted = re.search(r"\(([\d,]+) rows", page["human_description_en"])
-        count = int(counted.group(1).replace(",", "")) if counted else None
-    if count is None and len(expected) <= probe_limit:
-        return False, "no count for a search that should be counted"
-    if count is not None and count != len(expected):
-        return False, f"count {count}, oracle {len(expected)}"
-    return True, f"{len(expected)} documents" + ("" if count is not None else " (shown as more than the probe limit)")
+    # Every search states its count: "(N texts" and " in M pages" when copies make more.
+    counted = re.search(r"\(([\d,]+) texts?(?: in ([\d,]+) pages)?", page["human_description_en"])
+    if not counted:
+        return False, "no count stated"
+    texts = int(counted.group(1).replace(",", ""))
+    pages = int((counted.group(2) or counted.group(1)).replace(",", ""))
+    if (texts, pages) != (oracle.texts(expected), len(expected)):
+        return False, f"count {texts} texts in {pages} pages, oracle {oracle.texts(expected)} in {len(expected)}"
+    return True, f"{texts} texts in {pages} pages, stated"
 
 
-def latencies(server: Server, queries: list[tuple[str, str]], repeat: int) -> list[dict]:
+def latencies(servers: dict[str, Server], queries: list[tuple[str, str]], repeat: int) -> list[dict]:
+    """p50/p95 of each query on each surface, by server; with two servers their
+    requests alternate (which goes first alternates too), so load falls on both alike."""
     results = []
     for label, term in queries:
-        for surface, url in surfaces(server, term).items():
-            # Every request a new URL (an argument Datasette ignores), so none is a kept page.
-            for number in range(2):
-                fetch(f"{url}&_bench=w{number}")
-            times, statuses = [], set()
+        urls_by_server = {name: surfaces(server, term, faceted=(label, term) == FACETED) for name, server in servers.items()}
+        for surface in urls_by_server[next(iter(servers))]:
+            for name in servers:  # warm-up; every request a new URL, so none is a kept page
+                for number in range(2):
+                    fetch(f"{urls_by_server[name][surface]}&_bench=w{number}")
+            times: dict[str, list[float]] = {name: [] for name in servers}
+            statuses: dict[str, set] = {name: set() for name in servers}
             for number in range(repeat):
-                status, _, elapsed, kept = fetch(f"{url}&_bench={number}")
-                assert not kept
-                statuses.add(status)
-                times.append(elapsed * 1000)
-            results.append({"class": label, "term": term if len(term) <= 8 else term[:8] + "…", "surface": surface,
-                            "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
-                            "statuses": sorted(statuses)})
+                order = list(servers) if number % 2 == 0 else list(reversed(servers))
+                for name in order:
+                    status, _, elapsed, kept = fetch(f"{urls_by_server[name][surface]}&_bench={number}")
+                    assert not kept
+                    statuses[name].add(status)
+                    times[name].append(elapsed * 1000)
+            for name in servers:
+                results.append({"class": label, "term": term if len(term) <= 8 else term[:8] + "…", "surface": surface,
+                                "server": name, "p50_ms": percentile(times[name], 0.5),
+                                "p95_ms": percentile(times[name], 0.95), "statuses": sorted(statuses[name])})
     return results
 
 
@@ -372,7 +398,7 @@ def latencies(server: Server, queries: list[tuple[str, str]], repeat: int) -> li
 
 
 def big_document(server: Server) -> list[dict]:
-    phrase = search.phrase(BIG_TERM).replace("'", "''")
+    phrase = search_index.phrase(BIG_TERM).replace("'", "''")
     results = []
     for name, expression in (
         ("snippet()", "snippet(documents_fts, 1, '[', ']', '…', 24)"),
@@ -478,6 +504,8 @@ def main() -> int:
     parser.add_argument("--load-requests", type=int, default=50, help="requests per reader")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds a reader spends on a page (the saturated run has none)")
     parser.add_argument("--exactness-only", action="store_true", help="build and check exactness (SQL and HTTP), no timings")
+    parser.add_argument("--before", type=Path, help="another checkout (with its .venv): its server answers every "
+                        "query too, alternating with ours (before/after); index build rates, load and the 10 MB document are skipped")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -490,8 +518,9 @@ def main() -> int:
         conn = sqlite3.connect(db_path)
         quote_source = conn.execute("select body_text from documents where length(body_text) > 800 order by rowid limit 1").fetchone()[0]
         conn.close()
-        queries = CLASSES + EXTRA + [("200 characters", quote_source[300:500])]
-        if not args.exactness_only:
+        quotations = [(f"{length}-char quotation", quote_source[300 : 300 + length]) for length in QUOTATIONS]
+        queries = CLASSES + EXTRA + ISSUE_CLASSES + quotations + [FACETED]
+        if not args.exactness_only and not args.before:
             print(f"2. index build rate over the first {min(args.peer_docs, args.docs)} documents' stored texts", flush=True)
             report["build_rates"] = build_rates(db_path, args.peer_docs)
 
@@ -519,10 +548,21 @@ def main() -> int:
                 return 0 if all_exact else 1
 
             print(f"4. latency over HTTP, {args.repeat} requests each (after 2 warm-up requests)", flush=True)
-            report["latency"] = latencies(server, queries, args.repeat)
+            servers = {"after": server}
+            if args.before:
+                servers["before"] = Server(db_path, env={"ZHENGGAI_SEARCH_PROBE_LIMIT": str(probe_limit)},
+                                           python=str(args.before / ".venv" / "bin" / "python"), repo=args.before)
+            try:
+                report["latency"] = latencies(servers, queries, args.repeat)
+            finally:
+                if args.before:
+                    servers["before"].stop()
             for row in report["latency"]:
-                print(f"  {row['class']:34} {row['surface']:34} p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms"
-                      f"  {row['statuses']}", flush=True)
+                print(f"  {row['class']:30} {row['surface']:34} {row['server']:6} p50 {row['p50_ms']:7.1f} ms  "
+                      f"p95 {row['p95_ms']:7.1f} ms  {row['statuses']}", flush=True)
+            if args.before:
+                (workdir / "bench_search.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
+                return 0 if all_exact else 1
             rng = random.Random(3)
             urls = load_urls(server, db_path, rng)
             report["load"] = []

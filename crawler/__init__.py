@@ -4,6 +4,7 @@
 ``crawler.middlewares``      mirror host map, WARC capture, retry backoff
 ``crawler.capture``          the crawler's WARC writer (``captures``)
 ``crawler.anti_bot``         JS-cookie challenge via Chromium, CAPTCHA stop, cookie import
-``crawler.archive_pipeline`` items → ``pipelines.process`` → the SQLite archive
-``crawler.run``              ``run_crawl`` / ``run_demo`` (also ``python -m crawler.run``)
+``crawler.archive_pipeline`` items → the archive (``Archive.ingest``: the pipelines, then SQLite)
+``crawler.port``             what the crawler needs of the archive (the archive implements it)
+``crawler.run``              ``run_crawl`` / ``run_worker`` (called by ``python -m archive crawl|worker``)
 """

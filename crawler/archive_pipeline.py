@@ -1,8 +1,11 @@
 """Item pipeline: crawled article pages → ``Archive.ingest`` (the pipelines) → the SQLite archive.
 
-Per spider run it keeps a ``crawl_runs`` row (requests, pages, documents
-new/updated/unchanged, errors by kind, status, message), answers the spiders'
-``is_known(url, list_date)`` question from the archive, and skips processing
+It reaches the archive only through ``crawler.port``: the archive is opened
+with the opener in the ``ARCHIVE_OPENER`` setting (given by whoever started
+the crawl, see ``crawler.run``).  Per spider run it keeps a ``crawl_runs`` row
+(requests, pages, documents new/updated/unchanged, errors by kind, status,
+message), answers the spider's questions about its archived pages (it is the
+spider's ``known_pages``: ``is_known(url, list_date)``), and skips processing
 pages whose bytes are exactly those already archived.  A page that fails
 processing, a page lost on the way (``crawler.failures``: HTTP errors after
 retries, timeouts, resets, redirect loops…) and a spider callback that raised
@@ -25,14 +28,15 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from archive.db import Archive
-from crawler.anti_bot import STOPPED_CAPTCHA
 from captures import ARTICLE, GONE, HINTS, PAGE_KIND
+from crawler.anti_bot import STOPPED_CAPTCHA
 from crawler.capture import capture_for
 from crawler.discovery import DiscoveryMixin, attach_archive
 from crawler.failures import LostPage, page_lost
+from crawler.port import OPENER_SETTING, CrawlArchive, DiscoveryArchive
 from crawler.proxies import reachability
 from pipelines import Failure, ProcessResult, RawDocument
+from pipelines.extract import TEMPLATE_MISMATCH, TEMPLATE_MISMATCH_SUFFIX
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +45,6 @@ GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
-TEMPLATE_MISMATCH = "template_mismatch"
 # Errors that cost a page for good and are not rows of ``failures``.
 _FINAL_ERROR_STATS = {
     "anti_bot/challenge_unsolved": "challenge_unsolved",
@@ -71,7 +74,7 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
     if errors.get(TEMPLATE_MISMATCH):
         return FAILING, (
             f"{errors[TEMPLATE_MISMATCH]} page(s) match no article template of the site "
-            f"profile: the site's layout has probably changed; errors: {by_kind}"
+            f"profile (archived, read by the generic reader): the site's layout has probably changed; errors: {by_kind}"
         )
     if final_errors > error_rate_max * max(pages_fetched, 1):
         return FAILING, f"{final_errors} error(s) for {pages_fetched} page(s) fetched: {by_kind}"
@@ -80,20 +83,16 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
     return OK, f"{pages_fetched} page(s) fetched, {final_errors} error(s)"
 
 
-def last_run_state(archive: Archive, spider_name: str) -> str | None:
+def last_run_state(archive: CrawlArchive, spider_name: str) -> str | None:
     """How the spider's previous run ended: None (no run yet), ``complete``,
     ``interrupted`` (stopped early but cleanly: shutdown, CAPTCHA, error count)
     or ``killed`` (never recorded its end: SIGKILL, power loss)."""
-    row = archive.db.execute(
-        "select finished_at, status, message from crawl_runs where spider = ? order by id desc limit 1",
-        [spider_name],
-    ).fetchone()
-    if row is None:
+    run = archive.last_run(spider_name)
+    if run is None:
         return None
-    finished_at, status, message = row
-    if finished_at is None:
+    if run["finished_at"] is None:
         return KILLED
-    if status == STOPPED_CAPTCHA or (message or "").startswith(STOPPED_EARLY):
+    if run["status"] == STOPPED_CAPTCHA or (run["message"] or "").startswith(STOPPED_EARLY):
         return INTERRUPTED
     return COMPLETE
 
@@ -113,8 +112,9 @@ class ArchivePipeline:
         self.error_rate_max = crawler.settings.getfloat("CRAWL_ERROR_RATE_MAX")
         self.outcomes: Counter[str] = Counter()
         self.failure_kinds: Counter[str] = Counter()
+        self.template_mismatches = 0
         self.archived_this_run: set[str] = set()
-        self.archive: Archive | None = None
+        self.archive: CrawlArchive | None = None
         self.run_id: int | None = None
         self.resuming_interrupted_run = False
         crawler.signals.connect(self._finish_run, signal=signals.spider_closed)
@@ -126,18 +126,18 @@ class ArchivePipeline:
     def from_crawler(cls, crawler: Crawler):
         return cls(crawler)
 
-    def open_archive(self) -> Archive:
+    def open_archive(self) -> CrawlArchive:
         """What the pipeline records into (a cluster worker: its captures, see
         ``crawler.cluster.worker``)."""
-        return Archive(self.db_path)
-
-    def previous_run_state(self, spider_name: str) -> str | None:
-        return last_run_state(self.archive, spider_name)
+        open_archive = self.crawler.settings.get(OPENER_SETTING)
+        if open_archive is None:
+            raise RuntimeError(f"no {OPENER_SETTING} setting: start crawls with `python -m archive crawl`")
+        return open_archive(self.db_path)
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
         self.archive = self.open_archive()
-        previous_run = self.previous_run_state(spider.name)
+        previous_run = last_run_state(self.archive, spider.name)
         self.resuming_interrupted_run = previous_run in (INTERRUPTED, KILLED)
         if self.resuming_interrupted_run:
             logger.warning(
@@ -146,10 +146,9 @@ class ArchivePipeline:
             )
         self.run_id = self.archive.start_run(spider.name)
         self.stats.set_value("archive/run_id", self.run_id)
-        spider.is_known = self.is_known
-        spider.archived_pages = lambda: self.archive.pages_on_hosts(spider.profile.hosts)
+        spider.known_pages = self
         # Discovered columns are the archive's: a cluster worker (captures only) neither reads nor stores them.
-        if isinstance(spider, DiscoveryMixin) and isinstance(self.archive, Archive):
+        if isinstance(spider, DiscoveryMixin) and isinstance(self.archive, DiscoveryArchive):
             attach_archive(spider, self.archive)
 
     def is_known(self, url: str, list_date: str | None = None) -> bool:
@@ -169,6 +168,9 @@ class ArchivePipeline:
         if list_date and document.get("published_at"):
             return document["published_at"][:10] == str(list_date)[:10]
         return True
+
+    def archived_pages(self, hosts) -> list[tuple[str, dict]]:
+        return self.archive.pages_on_hosts(hosts)
 
     def process_item(self, item):
         raw = RawDocument(
@@ -202,6 +204,10 @@ class ArchivePipeline:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
         if result is not None and result.failure is not None:
             self._count(result)  # ingest has recorded it
+        elif result is not None and result.document and result.document["extractor"].endswith(TEMPLATE_MISMATCH_SUFFIX):
+            # Archived all the same; the profile needs updating: an error of the run, not a lost page.
+            self.template_mismatches += 1
+            logger.warning("%s: %s", raw.url, result.document["warnings"])
         return outcome
 
     def _notice_gone(self, response, request) -> None:
@@ -254,7 +260,7 @@ class ArchivePipeline:
             return
         stats = self.stats.get_stats()
         requests, pages_fetched = _fetched_pages(stats)
-        errors = errors_by_kind(stats, self.failure_kinds)
+        errors = errors_by_kind(stats, self.failure_kinds + Counter({TEMPLATE_MISMATCH: self.template_mismatches}))
         status, message = run_status(
             reason, errors, pages_fetched, self.error_rate_max, stats.get("anti_bot/captcha_message")
         )

@@ -327,13 +327,12 @@ def discovery_spider_class(profile: Profile, module: str = __name__) -> type[Pro
 
 
 def attach_archive(spider: DiscoveryMixin, archive) -> None:
-    """Make the spider read and record its discovered columns in ``archive``
-    (called by the archive pipeline when the spider opens)."""
-    from archive.discovered import DiscoveredColumn, known_columns, record_column
+    """Make the spider read and record its discovered columns in ``archive`` (a
+    :class:`crawler.port.DiscoveryArchive`; called by the archive pipeline when the spider opens)."""
 
     def record(link: ColumnLink, depth: int, articles_listed: int) -> None:
         host = (urlsplit(link.url).hostname or "").lower()
-        record_column(archive, DiscoveredColumn(link.url, host, link.name, link.found_by, depth), articles_listed)
+        archive.record_discovered_column(link.url, host, link.name, link.found_by, depth, articles_listed)
 
-    spider.stored_columns = lambda: known_columns(archive, spider.profile.hosts)
+    spider.stored_columns = lambda: archive.discovered_columns(spider.profile.hosts)
     spider.record_column = record

@@ -38,8 +38,8 @@ there (everything but ``name``/``publisher``/``hosts``/``templates``/``tests``):
                   ``item``/``link``/``date`` selectors and ``next`` like a list
 
 Incremental crawling: for every list item the spider asks ``is_known(url,
-list_date)`` (False here; the archive pipeline replaces it with an archive
-lookup).  Known items are not fetched again, and a list page holding one ends
+list_date)``, answered by its ``known_pages`` (``crawler.port.KnownPages``,
+which the archive pipeline sets; without one nothing is known).  Known items are not fetched again, and a list page holding one ends
 its column's pagination: older pages hold nothing new.  With the setting
 ``RECHECK_ARCHIVED`` the spider also fetches every page of its site already in
 the archive (``archived_pages``), so edits and removals after publication are
@@ -71,12 +71,13 @@ from crawler.listing import (
     script_array_entries,
     selected_entries,
 )
+from crawler.port import KnownPages
 from sites import Profile, ProfileError, get_profile
 
 logger = logging.getLogger(__name__)
 
 TITLE_FILTERS: dict[str, re.Pattern[str]] = {
-    # Title families of inspection disclosures (shared/domain/disclosures.md §1.1, §1.6):
+    # Title families of inspection disclosures:
     # rectification reports and round summaries (…巡视整改进展情况的通报, 关于巡察整改
     # 情况的通报, …巡视反馈意见整改情况…), and the feedback and entry notices that
     # frame them (…向XX省委反馈巡视情况, …巡视完成进驻).  Traditional 視 for big5 copies.
@@ -106,6 +107,8 @@ class ProfileSpider(scrapy.Spider):
     # A profile no site file holds (a registry host crawled by discovery) is set on the class.
     profile: Profile | None = None
     recheck_archived = False
+    known_pages: KnownPages | None = None
+    """What the archive holds of this site: set by the archive pipeline when the spider opens."""
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -123,12 +126,12 @@ class ProfileSpider(scrapy.Spider):
     # -- hooks ------------------------------------------------------------------
 
     def is_known(self, url: str, list_date: str | None) -> bool:
-        """Whether ``url`` is archived and unchanged; replaced by the archive pipeline."""
-        return False
+        """Whether ``url`` is archived and unchanged (as far as :attr:`known_pages` knows)."""
+        return self.known_pages is not None and self.known_pages.is_known(url, list_date)
 
     def archived_pages(self) -> list[tuple[str, dict]]:
-        """(url, list hints) of this site's archived pages; replaced by the archive pipeline."""
-        return []
+        """(url, list hints) of this site's archived pages (as far as :attr:`known_pages` knows)."""
+        return [] if self.known_pages is None else self.known_pages.archived_pages(self.profile.hosts)
 
     def list_entries(self, response: Response) -> Iterable[ListEntry]:
         selectors = self.site_settings.get("list")

@@ -1,14 +1,8 @@
-"""Run crawls: ``run_crawl`` (used by ``python -m archive crawl``) and ``run_demo``.
+"""Run crawls: ``run_crawl`` (``python -m archive crawl``) and ``run_worker``
+(``python -m archive worker``: a cluster worker, see ``crawler/cluster``).
 
-Also a command of its own, so tests and scripts need not go through the
-archive CLI::
-
-    python -m crawler.run [SPIDER ...] --db data/archive.db [--host-map JSON]
-        [--cookie-file F] [--jobdir DIR] [--warc-dir DIR] [--no-politeness]
-    python -m crawler.run --cluster redis://HOST:PORT/DB [SPIDER ...] [--host-map JSON] …
-
-The second form is a cluster worker (``crawler/cluster``): it joins the crawl
-open in that Redis database, with all of its spiders or those named.
+The caller hands ``run_crawl`` the archive's opener (``crawler.port``); the
+command line is the archive's (``archive/cli.py``).
 
 Scrapy's reactor starts once per process: call ``run_crawl`` once per process
 (run several crawls as subprocesses).
@@ -16,18 +10,16 @@ Scrapy's reactor starts once per process: call ``run_crawl`` once per process
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from archive.db import Archive, warc_dir_for
 from crawler.anti_bot import CHALLENGE
 from crawler.discovery import RENDER_LISTS
 from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
+from crawler.port import OPENER_SETTING, ArchiveOpener
 from sites import get_profile
 
 SETTINGS_MODULE = "crawler.settings"
@@ -40,11 +32,13 @@ def project_settings():
     return get_project_settings()
 
 
-def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings):
+def _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings, open_archive=None):
     settings = project_settings()
     overrides = {"POLITENESS_OFF": not politeness}
     if db_path:
         overrides["ARCHIVE_DB"] = str(db_path)
+    if open_archive:
+        overrides[OPENER_SETTING] = open_archive
     if host_map:
         overrides["MIRROR_HOST_MAP"] = dict(host_map)
     if cookie_file:
@@ -92,6 +86,7 @@ def run_crawl(
     spiders: list[str] | None,
     db_path: str,
     *,
+    open_archive: ArchiveOpener,
     host_map: dict | None = None,
     cookie_file: str | None = None,
     jobdir: str | None = None,
@@ -102,7 +97,7 @@ def run_crawl(
 ) -> int:
     """Crawl with the named spiders (when None and no ``spider_classes``, all but test
     sites) and the spiders of ``spider_classes`` (discovery of registry hosts) into the
-    archive at ``db_path``.
+    archive at ``db_path``, opened with ``open_archive(db_path)``.
 
     ``host_map`` ``{real_host: mirror_origin}`` sends those hosts to a local
     mirror; ``jobdir`` is the folder holding one Scrapy JOBDIR per spider
@@ -113,7 +108,7 @@ def run_crawl(
     """
     from scrapy.crawler import CrawlerProcess
 
-    settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings)
+    settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings, open_archive)
     process = CrawlerProcess(settings)
     names = spider_names(process.spider_loader, spiders) if spiders or not spider_classes else []
     if names is None:
@@ -121,7 +116,7 @@ def run_crawl(
     by_name = {**{name: name for name in names}, **{cls.name: cls for cls in spider_classes}}
     names = list(by_name)
     jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
-    with Archive(db_path) as archive:
+    with open_archive(db_path) as archive:
         previous_runs = {name: last_run_state(archive, name) for name in names}
     crawlers = {}
     for name in names:
@@ -131,7 +126,7 @@ def run_crawl(
         process.crawl(crawler)
         crawlers[name] = crawler
     process.start()
-    return report(db_path, {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()})
+    return report(open_archive, db_path, {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()})
 
 
 def spider_names(spider_loader, requested: list[str] | None) -> list[str] | None:
@@ -208,13 +203,13 @@ def _wait_for_crawl(client, settings):
     return crawl
 
 
-def report(db_path: str, run_ids: dict[str, int | None]) -> int:
+def report(open_archive: ArchiveOpener, db_path: str, run_ids: dict[str, int | None]) -> int:
     """Print each spider's run from ``crawl_runs``; 0 when all were ok."""
     exit_code = 0
-    with Archive(db_path) as archive:
+    with open_archive(db_path) as archive:
         print("\nspider               status           requests  pages  new  updated  unchanged  failed")
         for name, run_id in run_ids.items():
-            run = archive.db["crawl_runs"].get(run_id) if run_id else None
+            run = archive.run(run_id) if run_id else None
             if run is None:
                 print(f"{name:20} {'failing':15}  (the spider did not start; see the log above)")
                 exit_code = 1
@@ -227,66 +222,6 @@ def report(db_path: str, run_ids: dict[str, int | None]) -> int:
             if run["status"] != OK:
                 print(f"{'':20} {run['message']}")
                 exit_code = 1
-            if run["reachability"]:
+            if run.get("reachability"):
                 print(f"{'':20} reachability: {run['reachability']}")
     return exit_code
-
-
-def run_demo(db_path: str, port: int = 8001, serve: bool = True) -> int:
-    """Start the local mirror, crawl it with every spider (politeness off,
-    robots.txt still obeyed), then serve the archive in Datasette."""
-    from crawler.mirror import start_mirror
-
-    with start_mirror() as mirror:
-        exit_code = run_crawl(
-            None,
-            db_path,
-            host_map=mirror.host_map,
-            politeness=False,
-            warc_dir=str(warc_dir_for(db_path)),
-        )
-    if not serve:
-        return exit_code
-    from archive.serve import serve_archive
-
-    return serve_archive(db_path, port)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.run", description="Crawl into the archive.")
-    parser.add_argument("spiders", nargs="*", help="spider names (default: all)")
-    parser.add_argument("--db", default="data/archive.db", help="SQLite archive file")
-    parser.add_argument("--host-map", type=json.loads, help='JSON {"real.host": "http://127.0.0.1:PORT"}')
-    parser.add_argument("--cookie-file", help="cookies exported from a real browser")
-    parser.add_argument("--jobdir", help="folder of per-spider Scrapy JOBDIRs (default <db folder>/jobs)")
-    parser.add_argument("--warc-dir", help="where WARC captures go (default WARC_DIR)")
-    parser.add_argument("--no-politeness", action="store_true", help="no delays (benchmark, local mirror)")
-    parser.add_argument(
-        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s"
-    )
-    parser.add_argument("--cluster", metavar="REDIS_URL", help="work on the cluster crawl open in this Redis database")
-    args = parser.parse_args(argv)
-    if args.cluster:
-        return run_worker(
-            args.cluster,
-            args.spiders or None,
-            host_map=args.host_map,
-            cookie_file=args.cookie_file,
-            politeness=not args.no_politeness,
-            warc_dir=args.warc_dir,
-            extra_settings=dict(item.split("=", 1) for item in args.set),
-        )
-    return run_crawl(
-        args.spiders or None,
-        args.db,
-        host_map=args.host_map,
-        cookie_file=args.cookie_file,
-        jobdir=args.jobdir,
-        politeness=not args.no_politeness,
-        warc_dir=args.warc_dir,
-        extra_settings=dict(item.split("=", 1) for item in args.set),
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

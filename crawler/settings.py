@@ -9,6 +9,9 @@ rate limits but still obeys robots.txt.
 Project settings beyond Scrapy's own:
 
 ``ARCHIVE_DB``        SQLite archive the pipeline writes (``data/archive.db``)
+``ARCHIVE_OPENER``    ``open_archive(db_path)``, the archive's opener (``crawler.port``):
+                      set by ``run_crawl``, which ``python -m archive crawl`` calls; a
+                      cluster worker needs none
 ``WARC_DIR``          where every response is captured (``data/warc``)
 ``WARC_MAX_BYTES``    size at which a run's WARC file rotates to the next one
 ``MIRROR_HOST_MAP``   ``{real_host: "http://127.0.0.1:PORT"}`` or the same as a
@@ -78,6 +81,7 @@ REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 
 ARCHIVE_DB = "data/archive.db"
+ARCHIVE_OPENER = None
 WARC_DIR = "data/warc"
 WARC_MAX_BYTES = 1024 * 1024 * 1024
 MIRROR_HOST_MAP: dict[str, str] = {}

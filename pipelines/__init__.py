@@ -8,8 +8,11 @@ fix to any stage reaches all three.  The stages, one module each:
 ``clean``      remove boilerplate by named rules; move bylines into metadata
 ``normalise``  title, dates in Beijing time, source/author/editor apart
 ``classify``   the document type (report, notice, summary, news…)
-``disclosure`` the structure of a rectification report (``store`` writes it)
-``store``      write the record, its disclosure and its problems to SQLite
+``disclosure`` the structure of a rectification report
+``dedupe``     the text's MinHash signature, by which the archive finds its copies
+
+Every stage is a pure function of the page: nothing here reads or writes the
+archive (``archive.store`` stores a result, ``archive.copy_groups`` groups copies).
 
 A stage that cannot do its work raises :class:`StageError`; :func:`process`
 turns it into a :class:`Failure` so the caller records it and goes on.
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -89,15 +91,6 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def query_rows(conn: sqlite3.Connection, sql: str, params: list) -> list[dict]:
-    """The rows of a query as dicts: sqlite-utils' ``Database.query`` without the
-    savepoint it opens and releases around every call (two statements more per
-    read on the store's path, several reads per page)."""
-    cursor = conn.execute(sql, params)
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, row)) for row in cursor]
-
-
 def document_id(url: str) -> str:
     """Stable id of the record for ``url``: the same page always maps to the same row."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
@@ -114,7 +107,7 @@ def prepare() -> None:
     from .disclosure import places
 
     load_profiles()
-    classify.normalize("")
+    classify.fold_simplified("")
     places.division_chain("")
 
 

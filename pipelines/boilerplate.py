@@ -113,6 +113,7 @@ def _re(pattern: str) -> re.Pattern:
 _HAN = metalines.HAN
 _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
+_CN_NUMERALS = "〇一二三四五六七八九十"
 
 # Rules select inside the article's container (``.//``), not the whole page:
 # what is outside it is not the article's text anyway.  A rule that reads
@@ -168,6 +169,14 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         anywhere=True,
     ),
     LineRule(
+        "injected_spam",
+        "A line of porn or gambling keywords injected above a copied article "
+        "(`国产自产视频一区二区三区,777米奇影院…`, `彩神ap网投|用户注册`).",
+        _re(r"一区二区|无码|在线观看|精品久久|成a人|三级电视|婷婷|彩神|网投|真人娱乐|百家乐|博彩"),
+        max_length=160,
+        anywhere=True,
+    ),
+    LineRule(
         "site_welcome",
         "A portal's greeting line (`欢迎来到乡镇时评网!`); names the publisher.",
         _re(rf"[•·*\s]*欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))[!！。]?"),
@@ -175,7 +184,14 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "breadcrumb",
         "Navigation trail (`当前所在: 首页>>党建工作`, `首页 > 要闻`); its last parts are categories.",
-        _re(r"(?:(?:当前|您的|您现在的|所在)(?:所在)?(?:位置)?\s*[:：]\s*)?(?P<breadcrumb>首页\s*(?:>>|>|»|＞|/|→).{1,80})"),
+        _re(r"(?:(?:当前|您的|您现在的|您所在的|所在)(?:所在)?的?(?:位置)?\s*[:：]\s*)?(?P<breadcrumb>首页\s*(?:>>|>|»|＞|/|→).{1,80})"),
+    ),
+    LineRule(
+        "section_trail",
+        "A navigation trail that does not start at 首页 (`人民网>>文化>>文化名人库`, `新闻中心 > 天下`): "
+        "short parts joined by `>`; a title or sentence that merely holds a `>` stays.",
+        _re(r"(?P<breadcrumb>[^\s>»＞。，,！？；]{1,10}(?:\s*(?:>>|>|»|＞|→)\s*[^\s>»＞。，,！？；]{1,10}){1,5})"),
+        max_length=70,
     ),
     LineRule(
         "today_line",
@@ -192,7 +208,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "disclaimer",
         "Site disclaimers about reposted content.",
-        _re(r"(?:本站部分信息|本网部分转载|免责声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
+        _re(r"(?:本站部分信息|本网部分转载|免责声明|郑重声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
         max_length=300,
     ),
     LineRule(
@@ -201,7 +217,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(
             r"[^。；;，,]{2,60}(?:主办|主管|承办)\s*[|｜].*"
             r"|.*[|｜]\s*[^。；;，,]{2,60}(?:主办|主管|承办)\s*"
-            r"|(?:主办|主管|承办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
+            r"|(?:主办|主管|承办|合作|协办)单位\s*[:：].{0,60}|技术支持\s*[:：].{0,60}"
         ),
         max_length=120,
     ),
@@ -223,7 +239,7 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         "site_contact_footer",
         "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
         "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
-        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]"),
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]|爆料(?:热线|方法)"),
         max_length=300,
         anywhere=True,
     ),
@@ -245,6 +261,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(
             r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
             r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
+            r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]|听新闻|语音(?:播报|阅读)|朗读"
+            r"|(?:字体大小|视力保护色)\s*[:：]?"
+            r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?"
         ),
         max_length=40,
         ends_article=True,
@@ -277,9 +296,63 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "related_list",
         "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`…).",
-        _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|推荐(?:阅读|内容)?|猜你喜欢|延伸阅读|热点(?:内容|文章)|最新文章)\s*[】\]]?\s*[:：]?"),
+        _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|(?:新闻|今日|精彩|热点|编辑)?推荐(?:阅读|内容)?|猜你喜欢|延伸阅读"
+            r"|热点(?:内容|文章|新闻)|(?:一周|今日|本周)?热门(?:文章|新闻)?|最新文章)\s*[】\]]?\s*[:：]?"),
         max_length=12,
         ends_article=True,
+    ),
+    LineRule(
+        "link_list_item",
+        "An item of a headline list beside the article (`·   张涛看望慰问春节... 01/22`, `·访谈:王宏甲谈…`, "
+        "`组图:“圆明园”惊艳全貌`): a middle dot or 组图 and a short headline, perhaps cut with `...` and dated; "
+        "after a bullet `•` only a headline cut with `...` (`• 内容质量` is the article's own list).",
+        _re(r"(?:·\s*|组图\s*[:：])[^。，,；;！？!?]{2,40}?(?:\.{3}|…)?\s*(?:\d{1,2}[-/]\d{1,2})?"
+            r"|•\s*[^。，,；;！？!?]{2,40}?(?:\.{3}|…)\s*(?:\d{1,2}[-/]\d{1,2})?"),
+        max_length=45,
+    ),
+    LineRule(
+        "word_menu",
+        "A channel menu of five or more short words (`新闻 评说 图书 饮食 文化批评`).",
+        _re(rf"(?:[{_HAN}]{{2,4}}\s+){{4,}}[{_HAN}]{{2,4}}"),
+        max_length=60,
+    ),
+    LineRule(
+        "markup_leftover",
+        "A dump line that is only markup: empty tags of injected spam (`<sub id=\"nldp9\"></sub>`) or a "
+        "picture placeholder (`<image>data:image/s3,…</image>`).",
+        _re(r"(?:<image>.*?</image>\s*)+|(?:</?[a-z][a-z0-9]*(?:\s[^<>]*)?>\s*)+"),
+        max_length=400,
+    ),
+    LineRule(
+        "site_address",
+        "A line that is only the site's address (`http://www.henanjj.cn`).",
+        _re(r"https?://[\w.-]+/?"),
+        max_length=60,
+    ),
+    LineRule(
+        "paper_page",
+        "A newspaper page label (`第01版:头版`, `进驻情况见第三版`).",
+        _re(r"第\s*[A-Z]?\d{1,3}\s*版\s*[:：].{0,12}|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
+        max_length=30,
+    ),
+    LineRule(
+        "catalogue_numbers",
+        "A journal article's catalogue line (`中图分类号:D262文献标识码:A`, `文章编号:1003-0751(2019)04-0008-06`, `DOI:`).",
+        _re(r"[\[【]?\s*(?:中图分类号|文献标识码|文章编号|DOI)\s*[\]】]?\s*[:：].{0,80}"),
+        max_length=120,
+    ),
+    LineRule(
+        "affiliation_line",
+        "An author's affiliation with its postcode in brackets under a journal article's title "
+        "(`(华中师范大学法学院,湖北 武汉 430079)`).",
+        _re(r"[（(](?![^（）()]*(?:邮编|邮政编码|电话|地址|信箱|邮箱))[^（）()]{2,120}?\d{6}[^（）()]{0,60}[）)]"),
+        max_length=200,
+    ),
+    LineRule(
+        "symbol_line",
+        "A line of symbols only, no word (`\\`, `※※`, `***`): a dump's separator or a stray escape.",
+        re.compile(r"[^\w\u3400-\u9fff]{1,12}"),
+        max_length=12,
     ),
     LineRule(
         "print_edition",
@@ -304,10 +377,13 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     InlineRule(
         "dateline",
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
-        "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`).",
+        "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
+        "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`).",
         re.compile(
-            rf"^(?P<byline_source>{_OUTLET})(?:(?:[{_HAN}]{{2,8}}?)(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日(?:电|讯)|讯)"
+            rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
             r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
+            r"(?:题\s*[:：].*$)?"
         ),
     ),
     InlineRule(
@@ -320,7 +396,16 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     InlineRule(
         "reporter_parenthetical",
         "A reporter or correspondent credit closing a paragraph (`（通讯员 何清平）`, `（记者 张三 李四）`).",
-        re.compile(r"\s*[（(]\s*(?:记者|通讯员|作者)[\s:：]*(?P<byline_author>[^（）()]{2,30}?)\s*[）)]\s*$"),
+        re.compile(rf"\s*[（(]\s*(?:{_OUTLET})?(?:记者|通讯员|作者)[\s:：]*(?P<byline_author>[^（）()]{{2,30}}?)(?<!摄)\s*[）)]\s*$"),
+    ),
+    InlineRule(
+        "name_parenthetical",
+        "A writer's name alone in brackets closing the last sentence (`图为7月3日会议现场。（陈芊霖）`); "
+        "not 待续 or 完, not a problem's status (`（已完成）`, `（正在推进）`), and not a bracket after "
+        "anything but a sentence's end.",
+        re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
+                   r"(?!(?:已|基本|正在|持续|长期|阶段性)?(?:完成|整改|推进|坚持|办结|销号|解决|落实))"
+                   rf"(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
     ),
 )
 
@@ -329,6 +414,18 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
         "page_header",
         "In a text dump, the lines above the title when a metadata line follows the title: the "
         "site's name, greeting, date of today, menus and breadcrumbs the page printed before the article.",
+    ),
+    StructuralRule(
+        "title_line_date",
+        "A date printed at the end of a text dump's title line (`…整改情况的通报 2024-05-06`): "
+        "the page's date, cut from the title.",
+    ),
+    StructuralRule(
+        "dump_head_meta",
+        "In a text dump's head, before its running text, the unlabelled metadata beside the title: "
+        "a bare date line (`2020-05-11 09:42`), a journal issue (`理论月刊 2018年10期`: the source) "
+        "and, within three lines under the title, a line that is only the writer's name "
+        "(`陈芝`, `□ 龙 钰`); a line of the same form further down, or below running text, stays.",
     ),
     StructuralRule(
         "page_footer",

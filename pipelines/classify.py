@@ -38,7 +38,7 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-def normalize(text: str) -> str:
+def fold_simplified(text: str) -> str:
     """Simplified characters, ASCII digits/letters, “” quotes; safe on any str."""
     try:
         simplified = _t2s().convert(text)
@@ -71,11 +71,20 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 # Markers that the text itself reports rectification results, as opposed to
 # mentioning that rectification will follow.
-_STATUS_MARK = r"【(?:已整改|已完成|整改中|正在整改|基本完成|长期坚持|持续推进)】"
+_STATUS_MARK = r"【(?:已整改|已完成|整改中|正在整改|基本完成|阶段性完成|长期坚持|持续推进)】"
+# The report's own publication clause in its wordings: 现将(巡察)整改(进展)情况予以公布 /
+# 报告如下 / 通报如下 / 公示如下, (现根据规定)将…情况予以通报, 现将整改进展情况向社会公开,
+# 现将巡察整治情况予以公布.
+_PUBLICATION = (
+    r"将.{0,16}整[改治].{0,8}情况(?:予以(?:公布|通报|公开|公示)|向(?:党内和)?社会(?:公开|公布|通报)"
+    r"|(?:公示|通报|报告|公布)如下)"
+)
 _REPORT_MARKERS = _re(
-    r"整改(?:进展)?情况[（(：:]|现将.{0,12}整改.{0,6}情况(?:予以公布|公示如下|通报如下)|整改(?:进展)?情况的?(?:通报|公告|公示)"
+    rf"整改(?:进展)?情况[（(：:]|{_PUBLICATION}|整改(?:进展)?情况的?(?:通报|公告|公示)"
     rf"|{_STATUS_MARK}|(?:完成情况|整改进度|整改状态)[：:]"
 )
+# A round's progress published for many units at once (向40家被巡察单位党组织…反馈): a summary.
+_MANY_UNITS = r"(?<!\d)\d{1,4}(?:家|个)被巡[察视](?:单位|党组织)"
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -90,7 +99,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "title_entry_notice", "entry_notice", "title",
-        _re(r"进驻.{0,30}(?:公告|通告)|(?:巡视|巡察).{0,20}(?:公告|通告)$"),
+        _re(r"进驻.{0,30}(?:公告|通告)|(?:巡视|巡察).{0,20}(?:公告|通告)$|^巡\s*[视察]\s*公\s*告$"),
         "Entry notices are announcements (公告/通告) of a team's arrival.",
         unless=_re(r"整改|反馈"),
     ),
@@ -102,7 +111,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "title_report_family", "rectification_report", "title",
-        _re(r"(?:巡视|巡察).{0,20}整改.{0,8}情况的?(?:通报|公告|报告|公示|公开)"),
+        _re(r"(?:巡视|巡察).{0,20}整[改治].{0,8}情况的?(?:通报|公告|报告|公示|公开)"),
         "The report title family: …关于(X届中央第X轮)巡视整改(进展)情况的通报; villages post 公示.",
     ),
     Rule(
@@ -111,22 +120,30 @@ RULES: tuple[Rule, ...] = (
         "Only a round summary says every unit's rectification is now public.",
     ),
     Rule(
+        "body_round_progress", "round_summary", "body",
+        _re(rf"(?s)\A(?=.*?{_MANY_UNITS}).*?{_PUBLICATION}"),
+        "The progress of a whole round's units published in one text (十二届区委第二轮巡察…"
+        "40家被巡察单位…现将整改进展情况向社会公开) is a summary, not one unit's report.",
+    ),
+    Rule(
         "body_qa_layout", "policy_qa", "body",
         _re(r"^[ \t\u3000]*问[：:].*\n[ \t\u3000]*答[：:]"),
         "Question/answer paragraphs (问：/答：) are the Q&A layout.",
     ),
     Rule(
         "body_entry_contact", "entry_notice", "body",
-        _re(r"(?:值班电话|邮政信箱|受理(?:来信来电来访)?时间|信访截止时间)\s*(?:为|[：:])"),
-        "An entry notice itself gives the duty phone, PO box and hours as values; "
+        _re(r"(?:值班电话|邮政信箱|受理(?:来信来电来访)?时间|信访截止时间)\s*(?:为|[：:])"
+            r"|受理信访(?:举报)?时间(?:截止到|截至|截止)"),
+        "An entry notice itself gives the duty phone, PO box and hours as values (受理信访时间截止到…); "
         "news about entry only mentions that they were published.",
         unless=_REPORT_MARKERS,
     ),
     Rule(
         "body_report_publication", "rectification_report", "body",
-        _re(r"现将.{0,12}整改.{0,6}情况(?:予以公布|公示如下)|整改情况[（(]\s*(?:已完成|基本完成|正在推进|持续推进|未完成)"
+        _re(rf"{_PUBLICATION}|整改情况[（(]\s*(?:已完成|基本完成|阶段性完成|正在推进|持续推进|未完成)"
             rf"|{_STATUS_MARK}"),
-        "The report's own publication clause, or itemised status lines and 【已整改】 marks.",
+        "The report's own publication clause (予以公布, 予以通报, 向社会公开, 报告如下…), or itemised "
+        "status lines and 【已整改】 marks.",
     ),
     Rule(
         "body_feedback_given", "feedback_notice", "body",
@@ -146,7 +163,7 @@ FALLBACK_RULE = "no_rule"
 
 def classify_explained(title: str, body: str) -> tuple[str, str]:
     """Return (doc_type, name of the rule that decided)."""
-    title, body = normalize(title), normalize(body)
+    title, body = fold_simplified(title), fold_simplified(body)
     for rule in RULES:
         if rule.matches(title, body):
             return rule.doc_type, rule.name

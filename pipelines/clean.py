@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from . import metalines
 from .boilerplate import DOM_RULES, INLINE_RULES, LINE_RULES
-from .classify import normalize
+from .classify import fold_simplified
 from .extract import Extracted
 from .selectors import css, xpath
 from .text import normalise_space
@@ -30,10 +31,24 @@ _BLOCK_TAGS = frozenset(
 )
 _SENTENCE_END = re.compile(r"[。！？；!?;]|[:：]$")
 _RUNNING_TEXT = re.compile(r"[。！？；!?;]")
-# A text dump's metadata line sits within its first lines (header, title).
-_HEADER_LINES = 10
+# A text dump's metadata line sits within its first lines (header, title; a government
+# page's information table prints a score of label and value lines above it).
+_HEADER_LINES = 24
 
 _FOLD = re.compile(r"[\W_]+")
+# The unlabelled metadata of a dump's head (see _loose_meta).
+_LOOSE_MARKS = " \t□■◆●-—"
+_BULLETS = "•·▪■◆● \t"
+_JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
+_NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
+_NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多 听新闻 朗读 分享 收藏".split())
+_NAME_LINES_AFTER_TITLE = 3
+_LABEL_ONLY = re.compile(rf"[•·\-\s]*[{metalines.HAN}]{{2,6}}\s*[:：]")
+_SUBTITLE = re.compile(r"\s*(?:-{2}|—{1,2})")
+_AFFILIATION = re.compile(r"大学|学院|研究院|研究所|研究中心|党校|学校")
+_NAVIGATION = re.compile(r"\s*[【\[<《]?\s*(?:返回(?:上一级|上级|首页|列表|顶部)?|上一级|关闭窗口|打印本页)\s*[】\]>》]?\s*")
+# A date printed on the title's own line (``…整改情况的通报 2024-05-06``).
+_TITLE_DATE = re.compile(rf"\s+[（(]?(?P<date>{metalines.DATE.pattern})[）)]?$")
 
 
 @dataclass
@@ -129,7 +144,7 @@ def _simplified_twins(paragraphs: list[str]) -> list[str]:
     as published.
     """
     joined = "\n".join(paragraphs)
-    converted = normalize(joined)
+    converted = fold_simplified(joined)
     if converted == joined:
         return paragraphs
     twins = converted.split("\n")
@@ -140,16 +155,32 @@ def _fold(text: str) -> str:
     return _FOLD.sub("", text)
 
 
+def _is_label_only(line: str) -> bool:
+    return bool(_NAVIGATION.fullmatch(line)) or len(metalines.HAN_CHAR.findall(line)) < 2
+
+
 def _looks_like_title(line: str) -> bool:
-    return 4 <= len(line) <= 60 and not _SENTENCE_END.search(line)
+    """A short line without sentence punctuation, in words: not a link back
+    (``返回上一级``), a document number (``113307000025920705/2024-00019``) or a date."""
+    return (4 <= len(line) <= 60 and not _SENTENCE_END.search(line) and len(metalines.HAN_CHAR.findall(line)) >= 2
+            and not _NAVIGATION.fullmatch(line) and not metalines.DATE.match(line))
 
 
 def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool, cleaned: Cleaned) -> list[str]:
     title = known_title
-    if not title and is_text and paragraphs and _looks_like_title(paragraphs[0]):
-        title = cleaned.title_line = paragraphs[0]
-        paragraphs = paragraphs[1:]
+    # Links back and document numbers above a dump's first line are no title.
+    skip = 0
+    while skip < min(len(paragraphs) - 1, 3) and _is_label_only(paragraphs[skip]):
+        skip += 1
+    if not title and is_text and paragraphs and _looks_like_title(paragraphs[skip]):
+        title = cleaned.title_line = paragraphs[skip].lstrip(_BULLETS)
+        if skip:
+            cleaned.fire("page_header")
+        paragraphs = paragraphs[skip + 1 :]
         cleaned.fire("leading_title")
+    if cleaned.title_line and (dated := _TITLE_DATE.search(cleaned.title_line)):
+        cleaned.fire("title_line_date", {"page_date": dated["date"]})
+        title = cleaned.title_line = cleaned.title_line[: dated.start()]
     if not title:
         return paragraphs
     folded_title = _fold(title)
@@ -164,16 +195,87 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
     return paragraphs
 
 
+def _join_label_values(lines: list[str]) -> list[str]:
+    """A dump of a government page's info table prints each label on its own line and its
+    value on the next (``• 发布日期:`` / ``2024年04月06日 16:34``): one metadata line again
+    (joined only when that makes a metadata line, which the stage then removes)."""
+    joined: list[str] = []
+    for line in lines:
+        pair = f"{joined[-1]} {line}" if joined else ""
+        if joined and _LABEL_ONLY.fullmatch(joined[-1]) and metalines.parse(fold_simplified(pair)) is not None:
+            joined[-1] = pair
+        else:
+            joined.append(line)
+    return joined
+
+
+def _loose_meta(line: str, after_title: bool) -> dict[str, str] | None:
+    """What an unlabelled metadata line of a dump's head gives: a bare date, a journal
+    issue (``理论月刊 2018年10期``), or — just under the title — the writer's name alone
+    (``陈芝``, ``□ 龙 钰``)."""
+    bare = line.strip(_LOOSE_MARKS)
+    if found := metalines.date_line(bare):
+        return found
+    if (date := metalines.DATE.match(bare)) and _is_name(bare[date.end() :].strip()):
+        return {"page_date": date[0], "declared_author": _name(bare[date.end() :])}  # 2019-06-25 01:54乔德福
+    if m := _JOURNAL_ISSUE.fullmatch(bare):
+        return {"declared_source": m["journal"]}
+    if after_title and _is_name(bare):
+        return {"declared_author": _name(bare)}
+    return None
+
+
+def _is_name(text: str) -> bool:
+    """A writer's name alone (``陈芝``), names (``郭芳 王红茹``) or an affiliation and a
+    name (``复旦大学 章培恒``) — a single word of four characters is more likely a heading."""
+    return bool(_NAME_LINE.fullmatch(text)) and text not in _NOT_NAMES and (" " in text or len(text) <= 3)
+
+
+def _name(text: str) -> str:
+    """Names as printed; a name spaced out letter by letter (``龙 钰``) is one name."""
+    parts = text.split()
+    return "".join(parts) if all(len(p) == 1 for p in parts) else " ".join(parts)
+
+
 def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Cleaned) -> list[str]:
-    """A text dump whose metadata line follows the title: the title is the line
-    above it, and what is above the title is the page's header."""
-    if not meta_line_at or not _looks_like_title(paragraphs[meta_line_at - 1]):
+    """A text dump's head, up to its first running text: the metadata block (the
+    labelled metadata line, and the bare dates, journal issues and names beside it)
+    follows the title; the title is the line above the block, and what is above the
+    title is the page's header.  The block's values go to metadata."""
+    head_end = next((i for i, p in enumerate(paragraphs) if _RUNNING_TEXT.search(p)), len(paragraphs))
+    head_end = min(head_end, _HEADER_LINES)
+    loose = [i for i in range(1, head_end) if _loose_meta(paragraphs[i], after_title=False)]
+    if meta_line_at and meta_line_at > head_end:
+        meta_line_at = None  # a metadata line after running text closes the article: no head
+    block = meta_line_at if meta_line_at else (loose[0] if loose else None)
+    if block is None and len(paragraphs) > 1 and _loose_meta(paragraphs[1], after_title=True):
+        block = 1  # the first line, then the writer's name or the date under it
+    while block and block - 1 in loose:
+        block -= 1
+    # A writer's line or a subtitle (``--一场闹剧及其背后``) between the title and the block.
+    headline = set()
+    while block and block >= 2 and (_is_name(paragraphs[block - 1].strip(_LOOSE_MARKS)) or _SUBTITLE.match(paragraphs[block - 1])):
+        if _is_name(name := paragraphs[block - 1].strip(_LOOSE_MARKS)):
+            cleaned.fire("dump_head_meta", {"declared_author": _name(name.split()[-1] if _AFFILIATION.search(name) else name)})
+        headline.add(block - 1)
+        block -= 1
+    if not block or not _looks_like_title(paragraphs[block - 1]):
         return paragraphs
-    if meta_line_at > 1:
+    if block > 1:
         cleaned.fire("page_header")
-    cleaned.title_line = paragraphs[meta_line_at - 1]
+    title_at = block - 1
+    cleaned.title_line = paragraphs[title_at].lstrip(_BULLETS)
     cleaned.fire("leading_title")
-    return paragraphs[meta_line_at:]
+    kept = []
+    for i in range(block, len(paragraphs)):
+        found = i < head_end and _loose_meta(paragraphs[i], after_title=i - title_at <= _NAME_LINES_AFTER_TITLE)
+        if i in headline:
+            cleaned.fire("dump_head_meta")
+        elif found:
+            cleaned.fire("dump_head_meta", found)
+        else:
+            kept.append(paragraphs[i])
+    return kept
 
 
 def clean(extracted: Extracted) -> Cleaned:
@@ -185,6 +287,8 @@ def clean(extracted: Extracted) -> Cleaned:
     else:
         lines = extracted.lines or []
     found = [p for p in map(normalise_space, lines) if p]
+    if is_text:
+        found = _join_label_values(found)
     # ``closed``: a line closing the article (【打印】, 上一篇…) came after running text;
     # the lines after it wait in ``footer`` and are the page's footer unless running
     # text follows (then the closing line was not the end).

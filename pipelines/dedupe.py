@@ -1,36 +1,26 @@
-"""Deduplicate stage: one canonical record per text across republishers.
+"""The text's MinHash signature: what finds a report's republished copies.
 
 The same CCDI report appears on ccdi.gov.cn, Sina, people.com.cn, 12371 and
 aggregators, sometimes in traditional characters.  Each document's clean text
 is folded (traditional → simplified with OpenCC, punctuation, whitespace and
 letter case removed), cut into character 5-grams and summarised by a MinHash
-signature (datasketch).  Locality-sensitive hashing finds candidates: the
-signature is split into bands and every band's hash is a row of
-``minhash_bands``, so a new document is compared only with documents sharing a
-band — an indexed lookup, which keeps the cost per document flat as the
-archive grows.  Candidates whose estimated Jaccard similarity reaches
+signature (datasketch).  The archive groups the copies
+(:mod:`archive.copy_groups`): candidates share a band of :data:`BANDS` ×
+:data:`ROWS` values, and those whose estimated Jaccard similarity reaches
 :data:`THRESHOLD` are copies.
-
-Copies share ``documents.canonical_id``.  The canonical copy is the earliest
-copy from the originating outlet — the outlet a copy's byline or 原文链接
-names — else the earliest copy.  Two reports of the same round share opening
-and closing formulas but not their problems, and stay apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import urlsplit
 
 import numpy as np
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 from datasketch.minhash import _fmix  # the scheme's mixing of a hash value (test_provenance checks the result)
-from sqlite_utils import Database
 
-from . import query_rows
-from .classify import normalize
+from .classify import fold_simplified
 
 try:  # pipelines/_shingles.c, built by the install where a C compiler is present
     from pipelines._shingles import shingle_hashes as _compiled_shingle_hashes
@@ -48,14 +38,9 @@ SCHEME = "affine32"
 _A, _B = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations  # computed once, not per document
 _sha1 = hashlib.sha1
 
-TABLES = {
-    "minhash": {"document_id": str, "signature": bytes},
-    "minhash_bands": {"band": int, "bucket": str, "document_id": str},
-}
-
 
 def fold(text: str) -> str:
-    return _NOT_WORD.sub("", normalize(text)).lower()
+    return _NOT_WORD.sub("", fold_simplified(text)).lower()
 
 
 def signature(text: str) -> np.ndarray:
@@ -76,91 +61,3 @@ def _shingle_hashes(folded: str) -> np.ndarray:
     shingles = {folded[i : i + SHINGLE] for i in range(max(1, len(folded) - SHINGLE + 1))}
     digests = b"".join([_sha1(s.encode()).digest() for s in shingles])
     return np.frombuffer(digests, dtype="<u4")[::5].astype(np.uint32)
-
-
-def _buckets(values: np.ndarray) -> list[tuple[int, str]]:
-    return [
-        (band, hashlib.blake2b(values[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=8).hexdigest())
-        for band in range(BANDS)
-    ]
-
-
-def create_tables(db: Database) -> None:
-    db["minhash"].create(TABLES["minhash"], pk="document_id", if_not_exists=True)
-    db["minhash_bands"].create(TABLES["minhash_bands"], if_not_exists=True)
-    db["minhash_bands"].create_index(["band", "bucket"], if_not_exists=True)
-    db["minhash_bands"].create_index(["document_id"], if_not_exists=True)
-
-
-def _similar(db: Database, document_id: str, values: np.ndarray) -> list[str]:
-    buckets = _buckets(values)
-    clauses = " or ".join("(band = ? and bucket = ?)" for _ in buckets)
-    params = [x for pair in buckets for x in pair]
-    candidates = {
-        row[0]
-        for row in db.execute(f"select distinct document_id from minhash_bands where {clauses}", params)
-        if row[0] != document_id
-    }
-    similar = []
-    for candidate in candidates:
-        row = db.execute("select signature from minhash where document_id = ?", [candidate]).fetchone()
-        other = np.frombuffer(row[0], dtype=np.uint64)
-        if np.count_nonzero(other == values) / NUM_PERM >= THRESHOLD:
-            similar.append(candidate)
-    return similar
-
-
-def _host(url: str | None) -> str | None:
-    return (urlsplit(url).hostname or "").removeprefix("www.") if url else None
-
-
-def choose_canonical(members: list[dict]) -> str:
-    """The earliest copy from the outlet the copies name as the origin, else the earliest."""
-    named_outlets = {m["source"] for m in members if m["source"]} | {
-        m["declared_source"] for m in members if m["declared_source"]
-    }
-    named_hosts = {_host(m["original_url"]) for m in members if m["original_url"]}
-    originals = [m for m in members if m["publisher"] in named_outlets or _host(m["url"]) in named_hosts]
-
-    def earliest(m):
-        return (m["published_at"] or "9999", m["first_seen_at"] or "9999", m["id"])
-
-    return min(originals or members, key=earliest)["id"]
-
-
-def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:
-    """Index ``document`` (already stored) and set ``canonical_id`` on its group; returns it.
-
-    ``values``: its signature, when already computed."""
-    document_id = document["id"]
-    if values is None:
-        values = signature(document["body_text"])
-    # Plain SQL, not sqlite-utils' table methods: they look the table up in
-    # sqlite_master on every call, which cost more than the writes themselves.
-    db.conn.execute("delete from minhash_bands where document_id = ?", [document_id])
-    db.conn.execute(
-        "insert into minhash (document_id, signature) values (?, ?) "
-        "on conflict (document_id) do update set signature = excluded.signature",
-        [document_id, values.tobytes()],
-    )
-    db.conn.executemany(
-        "insert into minhash_bands (band, bucket, document_id) values (?, ?, ?)",
-        [(band, bucket, document_id) for band, bucket in _buckets(values)],
-    )
-    similar = _similar(db, document_id, values)
-    groups = {document_id}
-    if similar:
-        marks = ",".join("?" * len(similar))
-        groups |= {row[0] for row in db.execute(f"select canonical_id from documents where id in ({marks})", similar)}
-    marks = ",".join("?" * len(groups))
-    members = query_rows(
-        db.conn,
-        f"select id, url, publisher, source, declared_source, original_url, published_at, first_seen_at, canonical_id "
-        f"from documents where id = ? or canonical_id in ({marks})",
-        [document_id, *groups],
-    )
-    canonical = choose_canonical(members)
-    moved = [m["id"] for m in members if m["canonical_id"] != canonical]
-    if moved:
-        db.execute(f"update documents set canonical_id = ? where id in ({','.join('?' * len(moved))})", [canonical, *moved])
-    return canonical

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import charset_normalizer
 import lxml.html
@@ -31,6 +31,10 @@ from .selectors import css, xpath
 from .text import join_pieces
 
 STAGE = "extract"
+# A page of a profiled host that none of the profile's templates reads: read by the
+# generic reader instead, marked so (``extractor``, a warning of this kind).
+TEMPLATE_MISMATCH = "template_mismatch"
+TEMPLATE_MISMATCH_SUFFIX = " (no template matched)"
 
 _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
 _FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n(.*)\Z", re.S)
@@ -166,7 +170,7 @@ def extract(raw: RawDocument) -> Extracted:
         extracted = _extract_html(raw.url, text)
     else:
         extracted = Extracted(format="text", lines=text.splitlines(), extractor="text")
-    extracted.warnings = warnings + removed
+    extracted.warnings = warnings + removed + extracted.warnings
     return extracted
 
 
@@ -198,6 +202,10 @@ def _parse_page(html: str) -> etree._Element:
         raise StageError(STAGE, "bad_html", str(exc)) from exc
 
 
+# Share buttons carry the page's own address in a parameter (weibo, qzone, douban: ``?url=``/``?u=``).
+_SHARE_LINK_PARAMETERS = ("url", "u", "href")
+
+
 def _canonical_url(page: etree._Element) -> str | None:
     for expression in (
         '//link[@rel="canonical"]/@href',
@@ -206,6 +214,18 @@ def _canonical_url(page: etree._Element) -> str | None:
         for value in xpath(expression)(page):
             if value.startswith("http"):
                 return value.strip()
+    return None
+
+
+def _shared_address(page: etree._Element) -> str | None:
+    """The address a share button passes on (``…share.php?url=http…``): what a saved page says it is.
+    Only cited, never used to choose a site profile: a lookalike page copies its model's buttons."""
+    for href in xpath('//a[contains(@href, "share") and contains(@href, "=http")]/@href')(page):
+        query = parse_qs(urlsplit(href).query)
+        for name in _SHARE_LINK_PARAMETERS:
+            for value in query.get(name, ()):
+                if value.startswith(("http://", "https://")):
+                    return value.strip()
     return None
 
 
@@ -265,38 +285,48 @@ def _error_page_reason(page: etree._Element, profile: Profile | None, matched_a_
 
 def _extract_html(url: str, html: str) -> Extracted:
     page = _parse_page(html)
-    page_url = url if urlsplit(url).scheme in ("http", "https") else _canonical_url(page) or url
+    crawled = urlsplit(url).scheme in ("http", "https")
+    page_url = url if crawled else _canonical_url(page) or url
+    extracted = _read_html(page, html, page_url)
+    if not crawled:  # a saved file: the web address it gives for itself, for citing
+        extracted.meta["own_address"] = page_url if page_url != url else _shared_address(page)
+    return extracted
+
+
+def _read_html(page: etree._Element, html: str, page_url: str) -> Extracted:
     profile = _own_profile(page, page_url)
     template = _find_template(page, profile)
     if reason := _error_page_reason(page, profile, matched_a_template=template is not None):
         raise StageError(STAGE, "site_error_page", f"the server's error page answered as a page: {reason}")
     if template is not None:
-        return _extract_with_template(page, profile, template, page_url=page_url)
-    if profile is not None and profile.templates:
-        raise StageError(
-            STAGE,
-            "template_mismatch",
-            f"no template of profile {profile.name!r} matches the page (template changed?)",
-        )
+        body = _select_one(page, template.body)
+        if body is not None:
+            return _extract_with_template(page, body, profile, template, page_url=page_url)
+        mismatch = f"{profile.name}/{template.name}: body selector matched nothing"
+    elif profile is not None and profile.templates:
+        mismatch = f"no template of profile {profile.name!r} matches the page"
+    else:
+        mismatch = None
     # No profile for this host, or a profile that names only host, publisher and
     # columns: the generic reader; the publisher still comes from the own profile.
+    # A profile narrows, it never loses a page: a page that matches none of its
+    # templates (the site changed its layout, an older channel) is read generically
+    # too, and says so in ``extractor`` and its warnings, for the crawl to report.
     reading = generic.read(page)
     if reading is None:
         extracted = _extract_fallback(page, html)
     else:
         extracted = Extracted(format="html", tree=reading.body, meta={"page_url": page_url, **reading.meta}, extractor="generic")
+    if mismatch:
+        extracted.extractor += TEMPLATE_MISMATCH_SUFFIX
+        extracted.warnings.append(f"{TEMPLATE_MISMATCH}: {mismatch} (template changed?); read by the {extracted.extractor.split()[0]} reader")
     extracted.profile = profile
     return extracted
 
 
 def _extract_with_template(
-    page: etree._Element, profile: Profile, template: Template, page_url: str
+    page: etree._Element, body: etree._Element, profile: Profile, template: Template, page_url: str
 ) -> Extracted:
-    body = _select_one(page, template.body)
-    if body is None:
-        raise StageError(
-            STAGE, "template_mismatch", f"{profile.name}/{template.name}: body selector matched nothing"
-        )
     meta = {
         "page_url": page_url,
         "page_title": _text_of_all(page, template.title),

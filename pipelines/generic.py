@@ -33,12 +33,14 @@ clean stage's rules, as for every page.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from . import metalines
+from .selectors import xpath
 from .text import HAN, join_pieces, normalise_space
 
 BLOCK_TAGS = frozenset(
@@ -79,6 +81,11 @@ CMS_MARKER_CLASSES = frozenset(
 _META_DATES = ("pubdate", "publishdate", "publish_date", "publishtime", "article:published_time", "og:release_date", "datepublished", "dc.date.issued")
 _META_SOURCES = ("contentsource", "source")
 _META_TITLES = ("articletitle", "og:title", "twitter:title")
+# Markup a CMS left inside a meta tag's content (ArticleTitle "<div><p><span>标题</span></p></div>").
+_MARKUP = re.compile(r"<[^<>]{1,200}>")
+# What a site's and column's name in <title> look like (``_栏目_站名``, ``--刊名``, ``|站名``).
+_SITE_WORD = re.compile(r"网|报|刊|台|站|频道|门户|政府|新闻|首页|专题|栏目|中心|杂志|在线|客户端")
+_SITE_PART_MAX = 16
 _META_SITES = ("sitename", "og:site_name")
 
 
@@ -178,10 +185,25 @@ def _metas(page: etree._Element) -> dict[str, str]:
     found = {}
     for meta in page.iter("meta"):
         key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").strip().lower()
-        value = normalise_space(meta.get("content") or "")
+        value = normalise_space(_MARKUP.sub(" ", meta.get("content") or ""))
         if key and value and key not in found:
             found[key] = value
+    if "datepublished" not in found and (published := _json_ld_date(page)):
+        found["datepublished"] = published
     return found
+
+
+def _json_ld_date(page: etree._Element) -> str | None:
+    """``datePublished`` of the page's JSON-LD (schema.org NewsArticle), if any."""
+    for script in xpath("//script[@type='application/ld+json']")(page):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
+                return item["datePublished"]
+    return None
 
 
 # -- body ---------------------------------------------------------------------------------
@@ -253,13 +275,23 @@ def _heading_candidates(walk: _Walk):
                 yield el, text
 
 
-def _strip_site(reference: str) -> str:
-    """A <title>-like string without the site and column names after (or before) it."""
-    parts = [p for p in _TITLE_SEPARATOR.split(reference) if p]
-    if len(parts) < 2:
-        return reference
-    longest = max(parts, key=lambda p: len(HAN.findall(p)))
-    return longest
+def _strip_site(reference: str, site_names: frozenset[str] = frozenset()) -> str:
+    """A <title>-like string without the site and column names after (or before) it:
+    only parts that are a site's or column's name are cut, so a title's own dash
+    (``反腐倡廉——从严治党``) stays."""
+    parts = [p for p in re.split(f"({_TITLE_SEPARATOR.pattern})", reference) if p]
+
+    def is_site(separator: str, part: str) -> bool:
+        if _fold(part) in site_names:
+            return True
+        # ``_`` and ``|`` join a CMS's column and site names; a dash may be the title's own.
+        return len(part) <= _SITE_PART_MAX and (separator.strip() in "_|｜" or bool(_SITE_WORD.search(part)))
+
+    while len(parts) >= 3 and is_site(parts[-2], parts[-1]):
+        parts = parts[:-2]
+    while len(parts) >= 3 and is_site(parts[1], parts[0]):
+        parts = parts[2:]
+    return "".join(parts).strip()
 
 
 def _title(page: etree._Element, walk: _Walk, metas: dict, body: etree._Element) -> tuple[str | None, etree._Element | None, str | None]:
@@ -284,7 +316,7 @@ def _title(page: etree._Element, walk: _Walk, metas: dict, body: etree._Element)
         title, element = best[1], best[0]
     else:
         element = None
-        stripped = (_strip_site(r) for r in references[1:] if r)
+        stripped = (_strip_site(r, frozenset(site_names)) for r in references[1:] if r)
         title = metas.get("articletitle") or next(
             (t for t in stripped if len(HAN.findall(t)) >= 5 and _fold(t) not in site_names), None
         )

@@ -19,11 +19,13 @@ import re
 from dataclasses import dataclass, field
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
+HAN_CHAR = re.compile(f"[{HAN}]")
 
 # label → field; longer labels first where one ends another (信息来源 before 来源).
 LABELS: dict[str, str | None] = {
     **dict.fromkeys(
-        ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "上传时间", "上传日期", "时间", "日期"),
+        ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "刊发日期", "刊发时间", "上传时间", "上传日期",
+         "时间", "日期"),
         "published",
     ),
     **dict.fromkeys(("信息来源", "稿件来源", "文章来源", "新闻来源", "本文来源", "内容来源", "来源", "出处"), "source"),
@@ -35,15 +37,23 @@ LABELS: dict[str, str | None] = {
             "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
             "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
             "访问量", "访问次数", "下载次数", "下载量", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词",
-            "标签", "分类",
+            "标签", "分类", "所属栏目", "栏目", "文档序号", "归档时间", "字体大小", "视力保护色", "语音阅读",
         ),
         None,
     ),
 }
+# Furniture labels whose value is a list (标签:党组织;整改;重大战略).
+_LIST_LABELS = frozenset({"标签", "关键词"})
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
-    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A".split()
+    "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A"
+    " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·"
+    " 更新 发布 发表".split()  # 2005-04-27 14:32更新
 )
+# Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
+_TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛|[{HAN}]{{2,4}}报道")  # …|北京报道
+# The site's address printed beside the date (`http://www.CRNTT.com   2018-03-18 14:06:59`).
+_ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+/?", re.ASCII)
 # A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
 # the outlet (澎湃新闻记者 邹卫, 本刊记者 杨巨帅).  Roles are never names.
 ROLE_WORDS = ("特约记者", "见习记者", "实习记者", "首席记者", "记者", "特约通讯员", "通讯员", "实习生", "摄影", "摄")
@@ -57,7 +67,10 @@ DATE = re.compile(
     r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
     r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2}\s*秒?)?)?"
 )
-OUTLET = rf"[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|通讯社|社|电视台|台|客户端|新闻(?![网社]))"
+# Outlets whose name has none of the usual endings (半月谈记者 史卫燕).
+NAMED_OUTLETS = ("半月谈", "瞭望", "求是", "财新", "界面", "央视", "总台央视")
+OUTLET = (rf"(?:《?[{HAN}]{{1,20}}?(?:网站|网|报社|日报|报|杂志社|杂志|周刊|通讯社|社|电视台|台|客户端|新闻(?![网社]))》?"
+          rf"|{'|'.join(NAMED_OUTLETS)})")
 _NAME = rf"[{HAN}·]{{2,4}}"
 _ROLE = "|".join(ROLE_WORDS)
 BYLINE = re.compile(
@@ -65,6 +78,7 @@ BYLINE = re.compile(
     rf"(?P<names>{_NAME}(?:\s*[\s、，,]\s*(?:(?:{_ROLE})\s*[:：]?\s*)?{_NAME}){{0,5}})"
 )
 _SENTENCE = re.compile(r"[。！？；!?;，,]")
+_SOURCE_BYLINE = re.compile(rf"\s+(?:{OUTLET})?\s*(?:{_ROLE})\s*[:：]?\s*(?P<names>{_NAME}(?:[\s、]{_NAME}){{0,3}})$")
 
 
 @dataclass
@@ -103,7 +117,7 @@ def _chunks(line: str):
 
 
 def _is_tool(word: str) -> bool:
-    return word in TOOL_WORDS or word.isdigit()
+    return word in TOOL_WORDS or word.isdigit() or bool(_TOOL_PHRASE.fullmatch(word))
 
 
 def _trim(line: str, start: int, end: int) -> tuple[int, int]:
@@ -137,7 +151,10 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
     before = piece[: date.start()].strip()
     if before and not re.fullmatch(OUTLET, before):
         return False
-    if not _read_piece(line, start + date.end(), end, found):
+    after_start, after_end = _trim(line, start + date.end(), end)
+    if not before and re.fullmatch(OUTLET, line[after_start:after_end]):
+        found.outlet = (after_start, after_end)  # the outlet after the date (2003年06月15日18:59 中国新闻网)
+    elif not _read_piece(line, start + date.end(), end, found):
         return False
     found.add("published", (start + date.start(), start + date.end()))
     if before:
@@ -145,11 +162,13 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
     return True
 
 
-def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine) -> bool:
+def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine, label: str = "") -> bool:
     """Read a label's value; a date after a source or name (来源：… 2021-10-23 09:05) is the date."""
     start, end = _trim(line, start, end)
     value = line[start:end]
     if name is None:
+        if label in _LIST_LABELS:  # 标签:党组织;整改;重大战略
+            return len(value) <= 60 and not re.search(r"[。！？]", value)
         return len(value) <= 16 and not _SENTENCE.search(value)
     if name == "published":
         # The date, then perhaps an unlabelled byline (日期：2023-09-15 记者 王生霞).
@@ -159,17 +178,45 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
             return False
         found.add(name, (start, start + date.end()))
         return True
+    if name == "source" and (byline := _SOURCE_BYLINE.search(value)):
+        # 来源:央视新闻客户端 总台央视记者:王莉 — the source, then the reporter.
+        found.add("byline", (start + byline.start("names"), start + byline.end("names")))
+        start, end = _trim(line, start, start + byline.start())
+        value = line[start:end]
     if (date := DATE.search(value)) and date.start() > 0:
         if not _read_piece(line, start + date.start(), end, found):
             return False
         start, end = _trim(line, start, start + date.start())
         value = line[start:end]
-    if not value:
-        return True
-    if len(value) > 40 or re.search(r"[。！？；]", value) or (name == "source" and len(value) < 2):
+    if not value or re.fullmatch(rf"[{HAN}]{{2,6}}\s*[:：]", value):
+        return True  # no value; what follows is the next label (文章来源: 文章作者:)
+    if len(value) > 40 or re.search(r"[。！？；?!;]", value) or (name == "source" and len(value) < 2):
         return False
     found.add(name, (start, end))
     return True
+
+
+def date_line(line: str) -> dict[str, str] | None:
+    """An unlabelled line that holds a date and nothing else but tool words, the site's
+    address and the outlet after the date (``2006年06月28日17:54 【字号 】【留言】【打印】``,
+    ``http://www.sina.com.cn 2003年06月15日18:59 中国新闻网``): ``page_date`` and perhaps
+    ``declared_source``; None for any other line."""
+    if not line or len(line) > 120:
+        return None
+    found = MetaLine()
+    for start, end in _chunks(line):
+        start, end = _trim(line, start, end)
+        if (address := _ADDRESS.match(line, start, end)) and line[address.end() : end].strip():
+            start = address.end()
+        elif address and address.end() == end:
+            continue
+        if not _read_piece(line, start, end, found) or set(found.fields) - {"published"}:
+            return None
+    dates = found.fields.get("published")
+    if not dates:
+        return None
+    (a, b), outlet = dates[0], found.outlet
+    return {"page_date": line[a:b], **({"declared_source": line[outlet[0] : outlet[1]]} if outlet else {})}
 
 
 def parse(line: str) -> MetaLine | None:
@@ -186,7 +233,7 @@ def parse(line: str) -> MetaLine | None:
             return None
         for i, label in enumerate(labels):
             value_end = labels[i + 1].start() if i + 1 < len(labels) else chunk_end
-            if not _read_value(line, LABELS[label["label"]], label.end(), value_end, found):
+            if not _read_value(line, LABELS[label["label"]], label.end(), value_end, found, label["label"]):
                 return None
             labelled = True
     return found if labelled or "byline" in found.fields else None

@@ -201,6 +201,13 @@ def _publisher_and_site(extracted: Extracted, cleaned: Cleaned, raw: RawDocument
     return publisher, site, (None if platform_author else fm_author)
 
 
+def _page_url(url: str, declared: str | None) -> str | None:
+    """For a saved page imported from a file: the web address the page gives for itself, else None."""
+    if urlsplit(url).scheme in ("http", "https") or not declared or urlsplit(declared).scheme not in ("http", "https"):
+        return None
+    return declared
+
+
 def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
     meta = {**extracted.meta, **cleaned.meta}
     body_text = "\n".join(cleaned.paragraphs)
@@ -225,6 +232,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
     return {
         "id": document_id(raw.url),
         "url": raw.url,
+        "page_url": _page_url(raw.url, meta.get("own_address")),
         "site": site,
         "publisher": publisher,
         "title": normalise_space(str(title)) if title else None,

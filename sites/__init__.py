@@ -9,7 +9,7 @@ read the ``templates`` part; the spiders read the rest, and the tests read
 ``crawler/mirror/sites/<host>/`` — no code change, no test to write: a spider is
 built from every profile (``crawler/spiders``) and the tests are driven by the
 ``tests`` part of every file.  A profile may be as small as ``name``,
-``publisher``, ``hosts`` and ``columns`` (``sites/tongxi.yaml``): its lists are
+``publisher``, ``hosts`` and ``columns`` (``tests/fixtures/sites/tongxi.yaml``): its lists are
 then read generically (``crawler/listing.py``) and its pages by the generic
 extractor, with its publisher.
 
@@ -32,7 +32,10 @@ Beside the templates and the crawler's keys (``crawler/mixins.py``):
                   page; the extract stage records such a page as ``site_error_page``
                   instead of archiving it
 ``test_site``     true for a site that exists only in the test mirror: crawled only
-                  when named, never by a crawl of every site
+                  when named, never by a crawl of every site.  Test sites live in
+                  ``tests/fixtures/sites/``, read only where :data:`EXTRA_DIRS_ENV`
+                  names that folder (the tests set it), so they are no spiders of
+                  the production ``scrapy list``
 ``province``      the province-level division a provincial or municipal site reports on
                   (浙江省, 重庆市): the province of a local unit whose report names no
                   place.  National outlets (CCDI, people.com.cn, Sina, 12371) have none.
@@ -71,15 +74,19 @@ optional and each one the file gives is checked:
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 
 # Read as package resources: Scrapyd runs cluster workers from a zipped egg.
 PROFILE_DIR = files(__name__)
+# More folders of profiles, os.pathsep-separated: the tests' sites (tests/conftest.py).
+EXTRA_DIRS_ENV = "ZHENGGAI_SITE_DIRS"
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,16 @@ def _load(path: Traversable) -> Profile:
 
 @functools.cache
 def load_profiles(directory: Traversable = PROFILE_DIR) -> tuple[Profile, ...]:
-    return tuple(_load(p) for p in sorted(directory.iterdir(), key=lambda p: p.name) if p.name.endswith(".yaml"))
+    """The profiles in ``directory`` (by default this folder and those of :data:`EXTRA_DIRS_ENV`)."""
+    directories = [directory]
+    if directory is PROFILE_DIR:
+        directories += [Path(extra) for extra in os.environ.get(EXTRA_DIRS_ENV, "").split(os.pathsep) if extra]
+    return tuple(
+        _load(p)
+        for folder in directories
+        for p in sorted(folder.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".yaml")
+    )
 
 
 def get_profile(name: str) -> Profile:

@@ -4,6 +4,7 @@ and real crawls run as subprocesses (Scrapy's reactor starts once per process)."
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -15,10 +16,18 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.db import connect
+from archive.schema import create
 from crawler.mirror import SITES_DIR, start_mirror
-from sites import load_profiles
+from sites import EXTRA_DIRS_ENV, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test sites' profiles (their pages are in the mirror), for this process and every
+# crawl, import or server it starts.
+TEST_SITES_DIR = ROOT / "tests" / "fixtures" / "sites"
+os.environ[EXTRA_DIRS_ENV] = str(TEST_SITES_DIR)
+load_profiles.cache_clear()
+
 CRAWL_TIMEOUT = 300
 
 SITES = {profile.name: profile for profile in load_profiles()}
@@ -55,9 +64,9 @@ def crawl_process(
     politeness: bool = False,
     settings: dict[str, str] | None = None,
 ) -> list[str]:
-    """The command line of one crawl (``python -m crawler.run``)."""
+    """The command line of one crawl (``python -m archive crawl``)."""
     command = [
-        sys.executable, "-m", "crawler.run", *spiders,
+        sys.executable, "-m", "archive", "crawl", *spiders,
         "--db", str(db), "--host-map", json.dumps(host_map), "--warc-dir", str(warc_dir),
     ]
     if jobdir:
@@ -118,6 +127,15 @@ def first_crawl(tmp_path_factory):
 @pytest.fixture
 def archive_path(tmp_path) -> Path:
     return tmp_path / "archive.db"
+
+
+@pytest.fixture
+def empty_db(archive_path):
+    """A new archive's tables in a real SQLite file (sqlite-utils ``Database``), no writer lock."""
+    database = connect(archive_path)
+    create(database)
+    yield database
+    database.conn.close()
 
 
 def query(db: Path, sql: str, params=()) -> list[sqlite3.Row]:

@@ -6,7 +6,8 @@ after publication, a page gone, raw captures in WARC files beside the database.
 * the CCPIT report on CCDI and 12371, the Jilin report on CCDI;
 * the test fixtures (county, provincial and ministry reports, one of them also in
   traditional characters; news, a template copy);
-* the Sina copy edited after publication (126项 → 128项), the people.com.cn copy gone.
+* the Sina copy edited after publication (126项 → 128项), the people.com.cn copy gone;
+* a saved county-government page imported from a file that names its own address (og:url).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _captured(capture: WarcCapture, url: str, body: bytes, at: datetime) -> RawD
 def build(db_path: Path) -> dict[str, str]:
     """Build the archive at ``db_path``; returns the document id of each mirrored URL."""
     with Archive(db_path) as archive:
-        import_paths([FIXTURES / "disclosures", FIXTURES / "documents"], archive)
+        import_paths([FIXTURES / "disclosures", FIXTURES / "documents", FIXTURES / "saved_pages"], archive)
         capture = WarcCapture(warc_dir_for(db_path), "mirror", WARC_MAX_BYTES, SOFTWARE)
         try:
             for url in MIRRORED:

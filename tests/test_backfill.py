@@ -1,4 +1,4 @@
-"""Backfill from a web archive (crawler/backfill.py) against a real local pywb: a
+"""Backfill from a web archive (archive/backfill.py) against a real local pywb: a
 collection made from a WARC of old captures, its CDX server and its replay, through
 ``python -m archive backfill``.  pywb lives in its own virtualenv (``.venv-pywb``,
 README command 1): it pins an old redis client that the cluster's cannot share."""

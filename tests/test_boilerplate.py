@@ -16,8 +16,33 @@ BODY = "巡察组对县林业局党组开展了常规巡察。"
 TEXT_CASES = [
     ("paid_template_spam", ["仅供学习 禁止外传", "会员群：          免费QQ群：", BODY], [BODY], {}),
     ("site_welcome", ["• 欢迎来到乡镇时评网!", BODY], [BODY], {"publisher": "乡镇时评网"}),
+    ("dateline", ["据新华社拉萨电（记者 魏武）" + BODY], [BODY], {"byline_source": "新华社", "byline_author": "魏武"}),
+    ("dateline", ["中新网2月27日电 " + BODY], [BODY], {"byline_source": "中新网"}),
+    ("dateline", ["【中新社北京十二月三日电】" + BODY], [BODY], {"byline_source": "中新社"}),
+    ("dateline", ["央广网北京11月10日消息(记者王远)" + BODY], [BODY], {"byline_source": "央广网", "byline_author": "王远"}),
+    ("name_parenthetical", [BODY + "（陈芊霖）"], [BODY], {"byline_author": "陈芊霖"}),
+    ("reporter_parenthetical", [BODY + "（总台央视记者 宋琎）"], [BODY], {"byline_author": "宋琎"}),
+    ("page_meta_line", ["（来源:央视新闻客户端 总台央视记者:王莉）", BODY], [BODY],
+     {"declared_source": "央视新闻客户端", "byline_author": "王莉"}),
+    ("page_meta_line", ["半月谈记者 史卫燕", BODY], [BODY], {"byline_source": "半月谈", "byline_author": "史卫燕"}),
+    ("catalogue_numbers", ["中图分类号:D262文献标识码:A", "文章编号:1003-0751(2019)04-0008-06", BODY], [BODY], {}),
+    ("affiliation_line", ["(华中师范大学法学院,湖北 武汉 430079)", BODY], [BODY], {}),
+    ("symbol_line", ["\\", "※※", BODY], [BODY], {}),
+    ("dateline", ["新华社北京1月11日电题:中国战“疫”五字诀", BODY], [BODY], {"byline_source": "新华社"}),
+    ("page_tools", ["听新闻", "(阅读全部图文内容,您需要先登录!)", BODY], [BODY], {}),
+    ("page_meta_line", ["标签:党组织;整改;重大战略", BODY], [BODY], {}),
+    ("injected_spam", ["国产自产视频一区二区三区,777米奇影院影音先锋第四色", "彩神ap网投|用户注册 | 官网首页登录平台网址", BODY], [BODY], {}),
     ("breadcrumb", ["当前所在: 首页>>党建工作", BODY], [BODY], {"breadcrumb": "首页>>党建工作"}),
     ("breadcrumb", ["首页 > 要闻 > 巡视巡察", BODY], [BODY], {"breadcrumb": "首页 > 要闻 > 巡视巡察"}),
+    ("breadcrumb", ["您所在的位置:首页 > 通信与网络 > 设计应用", BODY], [BODY], {}),
+    ("section_trail", ["人民网>>文化>>文化名人库>>余秋雨>>众说纷纭", BODY], [BODY], {"breadcrumb": "人民网>>文化>>文化名人库>>余秋雨>>众说纷纭"}),
+    ("section_trail", ["新闻中心 > 天下", BODY], [BODY], {}),
+    ("link_list_item", ["·   张涛看望慰问春节... 01/22", "·访谈:王宏甲谈21世纪中国新教育", "组图:“圆明园”惊艳全貌", BODY], [BODY], {}),
+    ("word_menu", ["新闻 评说 图书 饮食 文化批评", BODY], [BODY], {}),
+    ("markup_leftover", ['<sub id="nldp9"></sub><track id="nldp9"></track>', '<image>data:image/s3,"x" alt="截屏"</image>', BODY], [BODY], {}),
+    ("site_address", ["http://www.henanjj.cn", BODY], [BODY], {}),
+    ("paper_page", ["第01版:头版", BODY, "进驻情况见第三版"], [BODY], {}),
+    ("related_list", [BODY, "一周热门", "某县召开巡察工作会议"], [BODY], {}),
     (
         "page_meta_line",
         ["2020-11-12 作者:佚名 来源: 七一网", BODY],
@@ -135,6 +160,19 @@ KEEP_CASES = [
     "邮政信箱：白水县A206号邮政信箱",
     "县委第三巡察组",
     "2024年3月11日",
+    # A serial's 待续 and a photo credit in brackets are no writer.
+    "巡察整改工作取得阶段性成效。（待续）",
+    "修订完善制度3项。（已完成）",
+    # A notice's own postcode in brackets, the article's own bulleted list.
+    "（邮政编码：331800）",
+    "• 内容质量",
+    "开展专项清理。（正在推进）",
+    "巡察组召开反馈会议。（新华社记者 张三 摄）",
+    # A sentence holding a `>`, a list item that is a sentence, names with a role are text.
+    "整改完成率 > 90% 的单位有12家。",
+    "· 建立健全巡察整改长效机制，制定完善制度12项。",
+    "参加人：孙中艮 刘会聪 段太香 杨弃 徐隽倬",
+    "https://www.ccdi.gov.cn/ 已开设专栏，公布整改情况。",
     # A photo credit is not a compiler's credit; a headline mentioning 首页 is no menu.
     "（湖北省枝江市纪委监委供 黄睿智 摄）",
     "首页设立巡察整改专栏，公开问题清单和整改进展。",
@@ -218,6 +256,24 @@ STRUCTURAL_CASES = [
         "县纪委监委开展专项检查",
     ),
     (
+        "title_line_date",
+        ["返回上一级", "中共某县交通运输局党组关于巡察整改情况的通报 2024-05-06", BODY],
+        [BODY],
+        "中共某县交通运输局党组关于巡察整改情况的通报",
+    ),
+    (
+        "dump_head_meta",
+        ["中共中央宣传部委托新华通讯社主办", "那些为基层发声呼吁的稿件", "2020-05-11 09:42", "来源:半月谈网", BODY],
+        [BODY],
+        "那些为基层发声呼吁的稿件",
+    ),
+    (
+        "dump_head_meta",
+        ["互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY],
+        [BODY],
+        "互联网扩张背景下的权力监督",
+    ),
+    (
         "page_footer",
         [BODY, NOTICE_CONTACT, "[打印本页] [关闭窗口]", "县委巡察办召开巡察工作例会 2024-03-08", "地址：松坪县府前街1号 电话：0578-8120001"],
         [BODY, NOTICE_CONTACT],
@@ -267,3 +323,59 @@ def test_title_copy_and_headline_move_out_of_the_body():
     assert result.paragraphs == ["问：请介绍背景。"]
     assert result.meta["headline"] == "加强巡视整改 推动高质量发展"
     assert result.rules_fired == ["headline", "repeated_title"]
+
+
+def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
+    result = clean(Extracted(format="text", lines=[
+        "互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY,
+    ]))
+    assert (result.meta["page_date"], result.meta["declared_source"], result.meta["declared_author"]) == (
+        "2018-02-01 14:54", "理论月刊", "龙钰")
+    result = clean(Extracted(format="text", lines=["构建腐败风险防控机制的着力点", "2019-06-25 01:54乔德福", BODY]))
+    assert (result.title_line, result.meta["page_date"], result.meta["declared_author"]) == (
+        "构建腐败风险防控机制的着力点", "2019-06-25 01:54", "乔德福")
+    result = clean(Extracted(format="text", lines=["余秋雨何曾剽窃我的著作", "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
+    assert (result.title_line, result.meta["page_date"]) == ("余秋雨何曾剽窃我的著作", "2006年06月28日17:54")
+    result = clean(Extracted(format="text", lines=[
+        "新浪首页 > 新闻中心 > 正文", "中国通天路上架桥人(图)", "http://www.sina.com.cn 2003年06月15日18:59 中国新闻网", BODY]))
+    assert (result.title_line, result.meta["page_date"], result.meta["declared_source"]) == (
+        "中国通天路上架桥人(图)", "2003年06月15日18:59", "中国新闻网")
+
+
+def test_a_dump_title_is_never_a_link_back_a_document_number_or_a_date():
+    for junk in (["返回上一级"], ["113307000025920705/2024-00019"], ["【返回首页】", "2024-05-06"]):
+        result = clean(Extracted(format="text", lines=[*junk, "中共某县交通运输局党组关于巡察整改情况的通报", BODY]))
+        assert (result.title_line, result.paragraphs) == ("中共某县交通运输局党组关于巡察整改情况的通报", [BODY])
+
+
+def test_an_info_table_printed_label_above_value_is_read_as_one_line_each():
+    result = clean(Extracted(format="text", lines=[
+        "镇巴县人民政府工作规则", "• 索引号:", "6107280000/2024-001005", "• 发布日期:", "2024年04月06日 16:34", BODY]))
+    assert result.meta["page_date"] == "2024年04月06日 16:34"
+    assert result.title_line == "镇巴县人民政府工作规则"
+
+
+def test_a_government_info_table_above_the_title_is_header():
+    table = ["• 信息索引号:", "113307020501239658/2023-46395", "• 文件名称:", "中共某区文旅体局党组关于巡察整改情况的通报",
+             "• 发布机构:", "区文旅体局", "• 成文日期:", "2023-05-04", "• 公开方式:", "主动公开", "朗读"]
+    result = clean(Extracted(format="text", lines=[
+        *table, "• 中共某区文旅体局党组关于巡察整改情况的通报", "日期:2023-05-04 08:46:31 来源:区文旅体局 浏览量:", BODY]))
+    assert (result.title_line, result.paragraphs) == ("中共某区文旅体局党组关于巡察整改情况的通报", [BODY])
+    assert result.meta["page_date"] == "2023-05-04 08:46:31"
+
+
+def test_an_affiliation_and_a_subtitle_between_title_and_date_are_headline():
+    result = clean(Extracted(format="text", lines=[
+        "人民网>>文化>>众说纷纭", "余秋雨何曾剽窃我的著作", "--一场闹剧及其背后", "复旦大学 章培恒",
+        "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
+    assert (result.title_line, result.meta["declared_author"], result.paragraphs) == ("余秋雨何曾剽窃我的著作", "章培恒", [BODY])
+
+
+def test_dump_head_meta_keeps_names_and_dates_below_running_text_or_far_from_the_title():
+    # A notice's signature and date under its text, a heading further down: document text.
+    lines = ["宁阳县粮食应急预案的通知", BODY, "宁阳县人民政府办公室", "2017年2月10日"]
+    result = clean(Extracted(format="text", lines=lines))
+    assert result.paragraphs == [BODY, "宁阳县人民政府办公室", "2017年2月10日"]
+    assert "dump_head_meta" not in result.rules_fired
+    result = clean(Extracted(format="text", lines=["某县巡察工作规程", "引言", BODY]))
+    assert result.paragraphs == ["引言", BODY] and "declared_author" not in result.meta

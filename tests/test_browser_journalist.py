@@ -6,17 +6,28 @@ record (copies, versions diff, citation), facet reports by province and month,
 run the totals query and check its figures against a hand count over canonical
 records, download the CSV for Excel and check its byte-order mark.  Screenshots
 of each step are saved under test-artifacts/browser/.
+
+Then the defects the walk found (issue 23): the problems table searched, /-/search
+counting texts, an imported page citing its own address, every canned query within
+1400 and 400 px, the whole database downloaded and searched in ``sqlite3``, unknown
+paths answering 404 in the site's layout; and the ledger: a unit's page and the overdue list.
 """
 
 import csv
 import io
+import json
+import re
 import sqlite3
+import subprocess
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from datasette_server import served_archive
 from journalist_archive import GONE_AT, HEBEI_CCDI, HEBEI_PEOPLE, HEBEI_SINA, build
+from ledger_archive import NANPING, SPIC, SPIC_FORMER
+from ledger_archive import build as build_ledger
 
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
@@ -24,9 +35,12 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 EDITOR = "梁斌"  # Sina's editor of the Hebei report: a two-character name, in no text, only in a byline
 TOTALS = "Money recovered and people disciplined, by unit type"
 
-pytestmark = pytest.mark.skipif(
-    not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
-)
+pytestmark = [
+    pytest.mark.browser, pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +49,7 @@ def walk(tmp_path_factory):
 
     db_path = tmp_path_factory.mktemp("browser") / "archive.db"
     ids = build(db_path)
+    build_ledger(db_path)  # the units of the ledger, in the same archive
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with served_archive(db_path) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(**PLAYWRIGHT_LAUNCH_OPTIONS)
@@ -69,6 +84,12 @@ def canonical_totals(db_path: Path) -> dict:
 
 def number(text: str) -> float:
     return float(text.replace(",", "")) if text.strip() else 0.0
+
+
+def money(text: str) -> float:
+    """A money cell reads ``¥3.28亿 327,632,000 元``: the exact figure, or 0 for an empty cell."""
+    exact = re.search(r"([\d,]+) 元", text)
+    return number(exact[1]) if exact else 0.0
 
 
 def test_journalist_walk(walk):
@@ -121,14 +142,15 @@ def test_journalist_walk(walk):
     page.wait_for_url("**/money_by_unit_type")
     shot(page, "4-totals")
     served = {
-        unit_type: {"reports": int(reports), "money": number(money), "people": int(number(people))}
-        for unit_type, reports, money, people in zip(
+        unit_type: {"reports": int(reports), "money": yuan, "people": int(number(people))}
+        for unit_type, reports, yuan, people in zip(
             row_texts(page, "unit_type"), row_texts(page, "reports"),
-            row_texts(page, "money_recovered_yuan"), row_texts(page, "people_disciplined"),
+            map(money, row_texts(page, "money_recovered_yuan")), row_texts(page, "people_disciplined"),
         )
     }
     assert served == canonical_totals(db_path)
-    assert served["省区市"] == {"reports": 3, "money": 327_632_000, "people": 109}
+    # 临江省, 吉林省, 河北省 once, and the ledger's 青川省 (32,000,000 yuan, 15 people)
+    assert served["省区市"] == {"reports": 4, "money": 327_632_000 + 32_000_000, "people": 109 + 15}
 
     # 5. CSV for Excel: a UTF-8 file with a byte-order mark, the same figures.
     with page.expect_download() as download:
@@ -188,5 +210,120 @@ def test_dashboard_draws_its_charts(walk):
     page.wait_for_selector("#chart-problems-by-status :is(svg, canvas)")
     page.wait_for_load_state("networkidle")
     shot(page, "9-dashboard")
-    assert page.locator(".vega-embed").count() == 3
-    assert page.locator(".vega-embed :is(svg, canvas)").count() >= 3
+    assert page.locator(".vega-embed").count() == 5
+    assert page.locator(".vega-embed :is(svg, canvas)").count() >= 5
+
+
+def test_an_empty_dashboard_says_so(walk, tmp_path):
+    from archive.db import Archive
+
+    db_path = tmp_path / "empty.db"
+    Archive(db_path).close()
+    with served_archive(db_path) as base:
+        page = walk[1].context.browser.new_page(viewport={"width": 400, "height": 860})
+        page.goto(f"{base}/-/dashboards/rectification")
+        page.wait_for_selector(".empty-chart")
+        page.wait_for_load_state("networkidle")
+        shot(page, "17-empty-dashboard-400")
+        assert page.locator(".empty-chart").count() == 5
+        assert page.locator(".vega-embed").count() == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 400
+        page.close()
+
+
+def test_problems_search_with_hits_opens_the_problem(walk):
+    base, page, ids, _ = walk
+    page.goto(f"{base}/-/search?q=八项规定")
+    with page.expect_navigation() as navigation:
+        page.click("a:has-text('All matching problems in the table')")
+    assert navigation.value.status == 200
+    shot(page, "10-problems-search")
+    links = page.locator("td.col-title a")
+    assert links.count() == 4
+    hebei = page.locator(f"td.col-title a[href='/-/document/{ids[HEBEI_CCDI]}#problem-3']")
+    hebei.click()
+    page.wait_for_url(f"**/-/document/{ids[HEBEI_CCDI]}#problem-3")
+    assert page.evaluate("document.querySelector(':target').id") == "problem-3"
+
+
+def test_site_search_counts_texts_and_marks_copies(walk):
+    base, page, ids, _ = walk
+    page.goto(f"{base}/")
+    page.fill("form.home-search input[name=q]", "河北省委关于十九届")
+    page.press("form.home-search input[name=q]", "Enter")
+    page.wait_for_url("**/-/search?q=*")
+    shot(page, "11-search-texts")
+    assert page.locator("h2 small.found").first.inner_text() == "— 1 text found (3 pages: republished copies marked, counted once)"
+    documents = page.locator("ul.search-results").first
+    assert documents.locator("li").count() == 3 and documents.locator("li.copy").count() == 2
+    assert documents.locator("li.copy .copy-mark a").first.get_attribute("href") == f"/-/document/{ids[HEBEI_CCDI]}"
+
+
+def test_an_imported_page_cites_its_real_address(walk):
+    base, page, _, db_path = walk
+    [(document_id, address)] = sqlite3.connect(db_path).execute(
+        "select id, page_url from documents where url like 'file:%saved_page_og_url.html'").fetchall()
+    page.goto(f"{base}/-/document/{document_id}")
+    shot(page, "12-imported-page")
+    assert page.locator(".original-link a").get_attribute("href") == address
+    assert address in page.inner_text("#citation") and "file:" not in page.inner_text("#citation")
+
+
+def test_canned_queries_fit_1400_and_400_px(walk):
+    base, page, _, _ = walk
+    with urllib.request.urlopen(f"{base}/-/metadata.json") as response:
+        queries = list(json.load(response)["databases"]["archive"]["queries"])
+    assert len(queries) >= 18
+    for width in (1400, 400):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name in queries:
+            page.goto(f"{base}/archive/{name}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+            for label in page.locator("form.sql label").all():  # a parameter's label is not covered by its box
+                box, field = label.bounding_box(), page.locator(f"#{label.get_attribute('for')}").bounding_box()
+                assert box["x"] + box["width"] <= field["x"] + 1 or box["y"] + box["height"] <= field["y"] + 1, name
+        shot(page, f"13-last-query-{width}")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_the_database_download_opens_in_sqlite3_and_searches(walk, tmp_path):
+    base, page, _, db_path = walk
+    page.goto(f"{base}/")
+    with page.expect_download() as download:
+        page.click("a.database-download")
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    assert re.fullmatch(r"archive-\d{8}T\d{6}Z\.db", target.name)
+    search = ("select count(*) from documents where is_canonical and rowid in "
+              "(select rowid from documents_fts where documents_fts match '\"巡 视 整 改\"')")
+    found = subprocess.run(["sqlite3", str(target), search], capture_output=True, text=True, check=True).stdout.strip()
+    assert int(found) == sqlite3.connect(db_path).execute(search).fetchone()[0] > 5
+
+
+def test_unknown_paths_are_404_pages_in_the_sites_layout(walk):
+    base, page, ids, _ = walk
+    for path in ("/a/b/c/d", "/-/x/y/z", f"/-/document/{ids[HEBEI_CCDI].upper()}", f"/-/document/{ids[HEBEI_CCDI]}/json"):
+        response = page.goto(base + path)
+        assert response.status == 404, path
+        timing = response.request.timing
+        assert timing["responseEnd"] - timing["requestStart"] < 200, (path, timing)
+        assert page.locator("header nav a[href='/']").is_visible() and page.locator("header nav details.nav-menu").count() == 1
+        assert page.locator("form.search-form input[name=q]").is_visible()
+        assert page.inner_text("h1") == "Nothing at this address"
+    shot(page, "14-not-found")
+
+
+def test_a_units_ledger_and_the_overdue_list(walk):
+    base, page, _, _ = walk
+    page.goto(f"{base}/archive/units_ledger")
+    page.locator("td.col-unit a", has_text=SPIC).click()
+    page.wait_for_url("**/-/unit/*")
+    shot(page, "15-unit-ledger")
+    rounds = page.locator("section.inspection h3").all_inner_texts()
+    assert rounds == ["19届中央第3轮巡视 (19-3)", "18届中央第5轮巡视 (18-5)"]
+    assert page.locator("li.event .named-as").all_inner_texts() == [f"named {SPIC_FORMER}"] * 2
+    assert page.locator("section.inspection").first.get_attribute("class").split()[-1] == "finding-late"
+    page.goto(f"{base}/archive/overdue_reports")
+    shot(page, "16-overdue")
+    assert row_texts(page, "unit") == [NANPING]
+    assert row_texts(page, "finding") == ["no report found in the archive"]

@@ -3,7 +3,7 @@
 import sqlite3
 from pathlib import Path
 
-from archive import schema, search
+from archive import schema, search_index
 from archive.db import Archive
 from pipelines import RawDocument
 
@@ -46,7 +46,7 @@ def test_an_archive_made_before_the_columns_gets_them_filled(tmp_path):
         archive.ingest(mirrored(HEBEI_SINA))
         archive.ingest(mirrored(HEBEI_CCDI))
     old = sqlite3.connect(path)
-    search.register_functions(old)
+    search_index.register_functions(old)
     # Indexes on the columns about to go (every facet column has one) go first.
     for table, column in (("documents", "is_canonical"), ("documents", "published_month"), ("disclosures", "published_month"),
                           ("disclosures", "is_canonical"), ("problems", "is_canonical")):

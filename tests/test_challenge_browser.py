@@ -11,6 +11,8 @@ import pytest
 from conftest import MIRROR_ARTICLE_URLS, page_kinds, query, read_warc, run_crawl_process
 from crawler.mirror import CHALLENGE_COOKIE
 
+pytestmark = [pytest.mark.mirror, pytest.mark.browser, pytest.mark.slow]
+
 CCDI_ARTICLES = {url for url in MIRROR_ARTICLE_URLS if url.startswith("https://www.ccdi.gov.cn/")}
 
 

@@ -1,6 +1,6 @@
 """A crawl on several machines, on loopback: a real redis-server, a coordinator that
 is the archive's one writer (``python -m archive crawl --cluster``), worker
-processes (``python -m crawler.run --cluster``) and Scrapyd, against the mirror
+processes (``python -m archive worker --cluster``) and Scrapyd, against the mirror
 slowed to a latency-bound 0.2 s a page.  The result is compared with the crawl
 on one machine of the same mirror (``first_crawl``)."""
 
@@ -32,6 +32,8 @@ from crawler.cluster.politeness import HostLimiter, HostLimits
 from crawler.cluster.scheduler import ClusterDupeFilter
 from crawler.mirror import start_mirror
 from sites import get_profile
+
+pytestmark = [pytest.mark.mirror, pytest.mark.redis, pytest.mark.slow]
 
 MIRROR_DELAY = 0.2
 # The politeness every worker is given: two requests at a time per host, 0.15 s
@@ -82,7 +84,7 @@ def coordinator_command(redis_url: str, db: Path, spiders: tuple[str, ...] = ())
 
 
 def worker_command(redis_url: str, host_map: dict, warc_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "crawler.run", "--cluster", redis_url, "--host-map", json.dumps(host_map),
+    return [sys.executable, "-m", "archive", "worker", "--cluster", redis_url, "--host-map", json.dumps(host_map),
             "--warc-dir", str(warc_dir), *_settings_args(WORKER_SETTINGS)]
 
 

@@ -23,6 +23,8 @@ from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, run_crawl_process
 from crawler.mirror import start_mirror
 from test_crawl_resume import STEADY
 
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
+
 DOCUMENTS = 300
 # Rising, so what an earlier killed run left (documents, a .rebuilding file) never
 # already reaches the next kill point.

@@ -1,5 +1,5 @@
 """End-to-end crawls: real Scrapy over real HTTP against the local mirror, into a
-real SQLite archive and real WARC files (``python -m crawler.run`` subprocesses)."""
+real SQLite archive and real WARC files (``python -m archive crawl`` subprocesses)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 from archive_snapshot import snapshot
 from conftest import CRAWLED_SITES, MIRROR_ARTICLE_URLS, SITES, WarcRecord, copy_sites, page_kinds, query, read_warc, run_crawl_process
 from crawler.mirror import start_mirror
+
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
 SPIDERS = tuple(CRAWLED_SITES)
 # Sites of the test mirror (not the fault site, tests/test_faults.py), crawled only when named.
@@ -63,7 +65,7 @@ def test_robots_txt_is_fetched_and_obeyed(first_crawl):
 
 
 def test_sites_crawled_only_when_named_archive_their_articles(named_crawl):
-    """A site added with only its host, publisher and column (sites/tongxi.yaml): its
+    """A site added with only its host, publisher and column (tests/fixtures/sites/tongxi.yaml): its
     lists are read generically, its pages archived with its own publisher."""
     outcome, base = named_crawl
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr[-3000:]

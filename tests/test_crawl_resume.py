@@ -15,6 +15,8 @@ import pytest
 from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, query, read_warc, run_crawl_process
 from crawler.mirror import start_mirror
 
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
+
 KILL_AFTER_DOCUMENTS = 5
 # Slow and steady, so the kill lands part-way: one request at a time per site, half a second apart.
 STEADY = {

@@ -12,6 +12,9 @@ import gzip
 import io
 import json
 import sqlite3
+import subprocess
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -28,6 +31,8 @@ from journalist_archive import (
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import labels
+
+pytestmark = pytest.mark.slow
 
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 CHARTS = METADATA["plugins"]["datasette-dashboards"]["rectification"]["charts"]
@@ -125,8 +130,12 @@ def test_home_page_figures_count_texts_not_pages(served):
     page = html(f"{base}/")
     figures = {
         div.text_content().replace(strong.text_content(), "").strip(): int(strong.text_content().replace(",", ""))
-        for div in page.cssselect(".figures div") for strong in div.cssselect("strong")
+        for div in page.cssselect(".figures div:not(.money-figure)") for strong in div.cssselect("strong")
     }
+    money = page.cssselect(".figures .money-figure strong")[0]
+    assert money.get("title") == f"{expected['money']:,.0f} 元"  # the exact figure behind ¥3.29亿
+    assert money.text_content() == f"¥{expected['money'] / 1e8:.2f}亿"
+    assert figures["people disciplined, as reports state"] == expected["people"]
     assert figures["rectification reports"] == expected["reports"] == 7
     assert figures["units"] == expected["units"]
     assert figures["itemised problems"] == sum(expected["statuses"].values())
@@ -303,3 +312,162 @@ def test_robots_are_kept_out_and_pages_keep_their_security_policy(served):
         headers = fetch(base + path)[1]
         assert "object-src 'none'" in headers["content-security-policy"], path
         assert "unsafe-eval" not in headers["content-security-policy"], path
+
+
+# --- the defects of the journalist's walk (issue 23) ---------------------------------------------
+
+
+def status_and_body(url: str) -> tuple[int, bytes, float]:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), time.monotonic() - started
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), time.monotonic() - started
+
+
+def test_problems_search_with_hits_links_each_problem_to_its_anchor(served):
+    base, ids, _ = served
+    status, body, _ = status_and_body(f"{base}/archive/problems?_search=" + urllib.parse.quote("八项规定"))
+    assert status == 200
+    links = [a.get("href") for a in lxml.html.fromstring(body.decode()).cssselect("td.col-title a")]
+    # the Hebei problem three times (its three pages) and the ministry's: each opens its record at the problem
+    assert sorted(links) == sorted([f"/-/document/{ids[HEBEI_CCDI]}#problem-3", f"/-/document/{ids[HEBEI_SINA]}#problem-3",
+                                    f"/-/document/{ids[HEBEI_PEOPLE]}#problem-3",
+                                    *[f"/-/document/{r['document_id']}#problem-3" for r in sql(
+                                        base, "select document_id from disclosures where unit = '海事航运部'")]])
+
+
+def test_site_search_counts_texts_and_marks_copies(served):
+    base, ids, _ = served
+    page = html(f"{base}/-/search?q=" + urllib.parse.quote("河北省委关于十九届"))
+    documents = page.cssselect("h2")[0]
+    assert documents.cssselect("small.found")[0].text_content().strip() == (
+        "— 1 text found (3 pages: republished copies marked, counted once)")
+    items = page.cssselect("ul.search-results")[0].cssselect("li")
+    copies = [li for li in items if "copy" in (li.get("class") or "")]
+    assert len(items) == 3 and len(copies) == 2
+    for li in copies:
+        mark = li.cssselect(".copy-mark a")[0]
+        assert mark.get("href") == f"/-/document/{ids[HEBEI_CCDI]}"
+
+
+def test_not_leaves_out_texts_and_the_problems_of_reports_that_mention_the_word(served):
+    base, _, _ = served
+    def counts(q):
+        page = html(f"{base}/-/search?q=" + urllib.parse.quote(q))
+        return [h.cssselect("small.found")[0].text_content().split()[1] for h in page.cssselect("h2")]
+    assert counts("八项规定") == ["2", "2"]  # texts: Hebei (3 pages) and the ministry; problems likewise
+    assert counts("八项规定 NOT 河北") == ["1", "1"]
+    excluded = html(f"{base}/-/search?q=" + urllib.parse.quote("八项规定 NOT 河北"))
+    assert "NOT leaves out only the problems whose own text has the word" in excluded.text_content()
+    help_text = html(f"{base}/-/search?q=x").cssselect(".punctuation-help")[0].text_content()
+    assert "形式主义 官僚主义" in help_text and "punctuation" in help_text.lower()
+
+
+def test_an_imported_page_is_cited_by_the_address_it_gives(served):
+    base, _, _ = served
+    [row] = sql(base, "select id, url, page_url from documents where url like '%saved_page_og_url.html'")
+    assert row["url"].startswith("file:") and row["page_url"] == "http://www.meixi.gov.cn/art/2023/9/12/art_1229_88123.html"
+    page = html(f"{base}/-/document/{row['id']}")
+    assert page.cssselect(".original-link a")[0].get("href") == row["page_url"]
+    assert page.cssselect("td.imported-from")[0].text_content() == row["url"]
+    citation = page.cssselect("#citation")[0].text_content()
+    assert f"]. {row['page_url']}. 整改档案存档 {row['id']}，导入于" in citation and "file:" not in citation
+
+
+def test_the_whole_database_downloads_as_a_consistent_file_that_sqlite3_searches(served, tmp_path):
+    base, _, db_path = served
+    home = html(f"{base}/")
+    link = home.cssselect("a.database-download")[0]
+    assert link.get("href") == "/archive.db"
+    assert "MB" in link.getparent().text_content() and "as of" in link.getparent().text_content()
+    body, headers = fetch(f"{base}/archive.db")
+    assert int(headers["content-length"]) == len(body) and "last-modified" in {k.lower() for k in headers}
+    target = tmp_path / "download.db"
+    target.write_bytes(body)
+    assert not Path(str(target) + "-wal").exists()
+    search = "select title from documents where rowid in (select rowid from documents_fts where documents_fts match '\"八 项 规 定\"') and is_canonical order by title"
+    shell = subprocess.run(["sqlite3", str(target), "pragma journal_mode;", search], capture_output=True, text=True, check=True)
+    lines = shell.stdout.split()
+    assert lines[0] == "delete"
+    live = sqlite3.connect(db_path)
+    assert sorted(lines[1:]) == sorted(r[0] for r in live.execute(search))
+    assert len(lines[1:]) == 2
+
+
+def test_canned_queries_read_in_chinese_with_codes_kept_in_sql(served):
+    base, _, _ = served
+    page = html(f"{base}/archive/latest_reports")
+    levels = {td.text_content().strip() for td in page.cssselect("td.col-level")}
+    assert levels == {"中央 central", "省级 provincial", "县级 county"}
+    rows = get_json(f"{base}/archive/latest_reports.json?_shape=array")
+    assert {r["level"] for r in rows} == {"central", "provincial", "county"}
+    unfinished = html(f"{base}/archive/unfinished_problems")
+    assert "正在推进或未完成 in_progress" in [td.text_content().strip() for td in unfinished.cssselect("td.col-status_class")]
+
+
+def test_feeds_take_a_level_as_label_or_code_and_a_province_short_or_full(served):
+    base, _, _ = served
+    def entries(query):
+        feed = ET.fromstring(fetch(f"{base}/archive/new_disclosures.atom?{query}")[0])
+        return sorted(e.find(f"{ATOM}id").text for e in feed.findall(f"{ATOM}entry"))
+    assert entries("level=county") == entries("level=" + urllib.parse.quote("县级")) and len(entries("level=county")) == 1
+    assert entries("province=" + urllib.parse.quote("河北")) == entries("province=" + urllib.parse.quote("河北省"))
+    assert len(entries("province=" + urllib.parse.quote("河北"))) == 1
+    assert entries("province=" + urllib.parse.quote("河")) == []  # one character names no province
+
+
+def test_atom_entries_carry_the_publication_date(served):
+    base, ids, _ = served
+    feed = ET.fromstring(fetch(f"{base}/archive/new_disclosures.atom?phrase=" + urllib.parse.quote("河北"))[0])
+    [entry] = feed.findall(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}published").text == "2021-10-27T18:00:00+08:00"
+    assert entry.find(f"{ATOM}updated").text.startswith("2021-11-01")  # when the archive found it
+
+
+def test_money_reads_as_money_on_pages_and_stays_raw_in_json_and_csv(served):
+    base, _, _ = served
+    page = html(f"{base}/archive/money_by_unit_type")
+    cells = {tr.cssselect("td.col-unit_type")[0].text_content().strip(): tr.cssselect("td.col-money_recovered_yuan")[0]
+             for tr in page.cssselect("table.rows-and-columns tbody tr")}
+    provinces = cells["省区市"]
+    assert provinces.cssselect(".money")[0].text_content() == "¥3.28亿"
+    assert provinces.cssselect(".money-exact")[0].text_content() == "327,632,000 元"
+    rows = get_json(f"{base}/archive/money_by_unit_type.json?_shape=array")
+    assert [r["money_recovered_yuan"] for r in rows if r["unit_type"] == "省区市"] == [327_632_000.0]
+    assert b"327632000.0" in fetch(f"{base}/archive/money_by_unit_type.csv")[0]
+    totals = get_json(f"{base}/archive/money_people_by_province_level_round.json?_shape=array")
+    hebei = [r for r in totals if r["province"] == "河北省"]
+    assert [(r["level"], r["round"], r["reports"], r["money_recovered_yuan"], r["people_disciplined"]) for r in hebei] == [
+        ("central", "19届中央第6轮巡视 (19-6)", 1, HEBEI_MONEY_YUAN, HEBEI_PEOPLE_DISCIPLINED)]
+
+
+def test_unknown_paths_answer_404_in_the_sites_layout_quickly(served):
+    base, ids, _ = served
+    for path in ("/a/b/c/d", "/-/x/y/z", f"/-/document/{ids[HEBEI_CCDI].upper()}", f"/-/document/{ids[HEBEI_CCDI]}/json",
+                 "/-/unit/000000000000", "/archive/no_such_table"):
+        status, body, seconds = status_and_body(base + path)
+        assert status == 404, path
+        assert seconds < 0.2, (path, seconds)
+        page = lxml.html.fromstring(body.decode())
+        assert page.cssselect("header nav") and page.cssselect("form.search-form input[name=q]"), path
+        assert page.cssselect("h1")[0].text_content() == "Nothing at this address", path
+
+
+def test_the_lag_query_tells_rounds_apart(served):
+    base, _, _ = served
+    rounds = {r["round"]: r["reports"] for r in get_json(f"{base}/archive/lag_by_round.json?_shape=array")}
+    assert "19届中央第6轮巡视 (19-6)" in rounds
+    assert not {"provincial", "central", "county"} & set(rounds)
+    labelled = [r["round"] for r in sql(base, CHARTS["lag-by-round"]["query"])]
+    assert set(labelled) <= set(rounds)
+
+
+def test_about_page_gives_sources_coverage_and_licence(served):
+    base, _, _ = served
+    page = html(f"{base}/-/about")
+    sites = {tr.cssselect("td")[0].text_content(): int(tr.cssselect("td")[2].text_content().replace(",", ""))
+             for tr in page.cssselect("table.coverage tbody tr")}
+    assert sites == {r["site"]: r["pages"] for r in sql(base, "select coalesce(site, '(unknown)') as site, count(*) as pages from documents group by 1")}
+    assert "Code: MIT" in page.text_content() and "What counts as a text" in page.text_content()

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from pipelines.classify import classify
 from pipelines.disclosure import cn_to_int, parse_disclosure
+from pipelines.disclosure.problems import status_class
 
 FIXTURES = Path(__file__).parent / "fixtures" / "disclosures"
 GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "gold"
@@ -17,8 +18,8 @@ DISCLOSURE_KEYS = {
     "unit", "unit_type", "province", "level", "kind", "inspection_kind", "term", "round", "round_id", "team",
     "inspection_start", "inspection_end", "feedback_date", "published_at", "lag_days",
     "problems_stated", "problems_itemised", "problems_total", "status_source",
-    "problems_completed", "problems_basically_completed", "problems_in_progress", "problems_unfinished",
-    "problems_long_term_only", "problems_no_status", "problems_long_term",
+    "problems_completed", "problems_basically_completed", "problems_phase_completed", "problems_in_progress",
+    "problems_unfinished", "problems_long_term_only", "problems_no_status", "problems_long_term",
     "money_recovered_yuan", "cases_filed", "people_disciplined", "people_organisational", "people_accountable",
     "clues_transferred", "rules_made", "has_contact_block", "contact_phone", "contact_address",
     "contact_postcode", "contact_email", "is_template", "stated_completion_rate",
@@ -124,8 +125,8 @@ def test_central_province_report():
         "inspection_start": "2020-10", "inspection_end": "2020-12", "feedback_date": "2021-02-03",
         "published_at": "2021-10-27T09:30:00+08:00", "lag_days": 266,
         "problems_stated": 5, "problems_itemised": 5, "problems_total": 5, "status_source": "items",
-        "problems_completed": 3, "problems_basically_completed": 1, "problems_in_progress": 1, "problems_unfinished": 0,
-        "problems_long_term_only": 0, "problems_no_status": 0, "problems_long_term": 2,
+        "problems_completed": 3, "problems_basically_completed": 1, "problems_phase_completed": 0, "problems_in_progress": 1,
+        "problems_unfinished": 0, "problems_long_term_only": 0, "problems_no_status": 0, "problems_long_term": 2,
         "money_recovered_yuan": 3_568_000.0 + 125_000_000.0 + 28_000_000.0,  # 356.8万 + 1.25亿 + 2800万
         "cases_filed": 45, "people_disciplined": 38, "people_organisational": None, "people_accountable": None,
         "clues_transferred": None, "rules_made": 46,
@@ -543,3 +544,99 @@ def test_village_report_with_marks_is_a_report_not_a_feedback_notice():
             "2.党员发展把关不严。已重新履行培养考察程序。【已整改】")
     assert classify("", body) == "rectification_report"
     assert classify("石塘村党支部关于市委提级巡察反馈问题整改情况的公示", body) == "rectification_report"
+
+
+# -- real wordings (issue 20): publication clauses, 阶段性完成, stated totals ----------
+
+OPENING = "根据区委统一部署，2024年3月至5月，区委第二巡察组对区交通运输局党组进行了常规巡察，并于2024年6月12日反馈了巡察意见。"
+
+
+@pytest.mark.parametrize("clause", [
+    "现将巡察整改进展情况报告如下：",
+    "现将整改进展情况报告如下：",
+    "现根据规定将巡察整改进展情况予以公布。",
+    "现将巡察整治情况予以公布。",
+    "按照有关要求，将巡察整改进展情况予以通报。",
+    "现将整改进展情况向社会公开，接受干部群众监督。",
+])
+def test_every_publication_clause_makes_a_report(clause):
+    body = OPENING + clause + "\n截至目前，反馈的12个问题已完成整改10个，正在推进2个。"
+    assert classify("", body) == "rectification_report"
+    parsed = parse_disclosure("", body, "2024-09-01")
+    assert (parsed["disclosure"]["team"], parsed["disclosure"]["problems_stated"]) == ("区委第二巡察组", 12)
+
+
+def test_news_and_a_round_summary_with_a_publication_clause_are_no_report():
+    # A round's progress for forty units at once is a summary; news that mentions publication is news.
+    summary = ("2022年1月27日，区委4个巡察组向40家被巡察单位党组织全面反馈巡察情况。\n"
+               "按照规定，现将整改进展情况向社会公开，接受干部群众监督。")
+    assert classify("", summary) == "round_summary"
+    news = "20日起，中央纪委国家监委网站向社会公布十九届中央第五轮巡视整改进展情况，接受干部群众监督。"
+    assert classify("十九届中央第五轮巡视整改进展情况开始公布", news) != "rectification_report"
+
+
+def test_phase_completed_is_its_own_class_and_never_counted_completed():
+    body = (OPENING + "现将整改进展情况予以公布。\n截至目前，反馈的35个问题，整改完成28个，阶段性完成7个。\n"
+            "1.关于“项目管理不规范”问题（阶段性完成）\n开展专项清理。\n2.关于“制度执行不严”问题（已完成）\n修订制度3项。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert subset(disclosure, {"problems_total", "problems_completed", "problems_phase_completed", "status_source"}) == {
+        "problems_total": 35, "problems_completed": 28, "problems_phase_completed": 7, "status_source": "stated"}
+    problems = parse_disclosure("", body, "2024-09-01")["problems"]
+    assert [(p["status"], p["status_class"]) for p in problems] == [("阶段性完成", "phase_completed"), ("已完成", "completed")]
+    # "已完成阶段性任务" stays in progress, "基本完成" basically completed.
+    assert [status_class(s) for s in ("已完成阶段性任务", "基本完成", "阶段性完成整改")] == [
+        "in_progress", "basically_completed", "phase_completed"]
+
+
+@pytest.mark.parametrize("sentence, total", [
+    ("省委巡视组反馈的6个方面18个突出问题，已完成整改15个。", 18),
+    ("将反馈意见细化成39个具体问题，逐项明确责任。", 39),
+    ("制定整改方案，对应34个具体问题清单，目前已全部完成整改。", 34),
+])
+def test_stated_totals_in_other_wordings(sentence, total):
+    disclosure = parse_disclosure("", OPENING + "现将整改进展情况予以公布。\n" + sentence, "2024-09-01")["disclosure"]
+    assert disclosure["problems_stated"] == total
+
+
+@pytest.mark.parametrize("opening, published_at, feedback", [
+    ("9月11日，市委第四巡察组向市交通运输局党组反馈了巡察意见。", "2024-12-20T10:00:00+08:00", "2024-09-11"),
+    # After a publication in March, a September feedback was the year before.
+    ("9月11日，市委第四巡察组向市交通运输局党组反馈了巡察意见。", "2025-03-02", "2024-09-11"),
+    ("2024年10月至12月，市委第二巡察组对市交通运输局党组进行了巡察，并于1月17日进行了反馈。", "2025-06-01", "2025-01-17"),
+    ("市委第二巡察组于2024年10月至12月对市交通运输局党组进行了巡察，并于2025年1月17日进行了反馈。", None, "2025-01-17"),
+])
+def test_feedback_dates_without_their_year_take_it_from_the_inspection_or_publication(opening, published_at, feedback):
+    parsed = parse_disclosure("", opening + "现将巡察整改进展情况予以公布。", published_at)
+    assert parsed["disclosure"]["feedback_date"] == feedback
+
+
+@pytest.mark.parametrize("title, opening, unit, unit_type", [
+    ("中共交通运输部党组关于巡视整改进展情况的通报",
+     "根据中央统一部署，中央第三巡视组对交通运输部党组(以下简称部党组)进行了常规巡视。", "交通运输部", "中央和国家机关"),
+    ("", "根据省委统一部署，省委第五巡视组对省卫(wèi)生健康委党组进行了常规巡视。", "省卫生健康委", "部门"),
+    ("中共株洲市卫生健康委员会党组关于巡察整改情况的通报",
+     "根据市委统一部署，市委第二巡察组对株洲市卫生健康委员会进行了巡察。", "株洲市卫生健康委员会", "部门"),
+    # The inspected field is no unit: the title's issuer is.
+    ("中共丹阳市外包服务中心党委关于巡察整改情况的通报",
+     "根据市委统一部署，市委第一巡察组对全市民生领域外包服务开展了专项巡察。", "丹阳市外包服务中心", "部门"),
+    # 委员会 after a place or a body is its party committee.
+    ("中国共产党建德市大同镇委员会关于巡察整改情况的通报",
+     "根据市委统一部署，市委第二巡察组对大同镇委员会进行了巡察。", "建德市大同镇", "乡镇"),
+])
+def test_unit_without_asides_and_never_the_inspected_field(title, opening, unit, unit_type):
+    disclosure = parse_disclosure(title, opening + "现将巡视整改进展情况予以公布。", "2024-01-01")["disclosure"]
+    assert (disclosure["unit"], disclosure["unit_type"]) == (unit, unit_type)
+
+
+def test_term_and_round_stated_after_the_opening_and_rules_counted_before_制度():
+    body = (OPENING + "现将巡察整改进展情况予以公布。\n我们坚持落实八届市委第一轮巡察反馈意见，"
+            "先后制定、完善31项制度。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["term"], disclosure["round"], disclosure["rules_made"]) == (8, 1, 31)
+
+
+def test_entry_notices_in_their_real_wordings():
+    body = ("按照县委统一部署，十七届县委第六轮巡察共组建6个巡察组对西川镇党委开展巡察。"
+            "县委巡察组受理信访举报时间截止到2024年12月10日。")
+    assert classify("", body) == "entry_notice"
+    assert classify("巡 察 公 告", "六届市委第九轮巡察派出6个巡察组对市委办公室开展常规巡察。") == "entry_notice"

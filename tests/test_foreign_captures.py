@@ -28,6 +28,8 @@ from archive.importer import WARC_MAX_BYTES, ImportReport, _Importer
 from captures import SOFTWARE, CaptureReader, WarcCapture
 from captures.reader import CaptureChanged
 
+pytestmark = pytest.mark.slow
+
 PAGES = {"index.html": 1, "a.html": 2, "b.html": 3}
 
 

@@ -33,6 +33,14 @@ META_LINES = [
     ("2015-03-12 10:20:33　来源：云溪日报　作者：卢瑶　[字号 大 中 小]",
      {"published": "2015-03-12 10:20:33", "source": "云溪日报", "author": "卢瑶"}),
     ("青州新闻网 2023年6月12日 08:15 记者 严明", {"published": "2023年6月12日 08:15", "byline": "严明", "outlet": "青州新闻网"}),
+    # Real forms (bench/real_pages): a counter word without its colon, labels left empty, 刊发日期.
+    ("发表日期:2011-02-12 点击", {"published": "2011-02-12"}),
+    ("文章来源: 文章作者: 发布时间:2007-06-09 01:14 字体: [ ]  进入论坛", {"published": "2007-06-09 01:14"}),
+    ("刊发日期:2011-12-08 阅读次数: 作者:  语音阅读:", {"published": "2011-12-08"}),
+    ("发布时间:2010年03月07日 16:09 | 进入复兴论坛 | 来源:人民网", {"published": "2010年03月07日 16:09", "source": "人民网"}),
+    ("2005-04-27 14:32更新 来源:新华网", {"published": "2005-04-27 14:32", "source": "新华网"}),
+    ("- 发布时间:2014-10-11 05:38:46 来源:经济日报 责任编辑:罗伯特",
+     {"published": "2014-10-11 05:38:46", "source": "经济日报", "editor": "罗伯特"}),
 ]
 
 NOT_META_LINES = [
@@ -109,6 +117,23 @@ def test_title_is_reconciled_and_the_site_name_is_the_publisher(head, heading, t
     doc = read(page(head, NAV + heading + ARTICLE + FOOT))
     assert (doc["title"], doc["publisher"]) == (title, publisher)
     assert doc["body_text"].startswith("县委第二巡察组") and doc["body_text"].endswith("正在持续推进。")
+
+
+def test_article_title_meta_loses_its_markup_and_a_title_keeps_its_own_dash():
+    # A CMS wrote the headline's markup into ArticleTitle; no heading element repeats the title.
+    head = ('<meta name="ArticleTitle" content="&lt;div&gt;&lt;p&gt;&lt;span&gt;县住建局巡察整改情况&lt;/span&gt;&lt;/p&gt;&lt;/div&gt;">'
+            "<title>县住建局巡察整改情况_某县人民政府</title>")
+    assert read(page(head, NAV + ARTICLE + FOOT))["title"] == "县住建局巡察整改情况"
+    # Only the site's and column's names are cut from <title>: the title's own dash stays.
+    head = "<title>从严治党——县住建局巡察整改情况_通知公告_某县人民政府</title>"
+    assert read(page(head, NAV + ARTICLE + FOOT))["title"] == "从严治党——县住建局巡察整改情况"
+
+
+def test_a_json_ld_date_is_read_when_the_page_prints_none():
+    head = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "县住建局巡察整改情况",'
+            ' "datePublished": "2023-09-15T16:20:00+08:00"}</script><title>县住建局巡察整改情况_某县人民政府</title>')
+    doc = read(page(head, NAV + "<h1>县住建局巡察整改情况</h1>" + ARTICLE + FOOT), url="https://www.example-county.gov.cn/zwgk/a/1043521.html")
+    assert doc["published_at"] == "2023-09-15T16:20:00+08:00"
 
 
 def test_info_line_gives_date_source_author_editor_and_furniture_goes():

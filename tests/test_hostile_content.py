@@ -19,9 +19,12 @@ from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "browser"
 
-pytestmark = pytest.mark.skipif(
-    not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
-)
+pytestmark = [
+    pytest.mark.browser, pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]).exists(), reason="Debian chromium is not installed"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

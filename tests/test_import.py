@@ -8,11 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from test_crash_safety import report_text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.db import Archive
+from archive.importer import import_paths
+
+pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
 REPO = Path(__file__).resolve().parents[1]
@@ -139,3 +143,42 @@ def test_input_bounds_every_bad_path_is_a_failure_and_damaged_text_is_salvaged(t
         assert "WARC/1.0" not in captured["body_text"]
         assert archive.document_for_url((docs / "good.txt").resolve().as_uri())["warnings"] is None
         assert archive.count("documents") == 4  # the folder loop walked once: no doubles
+
+
+def test_a_folder_walk_skips_notes_and_search_pages_and_counts_them(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(FIXTURES, docs)
+    (docs / "README.md").write_text("# 这些页面\n从县纪委监委网站保存，2024年3月。\n", encoding="utf-8")
+    (docs / "SOURCES.txt").write_text("template_report.txt: http://example.gov.cn/a.html\n", encoding="utf-8")
+    results = "".join(f"<li><a href='/a{i}.html'>巡察整改情况的通报</a><span>2024-0{i}-1{i}</span></li>" for i in range(1, 7))
+    (docs / "results.html").write_text(
+        f"<html><head><title>纪委监委网站</title></head><body><p>搜索结果：共找到6条</p><ul>{results}</ul></body></html>",
+        encoding="utf-8")
+    (docs / "was5-search-page1.html").write_text("<html><body><p>巡视整改</p></body></html>", encoding="utf-8")
+    db = tmp_path / "a.db"
+    done = run_import(docs, "--db", db)
+    assert done.returncode == 0, done.stderr
+    assert "imported: 4 new; 4 documents" in done.stdout
+    assert "skipped, not articles: 2 note, 2 search_results" in done.stdout
+    # A file named on the command line is imported whatever its name.
+    named = run_import(docs / "README.md", "--db", db)
+    assert named.returncode == 0 and "imported: 1 new; 5 documents" in named.stdout
+
+
+SAVED_PAGE = Path(__file__).parent / "fixtures" / "saved_pages" / "saved_page_og_url.html"
+
+
+def test_a_saved_page_keeps_the_address_it_gives_for_itself(tmp_path):
+    """og:url first; a page without canonical link or og:url is known by its share link's url=."""
+    shared_only = tmp_path / "shared_only.html"
+    shared_only.write_text(
+        SAVED_PAGE.read_text(encoding="utf-8").replace('<meta property="og:url"', '<meta property="og:nothing"'),
+        encoding="utf-8",
+    )
+    with Archive(tmp_path / "a.db") as archive:
+        import_paths([SAVED_PAGE, shared_only], archive)
+        rows = {Path(r["url"]).name: r for r in archive.db["documents"].rows}
+    address = "http://www.meixi.gov.cn/art/2023/9/12/art_1229_88123.html"
+    assert rows["saved_page_og_url.html"]["page_url"] == address
+    assert rows["shared_only.html"]["page_url"] == address  # from weibo's share.php?url=…
+    assert all(r["url"].startswith("file:") for r in rows.values())

@@ -22,7 +22,7 @@ import pytest
 
 from datasette_server import REPO, served_archive
 
-pytestmark = pytest.mark.install
+pytestmark = [pytest.mark.install, pytest.mark.slow]
 
 PACKAGES = ("archive", "captures", "crawler", "pipelines", "sites")
 

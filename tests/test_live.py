@@ -22,6 +22,7 @@ import urllib.parse
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, query
 from datasette_server import free_port, served_archive
 from test_crash_safety import document_count, report_text, write_reports
@@ -30,6 +31,8 @@ from test_crawl_resume import STEADY
 from archive.db import Archive
 from archive.importer import import_paths
 from crawler.mirror import start_mirror
+
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
 # What the README promises: a page committed by a writer is on the next request; the
 # writers commit every page (crawl) or every 64 pages (import, rebuild).

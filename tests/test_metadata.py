@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from archive import labels, schema
-from pipelines import dedupe
+from archive import copy_groups, labels, schema
 from archive.db import Archive
 
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
@@ -24,8 +23,8 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),
         ("rounds", schema.ROUNDS),
-        ("minhash", dedupe.TABLES["minhash"]),
-        ("minhash_bands", dedupe.TABLES["minhash_bands"]),
+        ("minhash", copy_groups.TABLES["minhash"]),
+        ("minhash_bands", copy_groups.TABLES["minhash_bands"]),
         *[(name, {"code": str, "label": str}) for name in labels.LABEL_TABLES],
     ],
 )
@@ -78,7 +77,7 @@ def test_every_coded_value_has_a_chinese_label():
 
     assert set(labels.DOC_TYPES) == set(DOC_TYPES)
     assert set(labels.LEVELS) == set(_SENDER_LEVEL.values())
-    printed = [None, "已完成", "已完成，并将长期坚持", "基本完成", "正在推进", "持续推进", "未完成", "长期坚持", "整改中"]
+    printed = [None, "已完成", "已完成，并将长期坚持", "基本完成", "阶段性完成", "正在推进", "持续推进", "未完成", "长期坚持", "整改中"]
     assert {status_class(status) for status in printed} == set(labels.STATUS_CLASSES)
     assert all(
         "\u4e00" <= label[0] <= "\u9fff"

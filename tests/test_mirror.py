@@ -22,6 +22,8 @@ from crawler.mirror.families import SITES_BY_HOST as FAMILY_SITES
 from crawler.mirror.server import SiteTree
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
+pytestmark = pytest.mark.mirror
+
 ROOT = Path(__file__).resolve().parents[1]
 CCDI_REPORT = "https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html"
 CCDI_REPORT_TITLE = "中共河北省委关于十九届中央第六轮巡视整改进展情况的通报"
@@ -112,6 +114,8 @@ def test_other_sites_have_no_challenge(mirror):
     assert body == fixture_bytes("www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html")
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_real_chromium_passes_the_challenge(mirror):
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
@@ -239,10 +243,11 @@ def _free_port_run(length: int) -> int:
     raise RuntimeError("no free port range")
 
 
+@pytest.mark.slow
 def test_command_line_prints_the_host_map_and_serves(tmp_path):
     base = _free_port_run(len(SERVED_HOSTS))
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.mirror", "--port-base", str(base)],
+        [sys.executable, "-m", "archive", "mirror", "--port-base", str(base)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pipelines import RawDocument, StageError, process
 from pipelines.clean import clean, normalise_space
 from pipelines.disclosure import parse_disclosure
+from pipelines.disclosure.totals import PARTITION
 from pipelines.extract import Extracted, decode
 
 EXAMPLES = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -109,8 +110,5 @@ def test_disclosure_parser_never_raises_and_counts_add_up(title, body):
     disclosure, problems = parsed["disclosure"], parsed["problems"]
     assert disclosure["problems_itemised"] == len(problems)
     if disclosure["status_source"] in ("items", "selection"):
-        by_status = sum(disclosure[k] for k in (
-            "problems_completed", "problems_basically_completed", "problems_in_progress",
-            "problems_unfinished", "problems_long_term_only", "problems_no_status",
-        ))
+        by_status = sum(disclosure[k] for k in PARTITION)
         assert by_status == len(problems)

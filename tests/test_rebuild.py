@@ -16,12 +16,14 @@ from conftest import query
 from test_crash_safety import report_text, write_reports
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import search
+from archive import search_index
 from archive.db import Archive
 from archive.importer import import_paths
 from archive.lock import ArchiveLock
 from archive.rebuild import RebuildRefused, rebuild
 from captures import WarcCapture
+
+pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -61,11 +63,11 @@ def test_rebuild_of_imports_equals_the_imported_archive(tmp_path):
     assert schema_objects(tmp_path / "rebuilt.db") == schema_objects(db)
     for path in (db, tmp_path / "rebuilt.db"):
         conn = sqlite3.connect(path)
-        search.register_functions(conn)  # the check compares the index with its texts' index form
+        search_index.register_functions(conn)  # the check compares the index with its texts' index form
         for fts in ("documents_fts", "problems_fts"):
             conn.execute(f"insert into {fts} ({fts}, rank) values ('integrity-check', 1)")
         for table, term in (("documents", "整改"), ("problems", "台账")):
-            found = conn.execute(f"select count(*) from {table}_fts where {table}_fts match ?", [search.phrase(term)]).fetchone()[0]
+            found = conn.execute(f"select count(*) from {table}_fts where {table}_fts match ?", [search_index.phrase(term)]).fetchone()[0]
             assert found == containing(rebuilt[table].values(), term) > 0
         conn.close()
     assert len(rebuilt["disclosures"]) == 6 and len(rebuilt["problems"]) > 20
@@ -76,7 +78,7 @@ def test_rebuild_of_imports_equals_the_imported_archive(tmp_path):
 def containing(rows, term: str) -> int:
     """Rows with ``term`` in a searched column (the substring oracle)."""
     columns = ("title", "body_text", "text", "source", "author", "editor", "publisher", "declared_source", "declared_author")
-    return sum(any(term in search.comparable(str(row.get(c) or "")) for c in columns) for row in rows)
+    return sum(any(term in search_index.comparable(str(row.get(c) or "")) for c in columns) for row in rows)
 
 
 def schema_objects(path: Path) -> list[tuple]:

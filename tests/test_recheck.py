@@ -1,8 +1,11 @@
 """Pages edited or removed after publication, seen by a re-checking crawl of the mirror."""
 
+import pytest
 from conftest import copy_sites, query, run_crawl_process
 
 from crawler.mirror import start_mirror
+
+pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
 COLUMN = "www.bjsupervision.gov.cn/zt/shejswxc/xsfk"
 EDITED = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202111/t20211122_83977.html"

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from archive.rounds import ROUNDS_CSV, load_rounds, round_id_for
+from pipelines.disclosure.rounds import ROUNDS_CSV, load_rounds, round_id_for
 
 COLUMNS = [
     "round_id", "term", "round", "kind", "inspection_start", "inspection_end",

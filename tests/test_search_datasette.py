@@ -3,7 +3,7 @@
 Queries of 1, 2, 3 and 4 Han characters and longer behave as exact substring
 search over titles, texts and bylines, traditional and simplified characters
 alike; any input gives a page, never an error.  Each answer is compared with
-the substring oracle (:func:`archive.search.comparable`) and with concrete
+the substring oracle (:func:`archive.search_index.comparable`) and with concrete
 values.
 """
 
@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from datasette_server import get_json, served_archive
 
-from archive import search
+from archive import search_index
 from archive.db import Archive
 from archive.importer import import_paths
+
+pytestmark = pytest.mark.slow
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEXT_FIELDS = ("title", "body_text", "source", "author", "editor", "publisher", "declared_source", "declared_author")
@@ -63,8 +65,8 @@ def search_ids(base: str, query: str, **args) -> set[str]:
 
 
 def oracle(rows: dict, term: str) -> set[str]:
-    wanted = search.comparable(term)
-    return {i for i, row in rows.items() if any(wanted in search.comparable(row[f] or "") for f in TEXT_FIELDS)}
+    wanted = search_index.comparable(term)
+    return {i for i, row in rows.items() if any(wanted in search_index.comparable(row[f] or "") for f in TEXT_FIELDS)}
 
 
 SINA = "af843bb05a08b9fc"
@@ -136,8 +138,10 @@ def test_results_show_a_highlighted_snippet(served):
     _, html, _ = get(url(base.rsplit("/", 1)[0], "-/search", q="纪律建设"))
     # Shown in each text's own characters: the traditional copy's hit stays traditional.
     assert re.findall(r"<mark>.*?</mark>", html) == ["<mark>纪律建设</mark>", "<mark>紀律建設</mark>"]
-    counts = re.findall(r"<h2>(Documents|Problems)\s*<small>— ([\d,]+) found</small>", html)
-    assert counts == [("Documents", "2"), ("Problems", "0")]
+    # Two pages, one text: the traditional copy is marked and counted once.
+    counts = re.findall(r"<h2>(Documents|Problems)\s*<small class=\"found\">— ([\d,]+) texts? found([^<]*)</small>", html)
+    assert counts == [("Documents", "1", " (2 pages: republished copies marked, counted once)"), ("Problems", "0", "")]
+    assert html.count('class="copy-mark"') == 1
     _, html, _ = get(url(base.rsplit("/", 1)[0], "-/search", q="党费"))
     assert "<mark>党费</mark>收缴不规范" in html and html.count('href="/-/document/') >= 2
 
@@ -185,22 +189,34 @@ def test_server_is_read_only_and_local(served):
     assert get_json(f"{base}.json?_shape=array&sql=select+count(*)+as+n+from+documents")[0]["n"] > 0
 
 
-def test_broad_searches_are_planned_without_counting_everything(archive_path):
+def texts_of(rows: dict, ids: set[str]) -> int:
+    return len({rows[i]["canonical_id"] or i for i in ids})
+
+
+def test_broad_searches_are_planned_and_counted_exactly(archive_path):
     """With a probe limit of 2 every common term is 'broad': the page walks the
-    table in its sort order, the count is bounded, facets come on request —
-    and the rows are still exactly the oracle's."""
+    table in its sort order, facets come on request and group the matches read
+    once — the rows are still exactly the oracle's, and the count is exact."""
     db_path, rows = archive_path
     with served_archive(db_path, env={"ZHENGGAI_SEARCH_PROBE_LIMIT": "2"}) as base:
-        base = f"{base}/archive"
         expected = oracle(rows, "整改")
-        assert len(expected) > 2
+        texts = texts_of(rows, expected)
+        assert len(expected) > texts > 2  # copies among them
+        _, html, _ = get(url(base, "-/search", q="整改"))
+        found = re.search(r"<h2>Documents\s*<small class=\"found\">— ([\d,]+) texts found \(([\d,]+) pages", html)
+        assert found and found.groups() == (str(texts), str(len(expected)))
+        base = f"{base}/archive"
         assert search_ids(base, "整改") == expected
         assert search_ids(base, "整改", _sort="title") == expected
         page = get_json(url(base, "documents.json", _search="整改"))
         assert page["filtered_table_rows_count"] is None and page["facet_results"] == {}
-        assert "add &_withfacets=1 to count by facet" in page["human_description_en"]
+        assert f"({texts} texts in {len(expected)} pages; add &_withfacets=1 to count by facet" in page["human_description_en"]
+        _, html, _ = get(url(base, "documents", _search="整改"))
+        assert f"{len(expected)} rows" in html
         faceted = get_json(url(base, "documents.json", _search="整改", _withfacets="1"))
         assert sum(v["count"] for v in faceted["facet_results"]["doc_type"]["results"]) == len(expected)
+        canonical = {v["value"]: v["count"] for v in faceted["facet_results"]["is_canonical"]["results"]}
+        assert canonical == {1: texts, 0: len(expected) - texts}  # every copy's canonical text matches too
         # Rare terms are still listed in full and counted.
         page = get_json(url(base, "documents.json", _search="贸促会"))
         assert page["filtered_table_rows_count"] == 1

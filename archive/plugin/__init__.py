@@ -1,11 +1,14 @@
 """Datasette plugin of the archive: this module only registers the hooks.
 
-* search (:mod:`.search`: the ``_search`` box of the documents and problems
-  tables and ``/-/search``) and the bounds of JSON responses (:mod:`.serving`)
+* search (:mod:`.search_page`: the ``_search`` box of the documents and problems
+  tables and ``/-/search``) and the bounds of JSON responses (:mod:`.bounds`)
   are modules of hooks, registered here as plugins of their own;
-* routes: the home page (:mod:`.home`) and the record page with its WARC
-  record (:mod:`.record`);
+* routes: the home page (:mod:`.home`), the record page with its WARC
+  record (:mod:`.record`), a unit's ledger (:mod:`.ledger`), the about page
+  (:mod:`.about`) and the whole database as a consistent snapshot (:mod:`.downloads`);
+* error pages in the site's layout (:mod:`.errors`, a plugin of its own: it runs first);
 * ``render_cell``: titles link to the record page everywhere (:mod:`.links`);
+  money, coded values and unit names shown for reading (:mod:`.cells`);
 * ``.atom``: Atom feeds of queries with ``atom_*`` columns (:mod:`.feeds`);
 * ``archive.js`` / ``archive.css`` (``static/``): column descriptions shown
   on demand, a "CSV for Excel" link beside every CSV link, copy buttons;
@@ -21,22 +24,23 @@ environment loads it.
 from datasette import hookimpl
 from datasette.plugins import pm
 
-from . import exports, feeds, home, links, record, search, security, serving
-from .served import PLUGIN_NAME
+from . import about, bounds, cells, downloads, errors, exports, feeds, home, ledger, links, record, search_page, security
+from .database import PLUGIN_NAME
 
-for _module in (search, serving):
+for _module in (search_page, bounds, errors):
     if not pm.is_registered(_module):
         pm.register(_module, name=_module.__name__)
 
 
 @hookimpl
 def register_routes():
-    return [*home.ROUTES, *record.ROUTES]
+    return [*home.ROUTES, *record.ROUTES, *ledger.ROUTES, *about.ROUTES, *downloads.ROUTES]
 
 
 @hookimpl
 def render_cell(value, column, table, database, row, datasette):
-    return links.render_cell(value, column, table, database, row, datasette)
+    found = links.render_cell(value, column, table, database, row, datasette)
+    return found if found is not None else cells.render_cell(value, column, table, row, datasette)
 
 
 @hookimpl

@@ -4,7 +4,7 @@
 The canned query ``new_disclosures`` is the journalist's feed: new reports as
 the archive finds them, filtered by a phrase or a level, so a subscription
 follows one question.  The columns follow datasette-atom's convention
-(optional ``atom_content``, ``atom_link`` — a path such as ``/-/document/<id>``
+(optional ``atom_content``, ``atom_published`` — the entry's publication date —, ``atom_link`` — a path such as ``/-/document/<id>``
 is made absolute on the server that answers —, ``atom_author_name``), but a feed
 with no entry yet is valid here (datasette-atom 0.9 answers 500 to it, and a
 subscription to a phrase nobody has published yet is the common case).
@@ -19,6 +19,11 @@ from feedgen.feed import FeedGenerator
 
 REQUIRED_COLUMNS = {"atom_id", "atom_title", "atom_updated"}
 _NOT_FILTERS = ("_", "sql")
+
+
+def feed_time(value: str) -> str:
+    """A publication time for Atom, which needs a zone: a bare day (``2021-10-27``) is midnight in Beijing."""
+    return f"{value}T00:00:00+08:00" if len(value) == 10 else value
 
 
 def can_render(columns) -> bool:
@@ -45,6 +50,8 @@ def render(datasette, request, database, table, query_name, columns, rows):
         entry.id(str(row["atom_id"]))
         entry.title(str(row["atom_title"]))
         entry.updated(row["atom_updated"])
+        if "atom_published" in columns and row["atom_published"]:
+            entry.published(feed_time(row["atom_published"]))
         if "atom_content" in columns and row["atom_content"]:
             entry.content(row["atom_content"], type="text")
         if "atom_link" in columns and row["atom_link"]:

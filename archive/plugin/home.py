@@ -10,8 +10,10 @@ from datasette import Response
 from datasette.utils import derive_named_parameters
 
 from .. import labels
+from .about import download_facts
+from .cells import yuan
 from .record import display_time
-from .served import archive_database
+from .database import archive_database
 
 SEARCH_PATH = "/-/search"
 DASHBOARD = "rectification"
@@ -29,6 +31,9 @@ select
   (select count(*) from problems p join disclosures d on d.document_id = p.document_id
      where d.is_canonical and not d.is_template) as problems,
   (select count(*) from documents where is_canonical) as texts,
+  (select sum(d.money_recovered_yuan) {REPORTS}) as money_recovered_yuan,
+  (select sum(d.people_disciplined) {REPORTS}) as people_disciplined,
+  (select count(*) from inspections i where i.reports = 0 and i.due_date < date('now')) as overdue,
   (select count(*) from documents where not is_canonical) as copies
 """
 PROBLEMS_BY_STATUS = """
@@ -82,6 +87,12 @@ async def home_page(datasette, request):
         "search_url": datasette.urls.path(SEARCH_PATH),
         "query": request.args.get("q", ""),
         "figures": figures,
+        "money": yuan(figures["money_recovered_yuan"]) if figures["money_recovered_yuan"] is not None else None,
+        "money_exact": f"{figures['money_recovered_yuan'] or 0:,.0f}",
+        "download": download_facts(datasette, database),
+        "about_url": datasette.urls.path("/-/about"),
+        "overdue_url": datasette.urls.query(database.name, "overdue_reports"),
+        "units_url": datasette.urls.query(database.name, "units_ledger"),
         "statuses": [{**s, "width": round(100 * s["problems"] / most) if most else 0} for s in statuses],
         "latest": latest,
         "questions": questions,
@@ -94,6 +105,7 @@ async def home_page(datasette, request):
             ("Problems", f"{tables}/problems?is_canonical=1", "every itemised problem and its status"),
             ("Documents", f"{tables}/documents?is_canonical=1", "every archived text; copies hidden"),
             ("Copies", f"{tables}/copies", "texts published more than once, and by whom"),
+            ("Units", datasette.urls.query(database.name, "units_ledger"), "every inspected unit, with its ledger page"),
             ("All tables", tables, "and SQL"),
         ],
     }

@@ -8,7 +8,7 @@ record.  A problem's title opens the record at that problem.
 
 from markupsafe import Markup
 
-from .served import document_path
+from .database import document_path
 
 _TITLED_TABLES = ("problems", "versions")  # their document_id cell shows the document's title
 
@@ -24,7 +24,9 @@ def _plain(cell):
 
 def _anchor(table, row) -> str:
     if table == "problems":
-        return f"#problem-{_plain(row['position'])}"
+        # A search result shows a few columns, not position; the id ends in it (<document id>-007).
+        position = _plain(row["position"]) if "position" in row.keys() else int(str(_plain(row["id"])).rsplit("-", 1)[1])
+        return f"#problem-{position}"
     if table == "versions":
         return "#versions"
     return ""

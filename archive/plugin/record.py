@@ -20,7 +20,7 @@ from datasette.utils import derive_named_parameters
 
 from .. import labels
 from . import textdiff
-from .served import archive_database
+from .database import archive_database
 
 ROUTES_ID = r"(?P<document_id>[0-9a-f]{16})"
 DISCLOSURE_FACTS = (
@@ -30,7 +30,7 @@ DISCLOSURE_FACTS = (
     ("inspection_end", "Inspection end"), ("feedback_date", "Feedback"), ("published_at", "Published"),
     ("lag_days", "Days feedback → publication"), ("problems_stated", "Problems the report states"),
     ("problems_itemised", "Problems listed"), ("problems_total", "Problems"), ("status_source", "Status counts from"),
-    ("problems_completed", "Completed"), ("problems_basically_completed", "基本完成"),
+    ("problems_completed", "Completed"), ("problems_basically_completed", "基本完成"), ("problems_phase_completed", "阶段性完成"),
     ("problems_in_progress", "In progress"), ("problems_unfinished", "未完成"),
     ("problems_long_term_only", "Only 长期坚持"), ("problems_no_status", "No status"),
     ("problems_long_term", "Long-term (…长期坚持)"), ("money_recovered_yuan", "Money recovered (yuan)"),
@@ -78,8 +78,11 @@ def citation(document: dict, cited_on: date) -> str:
     if document["publisher"] and document["publisher"] != responsible:
         parts.append(f"{document['publisher']}, ")
     parts.append(f"({published})" if published else "")
-    parts.append(f"[{cited_on.isoformat()}]. {document['url']}.")
+    # A saved page imported from a file is cited by the address it gives for itself.
+    parts.append(f"[{cited_on.isoformat()}]. {document.get('page_url') or document['url']}.")
     archived = f" 整改档案存档 {document['id']}，抓取于 {(document['fetched_at'] or '')[:10]}"
+    if document.get("page_url"):
+        archived = f" 整改档案存档 {document['id']}，导入于 {(document['fetched_at'] or '')[:10]}"
     if document["gone_at"]:
         archived += f"；原网页自 {document['gone_at'][:10]} 起已删除"
     return "".join(parts) + archived + "."

@@ -18,19 +18,17 @@ Runs on the archive's machine, for the whole crawl:
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from archive.db import Archive, warc_dir_for
 from crawler.archive_pipeline import INTERRUPTED, KILLED, errors_by_kind, last_run_state, run_status
 from crawler.cluster.crawl import OPEN, ClusterCrawl, connect
 from crawler.cluster.writer import CaptureWriter
+from crawler.port import ArchiveOpener, WritingArchive
 from crawler.run import project_settings, report, spider_names
 from sites import get_profile
 
@@ -40,17 +38,12 @@ logger = logging.getLogger(__name__)
 _LEAVE_GRACE_SECONDS = 10.0
 
 
-def _snapshot(archive: Archive, spider_cls) -> dict[str, dict]:
+def _snapshot(archive: WritingArchive, spider_cls) -> dict[str, dict]:
     """What the archive holds for the site, as the spiders ask it (crawler/mixins.py)."""
-    hosts = {host.lower() for host in get_profile(spider_cls.profile_name).hosts}
-    return {
-        url: {"published_at": published_at, "hints": json.loads(hints or "{}")}
-        for url, published_at, hints in archive.db.execute("select url, published_at, hints from documents")
-        if (urlsplit(url).hostname or "") in hosts
-    }
+    return archive.known_pages(get_profile(spider_cls.profile_name).hosts)
 
 
-def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: str, recheck: bool) -> ClusterCrawl | None:
+def open_or_resume(client, archive: WritingArchive, spiders: list[str] | None, prefix: str, recheck: bool) -> ClusterCrawl | None:
     crawl = ClusterCrawl.current(client, prefix)
     if crawl is not None:
         if spiders and sorted(spiders) != crawl.spiders:
@@ -79,23 +72,22 @@ def open_or_resume(client, archive: Archive, spiders: list[str] | None, prefix: 
     return crawl
 
 
-def worker_command(cluster_url: str, worker_args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "crawler.run", "--cluster", cluster_url, *worker_args]
-
-
 def run_cluster_crawl(
     cluster_url: str,
     spiders: list[str] | None,
     db_path: str,
     *,
-    warc_dir: str | None = None,
+    open_archive: ArchiveOpener,
+    warc_dir: str,
     workers: int = 0,
-    worker_args: list[str] | None = None,
+    worker_command: list[str] | None = None,
     recheck: bool = False,
     settings: dict | None = None,
 ) -> int:
     """Coordinate and write the cluster crawl (see the module docstring); returns
     0 when every site was ok, 1 when one failed, 2 when the crawl could not start.
+    ``open_archive(db_path)`` opens the archive; ``warc_dir`` is where the workers'
+    captures are copied; ``workers`` local worker processes run ``worker_command``.
     ``settings`` are Scrapy settings on top of the project's (the ``CLUSTER_*`` ones
     count here)."""
     extra_settings = settings
@@ -108,13 +100,13 @@ def run_cluster_crawl(
     except Exception as exc:
         print(f"cannot reach Redis at {cluster_url}: {exc}", file=sys.stderr)
         return 2
-    warc_dir = Path(warc_dir) if warc_dir else warc_dir_for(db_path)
-    with Archive(db_path) as archive:
+    warc_dir = Path(warc_dir)
+    with open_archive(db_path) as archive:
         crawl = open_or_resume(client, archive, spiders, prefix, recheck)
         if crawl is None:
             return 2
         run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
-        local = [subprocess.Popen(worker_command(cluster_url, worker_args or [])) for _ in range(workers)]
+        local = [subprocess.Popen(worker_command) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         try:
             Coordinator(crawl, archive, writer, settings).run()
@@ -129,11 +121,11 @@ def run_cluster_crawl(
                     process.terminate()
                     process.wait()
         crawl.close()
-    return report(db_path, run_ids)
+    return report(open_archive, db_path, run_ids)
 
 
 class Coordinator:
-    def __init__(self, crawl: ClusterCrawl, archive: Archive, writer: CaptureWriter, settings):
+    def __init__(self, crawl: ClusterCrawl, archive: WritingArchive, writer: CaptureWriter, settings):
         self.crawl = crawl
         self.archive = archive
         self.writer = writer

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from scrapy.crawler import Crawler
 
 from captures import FAILED, PAGE_KIND
-from crawler.archive_pipeline import KILLED, ArchivePipeline
+from crawler.archive_pipeline import ArchivePipeline
 from crawler.capture import capture_for
 from pipelines import ProcessResult, RawDocument
 
@@ -27,7 +27,7 @@ CAPTURED = "captured"
 
 
 class CapturedArchive:
-    """The archive as a worker sees it (see the module docstring)."""
+    """The archive as a worker sees it (see the module docstring): a ``crawler.port.CrawlArchive``."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -38,8 +38,12 @@ class CapturedArchive:
     def start_run(self, spider: str) -> int:
         return int(self.scheduler.run["run_id"])
 
-    def resuming(self) -> bool:
-        return self.scheduler.run.get("resuming") == "1"
+    def last_run(self, spider: str) -> dict | None:
+        """The coordinator holds the spider's run open: a resumed crawl's previous
+        run is one that never recorded its end; otherwise there is none to resume."""
+        if self.scheduler.run.get("resuming") != "1":
+            return None
+        return {"finished_at": None, "status": None, "message": None}
 
     def document_for_url(self, url: str) -> dict | None:
         page = self.redis.hget(self.keys.archived, url)
@@ -80,9 +84,6 @@ class CapturePipeline(ArchivePipeline):
 
     def open_archive(self) -> CapturedArchive:
         return CapturedArchive(self.crawler)
-
-    def previous_run_state(self, spider_name: str) -> str | None:
-        return KILLED if self.archive.resuming() else None
 
     def open_spider(self) -> None:
         super().open_spider()

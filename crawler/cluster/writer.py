@@ -30,9 +30,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.db import Archive
 from captures import ARTICLE, FAILED, GONE, PAGE_KIND, annotation_fields, raw_document
 from crawler.cluster.crawl import WRITER_GROUP, ClusterCrawl
+from crawler.port import WritingArchive
 from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _entry_order(entry_id: str | bytes | None) -> tuple[int, int]:
 
 
 class CaptureWriter:
-    def __init__(self, crawl: ClusterCrawl, archive: Archive, warc_dir: Path, run_ids: dict[str, int], name: str = "writer"):
+    def __init__(self, crawl: ClusterCrawl, archive: WritingArchive, warc_dir: Path, run_ids: dict[str, int], name: str = "writer"):
         self.crawl = crawl
         self.archive = archive
         self.warc_dir = Path(warc_dir)
@@ -69,7 +69,7 @@ class CaptureWriter:
         self._redelivered = True  # first what an earlier writer read and did not acknowledge
 
     def _outcomes_so_far(self, run_id: int) -> Counter:
-        row = self.archive.db["crawl_runs"].get(run_id)
+        row = self.archive.run(run_id)
         return Counter({outcome: row.get(f"documents_{outcome}") or 0 for outcome in OUTCOMES if outcome != "failed"})
 
     # -- the stream ---------------------------------------------------------------

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 
-from archive.rounds import round_id_for
-from pipelines.classify import classify, normalize
+from pipelines.classify import classify, fold_simplified
 
 from . import parties
 from .contact import contact
 from .dates import cn_to_int, feedback_date, inspection_period, lag_days
 from .outcomes import outcomes
 from .problems import parse_problems
+from .rounds import round_id_for
 from .totals import counts
 
 __all__ = ["cn_to_int", "parse_disclosure"]
@@ -59,14 +59,14 @@ def parse_disclosure(
     """
     if (doc_type or classify(title, body)) != "rectification_report":
         return None
-    title, body = normalize(title), normalize(body)
+    title, body = fold_simplified(title), fold_simplified(body)
     lines = [line.strip(" \t\r\u3000\xa0") for line in body.split("\n")]
     lines = [line for line in lines if line]
     opening = next((line for line in lines if parties.TEAM.search(line) or parties.UNIT_CLAUSE.search(line)),
                    lines[0] if lines else "")
 
     team = parties.find_team(opening, body)
-    round_match, term, round_number = parties.round_of(title, opening)
+    round_match, term, round_number = parties.round_of(title, opening, body)
     sender = team["sender"] if team else (round_match["sender"] if round_match else None)
     kind = next((m["word"] for m in (team, round_match) if m),
                 next((w for w in ("巡视", "巡察") if w in title + opening), None))
@@ -77,7 +77,7 @@ def parse_disclosure(
     unit = parties.unit(clause, issuer, context)
     unit_type = parties.unit_type(unit, level)
     inspection_start, inspection_end = inspection_period(opening, clause)
-    feedback = feedback_date(opening)
+    feedback = feedback_date(opening, inspection_end or inspection_start, published_at)
     problems, owned = parse_problems(lines)
     outside_items = "\n".join(line for line, in_problem in zip(lines, owned) if not in_problem)
     outcome_columns, outcome_rows = outcomes(lines, owned)

@@ -78,11 +78,17 @@ def inspection_period(opening: str, unit_clause: re.Match | None) -> tuple[str |
     return None, None
 
 
-_FEEDBACK_WORD = re.compile(r"反馈了?(?:巡视|巡察|意见|情况|“|\")")
+_FEEDBACK_WORD = re.compile(r"反馈了?(?:巡视|巡察|意见|情况|“|\")|(?:进行|作)了?反馈")
+# A day printed without its year (9月11日，市委第四巡察组…反馈了巡察意见).
+_MONTH_DAY = re.compile(r"(?<![年\dX])(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
 
 
-def feedback_date(opening: str) -> str | None:
-    """The date printed last before "反馈" in its sentence, the inspection period excluded."""
+def feedback_date(opening: str, inspected: str | None = None, published_at: str | None = None) -> str | None:
+    """The date printed last before "反馈" in its sentence, the inspection period excluded.
+
+    A day printed without its year takes the year of the inspection (``inspected``, its
+    last known date: feedback follows it, so a month before the inspection's is the next
+    year), else of the publication (a month after the publication's is the year before)."""
     word = _FEEDBACK_WORD.search(opening)
     if not word:
         return None
@@ -91,9 +97,25 @@ def feedback_date(opening: str) -> str | None:
     if period and period.end() <= word.start():
         text = opening[:period.start()] + "#" * (period.end() - period.start()) + opening[period.end():]
     match = _before(text, word.start())
-    if not match or word.start() - match.end() > 40:
+    if match and word.start() - match.end() <= 40:
+        return iso(match["y"], match["m"], match["d"])
+    start = max(text.rfind("。", 0, word.start()), text.rfind("；", 0, word.start())) + 1
+    days = [m for m in _MONTH_DAY.finditer(text, start, word.start()) if word.start() - m.end() <= 40]
+    if not days:
         return None
-    return iso(match["y"], match["m"], match["d"])
+    month, day = int(days[-1]["m"]), days[-1]["d"]
+    year = _year_of(month, inspected, published_at)
+    return iso(str(year), str(month), day) if year else None
+
+
+def _year_of(month: int, inspected: str | None, published_at: str | None) -> int | None:
+    if inspected and inspected[:4].isdigit():
+        year = int(inspected[:4])
+        return year + 1 if len(inspected) >= 7 and month < int(inspected[5:7]) else year
+    if isinstance(published_at, str) and published_at[:4].isdigit():
+        year = int(published_at[:4])
+        return year - 1 if len(published_at) >= 7 and month > int(published_at[5:7]) else year
+    return None
 
 
 def lag_days(feedback: str | None, published_at: str | None) -> int | None:

@@ -45,6 +45,9 @@ _KINDS = (  # (column, patterns): the first group that matched holds the number
     ("rules_made", (
         rf"(?:制定|修订|完善|新建|建立|出台|健全){_STOP}{{0,12}}?制度(?:机制|规定|办法)?(?:共|共计)?(?P<n>\d{{1,6}})[项个件条]",
         r"建章立制(?P<n>\d{1,6})[项个件条]",
+        # 先后制定、完善31项制度
+        rf"(?:制定|修订|完善|新建|建立|出台|健全)(?:[、和及与](?:制定|修订|完善|新建|建立|出台|健全))*了?"
+        r"(?:各类|相关|各项)?(?P<n>\d{1,6})[项个件条](?:规章|管理)?制度",
     )),
 )
 _KINDS = tuple((kind, tuple(re.compile(p) for p in patterns)) for kind, patterns in _KINDS)

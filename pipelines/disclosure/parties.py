@@ -43,6 +43,14 @@ _UNIT_SUFFIX = re.compile(
     r"(?:[（(](?:党组|党委)[）)])?$"
 )
 _REGION_COMMITTEE = re.compile(r"(省|自治区|市|县|区|旗|州|盟)委$")  # XX省委 → XX省
+# 委员会 is the party committee of a place or body (中共大同镇委员会, 中共长兴县人民医院委员会)
+# but part of an organ's own name (株洲市卫生健康委员会): stripped only after a place or body.
+_PLACE_END = re.compile(r"(?:[省市县区旗州盟镇乡村院局司团厅办校所站社馆场队部署行]|自治区|街道|社区|中心|机关)$")
+# What a unit's name carries in the text and not in itself: an abbreviation it is given
+# (交通运输部党组(以下简称部党组)), a pinyin gloss (省卫(wèi)生健康委).
+_UNIT_ASIDES = re.compile(r"[（(]\s*(?:以下简称|下称|简称)[^（）()]*[）)]|[（(][a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü\s]+[）)]")
+# An inspected field, not a unit (对全市民生领域外包服务开展专项巡察).
+_FIELD = re.compile(r"领域|问题|(?:工作|情况|资金|项目|服务)$")
 # "对我村开展了巡察": the unit names itself; its name is in the title.
 _SELF_REFERENCE = re.compile(r"^(?:我|本)(?:村|镇|乡|街道|社区|局|委|办|院|校|公司|单位|部门)")
 _BARE_LEVEL = re.compile(r"^(省|市|县|区)(?!委$)")  # 县农业农村局: the county is not named
@@ -65,7 +73,7 @@ _UNIT_TYPES_LOCAL = (  # below the centre; the first match wins
     ("高校", re.compile(r"大学$|学院$")),
     ("国有企业", re.compile(r"银行|保险|证券|集团|公司|有限")),
     ("其他", re.compile(r"医院$|学校$|[小中]学$")),
-    ("部门", re.compile(r"[局厅委办部署处室]$|中心$|工委$|机关$|法院$|检察院$|政府$")),
+    ("部门", re.compile(r"[局厅委办部署处室]$|委员会$|中心$|工委$|机关$|法院$|检察院$|政府$")),
 )
 
 
@@ -95,8 +103,10 @@ def inspection_kind(text: str) -> str | None:
     return None
 
 
-def round_of(title: str, opening: str) -> tuple[re.Match | None, int | None, int | None]:
-    match = ROUND.search(title) or ROUND.search(opening)
+def round_of(title: str, opening: str, body: str = "") -> tuple[re.Match | None, int | None, int | None]:
+    """The round the title or opening names, else the first the text names (落实八届市委
+    第一轮巡察反馈…, stated after the opening)."""
+    match = ROUND.search(title) or ROUND.search(opening) or ROUND.search(body)
     if not match:
         return None, None, None
     return match, cn_to_int(match["term"]), cn_to_int(match["round"])
@@ -105,8 +115,10 @@ def round_of(title: str, opening: str) -> tuple[re.Match | None, int | None, int
 def normalize_unit(raw: str | None) -> str | None:
     if not raw:
         return None
-    unit = _UNIT_PREFIX.sub("", raw.strip())
-    unit = _UNIT_SUFFIX.sub("", unit)
+    unit = _UNIT_PREFIX.sub("", _UNIT_ASIDES.sub("", raw).strip())
+    suffix = _UNIT_SUFFIX.search(unit)
+    if suffix and (suffix[0] != "委员会" or _PLACE_END.search(unit[: suffix.start()])):
+        unit = unit[: suffix.start()]
     unit = _REGION_COMMITTEE.sub(r"\1", unit)
     if len(unit) < 2 or "X" in unit:  # redacted names are not facts
         return None
@@ -126,7 +138,7 @@ def unit(clause: re.Match | None, title_issuer: str | None, text: str) -> str | 
     committee of its place ("根据梅溪县委统一部署").
     """
     name = normalize_unit(clause["unit"]) if clause else None
-    if name is None or _SELF_REFERENCE.match(name):
+    if name is None or _SELF_REFERENCE.match(name) or _FIELD.search(name):
         return title_issuer
     if title_issuer and title_issuer != name:
         prefix = title_issuer[: -len(name)] if title_issuer.endswith(name) else ""

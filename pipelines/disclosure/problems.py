@@ -31,6 +31,8 @@ from .dates import CN_DIGITS, cn_to_int
 _COMPLETED = ("已完成整改", "已整改完成", "已整改到位", "整改已完成", "已完成", "已整改", "整改完成", "完成整改",
               "已办结", "已落实", "已销号", "已解决", "完成")
 _BASIC = ("基本完成整改", "基本整改到位", "基本完成")
+# Done for this stage, the problem still open: neither completed nor merely in progress.
+_PHASED = ("阶段性完成整改", "阶段性整改完成", "阶段性完成")
 # A stage of the task done while the problem stays open is still in progress.
 _PROGRESS = ("已完成阶段性任务", "正在推进", "持续推进", "正在整改中", "正在整改", "整改中", "推进中", "未完成",
              "部分完成", "持续整改", "按序时推进", "序时推进")
@@ -41,7 +43,7 @@ def _alternation(words) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
-_MAIN = _alternation(_COMPLETED + _BASIC + _PROGRESS)
+_MAIN = _alternation(_COMPLETED + _BASIC + _PHASED + _PROGRESS)
 _LONG_TERM = _alternation(_LONG)
 STATUS = rf"(?:(?:{_MAIN})(?:\s?[，,、；;]?\s?(?:{_LONG_TERM})|[（(](?:{_LONG_TERM})[）)])?|(?:{_LONG_TERM}))"
 _STATUS_WHOLE = re.compile(rf"\s*(?P<status>{STATUS})\s*")
@@ -127,7 +129,7 @@ class Problem:
 
 
 def status_class(status: str | None) -> str:
-    """completed, completed_long_term, basically_completed, in_progress, long_term or none."""
+    """completed, completed_long_term, basically_completed, phase_completed, in_progress, long_term or none."""
     if not status:
         return "none"
     main = re.match(_MAIN, status)
@@ -137,6 +139,8 @@ def status_class(status: str | None) -> str:
     word = main[0]
     if word in _BASIC:
         return "basically_completed"
+    if word in _PHASED:
+        return "phase_completed"
     if word in _PROGRESS:
         return "in_progress"
     return "completed_long_term" if long_term else "completed"

@@ -18,20 +18,24 @@ _STATED = (
     re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:\d+个?方面)?(?:共|共计)?{_N}[个项条](?:具体)?问题"),
     re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:具体)?问题(?:共|共计)?{_N}[个项条]"),
     re.compile(rf"(?<![\d.]){_N}个(?:具体)?问题(?:中)?[，,]?(?:已|均已)?(?:全部)?(?:完成整改|整改完成|已完成|整改到位|已整改)"),
+    # 6个方面18个突出问题, 细化成39个具体问题, 对应34个具体问题清单
+    re.compile(rf"(?<!\d)\d{{1,4}}个方面(?:的)?{_N}[个项条](?:具体|突出)?问题"),
+    re.compile(rf"(?:细化|分解|梳理|对应)(?:成|为|出)?(?:了)?{_N}[个项条](?:具体|突出)?问题"),
 )
 _DIGIT = re.compile(r"\d")
 _ALL_DONE = re.compile(r"(?:已|均已)?全部(?:完成整改|整改完成|整改到位|完成|整改)")
 _BUCKETS = (  # (count key, patterns) — a number before or after the status words
+    ("problems_phase_completed", (rf"阶段性(?:完成整改|整改完成|完成)(?:的)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?阶段性(?:完成|整改完成)")),
     ("problems_basically_completed", (rf"基本完成(?:整改)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?基本完成")),
     ("problems_unfinished", (rf"未完成(?:整改)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?未完成")),
-    ("problems_completed", (rf"(?<![基未])(?:已|均已)?(?:完成整改|整改完成|完成|整改到位|已整改)(?:的)?{_N}[个项条]",
+    ("problems_completed", (rf"(?<![基未性])(?:已|均已)?(?:完成整改|整改完成|完成|整改到位|已整改)(?:的)?{_N}[个项条]",
                             rf"{_N}[个项条](?:问题)?(?:已|均已)(?:完成整改|整改完成|整改到位|完成)(?!\d|整改)")),
     ("problems_in_progress", (rf"(?:正在(?:持续)?推进|持续推进|正在整改|持续整改|整改中)(?:问题)?{_N}[个项条]",
                               rf"{_N}[个项条](?:问题)?(?:正在(?:持续)?推进|持续推进|正在整改|持续整改|整改中)")),
     ("problems_long_term_only", (rf"长期坚持(?:的)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?(?:需)?长期坚持")),
 )
 _BUCKETS = tuple((key, tuple(re.compile(p) for p in patterns)) for key, patterns in _BUCKETS)
-PARTITION = ("problems_completed", "problems_basically_completed", "problems_in_progress",
+PARTITION = ("problems_completed", "problems_basically_completed", "problems_phase_completed", "problems_in_progress",
              "problems_unfinished", "problems_long_term_only", "problems_no_status")
 COUNT_KEYS = ("problems_stated", "problems_itemised", "problems_total", "status_source", *PARTITION,
               "problems_long_term")
@@ -97,6 +101,7 @@ def _from_items(problems: list[dict]) -> dict:
     return {
         "problems_completed": classes.count("completed") + classes.count("completed_long_term"),
         "problems_basically_completed": classes.count("basically_completed"),
+        "problems_phase_completed": classes.count("phase_completed"),
         "problems_in_progress": sum(1 for p in problems
                                     if p["status_class"] == "in_progress" and not p["status"].startswith("未完成")),
         "problems_unfinished": sum(1 for p in problems if (p["status"] or "").startswith("未完成")),

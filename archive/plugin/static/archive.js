@@ -60,3 +60,26 @@ function enableCopyButtons() {
     });
   }
 }
+
+// A dashboard chart with no rows says so instead of drawing blank axes: vega-embed,
+// loaded after this script, is wrapped as it defines itself.
+if (location.pathname.includes("/-/dashboards")) {
+  let embed;
+  Object.defineProperty(window, "vegaEmbed", {
+    configurable: true,
+    get() { return embed; },
+    set(original) {
+      embed = (element, spec, ...rest) => {
+        const values = spec && spec.data && spec.data.values;
+        if (Array.isArray(values) && values.length === 0) {
+          const message = document.createElement("p");
+          message.className = "empty-chart";
+          message.textContent = "Nothing to show yet: the archive holds no rows for this chart.";
+          element.replaceChildren(message);
+          return Promise.resolve();
+        }
+        return original(element, spec, ...rest);
+      };
+    },
+  });
+}

@@ -1,0 +1,416 @@
+"""Search in Datasette: the ``_search`` box of the documents and problems tables, and ``/-/search``.
+
+Datasette's own search would send the typed words to the index as they are;
+this plugin reads them with :func:`archive.search_index.parse` (folded like the
+index, every input a valid query or a plain message) and plans how to run
+them, so a page never waits on work it does not show:
+
+1. A *probe* asks the index for the first ``PROBE_LIMIT + 1`` matching rows
+   in index order.  A search matching at most ``PROBE_LIMIT`` rows is then
+   known completely: page, count and facets run over that list of rows.
+2. A broader search is *dense* when its matches are at least
+   ``DENSE_SHARE`` of the rows the probe went through.  Then the page walks
+   the table in its sort order and asks the index about each row — the page
+   is full after a few dozen rows.  Otherwise (or when the sort column has no
+   index, or facets are asked for) the index's match list is used as is.
+3. Every search is counted exactly — texts, with the pages beside them when
+   copies make more: a listed search from its list
+   (:func:`archive.search_index.count_texts`), a broad one in the index
+   (:func:`archive.search_index.count_matches`: ``count(*)`` reads no row).
+   Facets of a search, on request (``_withfacets=1``), group the list of its
+   matches, read once from the index, rather than each running the search again.
+4. A term of ``search_index.LONG_PHRASE`` characters or more (a quotation), with
+   no OR or NOT beside it, is found through the rarest windows of the terms
+   and verified on the candidates' texts
+   (:func:`archive.search_index.rarest_windows_rowids`).
+
+The plan is made once per request by an ASGI wrapper (which also turns off
+Datasette's own count and facets when they would be expensive) and read by the
+``filters_from_request`` hook, which gives Datasette the WHERE clause.  Result
+cells of the text columns show a snippet with the hits highlighted.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
+
+from datasette import NotFound, Response, hookimpl
+from datasette.filters import FilterArguments
+from datasette.utils import sqlite_timelimit, tilde_decode
+from markupsafe import Markup, escape
+
+from .. import search_index
+from .database import archive_database
+
+# How many rows a search may match and still be listed in full (a tuning knob, and small in tests).
+PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
+PROBE_TIME_LIMIT_MS = 2000
+DENSE_SHARE = 0.25
+RESULTS_PER_TABLE = 20  # on /-/search
+RESULTS_PER_PAGE = 20  # a page of a table's search results (HTML or JSON), unless _size says otherwise
+SCOPE_KEY = "zhenggai.search_plan"
+# Which column a table's result cells show as a snippet.
+SNIPPET_COLUMNS = {"documents": "body_text", "problems": "text"}
+# The columns a search results page shows unless the reader chooses (a page of
+# every column is slow to render and hard to read); the JSON API keeps them all.
+RESULT_COLUMNS = {
+    "documents": ("title", "published_at", "publisher", "source", "author", "editor", "doc_type", "body_text"),
+    "problems": ("document_id", "number", "title", "status", "text"),
+}
+_TABLE_PATH = re.compile(r"^/(?P<database>[^/]+)/(?P<table>[^/.]+)(?:\.(?P<format>\w+))?$")
+_current_plan: contextvars.ContextVar[SearchPlan | None] = contextvars.ContextVar("zhenggai_search_plan", default=None)
+
+
+@dataclass
+class SearchPlan:
+    query: search_index.SearchQuery
+    table: str
+    rowids: list[int] | None = None  # every matching row, when there are at most PROBE_LIMIT (or facets are asked for)
+    count: int | None = None  # pages (rows) matching: always exact
+    texts: int | None = None  # texts matching: a text and its republished copies count once
+    dense: bool = False
+    correlated: bool = False  # the page asks the index about each row it walks (see the docstring)
+    message: str | None = None  # why nothing was searched, in plain words
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.rowids is not None
+
+    def where(self, alias: str) -> tuple[str, dict]:
+        """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
+        fts = search_index.INDEXES[self.table].fts
+        if self.rowids is not None:
+            # A long list (a broad search's facets) is a filter on a scan of the facet
+            # column's index (the unary + keeps SQLite from reading each listed row
+            # instead: 3.2 s → 0.6 s for five facets of 17,000 matches).
+            listed = f"+{alias}.rowid" if len(self.rowids) > PROBE_LIMIT else f"{alias}.rowid"
+            return f"{listed} in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
+        if self.correlated:
+            return (
+                f"exists (select 1 from {fts} where {fts} match :zh_match and {fts}.rowid = {alias}.rowid)",
+                {"zh_match": self.query.match},
+            )
+        return f"{alias}.rowid in (select rowid from {fts} where {fts} match :zh_match)", {"zh_match": self.query.match}
+
+    def counted(self) -> str:
+        """The exact count, in words: texts, and pages when copies make them more."""
+        said = f"{self.texts:,} {'text' if self.texts == 1 else 'texts'}"
+        return said + (f" in {self.count:,} pages" if self.count != self.texts else "")
+
+    def description(self) -> str:
+        """What the page says of the search, with its exact count (JSON has no other
+        count when Datasette's own is off for a broad search)."""
+        said = f'search matches "{self.query.text.strip()}"'
+        if self.message:
+            return f"{said}: {self.message}"
+        extra = [self.counted(), *self.notes]
+        return f"{said} ({'; '.join(extra)})"
+
+
+def _long_phrase(query: search_index.SearchQuery) -> bool:
+    """Terms that must all occur, one long enough to be found by its rarest windows
+    (:func:`archive.search_index.rarest_windows_rowids`)."""
+    return (not query.alternatives and not query.excluded
+            and any(len(search_index.comparable(term)) >= search_index.LONG_PHRASE for term in query.terms))
+
+
+def index_ready(conn: sqlite3.Connection, table: str) -> bool:
+    index = search_index.INDEXES[table]
+    names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
+    return names == {index.view, index.fts}
+
+
+def indexed_columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    columns = {"rowid"}
+    for index in conn.execute(f"pragma index_list([{table}])").fetchall():
+        first = conn.execute(f"pragma index_info([{index[1]}])").fetchone()
+        if first:
+            columns.add(first[2])
+    return columns
+
+
+def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQuery, facets: bool = False) -> SearchPlan:
+    """Probe the index (see the module's docstring); runs on a Datasette connection."""
+    plan = SearchPlan(query=query, table=table, notes=list(query.notes))
+    if query.match is None:
+        plan.rowids, plan.count, plan.texts = [], 0, 0
+        plan.message = "nothing to search for: type a word, a name or a phrase"
+        return plan
+    if not index_ready(conn, table):
+        plan.rowids, plan.count, plan.texts = [], 0, 0
+        plan.message = ("this archive's search index was made by an older version; "
+                        "run `python -m archive reindex` to search it")
+        return plan
+    fts = search_index.INDEXES[table].fts
+    try:
+        with sqlite_timelimit(conn, PROBE_TIME_LIMIT_MS):
+            if _long_phrase(query):
+                matched = search_index.rarest_windows_rowids(conn, table, query.terms)
+                found = matched[: PROBE_LIMIT + 1]
+            else:
+                found = [row[0] for row in conn.execute(
+                    f"select rowid from {fts} where {fts} match ? limit ?", [query.match, PROBE_LIMIT + 1]
+                )]
+                matched = found if len(found) <= PROBE_LIMIT or not facets else search_index.matching_rowids(
+                    conn, table, query.match)
+                if len(found) > PROBE_LIMIT and not facets:  # counted in the index, no list of rowids needed
+                    plan.texts, plan.count = search_index.count_matches(conn, table, query.match)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        plan.rowids, plan.count, plan.texts = [], 0, 0
+        plan.message = "this search takes too long here; add a word or a longer phrase"
+        return plan
+    if plan.count is not None:  # broad, no facets: paged from the index
+        (first,) = conn.execute(f"select (select min(rowid) from [{table}])").fetchone()  # one index seek
+        plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
+        return plan
+    # Listed in full (facets group this list of rows, read once, instead of running the search again each).
+    plan.rowids = matched
+    plan.count, plan.texts = len(matched), search_index.count_texts(conn, table, matched)
+    return plan
+
+
+async def plan_search(database, table: str, text: str, sort: str | None = None, facets: bool = False) -> SearchPlan:
+    """Plan a search of ``table`` sorted by ``sort`` (None: the table's default order)."""
+    query = search_index.parse(text)
+
+    def planned(conn):
+        plan = make_plan(conn, table, query, facets)
+        plan.correlated = plan.dense and not facets and (sort is None or sort in indexed_columns(conn, table))
+        return plan
+
+    return await database.execute_fn(planned)
+
+
+def _sort_column(datasette, database: str, table: str, args: dict) -> str | None:
+    metadata = datasette.table_metadata(database, table)
+    return args.get("_sort") or args.get("_sort_desc") or metadata.get("sort") or metadata.get("sort_desc")
+
+
+@hookimpl
+def prepare_connection(conn):
+    search_index.register_functions(conn)
+
+
+# --- the table pages ----------------------------------------------------------
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_search_plan(scope, receive, send):
+            if scope["type"] == "http":
+                scope = await _planned(datasette, scope)
+            token = _current_plan.set(scope.get(SCOPE_KEY))
+            try:
+                await app(scope, receive, send)
+            finally:
+                _current_plan.reset(token)
+
+        return with_search_plan
+
+    return wrap
+
+
+async def _planned(datasette, scope: dict) -> dict:
+    path = _TABLE_PATH.match(scope.get("path", ""))
+    if not path or path["table"] not in search_index.INDEXES:
+        return scope
+    pairs = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True)
+    args = dict(pairs)
+    text = args.get("_search")
+    if text is None or not text.strip():
+        return scope
+    try:
+        database = datasette.get_database(tilde_decode(path["database"]))
+    except KeyError:
+        return scope
+    table = path["table"]
+    if not await database.table_exists(table):
+        return scope
+    sort = _sort_column(datasette, database.name, table, args)
+    plan = await plan_search(database, table, text, sort=sort, facets="_withfacets" in args)
+    if path["format"] is None and not {"_col", "_nocol"} & args.keys():
+        columns = set(await database.table_columns(table))
+        pairs += [("_col", column) for column in RESULT_COLUMNS[table] if column in columns]
+    if "_size" not in args:
+        pairs.append(("_size", str(RESULTS_PER_PAGE)))
+    if not plan.complete:
+        pairs = [(k, v) for k, v in pairs if k != "_nocount"] + [("_nocount", "1")]
+    if "_withfacets" not in args and not plan.message:
+        # Each facet runs the search again over the whole table: on request only.
+        pairs.append(("_nofacet", "1"))
+        plan.notes.append("add &_withfacets=1 to count by facet")
+    return {**scope, "query_string": urlencode(pairs).encode(), SCOPE_KEY: plan}
+
+
+@hookimpl(trylast=True)
+def filters_from_request(request, database, table, datasette):
+    plan = request.scope.get(SCOPE_KEY)
+    if plan is None or plan.table != table:
+        # Show the search box; Datasette finds no FTS table of its own kind here.
+        return FilterArguments([], extra_context={"supports_search": True}) if table in search_index.INDEXES else None
+    where, params = plan.where(f"[{table}]")
+    context = {"supports_search": True, "search": plan.query.text}
+    if not plan.complete:
+        context["filtered_table_rows_count"] = plan.count  # the HTML page's heading; Datasette counted nothing
+    return FilterArguments(
+        [where],
+        params,
+        human_descriptions=[plan.description()],
+        extra_context=context,
+    )
+
+
+@hookimpl
+def render_cell(value, column, table):
+    plan = _current_plan.get()
+    if plan is None or plan.table != table or SNIPPET_COLUMNS.get(table) != column or not isinstance(value, str):
+        return None
+    return snippet(value, plan.query.terms) or None
+
+
+# --- snippets ------------------------------------------------------------------
+
+_IGNORABLE = r"[\s\u00ad\u200b-\u200f\u2060\ufeff]*"
+SNIPPET_PIECE = 65536
+SNIPPET_OVERLAP = 2 * search_index.MAX_QUERY_CHARACTERS
+
+
+def _term_pattern(term: str) -> str | None:
+    characters = [c for c in search_index.fold(term) if search_index.is_token_character(c)]
+    return _IGNORABLE.join(re.escape(c) for c in characters) if characters else None
+
+
+def _first_hit(pattern: re.Pattern, text: str) -> tuple[int, int] | None:
+    """Where the first hit is; the text is folded a piece at a time, so a long
+    document is read only up to its first hit."""
+    for offset in range(0, len(text), SNIPPET_PIECE):
+        base = max(offset - SNIPPET_OVERLAP, 0)  # a hit may start in one piece and end in the next
+        hit = pattern.search(search_index.fold(text[base : offset + SNIPPET_PIECE]))
+        if hit is not None:
+            return base + hit.start(), base + hit.end()
+    return None
+
+
+def snippet(text: str, terms: list[str], before: int = 30, after: int = 90) -> Markup:
+    """A window of ``text`` around its first hit, every hit in it marked; empty when nothing is found.
+
+    Found in the folded text (same length as the text, so positions carry
+    over) and shown in the text's own characters, escaped.
+    """
+    patterns = [p for p in map(_term_pattern, terms) if p]
+    if not patterns or not text:
+        return Markup("")
+    pattern = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    first = _first_hit(pattern, text)
+    if first is None:
+        return Markup("")
+    first_start, first_end = first
+    start = max(first_start - before, 0)
+    end = min(first_end + after, len(text))
+    folded = search_index.fold(text[start:end])
+    pieces = [Markup("…") if start else Markup("")]
+    position = start
+    for hit in pattern.finditer(folded):
+        if hit.start() == hit.end():
+            continue
+        pieces.append(escape(text[position : start + hit.start()]))
+        pieces.append(Markup("<mark>{}</mark>").format(text[start + hit.start() : start + hit.end()]))
+        position = start + hit.end()
+    pieces.append(escape(text[position:end]))
+    if end < len(text):
+        pieces.append(Markup("…"))
+    return Markup("").join(pieces)
+
+
+def highlight(text: str, terms: list[str]) -> Markup:
+    """The whole (short) ``text`` with every hit marked."""
+    return snippet(text, terms, before=len(text), after=len(text)) or escape(text)
+
+
+# --- /-/search: documents and problems at once --------------------------------
+
+SEARCH_ROUTE = r"^/-/search$"
+_SECTIONS = {
+    "documents": """
+        select d.id, d.title, d.published_at, d.publisher, d.source, d.author, d.editor, d.body_text,
+               d.is_canonical, coalesce(d.canonical_id, d.id) as text_id, c.title as canonical_title, c.publisher as canonical_publisher
+        from documents d left join documents c on c.id = d.canonical_id and d.canonical_id != d.id
+        where {where} order by d.published_at desc limit :zh_limit""",
+    "problems": """
+        select p.id, p.document_id, p.number, p.title, p.status, p.text, p.is_canonical,
+               d.title as document_title, d.published_at, d.publisher
+        from problems p join documents d on d.id = p.document_id
+        where {where} order by d.published_at desc, p.position limit :zh_limit""",
+}
+# How many problems (a copy's problems are its canonical report's) and pages match, NOT
+# applied to their reports too.
+_PROBLEM_COUNTS = "select sum(p.is_canonical) as texts, count(*) as pages from problems p join documents d on d.id = p.document_id where {where}"
+# A problem is left out by NOT when its report mentions the word: its own text
+# seldom names the place or unit a reader excludes (八项规定 NOT 河北).
+_PROBLEMS_OF_EXCLUDED_REPORTS = (
+    " and p.document_id not in (select x.id from documents x where x.rowid in"
+    " (select rowid from documents_fts where documents_fts match :zh_excluded))"
+)
+_ALIASES = {"documents": "d", "problems": "p"}
+_BYLINES = {"documents": ("publisher", "source", "author", "editor")}
+
+
+async def _section(database, table: str, text: str) -> dict:
+    plan = await plan_search(database, table, text, sort="published_at")
+    rows, counts = [], None
+    if not plan.message:
+        where, params = plan.where(_ALIASES[table])
+        if table == "problems" and plan.query.excluded:
+            where += _PROBLEMS_OF_EXCLUDED_REPORTS
+            params["zh_excluded"] = " OR ".join(search_index.phrase(term) for term in plan.query.excluded)
+        result = await database.execute(_SECTIONS[table].format(where=where), {**params, "zh_limit": RESULTS_PER_TABLE})
+        counts = {"texts": plan.texts, "pages": plan.count}
+        if table == "problems" and plan.query.excluded:  # the plan knows nothing of the reports' words
+            counts = dict((await database.execute(_PROBLEM_COUNTS.format(where=where), params)).first())
+            counts["texts"] = counts["texts"] or 0
+        terms = plan.query.terms
+        for row in result.rows:
+            row = dict(row)
+            text_column = SNIPPET_COLUMNS[table]
+            row["title_html"] = highlight(row["title"] or "", terms)
+            # A name found in a byline is marked where it shows, in the line under the title.
+            for byline in _BYLINES.get(table, ()):
+                row[f"{byline}_html"] = highlight(row[byline], terms) if row[byline] else None
+            row["snippet"] = snippet(row[text_column] or "", terms) or escape((row[text_column] or "")[:120])
+            rows.append(row)
+    return {"table": table, "plan": plan, "rows": rows, "counts": counts}
+
+
+async def search_page(datasette, request):
+    text = request.args.get("q", "")
+    try:
+        database = await archive_database(datasette)
+    except NotFound:
+        database = None
+    sections = []
+    if database is not None and text.strip():
+        for table in ("documents", "problems"):
+            if await database.table_exists(table):
+                sections.append(await _section(database, table, text))
+    context = {
+        "q": text,
+        "sections": sections,
+        "database_name": database.name if database is not None else None,
+        "notes": search_index.parse(text).notes if text.strip() else [],
+    }
+    return Response.html(await datasette.render_template("search.html", context, request=request))
+
+
+@hookimpl
+def register_routes():
+    return [(SEARCH_ROUTE, search_page)]

@@ -1,0 +1,334 @@
+"""The search index and the query reader, on real SQLite files (no server).
+
+Every answer is compared with the substring oracle :func:`archive.search_index.comparable`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archive import search_index
+from archive.db import Archive, connect
+from archive.importer import import_paths
+from archive.plugin.search_page import snippet
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def matching_ids(conn, text: str, table: str = "documents") -> set[str]:
+    fts = search_index.INDEXES[table].fts
+    rows = conn.execute(
+        f"select id from {table} where rowid in (select rowid from {fts} where {fts} match ?)", [search_index.parse(text).match]
+    )
+    return {row[0] for row in rows}
+
+
+def oracle_ids(conn, term: str) -> set[str]:
+    wanted = search_index.comparable(term)
+    rows = conn.execute(
+        "select id, coalesce(title, ''), body_text, source, author, editor, publisher, declared_source, declared_author"
+        " from documents"
+    )
+    return {row[0] for row in rows if any(wanted in search_index.comparable(field or "") for field in row[1:])}
+
+
+@pytest.fixture(scope="module")
+def archive_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("search") / "archive.db"
+    with Archive(path) as archive:
+        import_paths([FIXTURES / "documents", FIXTURES / "disclosures", FIXTURES / "provenance"], archive)
+    conn = connect(path).conn
+    yield path, conn
+    conn.close()
+
+
+def test_fold_keeps_length_and_simplifies_character_by_character():
+    assert search_index.fold("巡察整改進展情況的通報") == "巡察整改进展情况的通报"
+    # Full-width and ASCII letters, digits and punctuation meet; case and accents are ignored.
+    assert search_index.fold("ＣＯＶＩＤ－１９，“四风”") == search_index.fold("covid-19,“四风”") == "covid－19，“四风”"
+    assert search_index.fold("Émile") == "emile"
+    text = "乾隆著作裏面\u3000王\u200b伟"
+    assert len(search_index.fold(text)) == len(text)
+    assert search_index.comparable(text) == "干隆著作里面王伟"  # spaces and zero-width characters ignored
+    assert search_index.index_form("巡視ab") == "巡 视 a b"
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["整", "整改", "巡察组", "巡察整改", "关于巡察整改进展情况", "李明远", "中央纪委国家监委网站", "四风", "12家", "X月X日", "贸促会"],
+)
+def test_every_length_is_an_exact_substring_search(archive_db, term):
+    _, conn = archive_db
+    expected = oracle_ids(conn, term)
+    assert matching_ids(conn, term) == expected
+
+
+def test_traditional_and_simplified_find_each_other(archive_db):
+    _, conn = archive_db
+    simplified = matching_ids(conn, "梅溪县白石镇")
+    traditional = matching_ids(conn, "梅溪縣白石鎮")
+    assert simplified == traditional
+    assert len(simplified) == 2  # the report and its traditional-character copy
+
+
+def test_phrases_never_cross_punctuation(archive_db):
+    _, conn = archive_db
+    assert matching_ids(conn, "聚焦四风") == set()
+    assert len(matching_ids(conn, "聚焦“四风")) == 1
+    assert matching_ids(conn, "聚焦“四风") == oracle_ids(conn, "聚焦“四风")
+
+
+def test_bylines_and_problems_are_searchable(archive_db):
+    _, conn = archive_db
+    # 李明远 is a byline: moved out of the text into source/author, still found.
+    assert len(matching_ids(conn, "李明远")) == 1
+    assert matching_ids(conn, "李明远") == oracle_ids(conn, "李明远")
+    problem_titles = {
+        row[0]
+        for row in conn.execute(
+            "select title from problems where rowid in (select rowid from problems_fts where problems_fts match ?)",
+            [search_index.parse("党费").match],
+        )
+    }
+    assert problem_titles == {"党费收缴不规范"}
+
+
+def test_words_operators_and_quotes(archive_db):
+    _, conn = archive_db
+    both = matching_ids(conn, "巡察 四风")
+    assert both == oracle_ids(conn, "巡察") & oracle_ids(conn, "四风")
+    either = matching_ids(conn, "贸促会 OR 白石镇")
+    assert either == oracle_ids(conn, "贸促会") | oracle_ids(conn, "白石镇")
+    without = matching_ids(conn, "整改 NOT 四风")
+    assert without == oracle_ids(conn, "整改") - oracle_ids(conn, "四风")
+    # Quotes keep a phrase with its punctuation; outside quotes, punctuation at the ends is ignored.
+    assert matching_ids(conn, "四风、") == oracle_ids(conn, "四风")
+    assert matching_ids(conn, '"（一）党的政治建设方面"') == oracle_ids(conn, "（一）党的政治建设方面")
+
+
+@pytest.mark.parametrize(
+    "text, match, notes",
+    [
+        ("四风 OR", '"四 风"', ["OR needs a word on each side; ignored"]),
+        ("OR 四风", '"四 风"', ["OR needs a word on each side; ignored"]),
+        ("、", '"、"', []),
+        ('"', '"＂"', []),  # ASCII punctuation is indexed as its full-width twin
+        ("()", '"（ ）"', []),
+        ("   ", None, []),
+        ("王伟 OR 钱立军", '"王 伟" OR "钱 立 军"', []),
+    ],
+)
+def test_query_reading(text, match, notes):
+    query = search_index.parse(text)
+    assert query.match == match
+    assert query.notes == notes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+       | st.text(alphabet='"()*:^+-、，。 ORNTAD四风{}', max_size=30))
+def test_any_input_is_a_valid_query(text):
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"create virtual table t using fts5(body, tokenize=\"{search_index.TOKENIZE}\")")
+    conn.execute("insert into t values (?)", [search_index.index_form("四风、整改（一）OR “x”")])
+    query = search_index.parse(text)
+    if query.match is not None:
+        conn.execute("select count(*) from t where t match ?", [query.match]).fetchone()
+
+
+def test_two_hundred_characters(archive_db):
+    _, conn = archive_db
+    body = conn.execute("select body_text from documents where length(body_text) > 400 limit 1").fetchone()[0]
+    quote = body[100:300]
+    assert len(matching_ids(conn, quote)) >= 1
+    assert matching_ids(conn, quote) == oracle_ids(conn, quote)
+
+
+@pytest.mark.slow
+def test_plain_sqlite_searches_with_the_documented_query(archive_db):
+    path, _ = archive_db
+    plain = sqlite3.connect(path)  # no function registered: what any SQLite tool sees
+    documented = (
+        "select title from documents where rowid in "
+        "(select rowid from documents_fts where documents_fts match '\"巡 察 整 改\"')"
+    )
+    titles = {row[0] for row in plain.execute(documented)}
+    ids = {row[0] for row in plain.execute(documented.replace("select title", "select id"))}
+    assert titles and ids == oracle_ids(plain, "巡察整改")
+    plain.close()
+    shell = subprocess.run(["sqlite3", str(path), documented], capture_output=True, text=True, timeout=60)
+    assert shell.returncode == 0, shell.stderr
+    assert set(shell.stdout.splitlines()) == titles
+
+
+def test_edits_and_deletions_keep_the_index_in_step(tmp_path):
+    db = connect(tmp_path / "a.db")
+    with Archive(tmp_path / "a.db"):
+        pass
+    with db.conn:
+        db["documents"].insert({"id": "a", "url": "u:a", "title": "标题", "body_text": "查处违规吃喝问题", "editor": "王 伟"})
+    assert matching_ids(db.conn, "违规吃喝") == {"a"}
+    assert matching_ids(db.conn, "王伟") == {"a"}
+    with db.conn:
+        db["documents"].update("a", {"body_text": "清退违规资金"})
+    assert matching_ids(db.conn, "违规吃喝") == set()
+    assert matching_ids(db.conn, "清退") == {"a"}
+    with db.conn:
+        db["documents"].update("a", {"last_seen_at": "2024"})  # not an indexed column: no re-indexing
+        db["documents"].delete("a")
+    assert matching_ids(db.conn, "清退") == set()
+    db.execute("insert into documents_fts (documents_fts, rank) values ('integrity-check', 1)")
+    db.conn.close()
+
+
+def test_an_archive_indexed_by_the_old_tokenizer_is_migrated(tmp_path, archive_db):
+    path = tmp_path / "old.db"
+    shutil.copy(archive_db[0], path)
+    conn = sqlite3.connect(path)
+    # Put back the schema the zh_char tokenizer left: its FTS table (which no
+    # SQLite can open without that tokenizer) and its triggers.
+    for name in ("documents_search_insert", "documents_search_delete", "documents_search_update"):
+        conn.execute(f"drop trigger {name}")
+    conn.execute("pragma writable_schema = on")
+    conn.execute(
+        "update sqlite_master set sql = ? where name = 'documents_fts'",
+        ["CREATE VIRTUAL TABLE [documents_fts] USING FTS5 ([title], [body_text], content=[documents], tokenize='zh_char')"],
+    )
+    conn.execute("pragma writable_schema = off")
+    conn.execute("pragma user_version = 0")  # as every archive made before the schema had a version
+    conn.commit()
+    conn.close()
+    with pytest.raises(sqlite3.OperationalError, match="no such tokenizer"):
+        sqlite3.connect(path).execute("select count(*) from documents_fts").fetchone()
+    with Archive(path) as archive:
+        assert matching_ids(archive.db.conn, "巡察整改") == oracle_ids(archive.db.conn, "巡察整改")
+        assert archive.db.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_snippet_marks_the_hits_in_the_texts_own_characters():
+    text = "前言。" * 50 + "對梅溪縣白石鎮黨委開展了常規巡察，反饋巡察意見。" + "结语。" * 50
+    shown = snippet(text, ["白石镇", "巡察"])
+    assert "<mark>白石鎮</mark>" in shown
+    assert shown.count("<mark>巡察</mark>") == 2
+    assert shown.startswith("…") and shown.endswith("…")
+    assert snippet("<b>四风</b>", ["四风"]) == "&lt;b&gt;<mark>四风</mark>&lt;/b&gt;"
+    # A long text is folded a piece at a time; a hit across two pieces is still found.
+    long_text = "前" * 65534 + "白石鎮" + "后" * 100_000
+    assert "<mark>白石鎮</mark>" in snippet(long_text, ["白石镇"])
+
+
+def test_the_install_compiled_the_index_form():
+    """README command 1 compiles archive/_index_form.c; without it indexing runs at NumPy speed."""
+    assert search_index._compiled_index_form is not None
+    assert search_index._compiled_index_form_utf8 is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=200))
+def test_the_index_form_in_sql_is_the_same_from_utf8_compiled_or_not(text):
+    """The index's views pass texts to zh_index_form as UTF-8 BLOBs and index the bytes it
+    returns: the compiled UTF-8 path and the fallback give the text's index form, encoded."""
+    expected = search_index._numpy_index_form(text).encode("utf-8")  # the reference, not the function under test
+    assert search_index.sql_index_form(text.encode("utf-8")) == expected
+    compiled, search_index._compiled_index_form_utf8 = search_index._compiled_index_form_utf8, None
+    try:
+        assert search_index.sql_index_form(text.encode("utf-8")) == expected
+    finally:
+        search_index._compiled_index_form_utf8 = compiled
+    assert search_index.sql_index_form(text) == expected.decode("utf-8")
+
+
+def test_bytes_that_are_not_utf8_become_replacement_characters_in_the_index_form():
+    table = search_index._fold_table()
+    assert search_index._compiled_index_form_utf8(b"A\xff\xe4\xb8", table) == "a \ufffd \ufffd \ufffd".encode("utf-8")
+    assert search_index._compiled_index_form_utf8("巡視\n".encode("utf-8") + b"\xc0", table) == "巡 视   \ufffd".encode("utf-8")
+
+
+@pytest.mark.parametrize("text", [
+    "", "巡", "巡視整改 ABC，１２", "Ｅ-mail: X@y.COM\t\n", "𠀀𪚥\U000E0001\U000E0100é", "\x00\x7f\u3000\uff5e",
+])
+def test_compiled_and_numpy_index_forms_agree(text):
+    assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=200))
+def test_compiled_and_numpy_index_forms_agree_on_any_text(text):
+    assert search_index._compiled_index_form(text, search_index._fold_table()) == search_index._numpy_index_form(text)
+
+
+def ids_of(conn, rowids: list[int]) -> set[str]:
+    return {row[0] for row in conn.execute("select id from documents where rowid in (select value from json_each(?))",
+                                           [json.dumps(rowids)])}
+
+
+def oracle_texts(conn, ids: set[str]) -> int:
+    """Texts among the documents: a page and its republished copies are one."""
+    canonical = dict(conn.execute("select id, coalesce(canonical_id, id) from documents"))
+    return len({canonical[i] for i in ids})
+
+
+@pytest.mark.parametrize("term", ["整改", "白石镇", "巡", "不存在的词"])
+def test_every_match_is_counted_in_pages_and_texts(archive_db, term):
+    _, conn = archive_db
+    rowids = search_index.matching_rowids(conn, "documents", search_index.parse(term).match)
+    assert ids_of(conn, rowids) == oracle_ids(conn, term)
+    assert search_index.count_texts(conn, "documents", rowids) == oracle_texts(conn, oracle_ids(conn, term))
+    assert search_index.count_matches(conn, "documents", search_index.parse(term).match) == (
+        oracle_texts(conn, oracle_ids(conn, term)), len(oracle_ids(conn, term)))
+
+
+def test_a_copy_is_counted_with_its_text(archive_db):
+    _, conn = archive_db
+    rowids = search_index.matching_rowids(conn, "documents", search_index.parse("白石镇").match)
+    assert len(rowids) == 2  # a report and its traditional-character copy
+    assert search_index.count_texts(conn, "documents", rowids) == 1
+    assert search_index.count_matches(conn, "documents", search_index.parse("白石镇").match) == (1, 2)
+
+
+def test_rarest_windows_are_the_rarest_that_do_not_overlap():
+    frequencies = {"的": 900, "整": 500, "改": 500, "鑫": 1, "台": 20, "账": 20, "工": 700, "作": 700}
+    # 鑫台账 costs 41; every other window overlaps it but 的整改 (1,900).
+    assert search_index.rarest_windows(["的整改鑫台账工作"], frequencies, width=3, count=2) == ["的整改", "鑫台账"]
+    assert search_index.rarest_windows(["鑫台账"], frequencies, width=3, count=2) == ["鑫台账"]
+    # Windows from several terms: 工作 is too short for one; 改鑫台 (521) beats 的整改 once 鑫台账 is taken elsewhere.
+    assert search_index.rarest_windows(["改鑫台", "鑫台账", "工作"], frequencies, width=3, count=2) == ["改鑫台", "鑫台账"]
+
+
+def test_character_frequencies_are_shares_of_rows(archive_db):
+    _, conn = archive_db
+    rows = conn.execute("select count(*) from documents").fetchone()[0]
+    assert rows < search_index.FREQUENCY_SAMPLE  # every row is in the sample: the shares are exact
+    frequencies = search_index.character_frequencies(conn, "documents")
+    for character in ("贸", "巡", "的"):
+        assert frequencies[character] == len(oracle_ids(conn, character)) / rows
+    assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1
+
+
+@pytest.mark.parametrize("start, length", [(100, 10), (40, 30), (100, 200), (0, 8)])
+def test_long_phrases_are_found_by_their_rarest_windows(archive_db, start, length):
+    _, conn = archive_db
+    for (body,) in conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 3"):
+        quote = body[start : start + length]
+        found = ids_of(conn, search_index.rarest_windows_rowids(conn, "documents", [quote]))
+        assert found and found == oracle_ids(conn, quote)
+        # Every term must occur: the quotation and a word found elsewhere.
+        both = ids_of(conn, search_index.rarest_windows_rowids(conn, "documents", [quote, "整改"]))
+        assert both == oracle_ids(conn, quote) & oracle_ids(conn, "整改")
+
+
+def test_a_long_phrase_whose_windows_occur_apart_finds_nothing(archive_db):
+    _, conn = archive_db
+    body = conn.execute("select body_text from documents where length(body_text) > 400 order by rowid limit 1").fetchone()[0]
+    swapped = body[110:120] + body[100:110]  # both halves are in the text, not in this order
+    assert oracle_ids(conn, swapped) == set()
+    assert search_index.rarest_windows_rowids(conn, "documents", [swapped]) == []
+    assert search_index.rarest_windows_rowids(conn, "documents", ["巡察整改工作鑫鑫鑫鑫"]) == [] == list(oracle_ids(conn, "巡察整改工作鑫鑫鑫鑫"))

@@ -1,0 +1,67 @@
+"""Names to units (archive/units.py): the reference renames, validity dates, ambiguity never guessed."""
+
+import csv
+
+from archive import units
+
+
+def _event(name, on):
+    return {"named_as": name, "event_date": on}
+
+
+def test_every_reference_rename_has_a_source_and_its_unit_a_row_of_its_own_name():
+    with units.UNIT_NAMES_CSV.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert all(row["source"].startswith("http") for row in rows)
+    assert {row["unit"] for row in rows} == {row["alias"] for row in rows if row["alias"] == row["unit"]}
+    renamed = {row["alias"]: row["valid_until"] for row in rows if row["valid_until"]}
+    assert renamed["中国电力投资集团公司"] == "2015-07" and renamed["宝钢集团有限公司"] == "2016-12-01"
+
+
+def test_a_former_name_finds_the_unit_it_became():
+    names = units._Names()
+    spic = units.unit_id("国家电力投资集团有限公司")
+    assert names.resolve(_event("中国电力投资集团公司", "2015-02-06")) == (spic, "linked", [spic])
+    assert names.resolve(_event("国家电投", "2019-07-11"))[0] == spic
+    assert names.resolve(_event("宝钢", "2014-05-01"))[0] == units.unit_id("中国宝武钢铁集团有限公司")
+
+
+def test_a_name_two_units_share_is_told_apart_by_its_dates_or_not_at_all():
+    names = units._Names()
+    first, second = units.unit_id("甲"), units.unit_id("乙")
+    names.aliases["某集团"] = [
+        {"unit_id": first, "alias": "某集团", "valid_from": None, "valid_until": "2016-01", "source": "x", "note": None},
+        {"unit_id": second, "alias": "某集团", "valid_from": "2016-01", "valid_until": None, "source": "x", "note": None},
+    ]
+    assert names.resolve(_event("某集团", "2015-06-01"))[:2] == (first, "linked")
+    assert names.resolve(_event("某集团", "2017-06-01"))[:2] == (second, "linked")
+    assert names.resolve(_event("某集团", None)) == (None, "ambiguous", sorted([first, second]))
+
+
+def test_a_name_that_says_no_place_is_ambiguous_and_makes_no_unit():
+    names = units._Names()
+    before = set(names.units)
+    assert names.resolve(_event("县林业局", "2023-07-31")) == (None, "ambiguous", [])
+    assert names.resolve(_event(None, "2023-07-31")) == (None, "unnamed", [])
+    assert set(names.units) == before
+    uid, link, _ = names.resolve(_event("梅溪县林业局", "2023-07-31"))
+    assert link == "linked" and names.units[uid]["source"] == "texts"
+
+
+def test_round_labels_name_each_round_one_way():
+    assert units._round_label("central", "巡视", 19, 6, "19-6", 0) == "19届中央第6轮巡视 (19-6)"
+    assert units._round_label("provincial", "巡视", 14, 3, None, 0, "浙江省") == "浙江省 14届省级第3轮巡视"
+    assert units._round_label("provincial", "巡视", 14, 3, None, 0, "江苏省") != units._round_label(
+        "provincial", "巡视", 14, 3, None, 0, "浙江省")
+    assert units._round_label("central", "巡视", 20, 1, "20-1", 1) == "20届中央第1轮巡视 (20-1) 回头看"
+    assert units._round_label("county", "巡察", None, None, None, 0) == "县级巡察（轮次未载明）"
+
+
+def test_a_derived_table_of_an_older_shape_is_made_again(tmp_path):
+    from sqlite_utils import Database
+
+    db = Database(tmp_path / "old.db")
+    db["inspections"].insert({"id": "x", "unit_id": "y"}, pk="id")  # an earlier version's shape
+    units.create(db)
+    assert set(db["inspections"].columns_dict) == set(units.INSPECTIONS)
+    assert db["inspections"].count == 0  # refresh() fills it again from the texts
