@@ -7,6 +7,7 @@ crawls get the archive's opener here (:class:`.db.Archive`, see ``crawler.port``
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -55,11 +56,14 @@ def import_command(paths, db_path):
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
 @click.option("--port", default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind; loopback unless told otherwise")
-def serve(db_path, port, host):
+@click.option("--base-url", help="the URL readers reach the archive at (behind a proxy); absolute links use it "
+                                 "[default: http://HOST:PORT/]")
+@click.option("--no-sql", is_flag=True, help="no ad-hoc SQL (tables, canned queries, search and feeds stay)")
+def serve(db_path, port, host, base_url, no_sql):
     """Serve the archive in Datasette (read-only; it may be written meanwhile)."""
     try:
-        code = serve_archive(db_path, port, host)
-    except NoArchive as error:
+        code = serve_archive(db_path, port, host, base_url=base_url, allow_sql=not no_sql)
+    except (NoArchive, ValueError) as error:
         raise click.ClickException(str(error)) from error
     sys.exit(code)
 
@@ -93,47 +97,77 @@ def _settings(pairs) -> dict:
               help="http(s) proxy for every request; several are used in turn")
 @click.option("--proxy-for", "host_proxies", multiple=True, metavar="HOST=URL",
               help="a proxy for one host (several for one host are used in turn)")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="append all output to this file (its folder is created); on failure, one line on stderr names it")
 def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_politeness, recheck, cluster_url, workers,
-          pairs, hosts, hosts_file, registry, proxies, host_proxies):
+          pairs, hosts, hosts_file, registry, proxies, host_proxies, log_file):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
 
     With --cluster, the crawl is shared by workers on any number of machines
     (``python -m archive worker --cluster …`` or Scrapyd jobs; see the README,
     "Crawling on several machines"); this process coordinates them and is the
-    only one to write the archive."""
+    only one to write the archive.
+
+    With --log-file (for cron, which mails what a job prints), a crawl that
+    went well prints nothing and one that failed prints one line."""
     from contextlib import nullcontext
 
     from crawler.run import run_crawl
 
-    extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {}), **_proxy_settings(proxies, host_proxies)}
-    warc_dir = warc_dir or str(warc_dir_for(db_path))
     host_spiders = _host_spiders(hosts, hosts_file, registry)
     if host_spiders and host_spiders[1] and cluster_url:
         raise click.UsageError("cluster workers do not run discovery spiders yet: crawl --host/--hosts/--registry without --cluster")
-    if host_spiders:
-        profiled, discovering = host_spiders
-        spiders = (*spiders, *profiled)
-    with (start_mirror() if mirror else nullcontext()) as running:
-        host_map = running.host_map if running else host_map
-        if cluster_url:
-            from crawler.cluster.coordinator import run_cluster_crawl
+    named = (*spiders, *(host_spiders[0] if host_spiders else ()))
 
-            # Local workers keep their own WARC files beside the archive's copies.
-            worker_command = [sys.executable, "-m", "archive", "worker", "--cluster", cluster_url,
-                              "--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
-                              *(["--host-map", json.dumps(host_map)] if host_map else []),
-                              *(["--cookie-file", cookie_file] if cookie_file else []),
-                              *(arg for pair in pairs for arg in ("-s", pair))]
-            sys.exit(run_cluster_crawl(cluster_url, list(spiders) or None, db_path, open_archive=Archive,
-                                       warc_dir=warc_dir, workers=workers, worker_command=worker_command,
-                                       recheck=recheck, settings=_settings(pairs)))
-        code = run_crawl(list(spiders) or None, db_path, open_archive=Archive, host_map=host_map,
-                         cookie_file=cookie_file, jobdir=jobdir, politeness=not no_politeness, warc_dir=warc_dir,
-                         extra_settings=extra_settings or None,
-                         spider_classes=tuple(host_spiders[1]) if host_spiders else ())
-    if host_spiders:
-        _print_discovered(db_path, [cls.name for cls in host_spiders[1]])
-    sys.exit(code)
+    def crawl_sites() -> int:
+        extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {}),
+                          **_proxy_settings(proxies, host_proxies)}
+        warc_folder = warc_dir or str(warc_dir_for(db_path))
+        with (start_mirror() if mirror else nullcontext()) as running:
+            mirror_hosts = running.host_map if running else host_map
+            if cluster_url:
+                from crawler.cluster.coordinator import run_cluster_crawl
+
+                # Local workers keep their own WARC files beside the archive's copies.
+                worker_command = [sys.executable, "-m", "archive", "worker", "--cluster", cluster_url,
+                                  "--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
+                                  *(["--host-map", json.dumps(mirror_hosts)] if mirror_hosts else []),
+                                  *(["--cookie-file", cookie_file] if cookie_file else []),
+                                  *(arg for pair in pairs for arg in ("-s", pair))]
+                return run_cluster_crawl(cluster_url, list(named) or None, db_path, open_archive=Archive,
+                                         warc_dir=warc_folder, workers=workers, worker_command=worker_command,
+                                         recheck=recheck, settings=_settings(pairs))
+            code = run_crawl(list(named) or None, db_path, open_archive=Archive, host_map=mirror_hosts,
+                             cookie_file=cookie_file, jobdir=jobdir, politeness=not no_politeness, warc_dir=warc_folder,
+                             extra_settings=extra_settings or None,
+                             spider_classes=tuple(host_spiders[1]) if host_spiders else ())
+        if host_spiders:
+            _print_discovered(db_path, [cls.name for cls in host_spiders[1]])
+        return code
+
+    sys.exit(_logged(log_file, crawl_sites) if log_file else crawl_sites())
+
+
+def _logged(log_file: Path, run) -> int:
+    """``run()`` with this process's output (and its children's) appended to ``log_file``;
+    when it fails, one line on the original stderr says so."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    original_stderr = os.fdopen(os.dup(2), "w")
+    log = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    code = 1
+    try:
+        code = run()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if code:
+            print(f"archive crawl failed (exit {code}): see {log_file.resolve()}", file=original_stderr, flush=True)
+    return code
 
 
 def _proxy_settings(proxies, host_proxies) -> dict:

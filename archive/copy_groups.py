@@ -13,7 +13,8 @@ archive grows.  Candidates whose estimated Jaccard similarity reaches
 
 Copies share ``documents.canonical_id``.  The canonical copy is the earliest
 copy from the originating outlet — the outlet a copy's byline or 原文链接
-names — else the earliest copy.  Two reports of the same round share opening
+names — else the earliest copy, in a total order that depends on the copies
+alone (:func:`canonical_order`), so two imports of the same inputs choose alike.  Two reports of the same round share opening
 and closing formulas but not their problems, and stay apart.
 """
 
@@ -79,10 +80,15 @@ def choose_canonical(members: list[dict]) -> str:
     named_hosts = {_host(m["original_url"]) for m in members if m["original_url"]}
     originals = [m for m in members if m["publisher"] in named_outlets or _host(m["url"]) in named_hosts]
 
-    def earliest(m):
-        return (m["published_at"] or "9999", m["first_seen_at"] or "9999", m["id"])
+    return min(originals or members, key=canonical_order)["id"]
 
-    return min(originals or members, key=earliest)["id"]
+
+def canonical_order(member: dict) -> tuple[str, str, str]:
+    """A total order of copies, from their inputs only: publication time, then when a web
+    capture was fetched (a crawl's or a WARC record's time; a file's import time says nothing
+    of the text and would make the choice depend on the order of the import), then the id."""
+    captured = member["first_seen_at"] if (member["url"] or "").startswith(("http://", "https://")) else None
+    return (member["published_at"] or "9999", captured or "9999", member["id"])
 
 
 def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:

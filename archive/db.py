@@ -26,15 +26,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlite_utils import Database
 
-from captures import GONE, Page
+from captures import ATTACHMENT, GONE, Page
 from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines.attachments import extract_attachment
 from pipelines.disclosure.rounds import load_rounds
 
-from . import schema, search_index, units
+from crawler.port import RUN_INTERRUPTED, RUN_RUNNING
+
+from . import attachments, liveness, schema, search_index, units
 from .children import ingest_worker
 from .lock import ArchiveLock
 from .rows import query_rows
@@ -117,7 +120,20 @@ class Archive:
     def save(self, result: ProcessResult, raw=None, run_id: int | None = None) -> str:
         """Store one processed page; returns new / updated / unchanged / failed."""
         with self.transaction():
-            return store(self.db, result, run_id)
+            outcome = store(self.db, result, run_id)
+            if result.ok:
+                attachments.page_stored(self.db, result)
+            return outcome
+
+    def save_attachment(self, page_url: str | None, url: str, attachment, *, warc_file: str | None = None,
+                        warc_record_id: str | None = None, fetched_at: str | None = None,
+                        run_id: int | None = None) -> str:
+        """Store one attachment of a page (:mod:`archive.attachments`); returns its id."""
+        with self.transaction():
+            return attachments.store_attachment(
+                self.db, page_url, url, attachment, warc_file=warc_file, warc_record_id=warc_record_id,
+                fetched_at=fetched_at, run_id=run_id,
+            )
 
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one raw page — the one path of crawl, import and rebuild.
@@ -136,7 +152,8 @@ class Archive:
     ) -> Iterator[tuple[RawDocument, str, ProcessResult | None]]:
         """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each.
 
-        ``items``: pages (``Page.kind`` ``article`` or ``gone``) and results
+        ``items``: pages (``Page.kind`` ``article``, ``gone`` or ``attachment``: a file, read
+        and stored by :meth:`_store_attachment` while its batch is written) and results
         that already failed (a file that could not be read).  Pages are
         processed in worker processes (``parallel``; by default when
         ``items`` has a length of at least :data:`PARALLEL_FROM`) and stored
@@ -177,6 +194,8 @@ class Archive:
                 batch.steps.append((item.raw, FAILED, item))
             elif item.kind == GONE:
                 batch.steps.append((item.raw, GONE, None))
+            elif item.kind == ATTACHMENT:  # read here, before the write transaction (OCR takes minutes)
+                batch.steps.append((item.raw, ATTACHMENT, _read_attachment(item.raw)))
             elif self.has_bytes(item.raw):
                 batch.steps.append((item.raw, UNCHANGED, None))
             else:
@@ -199,11 +218,37 @@ class Archive:
                 elif step == UNCHANGED:
                     self.touch(raw.url, raw.fetched_at)
                     outcome = UNCHANGED
+                elif step == ATTACHMENT:
+                    outcome, result = self._store_attachment(raw, result, run_id)
                 else:
                     result = next(processed) if step == _PROCESS else result
                     outcome = store(self.db, result, run_id)
+                    if result.ok:
+                        attachments.page_stored(self.db, result)
                 done.append((raw, outcome, result))
         return done
+
+    @staticmethod
+    def read_attachment(raw: RawDocument):
+        """The text of a file a page links; safe in any thread (it touches no database)."""
+        return _read_attachment(raw)
+
+    def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
+                          ) -> tuple[str, ProcessResult | None]:
+        """Store one file a page links (``raw.hints``: ``page_url``, ``name``), read first unless
+        ``attachment`` is its reading, as :meth:`ingest_all` does: ``attachment``, or ``failed``
+        with the reason."""
+        attachment = attachment or _read_attachment(raw)
+        with self.transaction():
+            return self._store_attachment(raw, attachment, run_id)
+
+    def _store_attachment(self, raw: RawDocument, attachment, run_id: int | None) -> tuple[str, ProcessResult | None]:
+        """A file of an import or a capture, as read: ``attachment``, or ``failed`` with the reason."""
+        attachments.store_attachment(self.db, (raw.hints or {}).get("page_url"), raw.url, attachment, warc_file=raw.warc_file,
+                                     warc_record_id=raw.warc_record_id, fetched_at=raw.fetched_at, run_id=run_id)
+        if attachment.failure is not None:
+            return FAILED, ProcessResult(raw, failure=attachment.failure)
+        return ATTACHMENT, None
 
     def has_bytes(self, raw: RawDocument) -> bool:
         """True when the archived record of ``raw.url`` was made from exactly these bytes."""
@@ -267,8 +312,40 @@ class Archive:
         record_column(self, DiscoveredColumn(url, host, name, found_by, depth), articles_listed)
 
     def start_run(self, spider: str) -> int:
+        """A new run row, naming this process so that its death can be told (:mod:`archive.liveness`)."""
+        row = {"spider": spider, "started_at": now_utc(), "status": RUN_RUNNING, **liveness.this_process()}
         with self.transaction():
-            return self.db["crawl_runs"].insert({"spider": spider, "started_at": now_utc(), "status": "running"}).last_pk
+            return self.db["crawl_runs"].insert(row).last_pk
+
+    def adopt_runs(self, run_ids) -> None:
+        """Runs a resumed crawl carries on (a cluster coordinator started again): ``running``
+        again, naming this process, unless they have ended."""
+        process = liveness.this_process()
+        with self.transaction():
+            for run_id in run_ids:
+                self.db.execute(
+                    "update crawl_runs set status = ?, message = null, pid = ?, host = ?, process_started = ? "
+                    "where id = ? and finished_at is null",
+                    [RUN_RUNNING, process["pid"], process["host"], process["process_started"], run_id],
+                )
+
+    def close_open_runs(self, run_ids, status: str, message: str) -> list[int]:
+        """Finish those of ``run_ids`` still open (their spider never closed); returns their ids."""
+        run_ids = [run_id for run_id in run_ids if run_id is not None]
+        with self.transaction():
+            open_runs = [
+                row[0] for row in self.db.execute(
+                    f"select id from crawl_runs where finished_at is null and id in ({','.join('?' * len(run_ids))})", run_ids
+                )
+            ]
+            for run_id in open_runs:
+                _close_run(self.db.conn, run_id, status, message, finished_at=now_utc())
+        return open_runs
+
+    def close_dead_runs(self) -> list[int]:
+        """:func:`close_dead_runs` in a transaction of this archive."""
+        with self.transaction():
+            return close_dead_runs(self.db.conn)
 
     def update_run(self, run_id: int, **columns) -> None:
         """Counts of a run so far (a cluster writer keeps its row current)."""
@@ -311,6 +388,35 @@ class Archive:
         self.close()
 
 
+def close_dead_runs(conn: sqlite3.Connection) -> list[int]:
+    """Mark ``interrupted`` every run still ``running`` whose process has ended (killed
+    outright: SIGKILL, power loss), with what it had archived; returns their ids.
+    A run of another host, or one that names no process, is left as it is."""
+    closed = []
+    for run in query_rows(conn, "select * from crawl_runs where status = ? and finished_at is null", [RUN_RUNNING]):
+        if liveness.is_running(run.get("pid"), run.get("host"), run.get("process_started")) is not False:
+            continue
+        message = (
+            f"interrupted: process {run['pid']} on {run['host']} ended without closing its run "
+            f"(SIGKILL or power loss); archived before: {run['documents_new'] or 0} new, "
+            f"{run['documents_updated'] or 0} updated, {run['documents_unchanged'] or 0} unchanged, "
+            f"{run['failures'] or 0} failed"
+        )
+        _close_run(conn, run["id"], RUN_INTERRUPTED, message)
+        closed.append(run["id"])
+    return closed
+
+
+def _close_run(conn: sqlite3.Connection, run_id: int, status: str, message: str, finished_at: str | None = None) -> None:
+    """A run closed by someone else than its pipeline: its counts are those it recorded as it went."""
+    conn.execute(
+        "update crawl_runs set status = ?, message = ?, finished_at = ?, documents_new = coalesce(documents_new, 0), "
+        "documents_updated = coalesce(documents_updated, 0), documents_unchanged = coalesce(documents_unchanged, 0), "
+        "failures = coalesce(failures, 0) where id = ?",
+        [status, message, finished_at, run_id],
+    )
+
+
 _PROCESS = "process"
 
 
@@ -321,6 +427,12 @@ class _Batch:
     steps: list = field(default_factory=list)
     urls: set = field(default_factory=set)
     processed: object = None  # the results of the pages to process, in order: a list or the pool's AsyncResult
+
+
+def _read_attachment(raw: RawDocument):
+    """The text of a file of an import or a capture (its reader runs in a bounded child)."""
+    name = (raw.hints or {}).get("name") or unquote(urlsplit(raw.url).path.rsplit("/", 1)[-1])
+    return extract_attachment(raw.body, name, raw.content_type)
 
 
 def process_and_sign(raw: RawDocument) -> ProcessResult:

@@ -11,6 +11,11 @@ beside the database): a file as a ``resource`` record, a page of a capture as
 a ``response`` record with its real URL and headers, both annotated as
 articles — so a rebuild from the captures covers imports too.
 
+A file a page links (a PDF, Word, Excel, WPS, OFD or image file in a folder, a document
+file in someone's capture, a ``page-kind: attachment`` record of ours) is imported as an
+attachment of the page whose link names it (``archive/attachments.py``), read in the
+attachments stage's bounded child, and kept in our WARC like the pages.
+
 Nothing is lost silently: a file that cannot be read (missing, unreadable
 folder, a symlink loop, a FIFO or device, over the crawl's 10 MB page cap), a
 capture's damaged record, or a page that fails a stage is a row of
@@ -34,13 +39,17 @@ from urllib.parse import unquote, urlsplit
 
 from tqdm import tqdm
 
-from captures import ARTICLE, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
+from captures import ARTICLE, ATTACHMENT, HINTS, PAGE_KIND, SOFTWARE, CaptureReader, Exchange, FileReport, Page, WarcCapture
 from captures.reader import WARC_SUFFIXES, CaptureChanged, is_capture_file
 from pipelines import MAX_PAGE_BYTES, Failure, ProcessResult, RawDocument, now_utc
+from pipelines.attachments.formats import EXTENSIONS, MAX_ATTACHMENT_BYTES
 
 from .db import PARALLEL_FROM, Archive, warc_dir_for
 
 DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".shtml", ".xhtml"}
+# Files a page links (PDF, Word, Excel, WPS, OFD, images): imported as attachments of the
+# page whose link names them (archive/attachments.py).
+ATTACHMENT_SUFFIXES = set(EXTENSIONS)
 _HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 WARC_MAX_BYTES = 1 << 30
 STAGE = "read"
@@ -78,8 +87,11 @@ class _Entry:
 
 
 def not_an_article(path: Path) -> str | None:
-    """Why a walked file is no article (``note``, ``search_results``), or None."""
+    """Why a walked file is no article (``note``, ``search_results``), or None (an attachment
+    is imported as one, whatever its name: ``说明.pdf`` is a report's file, not a folder's note)."""
     name = path.name.lower()
+    if path.suffix.lower() in ATTACHMENT_SUFFIXES:
+        return None
     if _NOTE_NAME.fullmatch(path.stem) and not name.endswith(WARC_SUFFIXES):
         return NOTE
     if path.suffix.lower() not in _HTML_SUFFIXES:
@@ -100,7 +112,9 @@ def not_an_article(path: Path) -> str | None:
 
 def _walked(path: Path) -> bool:
     name = path.name.lower()
-    return not name.startswith(".") and (path.suffix.lower() in DOCUMENT_SUFFIXES or name.endswith(WARC_SUFFIXES))
+    suffix = path.suffix.lower()
+    return not name.startswith(".") and (
+        suffix in DOCUMENT_SUFFIXES or suffix in ATTACHMENT_SUFFIXES or name.endswith(WARC_SUFFIXES))
 
 
 def _stat_failure(exc: OSError) -> Failure:
@@ -187,22 +201,22 @@ class _Importer:
                 yield self._document(entry.path)
 
     def _document(self, path: Path) -> Page | ProcessResult:
+        kind = ATTACHMENT if path.suffix.lower() in ATTACHMENT_SUFFIXES else ARTICLE
+        cap, what = (MAX_ATTACHMENT_BYTES, "an attachment") if kind == ATTACHMENT else (MAX_PAGE_BYTES, "a page")
         try:
             size = path.stat().st_size
-            if size > MAX_PAGE_BYTES:
-                return _failed(path, Failure(
-                    STAGE, "too_large", f"{size / 1e6:.1f} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap on a page"
-                ))
+            if size > cap:
+                return _failed(path, Failure(STAGE, "too_large", f"{size / 1e6:.1f} MB, over the {cap // 2**20} MB cap on {what}"))
             raw = raw_document_for(path)
         except OSError as exc:
             return _failed(path, _stat_failure(exc))
-        if not self.archive.has_bytes(raw):
+        if kind == ATTACHMENT or not self.archive.has_bytes(raw):
             record = self.capture.write_resource(
                 raw.url, raw.body, raw.content_type, datetime.fromisoformat(raw.fetched_at)
             )
-            self.capture.annotate(raw.url, record.record_id, {PAGE_KIND: ARTICLE})
+            self.capture.annotate(raw.url, record.record_id, {PAGE_KIND: kind})
             raw.warc_file, raw.warc_record_id = record.warc_file, record.record_id
-        return Page(ARTICLE, raw)
+        return Page(kind, raw)
 
     def _capture_pages(self, path: Path, reader: CaptureReader) -> Iterator[Page | ProcessResult]:
         for report in reader.reports.values():

@@ -112,6 +112,9 @@ DISCLOSURES = {
     "contact_email": str,
     "is_template": int,
     "stated_completion_rate": float,
+    "stated_matches_items": int,
+    "problems_origin": str,
+    "problems_in_attachments": int,
     "is_canonical": int,
 }
 
@@ -126,9 +129,43 @@ PROBLEMS = {
     "status_class": str,
     "long_term": int,
     "deadline": str,
+    "deadline_date": str,
     "responsible_unit": str,
     "text": str,
+    "attachment_id": str,
+    "source_row": int,
     "is_canonical": int,
+}
+
+# The attachment links of each page: a file imported or read from a capture finds its page here.
+ATTACHMENT_LINKS = {
+    "document_id": str,
+    "url": str,
+    "name": str,
+}
+
+# The files a page links (附件), raw in the WARC, with what was read from them.
+ATTACHMENTS = {
+    "id": str,
+    "document_id": str,
+    "url": str,
+    "name": str,
+    "type": str,
+    "declared_type": str,
+    "content_type": str,
+    "size": int,
+    "sha256": str,
+    "sha1": str,
+    "pages": int,
+    "text": str,
+    "tables": str,
+    "method": str,
+    "warnings": str,
+    "failure_kind": str,
+    "failure": str,
+    "warc_file": str,
+    "warc_record_id": str,
+    "fetched_at": str,
 }
 
 OUTCOMES = {
@@ -177,6 +214,10 @@ CRAWL_RUNS = {
     "errors": str,
     "status": str,
     "message": str,
+    # The process of the run (archive.liveness): a run left running by a killed process is found.
+    "pid": int,
+    "host": str,
+    "process_started": str,
     # Final errors by reachability class (crawler/proxies.py): refused/reset, timeout, dns,
     # 403, challenge, captcha — JSON, null when the host answered every request.
     "reachability": str,
@@ -298,6 +339,8 @@ def create(db: Database) -> None:
         PROBLEMS, pk="id", foreign_keys=[("document_id", "documents", "id"), *labels.foreign_keys("problems")],
         if_not_exists=True,
     )
+    db["attachments"].create(ATTACHMENTS, pk="id", if_not_exists=True)
+    db["attachment_links"].create(ATTACHMENT_LINKS, pk=("document_id", "url"), if_not_exists=True)
     db["outcomes"].create(OUTCOMES, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["versions"].create(VERSIONS, pk="id", foreign_keys=[("document_id", "documents", "id")], if_not_exists=True)
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
@@ -314,6 +357,9 @@ def create(db: Database) -> None:
         ("documents", ["published_at"]),
         ("documents", ["content_sha256"]),
         ("problems", ["document_id"]),
+        ("attachments", ["document_id"]),
+        ("attachments", ["url"]),
+        ("attachment_links", ["url"]),
         ("outcomes", ["document_id"]),
         ("versions", ["document_id"]),
         ("failures", ["url"]),
@@ -342,7 +388,9 @@ def _add_missing_columns(db: Database) -> None:
     ``is_canonical`` is filled at once, the generated columns compute themselves.
     """
     added = set()
-    for table, columns in (("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS), ("crawl_runs", CRAWL_RUNS)):
+    for table, columns in (
+        ("documents", DOCUMENTS), ("disclosures", DISCLOSURES), ("problems", PROBLEMS), ("crawl_runs", CRAWL_RUNS)
+    ):
         existing = db[table].columns_dict
         for name, type_ in columns.items():
             if name not in existing:

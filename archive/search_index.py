@@ -216,6 +216,9 @@ class SearchIndex:
 
     table: str
     columns: tuple[tuple[str, str], ...]  # (FTS column, SQL expression over the table's row)
+    # Rows of other tables a column reads: (table, its column naming the row, the column it names),
+    # e.g. a document's attachments; a write to them indexes the row they belong to again.
+    children: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def fts(self) -> str:
@@ -248,7 +251,25 @@ class SearchIndex:
             # a canonical id is recorded: re-crawls and deduplication stay cheap.
             f"create trigger {self.table}_search_update after update of {watched} on {self.table} "
             f"when {changed} begin {delete} {insert} end",
+            *self._child_triggers(),
         ]
+
+    def _child_triggers(self) -> list[str]:
+        """Before a child row changes, the indexed row is removed with the values the view gives
+        then (those indexed); after it, added with the values it gives now."""
+        names = ", ".join(name for name, _ in self.columns)
+        statements = []
+        for child, key, parent_key in self.children:
+            for event, row in (("insert", "new"), ("delete", "old"), ("update", "new")):
+                of_row = (f"from {self.view} where source_rowid = (select rowid from {self.table} "
+                          f"where {parent_key} = {row}.{key})")
+                remove = f"insert into {self.fts} ({self.fts}, rowid, {names}) select 'delete', source_rowid, {names} {of_row};"
+                add = f"insert into {self.fts} (rowid, {names}) select source_rowid, {names} {of_row};"
+                statements += [
+                    f"create trigger {child}_{self.table}_search_before_{event} before {event} on {child} begin {remove} end",
+                    f"create trigger {child}_{self.table}_search_after_{event} after {event} on {child} begin {add} end",
+                ]
+        return statements
 
 
 def _credits(row: str) -> str:
@@ -260,7 +281,10 @@ def _credits(row: str) -> str:
 INDEXES = {
     "documents": SearchIndex(
         "documents",
-        (("title", "{row}title"), ("body_text", "{row}body_text"), ("credits", _credits("{row}"))),
+        (("title", "{row}title"), ("body_text", "{row}body_text"), ("credits", _credits("{row}")),
+         # The text read from the files the page links (attachments.text), one after the other.
+         ("attachments", "(select group_concat(a.text, char(10)) from attachments a where a.document_id = {row}id)")),
+        children=(("attachments", "document_id", "id"),),
     ),
     "problems": SearchIndex("problems", (("title", "{row}title"), ("text", "{row}text"))),
 }
@@ -573,7 +597,8 @@ def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]
     index = INDEXES[table]
     windows = rarest_windows(wanted, character_frequencies(conn, table))
     candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
-    columns = ", ".join(expression.format(row="") for _, expression in index.columns)
+    # Qualified by the table: a column's subquery (a document's attachments) has an id of its own.
+    columns = ", ".join(expression.format(row=f"{index.table}.") for _, expression in index.columns)
     found = []
     for rowid, *values in conn.execute(
         f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",

@@ -13,7 +13,7 @@ captures, and ``archive import``/``archive rebuild`` read captures back.
 ``captures.reader.raw_document`` turns one warcio record into the pipelines'
 input, for a process that reads a stream of records itself;
 ``captures.reader.record_bytes`` reads one stored record back (the record
-page's WARC download).
+page's WARC download), ``record_payload`` its body (an attachment's download).
 
 A process that turns captures into archive records (a crawl's pipeline, an
 import, a rebuild, a distributed crawl's single writer) reads pages with
@@ -23,11 +23,12 @@ which holds the archive's writer lock (:mod:`archive.lock`).
 
 from .reader import (
     WARC_SUFFIXES, CaptureReader, FileReport, Page, annotation_fields, is_capture_file, raw_document, record_bytes,
+    record_payload,
 )
-from .writer import ARTICLE, FAILED, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture, WriteListener
+from .writer import ARTICLE, ATTACHMENT, FAILED, GONE, HINTS, PAGE_KIND, SOFTWARE, CapturedRecord, Exchange, WarcCapture, WriteListener
 
 __all__ = [
-    "ARTICLE", "FAILED", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
+    "ARTICLE", "ATTACHMENT", "FAILED", "GONE", "HINTS", "PAGE_KIND", "SOFTWARE", "WARC_SUFFIXES",
     "CaptureReader", "CapturedRecord", "annotation_fields", "Exchange", "FileReport", "Page", "WarcCapture", "WriteListener", "is_capture_file",
-    "raw_document", "record_bytes",
+    "raw_document", "record_bytes", "record_payload",
 ]

@@ -11,6 +11,9 @@ URL, status, headers and capture date — for every page a crawl would archive:
   ``hints``) or a ``gone`` page.  A record with no annotation was not a page
   (a list page, a challenge) or was cut short by a kill before the crawler
   annotated it.
+* attachments (``page-kind: attachment``, the linking page in ``hints``) of ours; of
+  anyone else's, every ``response`` with status 200 holding a PDF, Word, Excel, WPS or
+  OFD file (its page is found by the links archived pages make to it).
 * **anyone else's** (wget ``--warc-file``, Browsertrix/WACZ, Heritrix, Common
   Crawl): every ``response`` with status 200 and an HTML payload (the HTTP
   ``Content-Type``, else Common Crawl's ``WARC-Identified-Payload-Type``, else
@@ -32,6 +35,7 @@ iteration (the pages, in capture order), which reads only the pages' records.
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 import zlib
@@ -47,7 +51,9 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines import MAX_PAGE_BYTES, RawDocument
 
-from .writer import ARTICLE, GONE, HINTS, PAGE_KIND, SOFTWARE
+from pipelines.attachments.formats import IMAGE_KINDS, declared_kind
+
+from .writer import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND, SOFTWARE
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wacz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -81,7 +87,7 @@ def is_capture_file(path: Path) -> bool:
 
 @dataclass
 class Page:
-    kind: str  # ARTICLE or GONE
+    kind: str  # ARTICLE, GONE or ATTACHMENT
     raw: RawDocument
 
 
@@ -92,11 +98,14 @@ class FileReport:
     name: str
     own: bool = False
     pages: int = 0
+    attachments: int = 0
     skipped: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         parts = [f"{self.pages} page(s)"]
+        if self.attachments:
+            parts.append(f"{self.attachments} attachment(s)")
         if self.skipped:
             parts.append("skipped " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())))
         parts += self.errors
@@ -343,7 +352,10 @@ def _foreign_verdict(record) -> str | None:
         return "not_a_page"
     media_type = content_type.split(";")[0].strip().lower()
     if media_type and media_type not in HTML_TYPES:
-        return "non_html"
+        # A document file (PDF, Word, Excel, WPS, OFD) is a page's attachment; an image is
+        # more often a logo than a table, and nothing here says which page links it.
+        kind = declared_kind(_target(record), media_type)
+        return ATTACHMENT if kind and kind not in IMAGE_KINDS and record.payload is not None else "non_html"
     if record.payload is None:
         return "too_large"
     if media_type or record.payload.lstrip()[:14].lower().startswith(_HTML_START):
@@ -391,7 +403,7 @@ class CaptureReader:
 
     @property
     def total(self) -> int:
-        return sum(report.pages for report in self.reports.values())
+        return sum(report.pages + report.attachments for report in self.reports.values())
 
     def scan(self) -> CaptureReader:
         """First pass: annotations, which files are ours, pages and skips per file, damage."""
@@ -419,9 +431,13 @@ class CaptureReader:
             report = self.reports[source.name]
             pages = self._pages[source.name] = []
             for record_id, verdict, offset in verdicts[source.name]:
-                kind = self._kinds.get(record_id) if report.own else (ARTICLE if verdict is None else None)
-                if kind in (ARTICLE, GONE):
-                    report.pages += 1
+                if report.own:
+                    kind = self._kinds.get(record_id)
+                else:
+                    kind = ARTICLE if verdict is None else ATTACHMENT if verdict == ATTACHMENT else None
+                if kind in (ARTICLE, GONE, ATTACHMENT):
+                    report.attachments += kind == ATTACHMENT
+                    report.pages += kind != ATTACHMENT
                     pages.append((record_id, offset, kind))
                 elif not report.own and verdict != "not_a_page":
                     report.skipped[verdict] += 1
@@ -457,4 +473,14 @@ def record_bytes(warc_dir: str | Path, warc_file: str, record_id: str) -> bytes 
             offset, length = records.get_record_offset(), records.get_record_length()
             stream.seek(offset)
             return stream.read(length)
+    return None
+
+
+def record_payload(warc_dir: str | Path, warc_file: str, record_id: str) -> bytes | None:
+    """The payload (the HTTP body) of record ``record_id`` in ``warc_file``, else None."""
+    data = record_bytes(warc_dir, warc_file, record_id)
+    if data is None:
+        return None
+    for record in ArchiveIterator(io.BytesIO(data)):
+        return record.content_stream().read()
     return None

@@ -46,9 +46,10 @@ SOFTWARE = "zhenggai-archive/0.1 (warcio)"
 # a crawl did: ``article`` (with the list page's ``hints`` as JSON), ``gone``
 # (an archived page answering 404/410), ``challenge`` or ``captcha``; and, from
 # a cluster worker, ``failed`` (with ``stage``, ``kind``, ``message``; without a
-# response to refer to when none came), which its writer records in ``failures``.
+# response to refer to when none came), which its writer records in ``failures``;
+# ``attachment``: a file an article links (``hints``: its ``page_url`` and ``name``).
 PAGE_KIND, HINTS = "page-kind", "hints"
-ARTICLE, GONE, FAILED = "article", "gone", "failed"
+ARTICLE, GONE, FAILED, ATTACHMENT = "article", "gone", "failed", "attachment"
 # Twisted hands us the body already de-chunked; keeping the header would make
 # WARC readers try to de-chunk it again.
 _HEADERS_NOT_STORED = {"transfer-encoding"}

@@ -28,21 +28,25 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from captures import ARTICLE, GONE, HINTS, PAGE_KIND
+from twisted.internet.threads import deferToThread
+
+from captures import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND
 from crawler.anti_bot import STOPPED_CAPTCHA
 from crawler.capture import capture_for
 from crawler.discovery import DiscoveryMixin, attach_archive
 from crawler.failures import LostPage, page_lost
-from crawler.port import OPENER_SETTING, CrawlArchive, DiscoveryArchive
+from crawler.items import AttachmentFile
+from crawler.port import OPENER_SETTING, RUN_INTERRUPTED, CrawlArchive, DiscoveryArchive
 from crawler.proxies import reachability
 from pipelines import Failure, ProcessResult, RawDocument
 from pipelines.extract import TEMPLATE_MISMATCH, TEMPLATE_MISMATCH_SUFFIX
 
 logger = logging.getLogger(__name__)
 
-OK, FAILING = "ok", "failing"
+OK, FAILING, STOPPED = "ok", "failing", "stopped"
 GONE_STATUSES = (404, 410)
 STOPPED_EARLY = "stopped before the end"
+SHUTDOWN = "shutdown"  # Scrapy's close reason after a stop signal (TERM, INT; HUP: crawler.run)
 # How the previous run of a spider ended (see last_run_state).
 COMPLETE, INTERRUPTED, KILLED = "complete", "interrupted", "killed"
 # Errors that cost a page for good and are not rows of ``failures``.
@@ -67,6 +71,8 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
     """The run's status and a one-line message an operator can act on."""
     if reason == STOPPED_CAPTCHA:
         return STOPPED_CAPTCHA, captcha_message or "stopped at a CAPTCHA page"
+    if reason == SHUTDOWN:
+        return STOPPED, f"{STOPPED_EARLY} (a stop signal); {pages_fetched} page(s) fetched"
     if reason != "finished":
         return FAILING, f"{STOPPED_EARLY} ({reason})"
     final_errors = sum(count for kind, count in errors.items() if kind != "download_error")
@@ -86,11 +92,12 @@ def run_status(reason: str, errors: dict[str, int], pages_fetched: int, error_ra
 def last_run_state(archive: CrawlArchive, spider_name: str) -> str | None:
     """How the spider's previous run ended: None (no run yet), ``complete``,
     ``interrupted`` (stopped early but cleanly: shutdown, CAPTCHA, error count)
-    or ``killed`` (never recorded its end: SIGKILL, power loss)."""
+    or ``killed`` (never recorded its end: SIGKILL, power loss; marked
+    ``interrupted`` once its process is known to be gone)."""
     run = archive.last_run(spider_name)
     if run is None:
         return None
-    if run["finished_at"] is None:
+    if run["finished_at"] is None or run["status"] == RUN_INTERRUPTED:
         return KILLED
     if run["status"] == STOPPED_CAPTCHA or (run["message"] or "").startswith(STOPPED_EARLY):
         return INTERRUPTED
@@ -173,6 +180,8 @@ class ArchivePipeline:
         return self.archive.pages_on_hosts(hosts)
 
     def process_item(self, item):
+        if isinstance(item, AttachmentFile):
+            return self._process_attachment(item)
         raw = RawDocument(
             url=item["url"],
             body=item["body"],
@@ -198,7 +207,54 @@ class ArchivePipeline:
         self.archived_this_run.add(raw.url)
         self.outcomes[outcome] += 1
         self.stats.inc_value(f"archive/documents_{outcome}")
+        self._record_progress()
         return item
+
+    def _process_attachment(self, item: AttachmentFile):
+        """Annotate the capture ``attachment`` (a rebuild, or a cluster's writer, reads it from
+        there), read the file in a thread (so the crawl goes on while a scan is OCR'd; the
+        reading itself runs in a bounded child process) and store it on this thread."""
+        hints = {"page_url": item["page_url"], "name": item["name"]}
+        if item.get("warc_record_id"):
+            capture_for(self.crawler).annotate(item["url"], item["warc_record_id"],
+                                               {PAGE_KIND: ATTACHMENT, HINTS: json.dumps(hints, ensure_ascii=False)})
+        raw = RawDocument(
+            url=item["url"], body=item["body"], content_type=_header(item.get("headers"), "Content-Type"),
+            status=item.get("status", 200), fetched_at=item.get("fetched_at"), warc_file=item.get("warc_file"),
+            warc_record_id=item.get("warc_record_id"), hints=hints,
+        )
+        archive = self.archive
+
+        def counted(done):
+            outcome, result = done
+            if result is not None and result.failure is not None:
+                self._count(result)
+            self.stats.inc_value(f"archive/attachments_{outcome}")
+            return item
+
+        def failed(failure):  # one bad file never ends the crawl
+            logger.error("Archiving the attachment %s failed: %s", raw.url, failure.getErrorMessage())
+            self._count_and_record(ProcessResult(raw, failure=Failure("archive", "internal_error", failure.getErrorMessage())))
+            return item
+
+        reading = deferToThread(archive.read_attachment, raw)
+        reading.addCallback(lambda attachment: archive.ingest_attachment(raw, self.run_id, attachment))
+        return reading.addCallbacks(counted, failed)
+
+    def _record_progress(self) -> None:
+        """The run row's counts so far: a run killed outright still says what it had archived."""
+        try:
+            self.archive.update_run(self.run_id, **self._counts())
+        except Exception:
+            logger.exception("Could not record the progress of run %s", self.run_id)
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "documents_new": self.outcomes["new"],
+            "documents_updated": self.outcomes["updated"],
+            "documents_unchanged": self.outcomes["unchanged"],
+            "failures": sum(self.failure_kinds.values()),
+        }
 
     def _archive(self, raw: RawDocument) -> str:
         outcome, result = self.archive.ingest(raw, run_id=self.run_id)
@@ -271,10 +327,7 @@ class ArchivePipeline:
             self.run_id,
             requests=requests,
             pages_fetched=pages_fetched,
-            documents_new=self.outcomes["new"],
-            documents_updated=self.outcomes["updated"],
-            documents_unchanged=self.outcomes["unchanged"],
-            failures=sum(self.failure_kinds.values()),
+            **self._counts(),
             errors=errors,
             status=status,
             message=message,

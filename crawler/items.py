@@ -22,3 +22,18 @@ class ArticlePage(scrapy.Item):
     hints = scrapy.Field()  # {"title", "published_at", "column"} from the list page
     spider = scrapy.Field()
     profile = scrapy.Field()  # site profile name (sites/<profile>.yaml)
+
+
+class AttachmentFile(scrapy.Item):
+    """A file an article links (附件), exactly as the server sent it, with the page it belongs to."""
+
+    url = scrapy.Field()
+    page_url = scrapy.Field()  # the article that links it
+    name = scrapy.Field()  # the link's text (or its title), as the page gives it
+    status = scrapy.Field()
+    headers = scrapy.Field()
+    body = scrapy.Field()
+    fetched_at = scrapy.Field()
+    warc_file = scrapy.Field()
+    warc_record_id = scrapy.Field()
+    spider = scrapy.Field()

@@ -58,6 +58,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 
+from crawler.attachments import attachment_item, attachment_requests
 from crawler.failures import report_download_failure
 from crawler.items import ArticlePage
 from crawler.listing import (
@@ -213,6 +214,12 @@ class ProfileSpider(scrapy.Spider):
             spider=self.name,
             profile=self.profile.name,
         )
+        yield from attachment_requests(response, self.parse_attachment, self.download_failed)
+
+    def parse_attachment(self, response: Response, page_url: str, name: str, by_extension: bool):
+        item = attachment_item(response, self.name, page_url, name, by_extension)
+        if item is not None:
+            yield item
 
     def download_failed(self, failure):
         """Errback of every request (set by ``crawler.failures.ErrbackMiddleware``):

@@ -42,11 +42,22 @@ class CrawlArchive(Protocol):
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one crawled page: (new/updated/unchanged/failed…, the result)."""
 
+    def read_attachment(self, raw: RawDocument):
+        """The reading of a file a page links (``pipelines.attachments.Attachment``), or None when
+        another process reads it; called from a thread, so it touches no database."""
+
+    def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
+                          ) -> tuple[str, ProcessResult | None]:
+        """Store one file a page links (``raw.hints``: ``page_url``, ``name``), as read."""
+
     def mark_gone(self, url: str, at: str | None = None) -> bool:
         """Mark an archived page that now answers 404/410 (never deleted)."""
 
     def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
         """Record a page lost or failed, with its stage, kind and message."""
+
+    def update_run(self, run_id: int, **columns) -> None:
+        """Counts of a run so far (kept current page by page: a run killed outright still says them)."""
 
     def finish_run(self, run_id: int, **stats) -> None:
         """Record the run's end and its counts, status and message."""
@@ -70,8 +81,14 @@ class WritingArchive(CrawlArchive, Protocol):
     def run(self, run_id: int) -> dict | None:
         """A run's row, or None."""
 
-    def update_run(self, run_id: int, **columns) -> None:
-        """Counts of a run so far."""
+    def close_dead_runs(self) -> list[int]:
+        """Mark :data:`RUN_INTERRUPTED` the runs still running whose process has ended; their ids."""
+
+    def close_open_runs(self, run_ids: Iterable[int | None], status: str, message: str) -> list[int]:
+        """Finish those of ``run_ids`` that never recorded their end; their ids."""
+
+    def adopt_runs(self, run_ids: Iterable[int]) -> None:
+        """Runs this process carries on (a resumed coordinator): running again, in its name."""
 
     def failures_by_kind(self, run_id: int) -> dict[str, int]:
         """The failures recorded for a run, by kind."""
@@ -85,6 +102,10 @@ class WritingArchive(CrawlArchive, Protocol):
     def record_stream_position(self, stream: str, entry_id: str) -> None:
         """Remember the last entry applied (inside the transaction that applied it)."""
 
+
+RUN_RUNNING, RUN_INTERRUPTED = "running", "interrupted"
+"""``status`` of a run in progress, and of one whose process ended without recording its end
+(SIGKILL, a power loss): so marked by :meth:`WritingArchive.close_dead_runs`."""
 
 ArchiveOpener = Callable[[str], WritingArchive]
 """``open_archive(db_path)``: the archive at ``db_path``, opened to write."""

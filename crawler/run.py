@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 
 from crawler.anti_bot import CHALLENGE
+from crawler.archive_pipeline import INTERRUPTED, OK, STOPPED, STOPPED_EARLY, last_run_state
 from crawler.discovery import RENDER_LISTS
-from crawler.archive_pipeline import INTERRUPTED, OK, last_run_state
 from crawler.port import OPENER_SETTING, ArchiveOpener
 from sites import get_profile
 
@@ -62,6 +63,17 @@ def _prepare_jobdir(jobdir: Path, previous_run: str | None) -> Path:
         shutil.rmtree(jobdir)
     jobdir.mkdir(parents=True, exist_ok=True)
     return jobdir
+
+
+def _hang_up_as_terminate(signum, frame) -> None:
+    """SIGHUP (a closed terminal, an ended ssh session) stops the crawl as SIGTERM
+    does — cleanly, its runs closed as ``stopped``; a second one forces it, as a
+    second SIGTERM does.  Before Scrapy's handlers are in place, it ends the process."""
+    handler = signal.getsignal(signal.SIGTERM)
+    if callable(handler):
+        handler(signum, frame)
+    else:
+        sys.exit(128 + signum)
 
 
 def _site_settings(spidercls) -> dict | None:
@@ -116,7 +128,9 @@ def run_crawl(
     by_name = {**{name: name for name in names}, **{cls.name: cls for cls in spider_classes}}
     names = list(by_name)
     jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
+    signal.signal(signal.SIGHUP, _hang_up_as_terminate)
     with open_archive(db_path) as archive:
+        archive.close_dead_runs()
         previous_runs = {name: last_run_state(archive, name) for name in names}
     crawlers = {}
     for name in names:
@@ -126,7 +140,11 @@ def run_crawl(
         process.crawl(crawler)
         crawlers[name] = crawler
     process.start()
-    return report(open_archive, db_path, {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()})
+    run_ids = {name: crawler.stats.get_value("archive/run_id") for name, crawler in crawlers.items()}
+    with open_archive(db_path) as archive:
+        # A spider stopped while it was still starting (its browser, say) never closes.
+        archive.close_open_runs(run_ids.values(), STOPPED, f"{STOPPED_EARLY} (the crawl ended before this spider closed)")
+    return report(open_archive, db_path, run_ids)
 
 
 def spider_names(spider_loader, requested: list[str] | None) -> list[str] | None:
@@ -180,6 +198,7 @@ def run_worker(
         print(f"the open crawl has none of {', '.join(spiders)}: it crawls {', '.join(crawl.spiders)}", file=sys.stderr)
         return 2
     process = CrawlerProcess(settings)
+    signal.signal(signal.SIGHUP, _hang_up_as_terminate)
     crawlers = {name: _crawler(process, name) for name in names}
     for crawler in crawlers.values():
         process.crawl(crawler)

@@ -81,6 +81,8 @@ class ProcessResult:
     failure: Failure | None = None
     signature: object = None
     """The text's MinHash signature (``dedupe.signature``) when the worker that processed it computed it."""
+    links: list = field(default_factory=list)
+    """The page's attachment links (``pipelines.attachments.links.Link``): the store ties files to it by them."""
 
     @property
     def ok(self) -> bool:
@@ -113,9 +115,11 @@ def prepare() -> None:
 
 def process(raw: RawDocument) -> ProcessResult:
     from . import classify, clean, disclosure, extract, normalise
+    from .attachments.links import attachment_links
 
     try:
         extracted = extract.extract(raw)
+        links = attachment_links(extracted.tree, raw.url)  # before cleaning prunes the tree
         cleaned = clean.clean(extracted)
         document = normalise.normalise(raw, extracted, cleaned)
         document["warnings"] = json.dumps(extracted.warnings, ensure_ascii=False) if extracted.warnings else None
@@ -132,4 +136,4 @@ def process(raw: RawDocument) -> ProcessResult:
         return ProcessResult(
             raw, failure=Failure("pipeline", "internal_error", f"{type(exc).__name__}: {exc}")
         )
-    return ProcessResult(raw, document=document, disclosure=parsed)
+    return ProcessResult(raw, document=document, disclosure=parsed, links=links)

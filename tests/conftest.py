@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +86,46 @@ def run_crawl_process(*args, **kwargs) -> CrawlOutcome:
         crawl_process(*args, **kwargs), cwd=ROOT, capture_output=True, text=True, timeout=CRAWL_TIMEOUT
     )
     return CrawlOutcome(done.returncode, done.stdout, done.stderr)
+
+
+# Slow and steady, so a signal lands part-way: one request at a time per site, half a second apart.
+STEADY_CRAWL = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_DELAY": "0.5",
+    "RANDOMIZE_DOWNLOAD_DELAY": "False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+}
+
+
+def document_count(db: Path) -> int:
+    try:
+        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    try:
+        return connection.execute("select count(*) from documents").fetchone()[0]
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
+    finally:
+        connection.close()
+
+
+def stop_crawl_part_way(command: list[str], db: Path, signum: int, after_documents: int, log=subprocess.DEVNULL):
+    """Start the crawl ``command``; once ``after_documents`` are archived, send it ``signum``
+    and wait for it to end.  Returns the ended process (``log``: where its output goes)."""
+    crawl = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 120
+        while document_count(db) < after_documents and crawl.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert crawl.poll() is None, "the crawl ended before it could be stopped part-way"
+        crawl.send_signal(signum)
+        crawl.wait(timeout=120)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+            crawl.wait()
+    return crawl
 
 
 def copy_sites(destination: Path) -> Path:

@@ -67,14 +67,15 @@ def stop(server: subprocess.Popen, port: int, signum: int = signal.SIGTERM) -> N
 @contextlib.contextmanager
 def served_archive(
     db_path: Path, python: str | Path = sys.executable, cwd: Path = REPO, env: dict[str, str] | None = None,
-    stop_signal: int = signal.SIGTERM,
+    stop_signal: int = signal.SIGTERM, serve_args: tuple[str, ...] = (),
 ):
     """Yield the base URL (``http://127.0.0.1:PORT``) of a running server
-    (``python``: the interpreter of the install under test; ``env``: extra variables), stopped by ``stop_signal``."""
+    (``python``: the interpreter of the install under test; ``env``: extra variables;
+    ``serve_args``: more options of ``archive serve``), stopped by ``stop_signal``."""
     port = free_port()
     log = tempfile.TemporaryFile()  # a pipe nobody reads would fill with the access log and stall the server
     server = subprocess.Popen(
-        [str(python), "-m", "archive", "serve", "--db", str(db_path), "--port", str(port)],
+        [str(python), "-m", "archive", "serve", "--db", str(db_path), "--port", str(port), *serve_args],
         cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,9 +18,8 @@ import archive_snapshot
 import pytest
 
 from archive.db import connect
-from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, run_crawl_process
+from conftest import MIRROR_ARTICLE_URLS, ROOT, STEADY_CRAWL, crawl_process, document_count, run_crawl_process
 from crawler.mirror import start_mirror
-from test_crawl_resume import STEADY
 
 pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
@@ -74,19 +72,6 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     return done
-
-
-def document_count(db: Path) -> int:
-    try:
-        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-    try:
-        return connection.execute("select count(*) from documents").fetchone()[0]
-    except sqlite3.OperationalError:  # the schema is not there yet
-        return 0
-    finally:
-        connection.close()
 
 
 def kill_when(command: list[str], watched_db: Path, documents: int) -> int:
@@ -230,7 +215,7 @@ def test_crawl_killed_at_several_points_then_run_again_equals_an_uninterrupted_c
     with start_mirror(challenge=False) as mirror:
         uninterrupted = run_crawl_process(reference, mirror.host_map, warc_dir=tmp_path / "reference" / "warc")
         assert uninterrupted.returncode == 0, uninterrupted.stdout
-        command = crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs, politeness=True, settings=STEADY)
+        command = crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs, politeness=True, settings=STEADY_CRAWL)
         for share in KILL_AT:
             assert kill_when(command, db, math.ceil(share * articles)) < articles
             assert_sound(db)

@@ -6,36 +6,21 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import sqlite3
-import subprocess
-import time
 
 import pytest
 
-from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, query, read_warc, run_crawl_process
+from conftest import (
+    MIRROR_ARTICLE_URLS, STEADY_CRAWL, crawl_process, document_count, query, read_warc, run_crawl_process, stop_crawl_part_way,
+)
 from crawler.mirror import start_mirror
 
 pytestmark = [pytest.mark.mirror, pytest.mark.slow]
 
 KILL_AFTER_DOCUMENTS = 5
-# Slow and steady, so the kill lands part-way: one request at a time per site, half a second apart.
-STEADY = {
-    "AUTOTHROTTLE_ENABLED": "False",
-    "DOWNLOAD_DELAY": "0.5",
-    "RANDOMIZE_DOWNLOAD_DELAY": "False",
-    "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-}
 
 
 def _content(db) -> dict[str, str]:
     return {row["url"]: row["content_sha256"] for row in query(db, "select url, content_sha256 from documents")}
-
-
-def _document_count(db) -> int:
-    try:
-        return query(db, "select count(*) n from documents")[0]["n"]
-    except sqlite3.OperationalError:  # the crawl has not created the schema yet
-        return 0
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +36,9 @@ def uninterrupted(tmp_path_factory):
 def test_stopped_crawl_resumes_to_the_same_archive(tmp_path, uninterrupted, stop_signal):
     db, warc, jobs = tmp_path / "archive.db", tmp_path / "warc", tmp_path / "jobs"
     with start_mirror(challenge=False) as mirror:
-        command = crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs, politeness=True, settings=STEADY)
-        crawl = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 120
-            while _document_count(db) < KILL_AFTER_DOCUMENTS and crawl.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert crawl.poll() is None, "the crawl ended before it could be killed part-way"
-            crawl.send_signal(stop_signal)
-            crawl.wait(timeout=120)
-        finally:
-            crawl.kill()
-            crawl.wait()
-        archived_when_killed = _document_count(db)
+        command = crawl_process(db, mirror.host_map, warc_dir=warc, jobdir=jobs, politeness=True, settings=STEADY_CRAWL)
+        stop_crawl_part_way(command, db, stop_signal, KILL_AFTER_DOCUMENTS)
+        archived_when_killed = document_count(db)
         assert KILL_AFTER_DOCUMENTS <= archived_when_killed < len(MIRROR_ARTICLE_URLS)
         unfinished = query(
             db, "select count(*) n from crawl_runs where finished_at is null or message like 'stopped before the end%'"

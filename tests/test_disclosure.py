@@ -22,9 +22,11 @@ DISCLOSURE_KEYS = {
     "problems_unfinished", "problems_long_term_only", "problems_no_status", "problems_long_term",
     "money_recovered_yuan", "cases_filed", "people_disciplined", "people_organisational", "people_accountable",
     "clues_transferred", "rules_made", "has_contact_block", "contact_phone", "contact_address",
-    "contact_postcode", "contact_email", "is_template", "stated_completion_rate",
+    "contact_postcode", "contact_email", "is_template", "stated_completion_rate", "stated_matches_items",
+    "problems_origin", "problems_in_attachments",
 }
-PROBLEM_KEYS = {"number", "section_path", "title", "status", "status_class", "long_term", "deadline", "responsible_unit", "text"}
+PROBLEM_KEYS = {"number", "section_path", "title", "status", "status_class", "long_term", "deadline", "deadline_date",
+                "responsible_unit", "text", "attachment_id", "source_row"}
 COUNT_KEYS = {"problems_total", "problems_completed", "problems_basically_completed", "problems_in_progress",
               "problems_unfinished", "problems_long_term_only", "problems_no_status", "problems_long_term"}
 
@@ -133,6 +135,7 @@ def test_central_province_report():
         "has_contact_block": True, "contact_phone": "0898-66123456", "contact_address": "临江省安澜市滨江路18号",
         "contact_postcode": "571100", "contact_email": "ljxszgb@163.com",
         "is_template": False, "stated_completion_rate": 60.0,
+        "stated_matches_items": True, "problems_origin": "text", "problems_in_attachments": None,
     }
     problems = parsed["problems"]
     assert [(p["number"], p["status"], p["status_class"]) for p in problems] == [
@@ -530,6 +533,11 @@ def test_periods_by_part_of_month_and_month_only_feedback():
         ("1.关于“甲”问题\n整改情况：建立台账。（长期坚持）", "长期坚持", "long_term", None, None, "建立台账。"),
         ("1.关于“甲”问题\n整改情况：建立台账。", None, "none", None, None, "建立台账。"),
         ("1 | 甲 | 建立台账 | 县财政局 | 2024年6月底前 | 已完成", "已完成", "completed", "2024年6月底前", "县财政局", "建立台账"),
+        # Words of 一览表 status cells: a stage done is not completed; 并长期坚持 is long-term.
+        ("1 | 甲 | 建立台账 | 县财政局 | 2024年6月30日 | 已完成并长期坚持", "已完成并长期坚持", "completed_long_term",
+         "2024年6月30日", "县财政局", "建立台账"),
+        ("1 | 甲 | 引进人才 | 县人社局 | 2024年12月 | 阶段性完成", "阶段性完成", "phase_completed", "2024年12月", "县人社局",
+         "引进人才"),
     ],
 )
 def test_status_forms(line, status, status_class, deadline, responsible_unit, text):

@@ -23,10 +23,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import MIRROR_ARTICLE_URLS, ROOT, crawl_process, query
+from conftest import MIRROR_ARTICLE_URLS, ROOT, STEADY_CRAWL, crawl_process, query
 from datasette_server import free_port, served_archive
 from test_crash_safety import document_count, report_text, write_reports
-from test_crawl_resume import STEADY
 
 from archive.db import Archive
 from archive.importer import import_paths
@@ -157,7 +156,7 @@ def test_two_imports_and_an_import_beside_a_crawl_both_finish(tmp_path):
     beside = tmp_path / "beside.db"
     with start_mirror(challenge=False) as mirror:
         crawl = subprocess.Popen(  # polite: a request per site every half second, ~15 s in all
-            crawl_process(beside, mirror.host_map, warc_dir=tmp_path / "crawl-warc", politeness=True, settings=STEADY),
+            crawl_process(beside, mirror.host_map, warc_dir=tmp_path / "crawl-warc", politeness=True, settings=STEADY_CRAWL),
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         deadline = time.monotonic() + 120

@@ -19,6 +19,8 @@ TABLES = METADATA["databases"]["archive"]["tables"]
         ("disclosures", {**schema.DISCLOSURES, **schema.GENERATED["disclosures"]}),
         ("problems", schema.PROBLEMS),
         ("outcomes", schema.OUTCOMES),
+        ("attachments", schema.ATTACHMENTS),
+        ("attachment_links", schema.ATTACHMENT_LINKS),
         ("versions", schema.VERSIONS),
         ("failures", schema.FAILURES),
         ("crawl_runs", schema.CRAWL_RUNS),

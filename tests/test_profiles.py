@@ -12,7 +12,7 @@ from parsel import Selector
 
 from crawler.mirror import SITES_DIR
 from crawler.mirror.blockpages import CAPTCHA_PAGE, challenge_page
-from crawler.mirror.server import SiteTree
+from crawler.mirror.server import HTML_SUFFIXES, SiteTree
 from crawler.mixins import CMS_FAMILIES, spider_class
 from sites import Profile, Template, load_profiles, profile_for_url
 
@@ -34,13 +34,13 @@ def page_selector(file: Path) -> Selector:
 
 
 def fixture_pages(profile: Profile) -> dict[str, Selector]:
-    """Every fixture page on the profile's hosts, by path below SITES_DIR."""
+    """Every fixture page (HTML) on the profile's hosts, by path below SITES_DIR."""
     hosts = [host for host in SiteTree().hosts if profile.matches_host(host)]
     return {
         str(file.relative_to(SITES_DIR)): page_selector(file)
         for host in hosts
         for file in sorted((SITES_DIR / host).rglob("*"))
-        if file.is_file()
+        if file.is_file() and Path(file.name.partition("@")[0]).suffix in HTML_SUFFIXES  # not an attachment
     }
 
 

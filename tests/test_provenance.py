@@ -1,5 +1,7 @@
 """One record per text across republishers (dedupe stage), with the copies view."""
 
+import random
+import time
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archive.db import Archive
-from archive.importer import raw_document_for
+from archive.importer import import_paths, raw_document_for
 from pipelines import RawDocument, process
 
 MIRROR = Path(__file__).resolve().parents[1] / "crawler" / "mirror" / "sites"
@@ -143,3 +145,55 @@ def test_the_shingle_hashes_use_the_cpus_sha_extensions_where_it_has_them():
     with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
         flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
     assert _shingles.sha_extensions == ("sha_ni" in flags and "sse4_1" in flags)
+
+
+# --- the canonical copy does not depend on the order or time of an import ---------
+
+TIED_TEXTS = 110  # per folder: over PARALLEL_FROM, so one-call imports run in worker processes
+
+
+def _tied_copies(folder: Path) -> tuple[Path, Path]:
+    """Two folders holding the same texts under other names: every pair ties on its date."""
+    rng = random.Random(25)
+    han = [chr(code) for code in range(0x4E00, 0x4E00 + 3000)]
+    first, second = folder / "first", folder / "second"
+    for copy in (first, second):
+        copy.mkdir()
+    for number in range(TIED_TEXTS):
+        body = "".join(rng.choice(han) for _ in range(400))
+        text = f"第{number}号巡察整改情况通报\n\n2023-06-02 作者:佚名 来源: 廉政在线\n\n  {body}。\n"
+        (first / f"a{number:03d}.txt").write_text(text, encoding="utf-8")
+        (second / f"b{number:03d}.txt").write_text(text, encoding="utf-8")
+    return first, second
+
+
+def _canonical_urls(path: Path) -> dict[str, str]:
+    with Archive(path) as archive:
+        return {
+            url: canonical_url
+            for url, canonical_url in archive.db.execute(
+                "select d.url, c.url from documents d join documents c on c.id = d.canonical_id"
+            )
+        }
+
+
+def test_the_canonical_copy_is_the_same_whatever_the_order_and_time_of_the_import(tmp_path):
+    first, second = _tied_copies(tmp_path)
+    imports = {
+        "first, then second a second later": [[first], [second]],
+        "second, then first a second later": [[second], [first]],
+        "both at once, in worker processes": [[second, first]],
+    }
+    canonicals = {}
+    for name, calls in imports.items():
+        path = tmp_path / f"{len(canonicals)}.db"
+        with Archive(path) as archive:
+            for number, paths in enumerate(calls):
+                if number:
+                    time.sleep(1.1)  # a later second: the import time differs between the copies
+                import_paths(paths, archive)
+        canonicals[name] = _canonical_urls(path)
+    reference = canonicals["first, then second a second later"]
+    assert len(reference) == 2 * TIED_TEXTS and len(set(reference.values())) == TIED_TEXTS
+    for name, chosen in canonicals.items():
+        assert chosen == reference, name

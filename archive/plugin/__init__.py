@@ -1,8 +1,10 @@
 """Datasette plugin of the archive: this module only registers the hooks.
 
 * search (:mod:`.search_page`: the ``_search`` box of the documents and problems
-  tables and ``/-/search``) and the bounds of JSON responses (:mod:`.bounds`)
-  are modules of hooks, registered here as plugins of their own;
+  tables and ``/-/search``), the page cache and bounds of JSON responses
+  (:mod:`.bounds`, with absolute URLs from the base URL: :mod:`.origin`) and
+  the bounds on SQL (:mod:`.limits`) are modules of hooks, registered here
+  as plugins of their own;
 * routes: the home page (:mod:`.home`), the record page with its WARC
   record (:mod:`.record`), a unit's ledger (:mod:`.ledger`), the about page
   (:mod:`.about`) and the whole database as a consistent snapshot (:mod:`.downloads`);
@@ -24,10 +26,10 @@ environment loads it.
 from datasette import hookimpl
 from datasette.plugins import pm
 
-from . import about, bounds, cells, downloads, errors, exports, feeds, home, ledger, links, record, search_page, security
+from . import about, bounds, cells, downloads, errors, exports, feeds, home, ledger, limits, links, record, search_page, security
 from .database import PLUGIN_NAME
 
-for _module in (search_page, bounds, errors):
+for _module in (search_page, bounds, limits, errors):
     if not pm.is_registered(_module):
         pm.register(_module, name=_module.__name__)
 

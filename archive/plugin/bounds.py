@@ -1,7 +1,9 @@
 """Bounds that keep the served archive responsive when many people, or scripts, read it.
 
 * **Pages are kept while the archive is unchanged.**  A page depends only on
-  its URL and the archive's contents, so a 200 answer to a GET is kept (up to
+  its URL, the request headers Datasette reads (:data:`KEYED_HEADERS`; Host
+  and scheme are those of the base URL, :mod:`.origin`) and the archive's
+  contents, so a 200 answer to a GET is kept (up to
   :data:`CACHE_BYTES` in all, :data:`CACHE_ENTRY_BYTES` each, least recently
   used first out) and given again to the next reader of the same URL — until
   a database file changes (its size or modification time, and its WAL's):
@@ -28,12 +30,17 @@ from urllib.parse import parse_qs
 
 from datasette import hookimpl
 
+from .origin import with_configured_origin
+
 TEXT_LIMIT = 1000
 TRUNCATED_HEADER = b"x-text-truncated-at"
 CACHE_HEADER = b"x-archive-cache"
 CACHE_BYTES = 64 * 2**20
 CACHE_ENTRY_BYTES = 2 * 2**20
 # JSON of a database: its tables, rows, queries (/-/ pages are the server's own).
+# Request headers an answer may depend on: absolute URLs (Host), the actor,
+# messages and ``_cookie_`` parameters (Cookie), JSON for an Accept header.
+KEYED_HEADERS = (b"host", b"cookie", b"accept")
 _DATABASE_JSON = re.compile(r"^/(?!-/)[^/]+(?:/[^/]+)*\.json$")
 
 
@@ -164,6 +171,15 @@ def _cacheable(scope: dict) -> bool:
     return True
 
 
+def cache_key(scope: dict, datasette) -> tuple:
+    """Everything a kept page depends on."""
+    headers = tuple(sorted((name, value) for name, value in scope.get("headers", []) if name.lower() in KEYED_HEADERS))
+    return (
+        scope["method"], scope.get("scheme"), scope["path"], scope.get("query_string", b""), headers,
+        archive_state(datasette),
+    )
+
+
 def _with_page_cache(app, datasette):
     cache = PageCache()
 
@@ -171,7 +187,7 @@ def _with_page_cache(app, datasette):
         if not _cacheable(scope):
             await app(scope, receive, send)
             return
-        key = (scope["method"], scope["path"], scope.get("query_string", b""), archive_state(datasette))
+        key = cache_key(scope, datasette)
         page = cache.get(key)
         if page is not None:
             start, body = page
@@ -204,5 +220,6 @@ def _with_page_cache(app, datasette):
 
 @hookimpl(trylast=True)
 def asgi_wrapper(datasette):
-    # Applied last, so outermost: a kept page costs no planning, no SQL, no rendering.
-    return lambda app: _with_page_cache(_with_json_bounds(app), datasette)
+    # Applied last, so outermost: a kept page costs no planning, no SQL, no rendering;
+    # and every request, kept or not, is first made one to the base URL.
+    return lambda app: with_configured_origin(_with_page_cache(_with_json_bounds(app), datasette), datasette)

@@ -18,6 +18,8 @@ from datasette import Response, hookimpl
 from datasette.utils.asgi import Base400
 from datasette.views.base import DatasetteError
 
+from .limits import HEAP_LIMIT_BYTES
+
 log = logging.getLogger("zhenggai.errors")
 # Datasette awaits every handler, its own too, even when this one answered: without rich
 # it no longer dumps every frame's locals nor fails on a 404 (its page is not used).
@@ -29,6 +31,8 @@ def _status_and_message(exception) -> tuple[int, str]:
         return exception.status, str(exception.args[0]) if exception.args else "Not found"
     if isinstance(exception, DatasetteError):
         return exception.status, str(exception.message)
+    if isinstance(exception, MemoryError):  # SQLite's heap limit (limits.py): the statement's fault
+        return 400, f"out of memory: the statement needs more than the {HEAP_LIMIT_BYTES // 2**20} MiB SQLite may use"
     return 500, "The archive could not answer this request; the error is logged."
 
 

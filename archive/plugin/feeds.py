@@ -5,7 +5,7 @@ The canned query ``new_disclosures`` is the journalist's feed: new reports as
 the archive finds them, filtered by a phrase or a level, so a subscription
 follows one question.  The columns follow datasette-atom's convention
 (optional ``atom_content``, ``atom_published`` — the entry's publication date —, ``atom_link`` — a path such as ``/-/document/<id>``
-is made absolute on the server that answers —, ``atom_author_name``), but a feed
+is made absolute on the served base URL —, ``atom_author_name``), but a feed
 with no entry yet is valid here (datasette-atom 0.9 answers 500 to it, and a
 subscription to a phrase nobody has published yet is the common case).
 Entry content is plain text: scraped text never goes out as HTML.
@@ -44,7 +44,6 @@ def render(datasette, request, database, table, query_name, columns, rows):
     feed.title(_title(datasette, request, database, table, query_name))
     feed.link(href=request.url, rel="self")
     feed.updated(max((row["atom_updated"] for row in rows), default=None) or datetime.now(timezone.utc))
-    base = f"{request.scheme}://{request.host}"
     for row in rows:
         entry = feed.add_entry(order="append")
         entry.id(str(row["atom_id"]))
@@ -56,7 +55,7 @@ def render(datasette, request, database, table, query_name, columns, rows):
             entry.content(row["atom_content"], type="text")
         if "atom_link" in columns and row["atom_link"]:
             link = row["atom_link"]
-            entry.link(href=base + datasette.urls.path(link) if link.startswith("/") else link)
+            entry.link(href=datasette.absolute_url(request, datasette.urls.path(link)) if link.startswith("/") else link)
         if "atom_author_name" in columns and row["atom_author_name"]:
             entry.author({"name": row["atom_author_name"]})
     return Response(feed.atom_str(pretty=True), content_type="application/atom+xml; charset=utf-8")

@@ -4,7 +4,9 @@ Its clean text beside its parsed disclosure, problems and statuses; the
 completion rate the report states; the other copies of the text (publisher,
 date, editor, link); earlier versions with what changed; a banner when the
 page is gone; when it was captured and the WARC record of the raw response
-(downloadable at ``/-/document/<id>/warc``); a citation line to copy.
+(downloadable at ``/-/document/<id>/warc``); its attachments (name, type, size, the
+text read from them, folded; the raw file at ``/-/document/<id>/attachment/<id>``);
+a citation line to copy.
 Everything scraped is rendered as escaped text.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date, datetime
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from datasette import NotFound, Response
 from datasette.utils import derive_named_parameters
@@ -135,6 +137,12 @@ async def record_page(datasette, request):
         [document["canonical_id"]],
     )
     versions = await _rows(database, "select * from versions where document_id = ? order by fetched_at, id", [document_id])
+    attachments = await _rows(
+        database,
+        "select a.*, (select count(*) from problems p where p.attachment_id = a.id) as problems "
+        "from attachments a where a.document_id = ? order by a.url",
+        [document_id],
+    )
     canonical = next((c for c in copies if c["is_canonical"]), None)
     facts = []
     if disclosure is not None:
@@ -161,6 +169,8 @@ async def record_page(datasette, request):
         "citation": citation(document, date.today()),
         "record_queries": await _record_queries(datasette, database, request, document_id),
         "has_warc": bool(document["warc_file"] and document["warc_record_id"] and database.path),
+        "has_warc_dir": bool(database.path),
+        "attachments": attachments,
         "database_name": database.name,
     }
     return Response.html(await datasette.render_template("document.html", context, request=request))
@@ -187,7 +197,32 @@ async def warc_record(datasette, request):
     )
 
 
+async def attachment_file(datasette, request):
+    """An attachment's raw bytes, as the server sent them, from its WARC record."""
+    from ..db import warc_dir_for
+    from captures import record_payload
+
+    document_id, attachment_id = request.url_vars["document_id"], request.url_vars["attachment_id"]
+    database = await archive_database(datasette)
+    row = (await database.execute(
+        "select name, url, content_type, warc_file, warc_record_id from attachments where id = ? and document_id = ?",
+        [attachment_id, document_id],
+    )).first()
+    if row is None or not row["warc_file"] or not database.path:
+        raise NotFound(f"no stored attachment {attachment_id} of {document_id}")
+    body = await asyncio.to_thread(record_payload, warc_dir_for(database.path), row["warc_file"], row["warc_record_id"])
+    if body is None:
+        raise NotFound(f"the WARC record of attachment {attachment_id} is not in the WARC folder")
+    filename = urlsplit(row["url"]).path.rsplit("/", 1)[-1] or attachment_id
+    return Response(
+        body,
+        content_type="application/octet-stream",  # never rendered by the browser: it is scraped
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )
+
+
 ROUTES = [
     (rf"^/-/document/{ROUTES_ID}$", record_page),
     (rf"^/-/document/{ROUTES_ID}/warc$", warc_record),
+    (rf"^/-/document/{ROUTES_ID}/attachment/(?P<attachment_id>[0-9a-f]{{16}})$", attachment_file),
 ]

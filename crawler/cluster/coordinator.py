@@ -106,6 +106,7 @@ def run_cluster_crawl(
         if crawl is None:
             return 2
         run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
+        archive.adopt_runs(run_ids.values())  # resumed: the runs are this process's now
         local = [subprocess.Popen(worker_command) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         try:

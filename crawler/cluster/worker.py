@@ -3,9 +3,10 @@
 A worker runs the same spiders, middlewares and item pipeline as a crawl on one
 machine, with one difference: it never opens the SQLite archive.  What the
 archive pipeline would write there becomes a WARC ``metadata`` record beside the
-capture — ``page-kind: article`` (with the list's hints), ``gone``, or ``failed``
-(stage, kind, message) — and the one writer (``crawler.cluster.writer``) applies
-it through ``Archive.ingest`` / ``mark_gone`` / ``record_failure``.  What the
+capture — ``page-kind: article`` (with the list's hints), ``gone``, ``attachment``
+(with its page), or ``failed`` (stage, kind, message) — and the one writer
+(``crawler.cluster.writer``) applies it through ``Archive.ingest`` /
+``ingest_attachment`` / ``mark_gone`` / ``record_failure``.  What the
 pipeline asks the archive (is this page archived? which pages of the site are?)
 is answered from the snapshot the coordinator put into Redis when it opened the
 crawl, which is what a crawl on one machine sees: the archive as earlier runs left it.
@@ -65,12 +66,23 @@ class CapturedArchive:
         # The pipeline annotates the capture ``gone``: the writer marks it.
         return True
 
+    @staticmethod
+    def read_attachment(raw: RawDocument) -> None:
+        # The writer reads it (from the capture the pipeline annotated ``attachment``).
+        return None
+
+    def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None) -> tuple[str, None]:
+        return CAPTURED, None
+
     def record_failure(self, result: ProcessResult, run_id: int | None = None) -> None:
         failure = result.failure
         fields = {PAGE_KIND: FAILED, "stage": failure.stage, "kind": failure.kind, "message": failure.message}
         if result.raw.warc_file:
             fields["warc-file"] = result.raw.warc_file
         capture_for(self.crawler).annotate(result.raw.url, result.raw.warc_record_id, fields)
+
+    def update_run(self, run_id: int, **columns) -> None:
+        """The coordinator keeps the run row."""
 
     def finish_run(self, run_id: int, **stats) -> None:
         """The coordinator finishes the run, with every worker's stats."""

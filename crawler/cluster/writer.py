@@ -30,7 +30,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from captures import ARTICLE, FAILED, GONE, PAGE_KIND, annotation_fields, raw_document
+from captures import ARTICLE, ATTACHMENT, FAILED, GONE, PAGE_KIND, annotation_fields, raw_document
 from crawler.cluster.crawl import WRITER_GROUP, ClusterCrawl
 from crawler.port import WritingArchive
 from pipelines import Failure, ProcessResult, RawDocument
@@ -170,6 +170,12 @@ class CaptureWriter:
                 outcome = "failed"
             self.outcomes[spider][outcome] += 1
             self.documents += 1
+        elif kind == ATTACHMENT:
+            raw = self._response(refers_to, fields)
+            if raw is None:
+                logger.error("The capture of the attachment %s (%s) is missing: not archived", url, refers_to)
+                return
+            self.archive.ingest_attachment(raw, run_id=run_id)
         elif kind == GONE:
             self.archive.mark_gone(url, record.rec_headers.get_header("WARC-Date"))
         elif kind == FAILED:

@@ -8,7 +8,11 @@ so a traditional-character copy gives the same disclosure as its original.
   gives team, level, kind, round, the inspected unit (full name, its type and province),
   the inspection period and the feedback date (``dates``).
 - ``problems``: the itemised problems with their status as printed, status class,
-  deadline and responsible unit; ``totals``: stated and itemised totals, status counts.
+  deadline (as printed and as a date) and responsible unit; ``totals``: stated and
+  itemised totals, status counts, and whether the stated ones agree with the items.
+- attachments: a page that itemises no problem itself takes them from the 一览表 of
+  its attachments (``attachments=[{"id", "tables"}]``), each with its source
+  (``attachment_id``, ``source_row``); the page's stated totals are compared with them.
 - ``outcomes``: money recovered, cases filed, people disciplined, organisational
   handling, accountability, clues transferred, rules made, each figure with its sentence.
 - ``contact``: the closing contact block; X/XX placeholders of redacted templates.
@@ -25,7 +29,7 @@ from . import parties
 from .contact import contact
 from .dates import cn_to_int, feedback_date, inspection_period, lag_days
 from .outcomes import outcomes
-from .problems import parse_problems
+from .problems import parse_problems, table_problems
 from .rounds import round_id_for
 from .totals import counts
 
@@ -49,13 +53,14 @@ def _site_province(site: str | None) -> str | None:
 
 def parse_disclosure(
     title: str, body: str, published_at: str | None = None, doc_type: str | None = None,
-    site: str | None = None,
+    site: str | None = None, attachments: list[dict] | None = None,
 ) -> dict | None:
     """Parse a rectification report into ``{"disclosure", "problems", "outcomes"}``.
 
     Returns None when the document is not a rectification report; a caller that has
     classified the document already passes ``doc_type``.  ``site`` names the site
     profile the page was read with (its ``province`` is the fallback for a local unit).
+    ``attachments``: the tables of the files the page links, ``{"id", "tables"}`` each.
     """
     if (doc_type or classify(title, body)) != "rectification_report":
         return None
@@ -79,6 +84,11 @@ def parse_disclosure(
     inspection_start, inspection_end = inspection_period(opening, clause)
     feedback = feedback_date(opening, inspection_end or inspection_start, published_at)
     problems, owned = parse_problems(lines)
+    problems = [{**problem, "attachment_id": None, "source_row": None} for problem in problems]
+    attached = attachment_problems(attachments or [])
+    origin = "text" if problems else None
+    if attached and not problems:
+        problems, origin = attached, "attachment"
     outside_items = "\n".join(line for line, in_problem in zip(lines, owned) if not in_problem)
     outcome_columns, outcome_rows = outcomes(lines, owned)
     rate = _COMPLETION_RATE.search(outside_items)
@@ -100,9 +110,36 @@ def parse_disclosure(
         "published_at": published_at,
         "lag_days": lag_days(feedback, published_at),
         **counts(problems, outside_items),
+        "problems_origin": origin,
+        "problems_in_attachments": len(attached) if attachments else None,
         **outcome_columns,
         **contact(body),
         "is_template": bool(_PLACEHOLDER.search(title + "\n" + body)),
         "stated_completion_rate": float(rate[1]) if rate else None,
     }
     return {"disclosure": disclosure, "problems": problems, "outcomes": outcome_rows}
+
+
+def attachment_problems(attachments: list[dict]) -> list[dict]:
+    """The problems of the attachments' tables, each with its attachment and row (in the
+    attachment's tables one after the other, header rows counted).
+
+    A page often links one 一览表 in several formats (PDF, Word, Excel): a table whose
+    problems are those of one already read (as many, and at least 80 % of their titles
+    the same) is a copy and adds none.  Callers list the attachments read from text
+    before those read by OCR, so a copy's problems come from its best reading."""
+    kept: list[list[dict]] = []
+    for attachment in attachments:
+        rows = [row for table in attachment.get("tables") or [] for row in table]  # a table runs across pages
+        problems = [{**problem, "attachment_id": attachment["id"], "source_row": row}
+                    for row, problem in table_problems(rows)]
+        if problems and not any(_same_list(problems, other) for other in kept):
+            kept.append(problems)
+    return [problem for problems in kept for problem in problems]
+
+
+def _same_list(one: list[dict], other: list[dict]) -> bool:
+    if len(one) != len(other):
+        return False
+    same = sum("".join(a["title"].split()) == "".join(b["title"].split()) for a, b in zip(one, other))
+    return same >= 0.8 * len(one)

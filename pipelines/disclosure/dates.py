@@ -55,6 +55,22 @@ def iso(year: str | None, month: str | None, day: str | None) -> str | None:
         return None
 
 
+_NUMERIC_DATE = re.compile(r"(?P<y>\d{4})[.\-/](?P<m>\d{1,2})(?:[.\-/](?P<d>\d{1,2}))?(?!\d)")
+_YEAR_END = re.compile(r"(?P<y>\d{4})年(?:底|末|年底)")
+
+
+def deadline_date(deadline: str | None) -> str | None:
+    """A deadline as printed (``2023年6月30日``, ``2023年6月底前``, ``2023.6.30``, ``2023年底``) as an
+    ISO day or ``YYYY-MM``; None for 立行立改, 长期坚持 and other deadlines without a date."""
+    if not deadline:
+        return None
+    match = DATE.search(deadline) or _NUMERIC_DATE.search(deadline)
+    if match:
+        return iso(match["y"], match["m"], match["d"])
+    year_end = _YEAR_END.search(deadline)
+    return iso(year_end["y"], "12", None) if year_end else None
+
+
 def _before(text: str, end: int) -> re.Match | None:
     """The last date in ``text[:end]`` of the sentence that ``end`` lies in."""
     start = max(text.rfind("。", 0, end), text.rfind("；", 0, end)) + 1

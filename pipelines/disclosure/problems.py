@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .dates import CN_DIGITS, cn_to_int
+from .dates import CN_DIGITS, cn_to_int, deadline_date
 
 _COMPLETED = ("已完成整改", "已整改完成", "已整改到位", "整改已完成", "已完成", "已整改", "整改完成", "完成整改",
               "已办结", "已落实", "已销号", "已解决", "完成")
@@ -36,7 +36,7 @@ _PHASED = ("阶段性完成整改", "阶段性整改完成", "阶段性完成")
 # A stage of the task done while the problem stays open is still in progress.
 _PROGRESS = ("已完成阶段性任务", "正在推进", "持续推进", "正在整改中", "正在整改", "整改中", "推进中", "未完成",
              "部分完成", "持续整改", "按序时推进", "序时推进")
-_LONG = ("并将长期坚持", "需长期坚持", "长期坚持", "长期推进", "长期整改", "常态化推进")
+_LONG = ("并将长期坚持", "并长期坚持", "需长期坚持", "长期坚持", "长期推进", "长期整改", "常态化推进")
 
 
 def _alternation(words) -> str:
@@ -111,6 +111,7 @@ class Problem:
     heading_status: str | None = None
     lines: list[str] = field(default_factory=list)
     cells: dict | None = None  # a table row's fields
+    line: int | None = None  # the line that opened it
 
     def finish(self) -> dict:
         fields = self.cells or _fields(self.lines)
@@ -123,6 +124,7 @@ class Problem:
             "status_class": status_class(status),
             "long_term": bool(status and re.search(_LONG_TERM, status)),
             "deadline": fields.get("deadline"),
+            "deadline_date": deadline_date(fields.get("deadline")),
             "responsible_unit": fields.get("responsible_unit"),
             "text": fields.get("text") or "",
         }
@@ -240,6 +242,9 @@ def _header(cells: list[str]) -> list[str] | None:
     if cells[0].isdigit():
         return None
     columns = [next((name for name, pattern in _HEADER_COLUMNS if pattern.search(cell)), None) for cell in cells]
+    if "status" not in columns and columns.count("text") > 1:
+        # 问题 | 整改措施 | … | 整改情况: beside a measures column, 整改情况 holds the status.
+        columns = [("status" if name == "text" and "措施" not in cell else name) for name, cell in zip(columns, cells)]
     return columns if "title" in columns and ("status" in columns or "text" in columns) else None
 
 
@@ -248,6 +253,7 @@ def _row(cells: list[str], header: list[str] | None) -> dict | None:
         return None
     if header and len(header) == len(cells):
         row = {name: cell for name, cell in zip(header, cells) if name}
+        row.setdefault("number", cells[0])  # a header whose 序号 cell is blank or misread
     else:  # number | problem | measures | …: the last cells are told by what they hold
         row = {"number": cells[0], "title": cells[1], "text": cells[2]}
         for cell in cells[3:]:
@@ -281,6 +287,18 @@ def _names_problem(head: str) -> bool:
 
 def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
     """The problems, and for each line whether it belongs to one (heading or text)."""
+    problems, owned = _read_problems(lines)
+    return [p.finish() for p in problems], owned
+
+
+def table_problems(rows: list[list[str]]) -> list[tuple[int, dict]]:
+    """The problems of a table (an attachment's 一览表, its rows across pages and sheets), each
+    with its row (1-based, header rows counted), read as the rows of a table flattened to text."""
+    problems, _ = _read_problems(["\t".join(cell.replace("\t", " ") for cell in row) for row in rows])
+    return [(p.line + 1, p.finish()) for p in problems]
+
+
+def _read_problems(lines: list[str]) -> tuple[list[Problem], list[bool]]:
     has_sections = any(L1.match(line) for line in lines)
     in_section = not has_sections
     path: list[str] = []
@@ -300,7 +318,8 @@ def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
             row = _row(cells, header)
             if row:
                 current = Problem(cn_to_int(row["number"]), " / ".join(path) or None, row.get("title", ""),
-                                  cells={k: row.get(k) for k in ("status", "deadline", "responsible_unit", "text")})
+                                  cells={k: row.get(k) for k in ("status", "deadline", "responsible_unit", "text")},
+                                  line=index)
                 problems.append(current)
                 owned[index] = True
             current = None if not row else current
@@ -349,4 +368,4 @@ def parse_problems(lines: list[str]) -> tuple[list[dict], list[bool]]:
         elif current is not None:
             current.lines.append(line)
             owned[index] = True
-    return [p.finish() for p in problems], owned
+    return problems, owned

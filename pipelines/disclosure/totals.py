@@ -7,7 +7,8 @@ every problem is itemised and labelled; otherwise from the totals the text state
 counted as such.  ``status_source`` says which: ``items``, ``stated``, or ``selection``
 when the items are a selection of a larger stated total and nothing else is stated.
 Totals are read outside the problems' own text (an item may quote an earlier round's
-numbers).
+numbers).  ``stated_matches_items`` compares them: the stated total and every stated
+status count equal the items' (the items may come from an attachment's 一览表).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ _BUCKETS = tuple((key, tuple(re.compile(p) for p in patterns)) for key, patterns
 PARTITION = ("problems_completed", "problems_basically_completed", "problems_phase_completed", "problems_in_progress",
              "problems_unfinished", "problems_long_term_only", "problems_no_status")
 COUNT_KEYS = ("problems_stated", "problems_itemised", "problems_total", "status_source", *PARTITION,
-              "problems_long_term")
+              "problems_long_term", "stated_matches_items")
 
 
 def _sentences(text: str) -> list[str]:
@@ -83,6 +84,7 @@ def counts(problems: list[dict], outside_items: str) -> dict:
                   problems_total=stated if stated is not None else (itemised or None))
     selection = stated is not None and itemised < stated
     labelled = all(p["status_class"] != "none" for p in problems)
+    result["stated_matches_items"] = _agree(stated, breakdown, problems) if itemised else None
     if itemised and not selection and (labelled or not breakdown):
         return {**result, "status_source": "items", **_from_items(problems)}
     if breakdown:
@@ -94,6 +96,16 @@ def counts(problems: list[dict], outside_items: str) -> dict:
     if itemised:
         return {**result, "status_source": "selection", **_from_items(problems)}
     return result
+
+
+def _agree(stated: int | None, breakdown: dict | None, problems: list[dict]) -> bool | None:
+    """Whether the totals the text states are those of its items (None when it states none)."""
+    if stated is None and not breakdown:
+        return None
+    if stated is not None and stated != len(problems):
+        return False
+    items = _from_items(problems)
+    return all(items[key] == value for key, value in (breakdown or {}).items())
 
 
 def _from_items(problems: list[dict]) -> dict:
