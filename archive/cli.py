@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from pipelines.text import printable
+
 from .db import DEFAULT_DB, Archive, warc_dir_for
 from .serve import NoArchive, serve_archive
 
@@ -27,16 +29,24 @@ def cli():
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True, help="SQLite archive file")
 def import_command(paths, db_path):
     """Import local documents (files or folders) through the pipelines."""
+    from .disk import DiskFull, is_disk_full, size_of
     from .importer import import_paths
 
     def report(path, outcome, result):
         failure = result.failure if result is not None else None
-        reason = f"  ({failure.stage}/{failure.kind}: {failure.message})" if failure else ""
-        click.echo(f"{outcome:9} {path}{reason}", err=bool(failure))
+        reason = f"  ({failure.stage}/{failure.kind}: {printable(failure.message)})" if failure else ""
+        click.echo(f"{outcome:9} {printable(path)}{reason}", err=bool(failure))
 
-    with Archive(db_path) as archive:
-        summary = import_paths(list(paths), archive, on_file=report, progress=True)
-        total = archive.count("documents")
+    try:
+        with Archive(db_path) as archive:
+            summary = import_paths(list(paths), archive, on_file=report, progress=True)
+            total = archive.count("documents")
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        full = exc if isinstance(exc, DiskFull) else DiskFull(Path(db_path).absolute().parent, size_of(*paths), "the import")
+        click.echo(f"import stopped: {full}; the {full.stored} page(s) stored before it are in the archive, whole", err=True)
+        sys.exit(1)
     for capture in summary.captures:
         click.echo(capture.summary(), err=bool(capture.errors))
     counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
@@ -44,7 +54,7 @@ def import_command(paths, db_path):
         skipped = ", ".join(f"{n} {k}" for k, n in sorted(summary.skipped.items()))
         click.echo(f"skipped, not articles: {skipped}")
     click.echo(
-        f"imported: {counts or 'nothing'}; {total} documents in {db_path} "
+        f"imported: {counts or 'nothing'}; {total} documents in {printable(db_path)} "
         f"({summary.seconds:.1f} s, {summary.docs_per_second:.0f} docs/s)"
     )
     if summary.failures:
@@ -309,13 +319,21 @@ def reindex(db_path):
 @click.option("--from-warc", "warc_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="folder of WARC/WACZ files: written by crawls and imports, or anyone's captures")
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
-@click.option("--force", is_flag=True, help="replace the archive even when the rebuilt one has fewer documents")
+@click.option("--keep-missing", "missing", flag_value="keep",
+              help="keep the archive's documents the rebuilt one lacks (copied over as they are)")
+@click.option("--drop-missing", "missing", flag_value="drop", help="drop the archive's documents the rebuilt one lacks")
+@click.option("--force", is_flag=True, help="replace the archive even when it is no archive, or the rebuilt one lacks documents")
 @click.option("--dry-run", is_flag=True, help="read the captures and say what would be rebuilt; change nothing")
 @click.option("--wait", is_flag=True, help="wait for a crawl, import or rebuild writing to the archive instead of stopping")
-def rebuild(warc_dir, db_path, force, dry_run, wait):
-    """Rebuild the archive from raw WARC captures through the current pipelines."""
+def rebuild(warc_dir, db_path, missing, force, dry_run, wait):
+    """Rebuild the archive from raw WARC captures through the current pipelines.
+
+    Documents of the archive that the rebuilt one would lack are listed, and the
+    archive is not replaced unless --keep-missing or --drop-missing says what to do
+    with them."""
     from captures.reader import CaptureChanged
 
+    from .disk import DiskFull
     from .lock import ArchiveBusy
     from .rebuild import RebuildRefused, summary_line
     from .rebuild import rebuild as rebuild_archive
@@ -323,9 +341,11 @@ def rebuild(warc_dir, db_path, force, dry_run, wait):
     def list_files(report):
         for file_report in report.files if report else ():
             click.echo(file_report.summary(), err=bool(file_report.errors))
+        for document in report.missing if report else ():
+            click.echo(document.line(), err=True)
 
     try:
-        report = rebuild_archive(warc_dir, db_path, force=force, dry_run=dry_run, wait=wait)
+        report = rebuild_archive(warc_dir, db_path, force=force, dry_run=dry_run, wait=wait, missing=missing)
     except ArchiveBusy as exc:
         click.echo(f"not rebuilt: {exc}; try again when it has finished, or pass --wait", err=True)
         sys.exit(1)
@@ -335,6 +355,9 @@ def rebuild(warc_dir, db_path, force, dry_run, wait):
         sys.exit(1)
     except CaptureChanged as exc:
         click.echo(f"not rebuilt: {exc}; the archive is as it was — run it again once the file is written", err=True)
+        sys.exit(1)
+    except DiskFull as exc:
+        click.echo(f"not rebuilt: {exc}; the archive is as it was", err=True)
         sys.exit(1)
     list_files(report)
     click.echo(summary_line(report, Path(db_path), dry_run))

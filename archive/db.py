@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 from sqlite_utils import Database
 
 from captures import ATTACHMENT, GONE, Page
-from pipelines import ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines import MAX_PAGE_BYTES, ProcessResult, RawDocument, dedupe, now_utc, prepare, process
 from pipelines.attachments import extract_attachment
 from pipelines.disclosure.rounds import load_rounds
 
@@ -60,6 +60,10 @@ BUSY_TIMEOUT_S = 120
 # little per page, small enough that readers see new pages within a second or
 # two and another writer waits no longer than that.
 BATCH_PAGES = 64
+# ... and at most this many bytes of pages: a batch is processed in parallel while
+# the one before is stored, so large pages (up to the 10 MB cap, each taking some
+# 15-25 times its size to process) are in memory two or three at a time, not 2 × 64.
+BATCH_BYTES = 2 * MAX_PAGE_BYTES
 # ingest_all processes pages in worker processes from this many pages on.
 PARALLEL_FROM = 100
 
@@ -445,13 +449,16 @@ def process_and_sign(raw: RawDocument) -> ProcessResult:
 
 
 def _batches(items: Iterable) -> Iterator[list]:
-    batch, urls = [], set()
+    """Pages in batches of at most :data:`BATCH_PAGES` pages and :data:`BATCH_BYTES`
+    bytes (a larger page alone), each URL once in a batch."""
+    batch, urls, size = [], set(), 0
     for item in items:
-        url = item.raw.url
-        if len(batch) >= BATCH_PAGES or url in urls:
+        url, length = item.raw.url, len(item.raw.body)
+        if batch and (len(batch) >= BATCH_PAGES or url in urls or size + length > BATCH_BYTES):
             yield batch
-            batch, urls = [], set()
+            batch, urls, size = [], set(), 0
         batch.append(item)
         urls.add(url)
+        size += length
     if batch:
         yield batch

@@ -19,7 +19,9 @@ attachments stage's bounded child, and kept in our WARC like the pages.
 Nothing is lost silently: a file that cannot be read (missing, unreadable
 folder, a symlink loop, a FIFO or device, over the crawl's 10 MB page cap), a
 capture's damaged record, or a page that fails a stage is a row of
-``failures`` with its reason, reported, and the import goes on.
+``failures`` with its reason, reported, and the import goes on.  A full disk
+stops it (:class:`archive.disk.DiskFull`, with what was imported before it):
+every stored batch is whole, and no part of a WARC record stays behind.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from pipelines import MAX_PAGE_BYTES, Failure, ProcessResult, RawDocument, now_u
 from pipelines.attachments.formats import EXTENSIONS, MAX_ATTACHMENT_BYTES
 
 from .db import PARALLEL_FROM, Archive, warc_dir_for
+from .disk import DiskFull, is_disk_full, size_of
 
 DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".shtml", ".xhtml"}
 # Files a page links (PDF, Word, Excel, WPS, OFD, images): imported as attachments of the
@@ -223,6 +226,9 @@ class _Importer:
             self.report.captures.append(report)
             for error in report.errors:
                 yield _failed(path, Failure(STAGE, "damaged_capture", f"{report.name}: {error}"))
+            for url, why in report.too_large:
+                raw = RawDocument(url=url, body=b"", fetched_at=now_utc())
+                yield ProcessResult(raw, failure=Failure(STAGE, "too_large", f"{report.name}: {why}"))
         try:
             yield from self._archived_captures(reader)
         except CaptureChanged as exc:  # rewritten since the scan: what was read stays, the rest next time
@@ -267,7 +273,10 @@ def import_paths(
     bar = tqdm(total=size, unit="doc", desc="import", disable=None if progress else True)
     try:
         items = _Importer(archive, capture, report).items(entries, readers)
-        for raw, outcome, result in archive.ingest_all(items, parallel=size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1):
+        for raw, outcome, result in _stopped_by_a_full_disk(
+            archive.ingest_all(items, parallel=size >= PARALLEL_FROM and (os.cpu_count() or 1) > 1),
+            archive, capture, entries, report,
+        ):
             bar.update()
             report.outcomes[outcome] += 1
             if result is not None and result.failure:
@@ -281,6 +290,19 @@ def import_paths(
         capture.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stopped_by_a_full_disk(results: Iterator, archive: Archive, capture: WarcCapture, entries: list[_Entry], report: ImportReport) -> Iterator:
+    """``results``, with the error of a full disk turned into :class:`archive.disk.DiskFull`."""
+    try:
+        yield from results
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        full = capture.warc_dir if isinstance(exc, OSError) else archive.path.parent
+        error = DiskFull(full, size_of(*(entry.path for entry in entries)), "the import")
+        error.stored = sum(report.outcomes.values())
+        raise error from exc
 
 
 def _local_name(url: str) -> str:

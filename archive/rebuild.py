@@ -19,8 +19,17 @@ Safe to run on the archive being served and crawled into:
 * it reads every file and reports per file what it read and skipped; damage
   (a truncated file, a corrupt gzip member) is skipped with its name and
   offset and the rest is read;
-* it refuses an empty source, and a result with fewer documents than the
-  archive has unless forced;
+* it refuses an empty source;
+* it compares what it would lose: every document of the archive that the
+  rebuilt one lacks (by URL) is listed with its origin (crawled, imported) and
+  whether its capture was among the sources, and the rebuild refuses unless
+  told to keep them (``--keep-missing``: copied over as they are) or to drop
+  them (``--drop-missing``, or ``--force``).  A document with no capture at all
+  (stored before captures were kept) is kept unless told to drop it;
+* it checks first that the disk has room for the new archive beside the old
+  one and for the copy into it (about twice the archive's size; for a first
+  build, the captures' size); a disk that fills anyway stops it with one line
+  (:class:`archive.disk.DiskFull`), the partial ``<db>.rebuilding`` removed;
 * the new archive is built beside the old one (``<db>.rebuilding``) with the
   old one's ``crawl_runs`` and ``failures`` history, then copied into it with
   SQLite's online backup in one write transaction: readers (Datasette) see the
@@ -42,9 +51,11 @@ from tqdm import tqdm
 
 from captures import CaptureReader, FileReport
 from pipelines import prepare
+from pipelines.text import printable
 
 from .children import ingest_worker
 from .db import PARALLEL_FROM, Archive, connect
+from .disk import DiskFull, free_bytes, is_disk_full, size_of
 from .lock import ArchiveLock
 from .schema import indexes_built_afterwards
 
@@ -60,6 +71,37 @@ class RebuildRefused(Exception):
         self.report = report
 
 
+KEEP_MISSING, DROP_MISSING = "keep", "drop"
+CRAWLED, IMPORTED, NO_CAPTURE = "crawled", "imported", "no capture"
+# Tables whose rows belong to one document (``document_id``), copied with a document kept.
+_DOCUMENT_TABLES = ("disclosures", "problems", "outcomes", "versions", "minhash", "minhash_bands")
+
+
+@dataclass(frozen=True)
+class MissingDocument:
+    """A document of the archive that the rebuilt archive lacks."""
+
+    url: str
+    warc_file: str | None
+    in_sources: bool
+    """Its capture file is one the rebuild read (the record gave no document: damaged, or it failed)."""
+
+    @property
+    def origin(self) -> str:
+        if self.warc_file is None:
+            return NO_CAPTURE
+        return IMPORTED if self.url.startswith("file:") or Path(self.warc_file).name.startswith("import-") else CRAWLED
+
+    def line(self) -> str:
+        if self.warc_file is None:
+            where = "stored without a capture"
+        elif self.in_sources:
+            where = f"its capture in {printable(self.warc_file)} gave no document"
+        else:
+            where = f"its capture {printable(self.warc_file)} is not among the sources"
+        return f"missing {self.origin}: {printable(self.url)} ({where})"
+
+
 @dataclass
 class RebuildReport:
     files: list[FileReport] = field(default_factory=list)
@@ -69,6 +111,8 @@ class RebuildReport:
     documents_after: int | None = None
     seconds: float = 0.0
     replaced: bool = False
+    missing: list[MissingDocument] = field(default_factory=list)
+    kept: int = 0
 
     @property
     def docs_per_second(self) -> float:
@@ -99,13 +143,18 @@ def rebuild(
     force: bool = False,
     dry_run: bool = False,
     wait: bool = False,
+    missing: str | None = None,
 ) -> RebuildReport:
     """Rebuild the archive at ``db_path`` from the captures in ``warc_dir``.
 
-    Raises :class:`RebuildRefused` (nothing to build from; fewer documents
-    than now without ``force``; the target is not an archive without
+    Raises :class:`RebuildRefused` (nothing to build from; documents of the
+    archive the rebuilt one lacks, unless ``missing`` says to keep or drop
+    them or ``force`` drops them; the target is not an archive without
     ``force``) and :class:`archive.lock.ArchiveBusy` (another writer, unless
     ``wait``).  ``dry_run``: read the captures and report, change nothing.
+    ``missing``: :data:`KEEP_MISSING` or :data:`DROP_MISSING`.
+    Raises :class:`archive.disk.DiskFull` before it starts when the disk has
+    not the room, or when it fills meanwhile (the archive as it was).
     """
     warc_dir, db_path = Path(warc_dir), Path(db_path)
     lock = ArchiveLock(db_path)
@@ -126,11 +175,32 @@ def rebuild(
             raise RebuildRefused(f"{db_path} is not an archive: not replaced (--force replaces it)", report)
         if dry_run:
             return report
-        _build(reader, db_path, report, progress)
-        _replace(db_path, report, force)
+        needed = _space_needed(db_path, reader, report)
+        if free_bytes(db_path.parent) < needed:
+            raise DiskFull(db_path.parent, needed, "the rebuild")
+        try:
+            _build(reader, db_path, report, progress)
+            if report.documents_before is not None:
+                _settle_missing(reader, db_path, report, DROP_MISSING if force and missing is None else missing)
+            _replace(db_path, report)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            building = _building_path(db_path)
+            _remove_database(building, lock=True)
+            raise DiskFull(db_path.parent, needed, "the rebuild") from exc
         return report
     finally:
         lock.release()
+
+
+def _space_needed(db_path: Path, reader: CaptureReader, report: RebuildReport) -> int:
+    """About what a rebuild writes at most: the new archive — as large as the old one, or
+    twice its captures' compressed size (their text and its search indexes; 3.3 times in
+    tests/test_disk_full.py) — beside the old one, then as much again in the old one's WAL
+    while it is copied in."""
+    new_archive = max(size_of(db_path, Path(f"{db_path}-wal")), 2 * size_of(*{source.path for source in reader.sources}))
+    return new_archive if report.documents_before is None else 2 * new_archive
 
 
 def _scan_while_preparing(reader: CaptureReader) -> CaptureReader:
@@ -202,17 +272,60 @@ def _copy_history(archive: Archive, db_path: Path) -> None:
         db.execute("detach database old")
 
 
-def _replace(db_path: Path, report: RebuildReport, force: bool) -> None:
+def _settle_missing(reader: CaptureReader, db_path: Path, report: RebuildReport, missing: str | None) -> None:
+    """Compare the rebuilt archive with the old one: refuse to lose documents
+    unless ``missing`` says what to do; copy the kept ones over."""
     building = _building_path(db_path)
-    before, after = report.documents_before, report.documents_after
-    if before is not None and after < before and not force:
-        _remove_database(building, lock=True)
-        raise RebuildRefused(
-            f"the rebuilt archive would hold {after} documents where {db_path} holds {before}: "
-            f"not replaced (--force replaces it)",
-            report,
-        )
-    if before is None:
+    db = connect(building)
+    try:
+        db.execute("attach database ? as old", [f"file:{db_path}?mode=ro"])
+        sources = {source.name for source in reader.sources} | {source.path.name for source in reader.sources}
+        report.missing = [
+            MissingDocument(url, warc_file, warc_file in sources)
+            for url, warc_file in db.execute(
+                "select url, warc_file from old.documents where url not in (select url from main.documents) order by url"
+            )
+        ]
+        decide = [m for m in report.missing if m.warc_file is not None]
+        if decide and missing is None:
+            db.conn.close()
+            _remove_database(building, lock=True)
+            raise RebuildRefused(
+                f"the rebuilt archive would lose {len(decide)} of the {report.documents_before} documents of "
+                f"{printable(str(db_path))} (listed above): not replaced (--keep-missing keeps them, --drop-missing drops them)",
+                report,
+            )
+        kept = [m for m in report.missing if missing == KEEP_MISSING or (m.warc_file is None and missing != DROP_MISSING)]
+        if kept:
+            _copy_documents(db, [m.url for m in kept])
+        report.kept = len(kept)
+        report.documents_after = db["documents"].count
+        db.execute("detach database old")
+    finally:
+        db.conn.close()
+
+
+def _copy_documents(db, urls: list[str]) -> None:
+    """The documents at ``urls`` from the attached old archive, with their rows in every
+    table of one document (new row ids where a table numbers its rows: ``versions``)."""
+    with db.conn:
+        db.execute("create temp table kept (id text primary key)")
+        db.conn.executemany("insert into kept select id from old.documents where url = ?", [(url,) for url in urls])
+        for table in ("documents", *_DOCUMENT_TABLES):
+            key = "id" if table == "documents" else "document_id"
+            # table_info leaves out generated columns, which compute themselves.
+            old_columns = {row[1] for row in db.execute(f"pragma old.table_info([{table}])")}
+            columns = ", ".join(
+                f"[{name}]" for _, name, type_, _, _, key in db.execute(f"pragma main.table_info([{table}])")
+                if name in old_columns and not (key and type_.upper() == "INTEGER")
+            )
+            db.execute(f"insert into main.[{table}] ({columns}) select {columns} from old.[{table}] where [{key}] in (select id from kept)")
+        db.execute("drop table kept")
+
+
+def _replace(db_path: Path, report: RebuildReport) -> None:
+    building = _building_path(db_path)
+    if report.documents_before is None:
         # No archive there (or, forced, a file that is none): nobody can be reading one.
         _remove_database(db_path)
         if _move_new(building, db_path):
@@ -244,12 +357,18 @@ def _move_new(building: Path, db_path: Path) -> bool:
 
 
 def summary_line(report: RebuildReport, db_path: Path, dry_run: bool = False) -> str:
-    before = "no archive yet" if report.documents_before is None else f"{report.documents_before} documents now"
+    name = printable(str(db_path))
     if dry_run:
-        return f"would rebuild {db_path} from {report.pages} page(s) in {len(report.files)} file(s) ({before})"
+        now = "no archive yet" if report.documents_before is None else f"{report.documents_before} documents now"
+        return f"would rebuild {name} from {report.pages} page(s) in {len(report.files)} file(s) ({now})"
+    before = "no archive before" if report.documents_before is None else f"{report.documents_before} before"
     counts = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
+    dropped = len(report.missing) - report.kept
+    settled = "".join(
+        f"; {n} missing document(s) {what}" for n, what in ((report.kept, "kept"), (dropped, "dropped")) if n
+    )
     return (
-        f"rebuilt {db_path}: {counts or 'nothing captured'}; {report.documents_after} documents ({before}); "
+        f"rebuilt {name}: {counts or 'nothing captured'}; {report.documents_after} documents ({before}){settled}; "
         f"{report.pages} pages in {report.seconds:.1f} s, {report.docs_per_second:.0f} docs/s"
     )
 

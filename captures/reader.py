@@ -47,25 +47,61 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines import MAX_PAGE_BYTES, RawDocument
+from pipelines.text import printable
 
 from pipelines.attachments.formats import IMAGE_KINDS, declared_kind
 
+from .decoding import DECODING_ERRORS, TooLarge, UnknownEncoding, decoded_body
 from .writer import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND, SOFTWARE
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wacz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _GZIP_MAGIC = b"\x1f\x8b\x08"
+# A gzip header and the first block's code tables, before the first byte comes out.
+_GZIP_HEADER_MAX = 512
 _HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body")
 # Errors a damaged record or gzip member raises from warcio or zlib.
 _DAMAGE = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError)
 _SEARCH_CHUNK = 1 << 20
 _BLANK = b"\r\n\0 "
 # Records are read whole up to the page cap (and the HTTP headers around it);
-# a larger one is skipped unread as ``too_large``.
+# a larger one is skipped unread as ``too_large``, and so is one whose payload
+# decodes (Content-Encoding) to more than the cap.
 _PAYLOAD_MAX = MAX_PAGE_BYTES + 65536
+
+
+class _MemberDamaged(Exception):
+    """A gzip member of the file stops decompressing part-way: damage inside it."""
+
+
+class _StrictMemberReader(DecompressingBufferedReader):
+    """warcio's reader of a WARC file, except that a gzip member which fails to
+    decompress after its start raises :class:`_MemberDamaged`.  warcio prints the
+    zlib error and reads on as if the file ended there, which would take every
+    later record for lost to a truncation."""
+
+    def _decompress(self, data):
+        if self.decompressor and data and self.num_block_read:
+            try:
+                return self.decompressor.decompress(data)
+            except zlib.error as exc:
+                raise _MemberDamaged(f"gzip data does not decompress ({exc})") from exc
+        return super()._decompress(data)
+
+
+class _RecordGarbled(_MemberDamaged):
+    """A record's member decompresses, but not to a record: its data was damaged."""
+
+
+def _archive_iterator(stream: BinaryIO) -> ArchiveIterator:
+    iterator = ArchiveIterator(stream)
+    # Set before the first record is read: its records come through this reader.
+    iterator.reader = _StrictMemberReader(iterator.fh, block_size=iterator.reader.block_size)
+    return iterator
 
 
 def is_capture_file(path: Path) -> bool:
@@ -101,6 +137,8 @@ class FileReport:
     attachments: int = 0
     skipped: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    too_large: list[tuple[str, str]] = field(default_factory=list)
+    """(URL, why) of each page skipped as ``too_large``."""
 
     def summary(self) -> str:
         parts = [f"{self.pages} page(s)"]
@@ -109,7 +147,7 @@ class FileReport:
         if self.skipped:
             parts.append("skipped " + ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())))
         parts += self.errors
-        return f"{self.name}: " + "; ".join(parts)
+        return f"{printable(self.name)}: " + "; ".join(parts)
 
 
 @dataclass
@@ -151,10 +189,12 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
             report.errors.append(message)
 
     with source.open() as (stream, size):
+        # Told once: the damage may have hit the gzip magic of the member it is in.
+        gzip_members = _is_gzip(stream, 0) or (source.name.lower().endswith(".gz") and not _starts_record(stream, 0))
         start = 0
         while start is not None:
             stream.seek(start)
-            iterator = ArchiveIterator(stream)
+            iterator = _archive_iterator(stream)
             end = start
             # A record is whole once the next one starts; the last one is checked at the end.
             pending = None
@@ -162,11 +202,16 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                 for record in _parsed(iterator):
                     try:
                         _read_payload(record)
-                    except _DAMAGE as exc:
+                    except (*_DAMAGE, *DECODING_ERRORS, UnknownEncoding) as exc:
                         damage(f"record at offset {end}: its payload does not decode ({_reason(exc)})")
                         record.payload = b""
                         record.damaged = True
+                    errors_before = iterator.err_count
                     iterator.read_to_end()
+                    if gzip_members and iterator.err_count > errors_before:
+                        # Other bytes where the blank lines that close the record should be,
+                        # inside its own member: the member decompressed to garbage.
+                        raise _RecordGarbled("the record is not followed by the lines that end it")
                     offset, length = iterator.member_info
                     end = offset + length
                     if record.raw_stream.limit:
@@ -177,38 +222,53 @@ def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
                             yield pending
                         pending, pending_end = record, end
                 start = None
-                if pending is not None and not _ends_whole(stream, pending.offset, pending_end):
-                    damage(f"truncated at offset {pending.offset}: the last record is cut short")
+                if pending is not None and (state := _record_end(stream, pending.offset, pending_end, gzip_members)) != _WHOLE:
+                    end = pending.offset
                     pending = None
+                    if state == _CUT:
+                        damage(f"truncated at offset {end}: the last record is cut short")
+                    else:
+                        raise _MemberDamaged("gzip data does not decompress")
                 elif size > end and not _blank_tail(stream, end):
-                    end = _after_blank(stream, end)
-                    damage(f"truncated at offset {end}: {size - end} byte(s) after the last whole record")
-            except _DAMAGE as exc:
+                    # warcio stopped before the end (a damaged gzip header reads as an empty member).
+                    raise _MemberDamaged("no record where one should start")
+            except (*_DAMAGE, _MemberDamaged) as exc:
                 if _one_gzip_stream(exc):
                     damage(f"not read: compressed as one gzip stream, not one gzip member per record; "
                            f"`warcio recompress {source.name} NEW.warc.gz` rewrites it readable")
                     break
+                if pending is not None and _record_end(stream, pending.offset, pending_end, gzip_members) != _WHOLE:
+                    end, pending = pending.offset, None  # read, but its member does not end right: damaged too
                 end = _after_blank(stream, end)
-                gzipped = _is_gzip(stream, end)
-                following = _next_member(stream, end + 1) if gzipped else None
-                if following is None and gzipped and _ends_inside_member(stream, end):
+                gzipped = gzip_members or _is_gzip(stream, end)
+                following = _next_member(stream, end + 1) if gzipped else _next_plain_record(stream, end + 1)
+                cut = _member_end(stream, end) == _CUT if gzipped else _starts_record(stream, end)
+                if following is None and cut and not isinstance(exc, _RecordGarbled):
                     damage(f"truncated at offset {end}: {size - end} byte(s) of a record cut short")
+                elif following is None:
+                    damage(f"damaged at offsets {end}-{size} ({_reason(exc)}): {size - end} byte(s) skipped, "
+                           f"no readable record after them")
                 else:
-                    skipped = (following if following is not None else size) - end
-                    damage(f"corrupt record at offset {end} ({_reason(exc)}): {skipped} byte(s) skipped")
+                    damage(f"damaged at offsets {end}-{following} ({_reason(exc)}): {following - end} byte(s) skipped, "
+                           f"read on from offset {following}")
                 start = following
             if pending is not None:
                 yield pending
 
 
-def _ends_whole(stream: BinaryIO, offset: int, end: int) -> bool:
-    """True when the record read from ``offset`` to ``end`` is complete: its gzip member
-    reaches its end, or (uncompressed) the two CRLFs that close a record follow it —
-    warcio reads headers cut short as a record with whatever they still hold."""
-    if _is_gzip(stream, offset):
-        return not _ends_inside_member(stream, offset)
+_WHOLE, _CUT, _DAMAGED = "whole", "cut", "damaged"
+
+
+def _record_end(stream: BinaryIO, offset: int, end: int, gzipped: bool) -> str:
+    """How the record read from ``offset`` to ``end`` ends: ``whole`` when its gzip member
+    decompresses to its end (its CRC checked) — or, uncompressed, the two CRLFs that close a
+    record follow it; ``cut`` when the file ends first; ``damaged`` when it does not decompress.
+    (warcio takes a record for read once it has its Content-Length of bytes, and reads
+    headers cut short as a record with whatever they still hold.)"""
+    if gzipped:
+        return _member_end(stream, offset)
     stream.seek(end)
-    return stream.read(4) == b"\r\n\r\n"
+    return _WHOLE if stream.read(4) == b"\r\n\r\n" else _CUT
 
 
 class _HeadersCutShort(ValueError):
@@ -232,7 +292,23 @@ def _parsed(iterator: ArchiveIterator) -> Iterator[object]:
 
 
 def _read_payload(record) -> None:
-    record.payload = record.content_stream().read() if record.length <= _PAYLOAD_MAX else None
+    """``record.payload``: the bytes of its page, de-chunked and decoded
+    (:func:`captures.decoding.decoded_body`); None past :data:`MAX_PAGE_BYTES`,
+    before decoding or after, with why in ``record.too_large``."""
+    record.payload = None
+    if record.length > _PAYLOAD_MAX:
+        record.too_large = f"a record of {record.length} bytes, past the cap of {MAX_PAGE_BYTES}"
+        return
+    http = record.http_headers
+    try:
+        record.payload = decoded_body(
+            record.raw_stream,
+            MAX_PAGE_BYTES,
+            chunked=http is not None and (http.get_header("Transfer-Encoding") or "").lower() == "chunked",
+            content_encoding=http.get_header("Content-Encoding") if http is not None else None,
+        )
+    except TooLarge as exc:
+        record.too_large = f"a payload {exc}"
 
 
 class CaptureChanged(Exception):
@@ -243,18 +319,20 @@ def _record_at(source: _Source, stream: BinaryIO, offset: int, record_id: str):
     """The record ``record_id`` that the scan found at ``offset``, its payload read."""
     stream.seek(offset)
     try:
-        record = next(iter(ArchiveIterator(stream)), None)
+        record = next(iter(_archive_iterator(stream)), None)
         if record is not None and record.rec_headers.get_header("WARC-Record-ID") == record_id:
             _read_payload(record)
             return record
-    except _DAMAGE:
+    except (*_DAMAGE, _MemberDamaged):
         pass
     raise CaptureChanged(f"{source.name} changed while it was read: record {record_id} is no longer at offset {offset}")
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:80] if text else type(exc).__name__
+    """The first line of an error, without the bytes it may quote (a damaged record's first line)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.split(", first line:")[0]
+    return "".join(c if c.isprintable() else "?" for c in text)[:80]
 
 
 def _one_gzip_stream(exc: Exception) -> bool:
@@ -267,19 +345,25 @@ def _is_gzip(stream: BinaryIO, at: int) -> bool:
     return stream.read(3) == _GZIP_MAGIC
 
 
-def _ends_inside_member(stream: BinaryIO, at: int) -> bool:
-    """True when the gzip member at ``at`` decompresses without error up to the
-    end of the file, which comes before the member's end: a file cut short."""
+def _member_end(stream: BinaryIO, at: int) -> str:
+    """``whole``: the gzip member at ``at`` decompresses to its end; ``cut``: without
+    error up to the end of the file, which comes first, into the start of a record
+    (a damaged header can make the rest read as a file name: nothing comes out);
+    else ``damaged``."""
     stream.seek(at)
     decompressor = zlib.decompressobj(31)
+    head, read = b"", 0
     try:
         while chunk := stream.read(_SEARCH_CHUNK):
-            decompressor.decompress(chunk, 0)
+            read += len(chunk)
+            head = (head + decompressor.decompress(chunk, 0))[:8]
             if decompressor.eof:
-                return False
+                return _WHOLE
     except zlib.error:
-        return False
-    return True
+        return _DAMAGED
+    if head[:5] == b"WARC/"[:len(head)] and (head or read <= _GZIP_HEADER_MAX):
+        return _CUT
+    return _DAMAGED
 
 
 def _blank_tail(stream: BinaryIO, at: int) -> bool:
@@ -314,6 +398,24 @@ def _next_member(stream: BinaryIO, at: int) -> int | None:
         if head.startswith(b"WARC/"):
             return candidate
         at = candidate + 1
+
+
+def _starts_record(stream: BinaryIO, at: int) -> bool:
+    stream.seek(at)
+    return stream.read(8) in (b"WARC/1.0", b"WARC/1.1")
+
+
+def _next_plain_record(stream: BinaryIO, at: int) -> int | None:
+    """Offset of the next line that starts an uncompressed WARC record, after ``at``."""
+    while True:
+        stream.seek(at)
+        chunk = stream.read(_SEARCH_CHUNK)
+        found = min((i for i in (chunk.find(b"\nWARC/1.0\r\n"), chunk.find(b"\nWARC/1.1\r\n")) if i >= 0), default=-1)
+        if found >= 0:
+            return at + found + 1
+        if len(chunk) < _SEARCH_CHUNK:
+            return None
+        at += len(chunk) - 12
 
 
 def annotation_fields(payload: bytes) -> dict[str, str]:
@@ -369,7 +471,11 @@ def raw_document(record, warc_file: str, annotation: dict[str, str | None]) -> R
     (relative to the WARC folder).  For a process that reads records itself — a
     distributed crawl's writer fed a stream of captures."""
     http = record.http_headers if record.rec_type == "response" else None
-    body = record.payload if getattr(record, "payload", None) is not None else record.content_stream().read()
+    if not hasattr(record, "payload"):
+        _read_payload(record)
+    if record.payload is None:
+        raise TooLarge(record.length, MAX_PAGE_BYTES, [])
+    body = record.payload
     return RawDocument(
         url=_target(record),
         body=body,
@@ -409,7 +515,7 @@ class CaptureReader:
         """First pass: annotations, which files are ours, pages and skips per file, damage."""
         if self._scanned:
             return self
-        verdicts: dict[str, list[tuple[str, str | None, int]]] = {}
+        verdicts: dict[str, list[tuple[str, str | None, int, str, str]]] = {}
         for source in self.sources:
             report = self.reports[source.name]
             found = verdicts[source.name] = []
@@ -426,16 +532,22 @@ class CaptureReader:
                             self._hints[refers_to] = fields[HINTS]
                         report.own = True
                 elif record.rec_type in ("response", "resource", "revisit"):
-                    found.append((record.rec_headers.get_header("WARC-Record-ID"), _foreign_verdict(record), record.offset))
+                    found.append((
+                        record.rec_headers.get_header("WARC-Record-ID"), _foreign_verdict(record), record.offset,
+                        _target(record), getattr(record, "too_large", ""),
+                    ))
         for source in self.sources:
             report = self.reports[source.name]
             pages = self._pages[source.name] = []
-            for record_id, verdict, offset in verdicts[source.name]:
+            for record_id, verdict, offset, url, too_large in verdicts[source.name]:
                 if report.own:
                     kind = self._kinds.get(record_id)
                 else:
                     kind = ARTICLE if verdict is None else ATTACHMENT if verdict == ATTACHMENT else None
-                if kind in (ARTICLE, GONE, ATTACHMENT):
+                if too_large and (kind in (ARTICLE, GONE, ATTACHMENT) or verdict == "too_large"):
+                    report.skipped["too_large"] += 1
+                    report.too_large.append((url, too_large))
+                elif kind in (ARTICLE, GONE, ATTACHMENT):
                     report.attachments += kind == ATTACHMENT
                     report.pages += kind != ATTACHMENT
                     pages.append((record_id, offset, kind))
@@ -469,7 +581,7 @@ def record_bytes(warc_dir: str | Path, warc_file: str, record_id: str) -> bytes 
         for record in records:
             if record.rec_headers.get_header("WARC-Record-ID") != record_id:
                 continue
-            record.content_stream().read()
+            records.read_to_end()  # the stored bytes only: a payload is never decoded here
             offset, length = records.get_record_offset(), records.get_record_length()
             stream.seek(offset)
             return stream.read(length)

@@ -172,15 +172,31 @@ class WarcCapture:
 
     @contextmanager
     def _written(self):
-        """Hands what the block wrote to the listener, once it is in the file."""
+        """Hands what the block wrote to the listener, once it is in the file; a write
+        that fails (a full disk) leaves the file as it was before it, closed."""
         start = self._file.tell()
-        yield
+        try:
+            yield
+        except OSError:
+            self._abandon(start)
+            raise
         if self.on_write is not None:
             self._file.flush()
             end = self._file.tell()
             with open(self.warc_dir / self._name, "rb") as written:
                 written.seek(start)
                 self.on_write(self._name, start, written.read(end - start))
+
+    def _abandon(self, end: int) -> None:
+        """Close the file, its unwritten bytes dropped, and cut it back to ``end``: no part
+        of a record stays behind (the next write starts a new file)."""
+        path = self.warc_dir / self._name
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the flush of what is still buffered fails the same way
+        self._file = self._writer = None
+        os.truncate(path, end)
 
     def close(self) -> None:
         if self._file is not None:

@@ -13,7 +13,9 @@ retry middleware has given up on them.
 Kinds, besides ``http_<status>``: ``timeout``, ``connection_reset`` (closed or
 reset before a whole response), ``connection_refused``, ``dns_error``,
 ``truncated`` (closed before the announced Content-Length), ``too_large``
-(over ``DOWNLOAD_MAXSIZE``), ``redirect_loop`` (``REDIRECT_MAX_TIMES`` hops,
+(over ``DOWNLOAD_MAXSIZE`` as it came, or once decoded: Scrapy's
+``HttpCompressionMiddleware`` decodes gzip, deflate, br and zstd in pieces and
+stops at the same cap, so a decompression bomb costs a few megabytes), ``redirect_loop`` (``REDIRECT_MAX_TIMES`` hops,
 or a redirect back to a page of its own chain) and ``download_failed``.
 
 Requests the crawler drops on purpose are not failures of the site and are
@@ -38,6 +40,7 @@ from scrapy.exceptions import (
     ResponseDataLossError,
 )
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils._compression import _DecompressionMaxSizeExceeded
 from twisted.internet import defer, error
 from twisted.python.failure import Failure as TwistedFailure
 from twisted.web.client import ResponseFailed
@@ -97,6 +100,13 @@ def lost_page(failure: TwistedFailure, max_redirects: int) -> LostPage | None:
             status=response.status,
             warc_file=response.meta.get("warc_file"),
             warc_record_id=response.meta.get("warc_record_id"),
+        )
+    if isinstance(exception, IgnoreRequest) and isinstance(exception.__cause__, _DecompressionMaxSizeExceeded):
+        return LostPage(
+            _asked_url(request),
+            Failure(FETCH, "too_large", f"larger than DOWNLOAD_MAXSIZE once decoded ({exception})"),
+            warc_file=request.meta.get("warc_file"),
+            warc_record_id=request.meta.get("warc_record_id"),
         )
     if isinstance(exception, IgnoreRequest):
         if request.meta.get("redirect_times", 0) < max_redirects:

@@ -15,6 +15,7 @@ lxml tree (HTML) or as lines (text) for the clean stage.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -40,6 +41,11 @@ _DECLARED_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re
 _FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n(.*)\Z", re.S)
 _HTML_START = re.compile(r"\A\s*(<!doctype html|<html|<head|<body|<div|<p[ >])", re.I)
 
+# A byte order mark names the encoding of the text after it; UTF-32's marks begin like UTF-16's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 # A Chinese site that says GB2312 or GBK almost always means the superset GB18030.
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
 # A page with a few bytes its charset cannot decode (a stray byte, a character
@@ -141,6 +147,20 @@ def _without_control_characters(text: str) -> tuple[str, list[str]]:
     return _CONTROL.sub("", text), [f"{found} control character(s) removed"]
 
 
+def wide_encoding(body: bytes) -> str | None:
+    """The UTF-16 or UTF-32 encoding whose byte order mark starts ``body``, else None.
+    Such text is full of NUL bytes: it is text all the same (Windows saves HTML so)."""
+    return next((encoding for bom, encoding in _WIDE_BOMS if body.startswith(bom)), None)
+
+
+def _decode_wide(body: bytes, encoding: str) -> str:
+    bom = next(bom for bom, name in _WIDE_BOMS if name == encoding)
+    try:
+        return body[len(bom):].decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise StageError(STAGE, "undecodable", f"not {encoding.upper()} after its byte order mark ({exc.reason})") from exc
+
+
 def incomplete_body(body: bytes) -> tuple[str, str] | None:
     """(kind, reason) when the bytes cannot be a whole document: ``empty`` (nothing
     but whitespace) or ``truncated`` (UTF-8 that stops inside a character: the
@@ -148,6 +168,8 @@ def incomplete_body(body: bytes) -> tuple[str, str] | None:
     retries such answers; what is still incomplete is never archived."""
     if not body.strip():
         return "empty", "the response body is empty"
+    if wide_encoding(body):
+        return None
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -158,11 +180,14 @@ def incomplete_body(body: bytes) -> tuple[str, str] | None:
 
 
 def extract(raw: RawDocument) -> Extracted:
-    if b"\x00" in raw.body[:2048]:
-        raise StageError(STAGE, "binary", "the body is binary, not a text document")
-    if incomplete := incomplete_body(raw.body):
-        raise StageError(STAGE, *incomplete)
-    text, warnings = decode_with_warnings(raw.body, raw.content_type)
+    if encoding := wide_encoding(raw.body):
+        text, warnings = _decode_wide(raw.body, encoding), []
+    else:
+        if b"\x00" in raw.body[:2048]:
+            raise StageError(STAGE, "binary", "the body is binary, not a text document")
+        if incomplete := incomplete_body(raw.body):
+            raise StageError(STAGE, *incomplete)
+        text, warnings = decode_with_warnings(raw.body, raw.content_type)
     text, removed = _without_control_characters(text)
     if m := _FRONT_MATTER.match(text):
         extracted = _extract_front_matter(m.group(1), m.group(2))

@@ -21,3 +21,10 @@ def join_pieces(pieces) -> str | None:
             joint = "" if not text or (_CJK.match(text[-1]) and _CJK.match(piece[0])) else " "
             text += joint + piece
     return text or None
+
+
+def printable(name: str) -> str:
+    """A file name or URL as one line that reads as it is: line breaks, other control
+    characters and format characters (U+202E would reverse the rest of the line) as
+    ``\\n``, ``\\u202e``… escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)

@@ -20,6 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.db import connect
 from archive.schema import create
 from crawler.mirror import SITES_DIR, start_mirror
+from pipelines import MAX_PAGE_BYTES
 from sites import EXTRA_DIRS_ENV, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,14 +204,15 @@ class WarcRecord:
 
 
 def read_warc(warc_dir: Path) -> list[WarcRecord]:
-    """Every record of every WARC file in ``warc_dir``, read with warcio."""
+    """Every record of every WARC file in ``warc_dir``, read with warcio; payloads
+    decoded up to the page cap (the fault site's gzip bomb decodes to 1 GiB)."""
     records = []
     for path in sorted(warc_dir.glob("*.warc.gz")):
         with path.open("rb") as stream:
             for record in ArchiveIterator(stream):
                 records.append(
                     WarcRecord(path.name, record.rec_type, record.rec_headers, record.http_headers,
-                               record.content_stream().read())
+                               record.content_stream().read(MAX_PAGE_BYTES + 1))
                 )
     return records
 

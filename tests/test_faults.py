@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from archive.db import Archive
 from conftest import query, read_warc, run_crawl_process
@@ -71,6 +72,8 @@ FAULT_MATRIX = {
     "faults/redirect-loop.html": ("fetch", "redirect_loop", 1 + REDIRECT_MAX_TIMES, f"faults/redirect-loop.html?hop={REDIRECT_MAX_TIMES}"),
     "faults/redirect-ping.html": ("fetch", "redirect_loop", 1, "faults/redirect-pong.html"),
     "faults/huge.html": ("fetch", "too_large", 1, None),
+    # 1 GiB of zeros in 1 MB of gzip: Scrapy stops decoding at DOWNLOAD_MAXSIZE; the WARC keeps the gzip as sent.
+    "faults/gzip-bomb.html": ("fetch", "too_large", 1, "faults/gzip-bomb.html"),
     "faults/attachment.html": ("extract", "binary", 1, "faults/attachment.html"),
     "202204/t20220406_10049.html": ("fetch", "http_404", 1, "202204/t20220406_10049.html"),
 }
@@ -157,6 +160,17 @@ def test_retries_wait_retry_after_or_back_off(fault_crawl):
     assert (waits[("0.1", "status-500.html")], waits[("0.2", "status-500.html")]) == (1, 1)
 
 
+def test_a_gzip_bomb_is_captured_as_sent_and_never_decoded(fault_crawl):
+    """The WARC keeps the bomb's 1 MB of gzip with its Content-Encoding, not what it decodes to."""
+    _, base, _ = fault_crawl
+    [failure] = _failures(base / "archive.db")[COLUMN + "faults/gzip-bomb.html"]
+    assert "DOWNLOAD_MAXSIZE (10485760 B) during decompression" in failure["message"]
+    with (base / "warc" / failure["warc_file"]).open("rb") as stream:
+        record = next(r for r in ArchiveIterator(stream) if r.rec_headers.get_header("WARC-Record-ID") == failure["warc_record_id"])
+        assert record.http_headers.get_header("Content-Encoding") == "gzip"
+        assert 500_000 < len(record.raw_stream.read()) < 2_000_000
+
+
 # -- the parts, without a crawl ---------------------------------------------------
 
 
@@ -179,7 +193,7 @@ def test_fault_site_list_links_good_pages_and_one_page_per_fault():
             "faults/status-502.html", "faults/status-503.html", "faults/status-503-retry-after.html",
             "faults/status-429.html", "faults/reset.html", "faults/stall.html", "faults/empty.html",
             "faults/site-error.html", "faults/soft-404.html", "faults/redirect-loop.html",
-            "faults/redirect-ping.html", "faults/huge.html", "faults/attachment.html",
+            "faults/redirect-ping.html", "faults/huge.html", "faults/gzip-bomb.html", "faults/attachment.html",
             "202204/t20220408_10057.html", "202204/t20220406_10049.html",
             "202203/t20220322_10034.html", "202203/t20220315_10021.html",
         )

@@ -1,5 +1,6 @@
 """`python -m archive import`: folders walked, re-import updates in place, bad files and paths recorded, damaged text salvaged."""
 
+import codecs
 import io
 import json
 import os
@@ -182,3 +183,46 @@ def test_a_saved_page_keeps_the_address_it_gives_for_itself(tmp_path):
     assert rows["saved_page_og_url.html"]["page_url"] == address
     assert rows["shared_only.html"]["page_url"] == address  # from weibo's share.php?url=…
     assert all(r["url"].startswith("file:") for r in rows.values())
+
+
+def test_utf16_html_with_a_bom_is_text_and_file_names_print_escaped(tmp_path):
+    """HTML saved as UTF-16 (Windows does) is read, not rejected as binary for its NUL bytes; a
+    newline or U+202E in a file name can neither split a line of the output nor reverse it."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    paragraphs = "".join(f"<p>{line}</p>" for line in report_text(5).splitlines())
+    page = f"<html><head><title>通报</title></head><body><h1>{report_text(5).splitlines()[0]}</h1>{paragraphs}</body></html>"
+    (docs / "utf16le.html").write_bytes(page.encode("utf-16"))  # with its BOM
+    (docs / "utf16be.html").write_bytes(codecs.BOM_UTF16_BE + page.encode("utf-16-be"))
+    (docs / "two\nlines.txt").write_text(report_text(6), encoding="utf-8")
+    (docs / "evil\u202etxt.exe.txt").write_text(report_text(7), encoding="utf-8")
+    db = tmp_path / "a.db"
+    result = run_import(docs, "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert "4 new" in result.stdout
+    lines = result.stdout.splitlines()
+    assert f"new       {docs}/two\\nlines.txt" in lines
+    assert f"new       {docs}/evil\\u202etxt.exe.txt" in lines
+    assert "\u202e" not in result.stdout + result.stderr
+    with Archive(db) as archive:
+        for name in ("utf16le.html", "utf16be.html"):
+            document = archive.document_for_url((docs / name).resolve().as_uri())
+            assert document["title"] == report_text(5).splitlines()[0]
+            assert "巡视整改进展情况" in document["body_text"] and "\x00" not in document["body_text"]
+
+
+def test_pages_are_processed_in_batches_bounded_by_bytes_as_well_as_count():
+    """Seven pages just under the 10 MB cap among 98 small ones: no batch (processed in parallel
+    while the one before is stored) holds more than two of them, or more than 64 pages."""
+    from archive.db import BATCH_BYTES, BATCH_PAGES, _batches
+    from captures import Page
+    from pipelines import RawDocument
+
+    large = b"x" * 9_900_000
+    pages = [Page("article", RawDocument(url=f"https://example.org/{n}.html", body=large if n % 17 == 0 else b"<p>small</p>"))
+             for n in range(105)]
+    batches = list(_batches(pages))
+    assert [page for batch in batches for page in batch] == pages
+    assert all(len(batch) <= BATCH_PAGES and sum(len(p.raw.body) for p in batch) <= BATCH_BYTES for batch in batches)
+    assert max(sum(p.raw.body is large for p in batch) for batch in batches) == 2
+    assert len(batches) == 4

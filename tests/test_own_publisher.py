@@ -14,6 +14,7 @@ import lxml.html
 import pytest
 
 from crawler.mirror import SITES_DIR
+from crawler.mirror.server import HTML_SUFFIXES
 from pipelines import RawDocument, process
 from sites import load_profiles
 
@@ -29,11 +30,16 @@ def _decoded(file: Path) -> str:
         return body.decode("gb18030")
 
 
+def _is_html(file: Path) -> bool:
+    """A page, not an attachment the mirror serves beside it (a mirror name keeps its query after '@')."""
+    return Path(file.name.partition("@")[0]).suffix in HTML_SUFFIXES
+
+
 def article_pages() -> list[tuple[str, Path]]:
     pages = []
     for profile in load_profiles():
         for host_dir in sorted(p for p in SITES_DIR.iterdir() if p.is_dir() and profile.matches_host(p.name)):
-            for file in sorted(f for f in host_dir.rglob("*") if f.is_file()):
+            for file in sorted(f for f in host_dir.rglob("*") if f.is_file() and _is_html(f)):
                 page = lxml.html.document_fromstring(_decoded(file))
                 if any(page.cssselect(template.detect) for template in profile.templates):
                     pages.append((profile.name, file))

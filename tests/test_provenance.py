@@ -94,6 +94,31 @@ def test_signature_is_datasketchs_default_minhash():
     assert signature(text).tolist() == reference.hashvalues.astype("uint64").tolist()
 
 
+def test_the_signature_of_a_long_text_is_datasketchs_in_bounded_memory():
+    """A 2 MB text (~600,000 distinct shingles, more than a hundred blocks of hashes): the same
+    values as datasketch, and a few MB of work (all hashes permuted at once took 380 MB)."""
+    import random
+    import tracemalloc
+
+    from datasketch import MinHash
+
+    from pipelines.dedupe import NUM_PERM, SCHEME, SHINGLE, fold, signature
+
+    rng = random.Random(7)
+    text = "".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(700_000))
+    folded = fold(text)
+    reference = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    reference.update_batch([folded[i : i + SHINGLE].encode("utf-8") for i in range(len(folded) - SHINGLE + 1)])
+    tracemalloc.start()
+    try:
+        values = signature(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert values.tolist() == reference.hashvalues.astype("uint64").tolist()
+    assert peak < 30e6, peak
+
+
 def test_the_install_compiled_the_shingle_hashes():
     """README command 1 compiles pipelines/_shingles.c; without it signatures cost twice the CPU."""
     from pipelines import dedupe

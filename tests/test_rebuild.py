@@ -14,6 +14,7 @@ import pytest
 from archive_snapshot import snapshot
 from conftest import query
 from test_crash_safety import report_text, write_reports
+from test_foreign_captures import write_pages
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import search_index
@@ -195,13 +196,17 @@ def test_rebuild_of_a_truncated_file_reports_it_and_replaces_only_when_forced(ca
     result = archive_command("rebuild", "--from-warc", warc_dir, "--db", db)
     assert result.returncode == 1
     assert f"{warc.name}: 9 page(s); truncated at offset {cut_at - 100}:" in result.stderr
-    assert f"the rebuilt archive would hold 8 documents where {db} holds 12: not replaced (--force replaces it)" in result.stderr
+    assert (f"the rebuilt archive would lose 4 of the 12 documents of {db} (listed above): not replaced "
+            "(--keep-missing keeps them, --drop-missing drops them)") in result.stderr
+    lost = [line for line in result.stderr.splitlines() if line.startswith("missing ")]
+    assert len(lost) == 4 and all(f"(its capture in {warc.name} gave no document)" in line for line in lost)
+    assert "missing imported: file://" in lost[0] and lost[0].split(" (")[0].endswith("report-0008.txt")
     assert snapshot(db) == before
     assert not [p for p in tmp_path.iterdir() if ".rebuilding" in p.name]
 
     forced = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--force")
     assert forced.returncode == 0, forced.stderr
-    assert "8 new" in forced.stdout and "8 documents (12 documents now)" in forced.stdout
+    assert "8 new" in forced.stdout and "8 documents (12 before); 4 missing document(s) dropped" in forced.stdout
     assert len(snapshot(db)["documents"]) == 8
 
 
@@ -216,8 +221,8 @@ def test_rebuild_skips_a_corrupt_gzip_member_and_reads_the_rest(captured, tmp_pa
 
     result = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--dry-run")
     assert result.returncode == 0
-    assert f"{warc.name}: 12 page(s); corrupt record at offset {damaged} " in result.stderr
-    assert f"{members[4] - damaged} byte(s) skipped" in result.stderr
+    assert f"{warc.name}: 12 page(s); damaged at offsets {damaged}-{members[4]} (" in result.stderr
+    assert f"{members[4] - damaged} byte(s) skipped, read on from offset {members[4]}" in result.stderr
     forced = archive_command("rebuild", "--from-warc", warc_dir, "--db", db, "--force")
     assert forced.returncode == 0 and "12 pages" in forced.stdout
     assert "11 new" in forced.stdout  # the damaged record alone is lost
@@ -244,3 +249,55 @@ def test_one_rebuild_at_a_time_and_writers_wait_for_it(captured, tmp_path):
     out, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
     assert "1 new; 13 documents" in out
+
+
+def test_rebuild_from_another_sites_capture_refuses_with_the_list_then_keeps_or_drops(captured, tmp_path):
+    """The archive's 12 imported reports (one of them marked as crawled, one as stored without a
+    capture) are not in a folder holding another site's capture: the rebuild lists what it would
+    lose, by origin, and replaces nothing until told to keep or to drop them."""
+    db, _ = fresh_copy(captured, tmp_path)
+    urls = [row["url"] for row in query(db, "select url from documents order by id")]
+    conn = sqlite3.connect(db)
+    with conn:
+        urls[0] = "https://www.ccdi.gov.cn/xsxc/202401/t20240105_1.html"
+        conn.execute("update documents set warc_file = 'ccdi-20260101T000000Z-1-00001.warc.gz', url = ? where id = "
+                     "(select min(id) from documents where url like 'file:%')", [urls[0]])
+        conn.execute("update documents set warc_file = null where url = ?", [urls[1]])
+    conn.close()
+    before = snapshot(db)
+    other_site = tmp_path / "other-site"
+    other_site.mkdir()
+    write_pages(other_site / "example.warc.gz", [1, 2, 3], gzip=True)
+
+    refused = archive_command("rebuild", "--from-warc", other_site, "--db", db)
+    assert refused.returncode == 1
+    assert (f"not rebuilt: the rebuilt archive would lose 11 of the 12 documents of {db} (listed above): not replaced "
+            "(--keep-missing keeps them, --drop-missing drops them)") in refused.stderr
+    listed = sorted(line for line in refused.stderr.splitlines() if line.startswith("missing "))
+    assert listed == sorted(
+        [f"missing crawled: {urls[0]} (its capture ccdi-20260101T000000Z-1-00001.warc.gz is not among the sources)",
+         f"missing no capture: {urls[1]} (stored without a capture)"]
+        + [f"missing imported: {url} (its capture {captured['warc'].name} is not among the sources)" for url in urls[2:]]
+    )
+    assert snapshot(db) == before and not list(tmp_path.glob("*.rebuilding*"))
+
+    kept_db = tmp_path / "kept.db"
+    shutil.copy(db, kept_db)
+    kept = archive_command("rebuild", "--from-warc", other_site, "--db", kept_db, "--keep-missing")
+    assert kept.returncode == 0, kept.stderr
+    assert "3 new; 15 documents (12 before); 12 missing document(s) kept" in kept.stdout
+    after = snapshot(kept_db)
+    for table in ("documents", "disclosures"):
+        assert {k: v for k, v in after[table].items() if k in before[table]} == before[table]
+    assert set(before["versions"]) <= set(after["versions"])
+    def problems_of_old_documents(state):
+        return sorted((p["document_id"], p["text"]) for p in state["problems"].values() if p["document_id"] in before["documents"])
+
+    assert problems_of_old_documents(after) == problems_of_old_documents(before) != []
+    found = query(kept_db, "select count(*) n from documents_fts where documents_fts match ?", [search_index.phrase("整改")])[0]["n"]
+    assert found == containing(after["documents"].values(), "整改") > 3
+
+    dropped = archive_command("rebuild", "--from-warc", other_site, "--db", db, "--drop-missing")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "3 new; 3 documents (12 before); 12 missing document(s) dropped" in dropped.stdout
+    assert sorted(d["url"] for d in snapshot(db)["documents"].values()) == [f"https://example.org/{n}.html" for n in (1, 2, 3)]

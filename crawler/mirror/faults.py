@@ -4,7 +4,7 @@
 (profile ``faultsite``; ``faults_only`` in ``sites/hosts.yaml``, so a mirror
 started without faults does not serve it).  Its column ``/xsxc/`` lists good
 articles and one article per fault.  The mirror refuses faults on anything but
-a loopback address: a stalled socket or a 20 MB answer is for our own tests.
+a loopback address: a stalled socket, a 20 MB answer or a gzip bomb is for our own tests.
 
 A path of :data:`FAULTS` answers with its fault; any other path is served from
 the fixture tree as usual.  Some faults are only a page and live there as
@@ -22,6 +22,7 @@ The stall lasts ``Faults.stall_seconds``: set it just past the crawl's
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import socket
 import struct
@@ -214,6 +215,12 @@ def redirect_to(path: str) -> Fault:
     return answer
 
 
+def gzip_bomb(reply: FaultReply) -> None:
+    """1 GiB of zeros in 1 MB of gzip (members of 16 MB each, one after the other)."""
+    member = gzip.compress(bytes(16 << 20), compresslevel=9)
+    reply.send(200, member * 64, headers={"Content-Encoding": "gzip"})
+
+
 def huge(reply: FaultReply) -> None:
     paragraph = "<p>巡视整改进展情况。</p>\n".encode()
     reply.stream(200, reply.faults.huge_bytes, paragraph * (_CHUNK // len(paragraph)))
@@ -238,4 +245,5 @@ FAULTS: dict[str, Fault] = {
     f"{FAULTS_DIR}redirect-ping.html": redirect_to(f"{FAULTS_DIR}redirect-pong.html"),
     f"{FAULTS_DIR}redirect-pong.html": redirect_to(f"{FAULTS_DIR}redirect-ping.html"),
     f"{FAULTS_DIR}huge.html": huge,
+    f"{FAULTS_DIR}gzip-bomb.html": gzip_bomb,
 }

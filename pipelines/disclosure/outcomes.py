@@ -94,8 +94,9 @@ def outcomes(lines: list[str], owned: list[bool]) -> tuple[dict, list[dict]]:
         of_kind = [row for row in rows if row["kind"] == kind]
         totals = [row for row in of_kind if row["summary"]]
         counted = totals or of_kind
+        counted_rows = {id(row) for row in counted}
         for row in of_kind:
-            row["counted"] = any(row is c for c in counted)
+            row["counted"] = id(row) in counted_rows
         columns[kind] = sum(row["value"] for row in counted) if counted else None
         if kind == "money_recovered_yuan" and columns[kind] is not None:
             columns[kind] = round(float(columns[kind]), 2)
