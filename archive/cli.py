@@ -1,4 +1,4 @@
-"""Command line: ``python -m archive import|serve|crawl|worker|cluster|demo|mirror|rebuild|reindex``.
+"""Command line: ``python -m archive import|serve|crawl|backfill|worker|cluster|demo|mirror|rebuild|reindex``.
 
 The project's one command line.  It is where the archive and the crawler meet:
 crawls get the archive's opener here (:class:`.db.Archive`, see ``crawler.port``).
@@ -99,10 +99,18 @@ def _settings(pairs) -> dict:
               help="crawl with workers sharing a Redis frontier (redis://HOST:PORT/DB); this process writes the archive")
 @click.option("--workers", default=0, show_default=True, help="with --cluster: worker processes to start on this machine")
 @click.option("-s", "--set", "pairs", multiple=True, metavar="NAME=VALUE", help="a Scrapy setting, as scrapy crawl -s")
+@click.option("--host", "hosts", multiple=True, metavar="HOST", help="crawl this host by discovery (its profile's spider if it has one)")
+@click.option("--hosts", "hosts_file", type=click.Path(exists=True, dir_okay=False),
+              help="crawl the hosts of this file (the columns of sites/hosts.csv)")
+@click.option("--registry", is_flag=True, help="crawl every host of the registry, sites/hosts.csv")
+@click.option("--proxy", "proxies", multiple=True, metavar="URL",
+              help="http(s) proxy for every request; several are used in turn")
+@click.option("--proxy-for", "host_proxies", multiple=True, metavar="HOST=URL",
+              help="a proxy for one host (several for one host are used in turn)")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
               help="append all output to this file (its folder is created); on failure, one line on stderr names it")
 def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_politeness, recheck, cluster_url, workers,
-          pairs, log_file):
+          pairs, hosts, hosts_file, registry, proxies, host_proxies, log_file):
     """Crawl the sites (all spiders, or those named); exits non-zero when a site failed.
 
     With --cluster, the crawl is shared by workers on any number of machines
@@ -116,26 +124,36 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_
 
     from crawler.run import run_crawl
 
+    host_spiders = _host_spiders(hosts, hosts_file, registry)
+    if host_spiders and host_spiders[1] and cluster_url:
+        raise click.UsageError("cluster workers do not run discovery spiders yet: crawl --host/--hosts/--registry without --cluster")
+    named = (*spiders, *(host_spiders[0] if host_spiders else ()))
+
     def crawl_sites() -> int:
-        extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {})}
+        extra_settings = {**_settings(pairs), **({"RECHECK_ARCHIVED": True} if recheck else {}),
+                          **_proxy_settings(proxies, host_proxies)}
         warc_folder = warc_dir or str(warc_dir_for(db_path))
         with (start_mirror() if mirror else nullcontext()) as running:
-            hosts = running.host_map if running else host_map
+            mirror_hosts = running.host_map if running else host_map
             if cluster_url:
                 from crawler.cluster.coordinator import run_cluster_crawl
 
                 # Local workers keep their own WARC files beside the archive's copies.
                 worker_command = [sys.executable, "-m", "archive", "worker", "--cluster", cluster_url,
                                   "--warc-dir", str(warc_dir_for(db_path).with_name("worker-warc")),
-                                  *(["--host-map", json.dumps(hosts)] if hosts else []),
+                                  *(["--host-map", json.dumps(mirror_hosts)] if mirror_hosts else []),
                                   *(["--cookie-file", cookie_file] if cookie_file else []),
                                   *(arg for pair in pairs for arg in ("-s", pair))]
-                return run_cluster_crawl(cluster_url, list(spiders) or None, db_path, open_archive=Archive,
+                return run_cluster_crawl(cluster_url, list(named) or None, db_path, open_archive=Archive,
                                          warc_dir=warc_folder, workers=workers, worker_command=worker_command,
                                          recheck=recheck, settings=_settings(pairs))
-            return run_crawl(list(spiders) or None, db_path, open_archive=Archive, host_map=hosts,
+            code = run_crawl(list(named) or None, db_path, open_archive=Archive, host_map=mirror_hosts,
                              cookie_file=cookie_file, jobdir=jobdir, politeness=not no_politeness, warc_dir=warc_folder,
-                             extra_settings=extra_settings or None)
+                             extra_settings=extra_settings or None,
+                             spider_classes=tuple(host_spiders[1]) if host_spiders else ())
+        if host_spiders:
+            _print_discovered(db_path, [cls.name for cls in host_spiders[1]])
+        return code
 
     sys.exit(_logged(log_file, crawl_sites) if log_file else crawl_sites())
 
@@ -160,6 +178,65 @@ def _logged(log_file: Path, run) -> int:
         if code:
             print(f"archive crawl failed (exit {code}): see {log_file.resolve()}", file=original_stderr, flush=True)
     return code
+
+
+def _proxy_settings(proxies, host_proxies) -> dict:
+    by_host: dict[str, list[str]] = {}
+    for pair in host_proxies:
+        host, separator, url = pair.partition("=")
+        if not separator:
+            raise click.BadParameter("a host's proxy is HOST=URL", param_hint="--proxy-for")
+        by_host.setdefault(host.lower(), []).append(url)
+    return {**({"CRAWL_PROXY": list(proxies)} if proxies else {}), **({"CRAWL_PROXY_BY_HOST": by_host} if by_host else {})}
+
+
+def _host_spiders(hosts, hosts_file, registry):
+    """(profile spider names, discovery spider classes) for --host/--hosts/--registry, or None."""
+    if not (hosts or hosts_file or registry):
+        return None
+    from crawler.registry import HostEntry, RegistryError, crawl_plan, load_hosts
+
+    try:
+        entries = [HostEntry(host.lower()) for host in hosts]
+        entries += load_hosts(hosts_file) if hosts_file else []
+        entries += load_hosts() if registry else []
+    except RegistryError as error:
+        raise click.ClickException(str(error)) from error
+    return crawl_plan(entries)
+
+
+def _print_discovered(db_path, hosts):
+    """Per host crawled by discovery: the columns found, and how."""
+    from .db import Archive
+    from .discovered import known_columns
+
+    with Archive(db_path) as archive:
+        for host in hosts:
+            columns = known_columns(archive, [host])
+            click.echo(f"\n{host}: {len(columns)} inspection column(s)")
+            for column in columns:
+                click.echo(f"  {column.url} «{column.name or ''}» ({column.found_by})")
+
+
+@cli.command()
+@click.argument("prefixes", nargs=-1, required=True)
+@click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
+@click.option("--wayback", is_flag=True, help="list captures through a Wayback-style CDX API (the default)")
+@click.option("--cdx", "cdx_api", default=None, help="the CDX API (default: the Wayback Machine's; pywb: http://HOST/COLL/cdx)")
+@click.option("--replay", default=None, help="a capture's original bytes, with {timestamp} and {url} (pywb: http://HOST/COLL/{timestamp}id_/{url})")
+@click.option("--delay", default=1.0, show_default=True, help="seconds between fetches from the web archive")
+def backfill(prefixes, db_path, wayback, cdx_api, replay, delay):
+    """Archive every capture of the URL prefixes from a web archive, under the page's
+    original URL with the capture's date; exits non-zero when a capture failed."""
+    from .backfill import WAYBACK_CDX, WAYBACK_REPLAY
+    from .backfill import backfill as run_backfill
+
+    report = run_backfill(list(prefixes), db_path, cdx_api=cdx_api or WAYBACK_CDX, replay=replay or WAYBACK_REPLAY, delay=delay)
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items()) if count)
+    click.echo(f"backfill: {counts or 'no capture'}")
+    for url, what in report.failures:
+        click.echo(f"failed: {url} ({what})", err=True)
+    sys.exit(1 if report.failures else 0)
 
 
 def start_mirror(*args, **options):

@@ -322,6 +322,18 @@ class Archive:
         """A ``crawl_runs`` row, or None."""
         return next(iter(query_rows(self.db.conn, "select * from crawl_runs where id = ?", [run_id])), None)
 
+    def discovered_columns(self, hosts) -> list:
+        """Columns discovery found on ``hosts`` (:mod:`archive.discovered`)."""
+        from .discovered import known_columns
+
+        return known_columns(self, hosts)
+
+    def record_discovered_column(self, url: str, host: str, name: str | None, found_by: str, depth: int,
+                                 articles_listed: int) -> None:
+        from .discovered import DiscoveredColumn, record_column
+
+        record_column(self, DiscoveredColumn(url, host, name, found_by, depth), articles_listed)
+
     def start_run(self, spider: str) -> int:
         """A new run row, naming this process so that its death can be told (:mod:`archive.liveness`)."""
         row = {"spider": spider, "started_at": now_utc(), "status": RUN_RUNNING, **liveness.this_process()}

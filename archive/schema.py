@@ -220,6 +220,9 @@ CRAWL_RUNS = {
     "pid": int,
     "host": str,
     "process_started": str,
+    # Final errors by reachability class (crawler/proxies.py): refused/reset, timeout, dns,
+    # 403, challenge, captcha — JSON, null when the host answered every request.
+    "reachability": str,
 }
 
 # How far the cluster writer (crawler/cluster/writer.py) has applied a captures stream,
@@ -272,6 +275,21 @@ ROUNDS = {
     "units_count": int,
     "note": str,
     "evidence": str,
+}
+
+
+# Columns that discovery (crawler/discovery.py) found on a host with no profile column:
+# reused as start pages on the host's next run.  ``found_by`` says how (the link text
+# and the page it was on, a site map, or an earlier run).
+DISCOVERED_COLUMNS = {
+    "url": str,
+    "host": str,
+    "name": str,
+    "found_by": str,
+    "depth": int,
+    "first_seen": str,
+    "last_seen": str,
+    "articles_listed": int,
 }
 
 
@@ -330,6 +348,7 @@ def create(db: Database) -> None:
     db["failures"].create(FAILURES, pk="id", if_not_exists=True)
     db["crawl_runs"].create(CRAWL_RUNS, pk="id", if_not_exists=True)
     db["writer_progress"].create(WRITER_PROGRESS, pk="stream", if_not_exists=True)
+    db["discovered_columns"].create(DISCOVERED_COLUMNS, pk="url", if_not_exists=True)
     units.create(db)
     # A page may fail on every crawl: archives made before this knew had a unique index.
     for index in db["failures"].indexes:

@@ -33,9 +33,11 @@ from twisted.internet.threads import deferToThread
 from captures import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND
 from crawler.anti_bot import STOPPED_CAPTCHA
 from crawler.capture import capture_for
+from crawler.discovery import DiscoveryMixin, attach_archive
 from crawler.failures import LostPage, page_lost
 from crawler.items import AttachmentFile
-from crawler.port import OPENER_SETTING, RUN_INTERRUPTED, CrawlArchive
+from crawler.port import OPENER_SETTING, RUN_INTERRUPTED, CrawlArchive, DiscoveryArchive
+from crawler.proxies import reachability
 from pipelines import Failure, ProcessResult, RawDocument
 from pipelines.extract import TEMPLATE_MISMATCH, TEMPLATE_MISMATCH_SUFFIX
 
@@ -168,6 +170,9 @@ class ArchivePipeline:
         self.run_id = self.archive.start_run(spider.name)
         self.stats.set_value("archive/run_id", self.run_id)
         spider.known_pages = self
+        # Discovered columns are the archive's: a cluster worker (captures only) neither reads nor stores them.
+        if isinstance(spider, DiscoveryMixin) and isinstance(self.archive, DiscoveryArchive):
+            attach_archive(spider, self.archive)
 
     def is_known(self, url: str, list_date: str | None = None) -> bool:
         """True when ``url`` is archived and the list page's date agrees with it,
@@ -340,6 +345,7 @@ class ArchivePipeline:
         )
         self.stats.set_value("archive/status", status)
         self.stats.set_value("archive/message", message)
+        reached = reachability(errors, status == STOPPED_CAPTCHA)
         self.archive.finish_run(
             self.run_id,
             requests=requests,
@@ -348,6 +354,7 @@ class ArchivePipeline:
             errors=errors,
             status=status,
             message=message,
+            reachability=json.dumps(reached, sort_keys=True) if reached else None,
         )
         self.archive.close()
         self.archive = None

@@ -73,6 +73,8 @@ class MirrorHostMapMiddleware:
         # one politeness budget) per real site anyway.
         request.meta.setdefault("download_slot", real.hostname)
         request.meta[REAL_URL_KEY] = request.url
+        # What a reverse proxy tells the server: the scheme the mirror's address loses.
+        request.headers["X-Forwarded-Proto"] = real.scheme
         self._real_origin_of[mirror_origin] = f"{real.scheme}://{real.netloc}"
         request._set_url(mirror_origin + real._replace(scheme="", netloc="", fragment="").geturl())
         return None

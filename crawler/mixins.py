@@ -17,10 +17,14 @@ there (everything but ``name``/``publisher``/``hosts``/``templates``/``tests``):
 ``scheme``        scheme the site's own links are normalised to (the CCDI search links
                   to ``http://`` copies of ``https://`` pages; one URL per document)
 ``render``        ``challenge``: pages sit behind a JavaScript cookie challenge, so the
-                  anti-bot middleware fetches them through a browser
+                  anti-bot middleware fetches them through a browser; ``lists``: a
+                  discovering site's lists may be drawn by scripts (crawler/discovery.py)
 ``encoding``      what the server sends, for humans; decoding follows header and <meta>
-``columns``       list pages where a crawl starts: ``{url, name?, title_filter?}`` or just
-                  the URL; ``name`` becomes the ``column`` hint of every article found there
+``columns``       list pages where a crawl starts: ``{url, name?, title_filter?, subcolumns?}``
+                  or just the URL; ``name`` becomes the ``column`` hint of every article
+                  found there; ``subcolumns``, a CSS selector of links, makes the page an
+                  index of columns (CCDI's 中央巡视专题: one column per round), each link
+                  a column named by its text
 ``title_filter``  name of a :data:`TITLE_FILTERS` entry applied to every column (a
                   column's own ``title_filter`` wins); list items whose title does not
                   match are not fetched
@@ -67,6 +71,7 @@ from crawler.listing import (
     generic_entries,
     generic_next_page,
     inline_scripts,
+    link_title,
     next_link,
     pager_script_next,
     script_array_entries,
@@ -99,6 +104,7 @@ class Column:
     url: str
     name: str | None
     title_filter: re.Pattern[str] | None = None
+    subcolumns: str | None = None
 
 
 class ProfileSpider(scrapy.Spider):
@@ -110,6 +116,8 @@ class ProfileSpider(scrapy.Spider):
     """
 
     profile_name: str | None = None
+    # A profile no site file holds (a registry host crawled by discovery) is set on the class.
+    profile: Profile | None = None
     recheck_archived = False
     known_pages: KnownPages | None = None
     """What the archive holds of this site: set by the archive pipeline when the spider opens."""
@@ -122,7 +130,7 @@ class ProfileSpider(scrapy.Spider):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.profile = get_profile(self.profile_name)
+        self.profile = type(self).profile or get_profile(self.profile_name)
         self.site_settings = self.profile.settings
         # Scrapy's offsite filter: list pages may link anywhere, we fetch only this site.
         self.allowed_domains = list(self.profile.hosts)
@@ -160,6 +168,7 @@ class ProfileSpider(scrapy.Spider):
                 url=column["url"],
                 name=column.get("name"),
                 title_filter=self.title_filter(column.get("title_filter", default_filter)),
+                subcolumns=column.get("subcolumns"),
             )
             for column in columns
         ]
@@ -172,11 +181,19 @@ class ProfileSpider(scrapy.Spider):
         for url, spec in self.pages_to_retry():
             yield self.retry_request(url, spec)
         for column in self.columns():
-            yield scrapy.Request(column.url, callback=self.parse_list, cb_kwargs={"column": column})
+            callback = self.parse_column_index if column.subcolumns else self.parse_list
+            yield scrapy.Request(column.url, callback=callback, cb_kwargs={"column": column})
         if self.recheck_archived:
             # Pages edited or removed after publication: lists do not show it.
             for url, hints in self.archived_pages():
                 yield scrapy.Request(url, callback=self.parse_article, cb_kwargs={"hints": hints})
+
+    def parse_column_index(self, response: Response, column: Column):
+        """An index of columns: each link the ``subcolumns`` selector picks is read as a column."""
+        for link in response.css(column.subcolumns):
+            if href := link.attrib.get("href"):
+                sub = Column(url=response.urljoin(href), name=link_title(link) or None, title_filter=column.title_filter)
+                yield scrapy.Request(self.canonical_url(sub.url), callback=self.parse_list, cb_kwargs={"column": sub})
 
     def parse_list(self, response: Response, column: Column):
         yield from self.follow_listing(

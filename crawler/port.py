@@ -135,3 +135,17 @@ class KnownPages(Protocol):
 
     def pages_to_retry(self, spider: str) -> list[tuple[str, dict]]:
         """(url, retry) of the pages the spider's last run lost to a passing fault."""
+
+
+@runtime_checkable
+class DiscoveryArchive(Protocol):
+    """What discovery (``crawler/discovery.py``) keeps in the archive: the columns it
+    found on a host, read again on the host's next run.  Cluster workers lack it."""
+
+    def discovered_columns(self, hosts: Iterable[str]) -> list:
+        """Columns found on ``hosts`` by earlier runs: objects with ``url``, ``host``,
+        ``name``, ``found_by`` and ``depth``, oldest sighting first."""
+
+    def record_discovered_column(self, url: str, host: str, name: str | None, found_by: str, depth: int,
+                                 articles_listed: int) -> None:
+        """Store a column found (first sighting) or refresh it."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from crawler.anti_bot import CHALLENGE
 from crawler.archive_pipeline import INTERRUPTED, OK, STOPPED, STOPPED_EARLY, last_run_state
+from crawler.discovery import RENDER_LISTS
 from crawler.port import OPENER_SETTING, ArchiveOpener
 from sites import get_profile
 
@@ -77,13 +78,16 @@ def _hang_up_as_terminate(signum, frame) -> None:
 
 def _site_settings(spidercls) -> dict | None:
     """The crawler's part of the spider's site profile (None for a spider without one)."""
+    if getattr(spidercls, "profile", None) is not None:
+        return spidercls.profile.settings
     profile_name = getattr(spidercls, "profile_name", None)
     return None if profile_name is None else get_profile(profile_name).settings
 
 
 def _needs_browser(spidercls) -> bool:
     site = _site_settings(spidercls)
-    return site is None or site.get("render") == CHALLENGE
+    # render: lists — discovery reads a list a script draws in Chromium.
+    return site is None or site.get("render") in (CHALLENGE, RENDER_LISTS)
 
 
 def _is_test_site(spidercls) -> bool:
@@ -101,9 +105,11 @@ def run_crawl(
     politeness: bool = True,
     warc_dir: str | None = None,
     extra_settings: dict | None = None,
+    spider_classes: tuple[type, ...] = (),
 ) -> int:
-    """Crawl with the named spiders (when None, all but test sites) into the archive at ``db_path``,
-    opened with ``open_archive(db_path)``.
+    """Crawl with the named spiders (when None and no ``spider_classes``, all but test
+    sites) and the spiders of ``spider_classes`` (discovery of registry hosts) into the
+    archive at ``db_path``, opened with ``open_archive(db_path)``.
 
     ``host_map`` ``{real_host: mirror_origin}`` sends those hosts to a local
     mirror; ``jobdir`` is the folder holding one Scrapy JOBDIR per spider
@@ -116,9 +122,11 @@ def run_crawl(
 
     settings = _crawl_settings(db_path, host_map, cookie_file, politeness, warc_dir, extra_settings, open_archive)
     process = CrawlerProcess(settings)
-    names = spider_names(process.spider_loader, spiders)
+    names = spider_names(process.spider_loader, spiders) if spiders or not spider_classes else []
     if names is None:
         return 2
+    by_name = {**{name: name for name in names}, **{cls.name: cls for cls in spider_classes}}
+    names = list(by_name)
     jobs_root = Path(jobdir) if jobdir else Path(db_path).parent / "jobs"
     signal.signal(signal.SIGHUP, _hang_up_as_terminate)
     with open_archive(db_path) as archive:
@@ -126,7 +134,7 @@ def run_crawl(
         previous_runs = {name: last_run_state(archive, name) for name in names}
     crawlers = {}
     for name in names:
-        crawler = _crawler(process, name)
+        crawler = _crawler(process, by_name[name])
         spider_jobdir = _prepare_jobdir(jobs_root / name, previous_runs[name])
         crawler.settings.set("JOBDIR", str(spider_jobdir), priority="cmdline")
         process.crawl(crawler)
@@ -153,8 +161,8 @@ def spider_names(spider_loader, requested: list[str] | None) -> list[str] | None
     return names
 
 
-def _crawler(process, name: str):
-    crawler = process.create_crawler(name)
+def _crawler(process, spider: str | type):
+    crawler = process.create_crawler(spider)
     if not _needs_browser(crawler.spidercls):
         # Plain Scrapy handlers: no Playwright driver started for a site that never needs one.
         crawler.settings.set("DOWNLOAD_HANDLERS", {}, priority="cmdline")
@@ -239,4 +247,6 @@ def report(open_archive: ArchiveOpener, db_path: str, run_ids: dict[str, int | N
             if run["status"] != OK:
                 print(f"{'':20} {run['message']}")
                 exit_code = 1
+            if run.get("reachability"):
+                print(f"{'':20} reachability: {run['reachability']}")
     return exit_code

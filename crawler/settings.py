@@ -24,6 +24,7 @@ Project settings beyond Scrapy's own:
                       before a retry (``Retry-After`` wins when a site sends it)
 ``ANTI_BOT_SOLVE_TIMEOUT``  seconds the browser may take to pass a challenge
 ``CRAWL_ERROR_RATE_MAX``    share of failed pages above which a run is "failing"
+``CRAWL_PROXY``             proxy URLs used in turn; ``CRAWL_PROXY_BY_HOST`` per host (crawler/proxies.py)
 ``RECHECK_ARCHIVED``  also fetch every archived page of the site, to see edits
                       (new versions) and removals (404/410: gone) after publication
 ``CLUSTER_REDIS_URL`` ``redis://host:port/db``: crawl as one worker of the cluster
@@ -98,9 +99,15 @@ DOWNLOADER_MIDDLEWARES = {
     # Between redirects (600) and cookies (700): captures every response,
     # redirects and errors included, with its real URL, as it came off the wire.
     "crawler.middlewares.CaptureMiddleware": 650,
+    # Before Scrapy's HttpProxyMiddleware (750) and the host map (760): the proxy of
+    # the request's real host (CRAWL_PROXY, CRAWL_PROXY_BY_HOST; crawler/proxies.py).
+    "crawler.proxies.ProxyMiddleware": 740,
     # After cookies (700): the jar only ever sees real hosts.
     "crawler.middlewares.MirrorHostMapMiddleware": 760,
 }
+# Proxies used in turn for every host (a list of http:// URLs), and per host.
+CRAWL_PROXY: list[str] = []
+CRAWL_PROXY_BY_HOST: dict[str, list[str]] = {}
 
 # JOBDIR keeps the scheduler queue of a cleanly stopped run, not a seen-list
 # that would hide the requests that were in flight when it stopped.

@@ -40,10 +40,25 @@ Beside the templates and the crawler's keys (``crawler/mixins.py``):
                   (浙江省, 重庆市): the province of a local unit whose report names no
                   place.  National outlets (CCDI, people.com.cn, Sina, 12371) have none.
 
+``level``         who publishes: ``central`` (CCDI), ``provincial`` (the 31 commissions and
+                  兵团), ``city``, ``county``, ``news`` (republishers), ``party`` (12371),
+                  ``test`` (a site of the test mirror only)
+``discover``      true: the site's inspection columns (all, or those ``columns`` does not
+                  name) are found from its home page (``crawler/discovery.py``)
+``provenance``    where the file's facts come from, so a user knows what to trust: a list
+                  of ``{facts: [<keys of this file>], kind, source, note}``; ``kind`` is
+                  ``saved_page`` (a real page someone saved: its URL or file),
+                  ``public_code`` (a public crawler: ``owner/repo@commit:path``, or the
+                  code index's id where the repository is not known) or ``inferred``
+                  (no source: a convention, a guess, an invented test site).  Every fact
+                  key the file has is named by some entry (tests/test_profiles.py).
+
 ``tests`` says what the tests expect of the site's fixture pages; every key is
 optional and each one the file gives is checked:
 
 ``start_urls``    the spider's first requests, in order (tests/test_spiders.py)
+``recrawl_requests`` requests of a recrawl that finds nothing new, when not one per start
+                  URL (an index of columns is read again with its columns' first pages)
 ``articles``      every article URL a walk of the fixture site reaches from them;
                   for a site crawled by default, what a crawl of the mirror archives
 ``lists``         list pages, each ``{url, column: <column name> | search: <keyword>,

@@ -21,7 +21,8 @@ SPIDERS = tuple(CRAWLED_SITES)
 # Sites of the test mirror (not the fault site, tests/test_faults.py), crawled only when named.
 NAMED_SITES = tuple(sorted(name for name, p in SITES.items() if p.settings.get("test_site") and "articles" in p.tests))
 # First list page of every column plus one search per keyword: a site file's start URLs.
-START_REQUESTS = {name: len(SITES[name].tests["start_urls"]) for name in SPIDERS}
+# (more where an index of columns is read again: ``recrawl_requests``).
+START_REQUESTS = {name: SITES[name].tests.get("recrawl_requests", len(SITES[name].tests["start_urls"])) for name in SPIDERS}
 # Pages as the crawl archives them, from each site file's ``tests.archived``.
 ARCHIVED = [
     pytest.param(name, page, id=f"{name}:{urlsplit(page['url']).path}")

@@ -4,6 +4,7 @@ robots.txt, and a tree tests can change between requests."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 
 from conftest import SITES
 from crawler.mirror import CHALLENGE_COOKIE, SITES_DIR, challenge_cookie_value
+from crawler.mirror.families import SITES_BY_HOST as FAMILY_SITES
 from crawler.mirror.server import SiteTree
 from crawler.settings import PLAYWRIGHT_LAUNCH_OPTIONS
 
@@ -31,9 +33,11 @@ PEOPLE_MISLABELLED = "http://politics.people.com.cn/n1/2021/0421/c1001-32083412.
 BEIJING_LIST = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/"
 BEIJING_ARTICLE = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html"
 # Every host a site file's tests visit, but the fault site's (served only with faults).
+# The profiled sites' hosts (not the fault site) and the CMS-family test sites of discovery.
 SERVED_HOSTS = sorted(
     {urlsplit(url).hostname for profile in SITES.values() for url in profile.tests["start_urls"]}
     - {host for host, rules in SiteTree().hosts.items() if rules.get("faults_only")}
+    | set(FAMILY_SITES)
 )
 
 
@@ -260,3 +264,28 @@ def test_command_line_prints_the_host_map_and_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_stand_in_site_answers_its_start_page_and_nothing_else(mirror):
+    status, headers, body = fetch(mirror.host_map["www.tjjw.gov.cn"] + "/")
+    assert status == 200 and "<title>天津市纪委监委网站</title>" in body.decode("utf-8")
+    assert "<a " not in body.decode("utf-8")
+    assert fetch(mirror.host_map["www.tjjw.gov.cn"] + "/xsxc/")[0] == 404
+
+
+def test_family_sites_redirect_by_scheme_refuse_non_browsers_and_take_postbacks(mirror):
+    host, port = mirror.host_map["www.redirect-city.test"].removeprefix("http://").split(":")
+    for scheme, status, location in (("http", 301, "https://www.redirect-city.test/"),
+                                     ("https", 302, "https://www.redirect-city.test/portal/")):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", "/", headers={"X-Forwarded-Proto": scheme})
+        answer = connection.getresponse()
+        assert (answer.status, answer.getheader("Location")) == (status, location)
+        connection.close()
+    refused = mirror.host_map["www.refuse-agents.test"]
+    assert fetch(refused + "/")[0] == 403
+    assert fetch(refused + "/robots.txt")[0] == 200
+    request = urllib.request.Request(mirror.host_map["www.aspnet-county.test"] + "/News/List.aspx?cid=10",
+                                     data=b"__VIEWSTATE=x&__EVENTTARGET=ctl00%24Main%24Pager&__EVENTARGUMENT=3", method="POST")
+    with urllib.request.urlopen(request) as answer:
+        assert "第3页" in answer.read().decode("utf-8")

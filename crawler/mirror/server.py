@@ -44,10 +44,23 @@ HTML_SUFFIXES = {".html", ".shtml", ".htm", ""}
 NOT_FOUND_PAGE = b"<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>"
 
 
+def stand_in_page(title: str) -> bytes:
+    """The page a stand-in site answers its start pages with: its title and no link to follow
+    (a home page where discovery finds no column, a column with an empty list)."""
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+        f'<body><h1>{title}</h1><p>Test mirror stand-in: the real page was never saved.</p></body></html>'
+    ).encode("utf-8")
+
+
 def normalised_query(query: str) -> str:
     """The file-name form of a query string (see the module docstring)."""
     pairs = sorted((k, v) for k, v in parse_qsl(query) if v)
     return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+# The CMS-family test sites are built with normalised_query, above.
+from crawler.mirror.families import SITES_BY_HOST as FAMILY_SITES  # noqa: E402
 
 
 class SiteTree:
@@ -144,7 +157,8 @@ class Mirror:
     @property
     def served_hosts(self) -> list[str]:
         return sorted(
-            host for host, rules in self.tree.hosts.items() if self.faults is not None or not rules.get("faults_only")
+            [host for host, rules in self.tree.hosts.items() if self.faults is not None or not rules.get("faults_only")]
+            + list(FAMILY_SITES)
         )
 
     def start(self) -> "Mirror":
@@ -193,10 +207,12 @@ class Mirror:
                 self._in_flight[real_host] -= 1
                 self.visits.append((real_host, raw_path, started, time.monotonic()))
 
-    def respond(self, real_host: str, raw_path: str, cookie_header: str | None) -> tuple[int, dict[str, str], bytes]:
-        """Status, headers and body for a request to ``real_host``."""
+    def respond(
+        self, real_host: str, raw_path: str, cookie_header: str | None, request_headers=None, form: str = ""
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and body for a request to ``real_host`` (``form``: a POST's body)."""
         self.request_log.append((real_host, raw_path))
-        site = self.tree.hosts[real_host]
+        site = self.tree.hosts.get(real_host, {})
         path, _, query = raw_path.partition("?")
         path = unquote(path)
         html_type = "text/html; charset=utf-8"
@@ -204,11 +220,19 @@ class Mirror:
         if path == "/robots.txt":
             robots = f"User-agent: *\nDisallow: {site.get('robots_disallow', '/admin/')}\n"
             return 200, {"Content-Type": "text/plain"}, robots.encode("ascii")
+        if family := FAMILY_SITES.get(real_host):
+            headers = request_headers or {}
+            # The crawler's mirror map says the real URL's scheme (a reverse proxy's header).
+            scheme = headers.get("X-Forwarded-Proto", "http")
+            answer = family.respond(scheme, path, query, form, headers.get("User-Agent", ""))
+            return answer or (404, {"Content-Type": html_type}, NOT_FOUND_PAGE)
         if any(path.startswith(prefix) for prefix in self.captcha_paths):
             return 200, {"Content-Type": html_type}, CAPTCHA_PAGE
         if self.challenge and site.get("challenge") and not self._passes_challenge(cookie_header):
             return 200, {"Content-Type": html_type}, challenge_page(self.challenge_seed)
         file = self.tree.file_for(real_host, path, query)
+        if file is None and path in site.get("stand_in", {}).get("paths", ()):
+            return 200, {"Content-Type": html_type}, stand_in_page(site["stand_in"]["title"])
         if file is None:
             return 404, {"Content-Type": html_type}, NOT_FOUND_PAGE
         return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
@@ -250,13 +274,18 @@ def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]
         def do_HEAD(self) -> None:
             self._answer(send_body=False)
 
-        def _answer(self, send_body: bool) -> None:
+        def do_POST(self) -> None:
+            # ASP.NET pagers post their form back (crawler/mirror/families.py).
+            length = int(self.headers.get("Content-Length") or 0)
+            self._answer(send_body=True, form=self.rfile.read(length).decode("latin-1") if length else "")
+
+        def _answer(self, send_body: bool, form: str = "") -> None:
             with mirror.visit(real_host, self.path):
                 fault = mirror.fault_reply(real_host, self.path, self, send_body)
                 if fault is not None:
                     fault.run()
                     return
-                status, headers, body = mirror.respond(real_host, self.path, self.headers.get("Cookie"))
+                status, headers, body = mirror.respond(real_host, self.path, self.headers.get("Cookie"), self.headers, form)
                 self.send_response(HTTPStatus(status))
                 for name, value in headers.items():
                     self.send_header(name, value)
