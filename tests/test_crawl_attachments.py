@@ -1,5 +1,5 @@
 """A report whose problems are only in its attachments, crawled from the mirror over HTTP
-(``sites/hexi.yaml``: the same 一览表 as PDF, Word, and Excel behind a download script),
+(``tests/fixtures/sites/hexi.yaml``: the same 一览表 as PDF, Word, and Excel behind a download script),
 then served: the record page lists the files, downloads them raw from the WARC, and the
 search finds a problem that only the attachment holds."""
 

@@ -19,7 +19,7 @@ from datasette_server import served_archive
 from journalist_archive import build
 
 from archive.plugin import limits
-from archive.serve import longest_stored_text, metadata_for
+from archive.serve import METADATA, longest_stored_text, metadata_for
 
 pytestmark = pytest.mark.slow
 
@@ -163,3 +163,21 @@ def test_the_length_limit_fits_the_longest_stored_text(archive_path):
     config = metadata_for(archive_path)["plugins"]["zhenggai-archive"]
     assert config["sql_length_limit"] == limits.SQL_LENGTH_LIMIT
     assert limits.length_limit_for(40 * 2**20) == 80 * 2**20 + 1024  # a longer text raises it
+
+
+def test_the_dashboards_chart_queries_are_not_counted(base):
+    """The dashboard page asks for its five charts at once; while two slow statements hold
+    this address's share, a chart's own query still answers, and another statement does not."""
+    charts = json.loads(METADATA.read_text(encoding="utf-8"))["plugins"]["datasette-dashboards"]["rectification"]["charts"]
+    chart_sql = charts["problems-by-status"]["query"]
+    slow = ABUSES["time"][0]
+    threads = [threading.Thread(target=ad_hoc, args=(base, slow)) for _ in range(limits.AD_HOC_PER_CLIENT)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.7)
+    chart_status, chart_answer, _ = ad_hoc(base, chart_sql)
+    other_status, _, _ = ad_hoc(base, "select 2")
+    for thread in threads:
+        thread.join()
+    assert other_status == 429
+    assert chart_status == 200 and chart_answer["rows"], chart_answer

@@ -23,7 +23,9 @@ every connection Datasette opens (``prepare_connection``):
 And per client, **at most** :data:`AD_HOC_PER_CLIENT` **ad-hoc SQL requests at
 once** (``?sql=``), and at most :data:`AD_HOC_TOTAL` from everyone, so one
 SQL thread always remains for the pages (``num_sql_threads``,
-:data:`SQL_THREADS`); more are answered 429 at once.  ``archive serve
+:data:`SQL_THREADS`); more are answered 429 at once.  The dashboard's own chart
+queries are not counted: its page asks for all its charts at once, and their SQL
+is the metadata's, not a visitor's (:func:`_published_queries`).  ``archive serve
 --no-sql`` turns ad-hoc SQL off (canned queries stay).  An error answer
 costs no more than the error: Datasette's rich tracebacks are off
 (:mod:`.errors`), and a failed statement's cursors are closed at once
@@ -157,10 +159,22 @@ def prepare_connection(conn, datasette):
     conn.execute(f"pragma hard_heap_limit = {HEAP_LIMIT_BYTES}")
 
 
-def _is_ad_hoc_sql(scope) -> bool:
+def _published_queries(datasette) -> frozenset[str]:
+    """The SQL of the dashboards' charts (datasette-dashboards fetches each as ``?sql=``
+    with the chart's query from the metadata, its filters as named parameters)."""
+    dashboards = datasette.plugin_config("datasette-dashboards") or {}
+    return frozenset(
+        chart["query"] for dashboard in dashboards.values() for chart in dashboard.get("charts", {}).values()
+        if "query" in chart
+    )
+
+
+def _ad_hoc_sql(scope) -> str | None:
+    """The ``?sql=`` of a request, None when it has none."""
     if scope["type"] != "http" or b"sql=" not in scope.get("query_string", b""):
-        return False
-    return "sql" in parse_qs(scope["query_string"].decode("utf-8", "replace"))
+        return None
+    values = parse_qs(scope["query_string"].decode("utf-8", "replace")).get("sql")
+    return values[0] if values else None
 
 
 async def _too_many(send) -> None:
@@ -172,11 +186,12 @@ async def _too_many(send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def with_sql_concurrency(app):
+def with_sql_concurrency(app, published: frozenset[str] = frozenset()):
     running: Counter[str] = Counter()
 
     async def bounded(scope, receive, send):
-        if not _is_ad_hoc_sql(scope):
+        sql = _ad_hoc_sql(scope)
+        if sql is None or sql in published:
             await app(scope, receive, send)
             return
         client = (scope.get("client") or ("?",))[0]
@@ -196,4 +211,4 @@ def with_sql_concurrency(app):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return with_sql_concurrency
+    return lambda app: with_sql_concurrency(app, _published_queries(datasette))
