@@ -25,10 +25,11 @@ ARCHIVED_IN_FIRST_RUN = COLUMN + "202112/t20211210_84512.html"
 FOUND_ON_LOST_LIST_PAGE = COLUMN + "202108/t20210806_81230.html"
 # One retry, no back-off: the pages are lost within the run.  The site is small, so the
 # error-rate threshold is lifted: the run must not be "ok" whatever the error rate.  One
-# request at a time, no delay: the mirror sees the requests in the crawler's order.
+# request at a time, no delay: the mirror sees the requests in the crawler's order (one in
+# the downloader at all: requests waiting there for the host's permit are not in priority order).
 SETTINGS = {
     "RETRY_TIMES": "1", "RETRY_BACKOFF_BASE": "0", "CRAWL_ERROR_RATE_MAX": "1.0",
-    "CONCURRENT_REQUESTS_PER_DOMAIN": "1", "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "1", "DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False",
 }
 
 
@@ -36,11 +37,11 @@ def _failing(mirror, paths: set[str]) -> None:
     """``HOST`` answers 500 to ``paths`` while the set is not empty."""
     respond = mirror.respond
 
-    def respond_or_fail(real_host, raw_path, cookie_header):
+    def respond_or_fail(real_host, raw_path, *request):
         if real_host == HOST and raw_path in paths:
             mirror.request_log.append((real_host, raw_path))
             return 500, {"Content-Type": "text/html"}, b"<html><body>Internal Server Error</body></html>"
-        return respond(real_host, raw_path, cookie_header)
+        return respond(real_host, raw_path, *request)
 
     mirror.respond = respond_or_fail
 

@@ -159,7 +159,8 @@ def test_two_imports_and_an_import_beside_a_crawl_both_finish(tmp_path):
             crawl_process(beside, mirror.host_map, warc_dir=tmp_path / "crawl-warc", politeness=True, settings=STEADY_CRAWL),
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        deadline = time.monotonic() + 120
+        # The crawl opens every site (38 now, most of them stand-ins) before its first page.
+        deadline = time.monotonic() + 300
         while not (beside.exists() and document_count(beside)):  # the crawl is writing
             assert crawl.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)

@@ -80,11 +80,16 @@ def open_or_resume(client, archive: WritingArchive, spiders: list[str] | None, p
     left = archive.end_runs_left_running(CLUSTER_RUN_MARK, f"{STOPPED_EARLY} (its cluster crawl was lost in Redis)")
     if left:
         print(f"ended {left} run(s) of a cluster crawl Redis lost; this crawl starts afresh from the archive", flush=True)
+    archive.close_dead_runs()  # any other run whose process was killed (a single-machine crawl's)
     runs = {}
     for name in names:
         resuming = last_run_state(archive, name) in (INTERRUPTED, KILLED)
+        run_id = archive.start_run(name)
+        # Marked before the crawl is opened in Redis: a coordinator killed between the two
+        # leaves runs that the next one still knows for a cluster crawl's.
+        archive.update_run(run_id, message=f"{CLUSTER_RUN_MARK}opening")
         runs[name] = {
-            "run_id": archive.start_run(name),
+            "run_id": run_id,
             "resuming": resuming,
             "recheck": recheck,
             "archived": _snapshot(archive, loader.load(name)),
