@@ -64,6 +64,8 @@ def _runs(db: Path) -> list[dict]:
     return [dict(row) for row in query(db, "select id, spider, status, message, finished_at from crawl_runs order by id")]
 
 
+# Three workers on two shared cores: once the status was read before they had joined.
+@pytest.mark.flaky(reruns=2, reruns_delay=2)
 def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_no_password_in_any_file(tmp_path, start):
     password = secrets.token_hex(16)
     # The coordinator reads the password from the environment, the workers from a file.
