@@ -12,7 +12,9 @@ retry middleware has given up on them.
 
 Kinds, besides ``http_<status>``: ``timeout``, ``connection_reset`` (closed or
 reset before a whole response), ``connection_refused``, ``dns_error``,
-``truncated`` (closed before the announced Content-Length), ``too_large``
+``truncated`` (closed before the announced Content-Length), ``proxy_bad_gateway``
+and ``proxy_gateway_timeout`` (the proxy's own 502/504: it could not reach the
+host, see crawler/proxies.py), ``too_large``
 (over ``DOWNLOAD_MAXSIZE`` as it came, or once decoded: Scrapy's
 ``HttpCompressionMiddleware`` decodes gzip, deflate, br and zstd in pieces and
 stops at the same cap, so a decompression bomb costs a few megabytes), ``redirect_loop`` (``REDIRECT_MAX_TIMES`` hops,
@@ -52,6 +54,7 @@ from twisted.python.failure import Failure as TwistedFailure
 from twisted.web.client import ResponseFailed
 
 from crawler.middlewares import reason_phrase
+from crawler.proxies import PROXY_FAILURE_KINDS, proxy_answered
 from pipelines import Failure
 
 logger = logging.getLogger(__name__)
@@ -95,7 +98,7 @@ class LostPage:
 # Kinds of loss another attempt may cure, besides ``http_5xx``.
 _TRANSIENT_KINDS = {
     "timeout", "connection_reset", "connection_refused", "dns_error", "truncated", "download_failed",
-    "http_408", "http_429",
+    "proxy_bad_gateway", "proxy_gateway_timeout", "http_408", "http_429",
 }
 
 
@@ -114,9 +117,14 @@ def lost_page(failure: TwistedFailure, max_redirects: int) -> LostPage | None:
     exception = failure.value
     if isinstance(exception, HttpError):
         response = exception.response
+        answer = f"answered {response.status} {reason_phrase(response.status)}".rstrip()
+        if response.status in PROXY_FAILURE_KINDS and proxy_answered(request, response):
+            kind, what = PROXY_FAILURE_KINDS[response.status], f"the proxy {request.meta['proxy']} {answer} for {response.url}"
+        else:
+            kind, what = f"http_{response.status}", f"{response.url} {answer}"
         return LostPage(
             _asked_url(request),
-            Failure(FETCH, f"http_{response.status}", f"{response.url} answered {response.status} {reason_phrase(response.status)}".rstrip()),
+            Failure(FETCH, kind, what),
             status=response.status,
             warc_file=response.meta.get("warc_file"),
             warc_record_id=response.meta.get("warc_record_id"),

@@ -12,6 +12,13 @@ crawl of the mirror goes through the proxy like a crawl of the live sites.
 :func:`reachability` sorts a run's final errors into the classes an operator acts
 on: ``refused/reset`` (typical of a foreign vantage point), ``timeout``, ``dns``,
 ``403``, ``challenge`` (a JavaScript challenge not passed) and ``captcha``.
+
+Through a proxy, a host that resets or refuses the connection is not seen as a
+reset: the proxy answers ``502 Bad Gateway`` itself (``504`` when the host does not
+answer in time).  :func:`proxy_answered` tells such an answer from the host's own
+502 by the marks proxies put on their own pages (proxy.py's ``Proxy-agent``,
+Squid's ``X-Squid-Error``), and the failure is recorded as ``proxy_bad_gateway``
+or ``proxy_gateway_timeout``, classed with resets and timeouts.
 """
 
 from __future__ import annotations
@@ -27,13 +34,23 @@ from crawler.middlewares import REAL_URL_KEY
 
 # Failure kinds (crawler/failures.py, the archive pipeline's errors) by reachability class.
 REACHABILITY_CLASSES: dict[str, tuple[str, ...]] = {
-    "refused/reset": ("connection_refused", "connection_reset"),
-    "timeout": ("timeout",),
+    "refused/reset": ("connection_refused", "connection_reset", "proxy_bad_gateway"),
+    "timeout": ("timeout", "proxy_gateway_timeout"),
     "dns": ("dns_error",),
     "403": ("http_403",),
     "challenge": ("challenge_unsolved",),
 }
 CAPTCHA = "captcha"
+
+# Headers a proxy puts on an answer it wrote itself, not relayed from the host.
+_PROXY_OWN_ANSWER_HEADERS = (b"Proxy-agent", b"X-Squid-Error")
+# A proxy's own answer with these statuses: the host could not be reached through it.
+PROXY_FAILURE_KINDS = {502: "proxy_bad_gateway", 504: "proxy_gateway_timeout"}
+
+
+def proxy_answered(request: Request, response) -> bool:
+    """The response came from the request's proxy itself, not from the host behind it."""
+    return bool(request.meta.get("proxy")) and any(name in response.headers for name in _PROXY_OWN_ANSWER_HEADERS)
 
 
 def reachability(errors: dict[str, int], stopped_at_captcha: bool) -> dict[str, int]:

@@ -226,13 +226,19 @@ def test_request_log_records_host_and_path(mirror):
 
 
 def _free_port_run(length: int) -> int:
-    """A first port such that ``length`` consecutive ports are free now."""
-    for base in range(41000, 60000, 100):
+    """A first port such that ``length`` consecutive ports are free now.
+
+    Looked for below the kernel's ephemeral range: by this point in a suite thousands of
+    client connections sit in TIME_WAIT scattered over that range, and no window of 50
+    ports in it is clear.  The probe binds as the mirror's servers do (SO_REUSEADDR)."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for base in range(20000, ephemeral_low - length, 100):
         sockets = []
         try:
             for port in range(base, base + length):
                 s = socket.socket()
                 sockets.append(s)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", port))
             return base
         except OSError:
@@ -240,7 +246,7 @@ def _free_port_run(length: int) -> int:
         finally:
             for s in sockets:
                 s.close()
-    raise RuntimeError("no free port range")
+    raise RuntimeError(f"no {length} consecutive free ports between 20000 and {ephemeral_low}")
 
 
 @pytest.mark.slow
