@@ -9,6 +9,10 @@
  * fold table, uint32 per code point below U+30000), one space between every two.
  * Above the table: plane-14 tags and selectors become spaces, anything else stays.
  * index_form_utf8(utf8, table) -> bytes: the same from UTF-8 to UTF-8 (what SQL calls).
+ * pair_form_utf8(utf8, table, paired) -> bytes: the text's distinct pairs of neighbouring
+ * characters (folded; ignored characters skipped) whose two characters are both marked in
+ * ``paired`` (one byte per code point below U+30000), each pair a token, spaces between:
+ * what the auxiliary pair index reads (search_index.PAIRS).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -127,9 +131,70 @@ done:
     return result;
 }
 
+/* pair_form_utf8(utf8, table, paired) -> bytes: each distinct pair once, in order of
+ * first occurrence.  A pair's key (two code points of 21 bits) goes in an
+ * open-addressing set twice the size of the text, so a long text costs one pass. */
+static PyObject *pair_form_utf8(PyObject *self, PyObject *args) {
+    Py_buffer text, table, paired;
+    PyObject *result = NULL;
+    uint64_t *seen = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &text, &table, &paired))
+        return NULL;
+    const uint32_t *map = fold_table(&table);
+    if (map == NULL)
+        goto done;
+    if (paired.len < TABLE_SIZE) {
+        PyErr_SetString(PyExc_ValueError, "the paired-characters table is too short");
+        goto done;
+    }
+    const unsigned char *in = text.buf, *marks = paired.buf;
+    size_t slots = 64;
+    while (slots < 2 * (size_t)text.len)  /* at least two slots per pair: a text has fewer pairs than bytes */
+        slots <<= 1;
+    seen = PyMem_Calloc(slots, sizeof(uint64_t));
+    /* Each pair: two characters of at most 4 bytes and a space, per input pair of at least 2 bytes. */
+    result = PyBytes_FromStringAndSize(NULL, text.len * 5 + 1);
+    if (seen == NULL || result == NULL) {
+        Py_CLEAR(result);
+        if (seen == NULL)
+            PyErr_NoMemory();
+        goto done;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result), *start = out;
+    Py_UCS4 previous = ' ';
+    for (Py_ssize_t at = 0; at < text.len;) {
+        Py_UCS4 folded = fold(map, next_code_point(in, text.len, &at));
+        if (folded == ' ')
+            continue;  /* ignored characters join their neighbours, as in a phrase */
+        if (previous != ' ' && previous < TABLE_SIZE && folded < TABLE_SIZE && marks[previous] && marks[folded]) {
+            uint64_t key = ((uint64_t)previous << 21 | folded) + 1;
+            size_t slot = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) & (slots - 1);
+            while (seen[slot] && seen[slot] != key)
+                slot = (slot + 1) & (slots - 1);
+            if (!seen[slot]) {
+                seen[slot] = key;
+                if (out != start)
+                    *out++ = ' ';
+                out += put_utf8(out, previous);
+                out += put_utf8(out, folded);
+            }
+        }
+        previous = folded;
+    }
+    if (_PyBytes_Resize(&result, out - start) < 0)
+        result = NULL;
+done:
+    PyMem_Free(seen);
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&paired);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
     {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
+    {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, table, paired) -> distinct marked pairs, as UTF-8"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -23,6 +23,11 @@ them, so a page never waits on work it does not show:
    no OR or NOT beside it, is found through the rarest windows of the terms
    and verified on the candidates' texts
    (:func:`archive.search_index.rarest_windows_rowids`).
+5. The pair index (:data:`archive.search_index.PAIRS`) answers a search whose
+   every term is two common characters (整改, 改整) by itself: exact, and with no
+   position to check.  For other terms holding such pairs it is asked first for
+   the rows holding them all; when those are at most ``PROBE_LIMIT``, each is
+   verified in the per-character index and the search is listed from them.
 
 The plan is made once per request by an ASGI wrapper (which also turns off
 Datasette's own count and facets when they would be expensive) and read by the
@@ -71,6 +76,8 @@ _current_plan: contextvars.ContextVar[SearchPlan | None] = contextvars.ContextVa
 class SearchPlan:
     query: search_index.SearchQuery
     table: str
+    fts: str = ""  # the index the page asks: the per-character one, or the pair index (step 5)
+    match: str | None = None  # the expression it is asked
     rowids: list[int] | None = None  # every matching row, when there are at most PROBE_LIMIT (or facets are asked for)
     count: int | None = None  # pages (rows) matching: always exact
     texts: int | None = None  # texts matching: a text and its republished copies count once
@@ -85,7 +92,7 @@ class SearchPlan:
 
     def where(self, alias: str) -> tuple[str, dict]:
         """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
-        fts = search_index.INDEXES[self.table].fts
+        fts = self.fts
         if self.rowids is not None:
             # A long list (a broad search's facets) is a filter on a scan of the facet
             # column's index (the unary + keeps SQLite from reading each listed row
@@ -95,9 +102,9 @@ class SearchPlan:
         if self.correlated:
             return (
                 f"exists (select 1 from {fts} where {fts} match :zh_match and {fts}.rowid = {alias}.rowid)",
-                {"zh_match": self.query.match},
+                {"zh_match": self.match},
             )
-        return f"{alias}.rowid in (select rowid from {fts} where {fts} match :zh_match)", {"zh_match": self.query.match}
+        return f"{alias}.rowid in (select rowid from {fts} where {fts} match :zh_match)", {"zh_match": self.match}
 
     def counted(self) -> str:
         """The exact count, in words: texts, and pages when copies make them more."""
@@ -121,8 +128,7 @@ def _long_phrase(query: search_index.SearchQuery) -> bool:
             and any(len(search_index.comparable(term)) >= search_index.LONG_PHRASE for term in query.terms))
 
 
-def index_ready(conn: sqlite3.Connection, table: str) -> bool:
-    index = search_index.INDEXES[table]
+def index_ready(conn: sqlite3.Connection, index: search_index.SearchIndex) -> bool:
     names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
     return names == {index.view, index.fts}
 
@@ -143,25 +149,32 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = "nothing to search for: type a word, a name or a phrase"
         return plan
-    if not index_ready(conn, table):
+    if not index_ready(conn, search_index.INDEXES[table]):
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = ("this archive's search index was made by an older version; "
                         "run `python -m archive reindex` to search it")
         return plan
-    fts = search_index.INDEXES[table].fts
+    pairs = search_index.PAIRS[table]
+    pairs_ready = index_ready(conn, pairs)  # an archive indexed by an earlier version has none
+    plan.fts, plan.match = search_index.INDEXES[table].fts, query.match
+    if pairs_ready and query.pair_match is not None:
+        plan.fts, plan.match = pairs.fts, query.pair_match
+    fts, match = plan.fts, plan.match
     try:
         with sqlite_timelimit(conn, PROBE_TIME_LIMIT_MS):
             if _long_phrase(query):
                 matched = search_index.rarest_windows_rowids(conn, table, query.terms)
                 found = matched[: PROBE_LIMIT + 1]
+            elif pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None:
+                matched = found = search_index.verified_rowids(conn, table, match, candidates)
             else:
                 found = [row[0] for row in conn.execute(
-                    f"select rowid from {fts} where {fts} match ? limit ?", [query.match, PROBE_LIMIT + 1]
+                    f"select rowid from {fts} where {fts} match ? limit ?", [match, PROBE_LIMIT + 1]
                 )]
                 matched = found if len(found) <= PROBE_LIMIT or not facets else search_index.matching_rowids(
-                    conn, table, query.match)
+                    conn, table, match, fts)
                 if len(found) > PROBE_LIMIT and not facets:  # counted in the index, no list of rowids needed
-                    plan.texts, plan.count = search_index.count_matches(conn, table, query.match)
+                    plan.texts, plan.count = search_index.count_matches(conn, table, match, fts)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
@@ -176,6 +189,18 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
     plan.rowids = matched
     plan.count, plan.texts = len(matched), search_index.count_texts(conn, table, matched)
     return plan
+
+
+def _pair_candidates(conn: sqlite3.Connection, pairs: search_index.SearchIndex,
+                     query: search_index.SearchQuery) -> list[int] | None:
+    """The rows holding every pair of the search's terms, when the pair index has
+    such pairs and at most ``PROBE_LIMIT`` rows hold them all (else None)."""
+    expression = search_index.pair_candidates(query)
+    if expression is None:
+        return None
+    rows = [row[0] for row in conn.execute(
+        f"select rowid from {pairs.fts} where {pairs.fts} match ? limit ?", [expression, PROBE_LIMIT + 1])]
+    return rows if len(rows) <= PROBE_LIMIT else None
 
 
 async def plan_search(database, table: str, text: str, sort: str | None = None, facets: bool = False) -> SearchPlan:
