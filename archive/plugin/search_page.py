@@ -26,8 +26,8 @@ them, so a page never waits on work it does not show:
 5. The pair index (:data:`archive.search_index.PAIRS`) answers a search whose
    every term is two common characters (整改, 改整) by itself: exact, and with no
    position to check.  For other terms holding such pairs it is asked first for
-   the rows holding them all; when those are at most ``PROBE_LIMIT``, each is
-   verified in the per-character index and the search is listed from them.
+   the rows holding them all; when those are at most ``PAIR_CANDIDATES``, their
+   texts are compared with the terms (as for a quotation) and the search is listed from them.
 
 The plan is made once per request by an ASGI wrapper (which also turns off
 Datasette's own count and facets when they would be expensive) and read by the
@@ -55,6 +55,9 @@ from .database import archive_database
 
 # How many rows a search may match and still be listed in full (a tuning knob, and small in tests).
 PROBE_LIMIT = int(os.environ.get("ZHENGGAI_SEARCH_PROBE_LIMIT", "1000"))
+# How many rows holding a search's pairs are verified on their texts instead of asking the
+# per-character index (step 5): reading and comparing 200 texts of ~3,000 characters takes a few ms.
+PAIR_CANDIDATES = 200
 PROBE_TIME_LIMIT_MS = 2000
 DENSE_SHARE = 0.25
 RESULTS_PER_TABLE = 20  # on /-/search
@@ -166,7 +169,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                 matched = search_index.rarest_windows_rowids(conn, table, query.terms)
                 found = matched[: PROBE_LIMIT + 1]
             elif pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None:
-                matched = found = search_index.verified_rowids(conn, table, match, candidates)
+                matched = found = search_index.verified_on_texts(conn, table, query.terms, candidates)
             else:
                 found = [row[0] for row in conn.execute(
                     f"select rowid from {fts} where {fts} match ? limit ?", [match, PROBE_LIMIT + 1]
@@ -194,13 +197,13 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
 def _pair_candidates(conn: sqlite3.Connection, pairs: search_index.SearchIndex,
                      query: search_index.SearchQuery) -> list[int] | None:
     """The rows holding every pair of the search's terms, when the pair index has
-    such pairs and at most ``PROBE_LIMIT`` rows hold them all (else None)."""
+    such pairs and at most ``PAIR_CANDIDATES`` rows hold them all (else None)."""
     expression = search_index.pair_candidates(query)
     if expression is None:
         return None
     rows = [row[0] for row in conn.execute(
-        f"select rowid from {pairs.fts} where {pairs.fts} match ? limit ?", [expression, PROBE_LIMIT + 1])]
-    return rows if len(rows) <= PROBE_LIMIT else None
+        f"select rowid from {pairs.fts} where {pairs.fts} match ? limit ?", [expression, PAIR_CANDIDATES + 1])]
+    return rows if len(rows) <= PAIR_CANDIDATES else None
 
 
 async def plan_search(database, table: str, text: str, sort: str | None = None, facets: bool = False) -> SearchPlan:
