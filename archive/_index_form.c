@@ -9,10 +9,10 @@
  * fold table, uint32 per code point below U+30000), one space between every two.
  * Above the table: plane-14 tags and selectors become spaces, anything else stays.
  * index_form_utf8(utf8, table) -> bytes: the same from UTF-8 to UTF-8 (what SQL calls).
- * pair_form_utf8(utf8, table, paired) -> bytes: the text's distinct pairs of neighbouring
- * characters (folded; ignored characters skipped) whose two characters are both marked in
- * ``paired`` (one byte per code point below U+30000), each pair a token, spaces between:
- * what the auxiliary pair index reads (search_index.PAIRS).
+ * pair_form_utf8(utf8, table, ranks, count) -> bytes: the text's distinct pairs of
+ * neighbouring characters (folded; ignored characters skipped) whose two characters are both
+ * paired (numbered in ``ranks``), each pair a token, spaces between: what the auxiliary pair
+ * index reads (search_index.PAIRS).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -131,27 +131,27 @@ done:
     return result;
 }
 
-/* pair_form_utf8(utf8, table, paired) -> bytes: each distinct pair once, in order of
- * first occurrence.  A pair's key (two code points of 21 bits) goes in an
- * open-addressing set twice the size of the text, so a long text costs one pass. */
+/* pair_form_utf8(utf8, table, ranks, count) -> bytes: each distinct pair once, in order of
+ * first occurrence.  ``ranks`` numbers the paired characters 1..count (uint16 per code point
+ * below U+30000, 0 for the others), so a pair is a bit of a count x count bitmap: the memory
+ * is bounded by the set of characters, not by the text (a 10 MB text needs no more). */
 static PyObject *pair_form_utf8(PyObject *self, PyObject *args) {
-    Py_buffer text, table, paired;
+    Py_buffer text, table, ranks;
+    Py_ssize_t count;
     PyObject *result = NULL;
-    uint64_t *seen = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*", &text, &table, &paired))
+    unsigned char *seen = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*n", &text, &table, &ranks, &count))
         return NULL;
     const uint32_t *map = fold_table(&table);
     if (map == NULL)
         goto done;
-    if (paired.len < TABLE_SIZE) {
-        PyErr_SetString(PyExc_ValueError, "the paired-characters table is too short");
+    if (ranks.len < (Py_ssize_t)(TABLE_SIZE * sizeof(uint16_t)) || count < 0 || count > 65535) {
+        PyErr_SetString(PyExc_ValueError, "the ranks of the paired characters are too short, or count is out of range");
         goto done;
     }
-    const unsigned char *in = text.buf, *marks = paired.buf;
-    size_t slots = 64;
-    while (slots < 2 * (size_t)text.len)  /* at least two slots per pair: a text has fewer pairs than bytes */
-        slots <<= 1;
-    seen = PyMem_Calloc(slots, sizeof(uint64_t));
+    const unsigned char *in = text.buf;
+    const uint16_t *rank = ranks.buf;
+    seen = PyMem_Calloc((size_t)count * count / 8 + 1, 1);
     /* Each pair: two characters of at most 4 bytes and a space, per input pair of at least 2 bytes. */
     result = PyBytes_FromStringAndSize(NULL, text.len * 5 + 1);
     if (seen == NULL || result == NULL) {
@@ -166,13 +166,11 @@ static PyObject *pair_form_utf8(PyObject *self, PyObject *args) {
         Py_UCS4 folded = fold(map, next_code_point(in, text.len, &at));
         if (folded == ' ')
             continue;  /* ignored characters join their neighbours, as in a phrase */
-        if (previous != ' ' && previous < TABLE_SIZE && folded < TABLE_SIZE && marks[previous] && marks[folded]) {
-            uint64_t key = ((uint64_t)previous << 21 | folded) + 1;
-            size_t slot = (size_t)(key * 0x9E3779B97F4A7C15ULL >> 20) & (slots - 1);
-            while (seen[slot] && seen[slot] != key)
-                slot = (slot + 1) & (slots - 1);
-            if (!seen[slot]) {
-                seen[slot] = key;
+        unsigned first = previous < TABLE_SIZE ? rank[previous] : 0, second = folded < TABLE_SIZE ? rank[folded] : 0;
+        if (first && second && first <= count && second <= count) {
+            size_t bit = (size_t)(first - 1) * count + (second - 1);
+            if (!(seen[bit >> 3] & (1u << (bit & 7)))) {
+                seen[bit >> 3] |= 1u << (bit & 7);
                 if (out != start)
                     *out++ = ' ';
                 out += put_utf8(out, previous);
@@ -187,14 +185,14 @@ done:
     PyMem_Free(seen);
     PyBuffer_Release(&text);
     PyBuffer_Release(&table);
-    PyBuffer_Release(&paired);
+    PyBuffer_Release(&ranks);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
     {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
-    {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, table, paired) -> distinct marked pairs, as UTF-8"},
+    {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, table, ranks, count) -> distinct paired pairs, as UTF-8"},
     {NULL, NULL, 0, NULL},
 };
 

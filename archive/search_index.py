@@ -193,10 +193,11 @@ def paired_characters() -> frozenset[str]:
 
 
 @cache
-def _paired_marks() -> bytes:
-    marks = np.zeros(_TABLE_SIZE, dtype=np.uint8)
-    marks[[ord(character) for character in paired_characters()]] = 1
-    return marks.tobytes()
+def _paired_ranks() -> bytes:
+    """Each paired character's number (1, 2, …), 0 for the others: uint16 per code point."""
+    ranks = np.zeros(_TABLE_SIZE, dtype=np.uint16)
+    ranks[sorted(ord(character) for character in paired_characters())] = np.arange(1, len(paired_characters()) + 1)
+    return ranks.tobytes()
 
 
 def pair_form(text: str) -> str:
@@ -216,7 +217,7 @@ def sql_pair_form(value: str | bytes | None) -> str | bytes | None:
         return None
     if isinstance(value, bytes):
         if _compiled_pair_form_utf8 is not None:
-            return _compiled_pair_form_utf8(value, _fold_table(), _paired_marks())
+            return _compiled_pair_form_utf8(value, _fold_table(), _paired_ranks(), len(paired_characters()))
         return pair_form(value.decode("utf-8", "replace")).encode("utf-8")
     return pair_form(str(value))
 
