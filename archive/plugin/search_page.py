@@ -82,6 +82,8 @@ class SearchPlan:
     fts: str = ""  # the index the page asks: the per-character one, or the pair index (step 5)
     match: str | None = None  # the expression it is asked
     rowids: list[int] | None = None  # every matching row, when there are at most PROBE_LIMIT (or facets are asked for)
+    # When most rows match: the rowids between the table's first and last that do not (a shorter list).
+    unmatched: list[int] | None = None
     count: int | None = None  # pages (rows) matching: always exact
     texts: int | None = None  # texts matching: a text and its republished copies count once
     dense: bool = False
@@ -96,6 +98,9 @@ class SearchPlan:
     def where(self, alias: str) -> tuple[str, dict]:
         """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
         fts = self.fts
+        if self.unmatched is not None:
+            # A search most rows match (its facets): the few rows that do not are left out.
+            return f"+{alias}.rowid not in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.unmatched)}
         if self.rowids is not None:
             # A long list (a broad search's facets) is a filter on a scan of the facet
             # column's index (the unary + keeps SQLite from reading each listed row
@@ -191,6 +196,10 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
     # Listed in full (facets group this list of rows, read once, instead of running the search again each).
     plan.rowids = matched
     plan.count, plan.texts = len(matched), search_index.count_texts(conn, table, matched)
+    if len(matched) > PROBE_LIMIT:
+        first, last = conn.execute(f"select (select min(rowid) from [{table}]), (select max(rowid) from [{table}])").fetchone()
+        if last - first + 1 - len(matched) < len(matched):  # rowids that are no row's do no harm in the list
+            plan.unmatched = sorted(set(range(first, last + 1)).difference(matched))
     return plan
 
 
