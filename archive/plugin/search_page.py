@@ -11,11 +11,13 @@ them, so a page never waits on work it does not show:
 2. A broader search is *dense* when its matches are at least
    ``DENSE_SHARE`` of the rows the probe went through.  Then the page walks
    the table in its sort order and asks the index about each row — the page
-   is full after a few dozen rows.  Otherwise (or when the sort column has no
-   index, or facets are asked for) the index's match list is used as is.
+   is full after a few dozen rows.  Otherwise (or when facets are asked for)
+   the index's whole match list is read once and the search is listed from it:
+   the page scans the sort column's index for the first listed rows instead of
+   reading and sorting every match (新华社 at 20k: 0.5 ms instead of 10).
 3. Every search is counted exactly — texts, with the pages beside them when
    copies make more: a listed search from its list
-   (:func:`archive.search_index.count_texts`), a broad one in the index
+   (:func:`archive.search_index.count_texts`), a dense one in the index
    (:func:`archive.search_index.count_matches`: ``count(*)`` reads no row).
    Facets of a search, on request (``_withfacets=1``), group the list of its
    matches, read once from the index, rather than each running the search again.
@@ -94,6 +96,11 @@ class SearchPlan:
     @property
     def complete(self) -> bool:
         return self.rowids is not None
+
+    @property
+    def counted_here(self) -> bool:
+        """The plan's count is the page's: Datasette would count a broad search again."""
+        return self.rowids is None or len(self.rowids) > PROBE_LIMIT
 
     def where(self, alias: str) -> tuple[str, dict]:
         """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
@@ -176,22 +183,23 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
             elif pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None:
                 matched = found = search_index.verified_on_texts(conn, table, query.terms, candidates)
             else:
-                found = [row[0] for row in conn.execute(
+                found = matched = [row[0] for row in conn.execute(
                     f"select rowid from {fts} where {fts} match ? limit ?", [match, PROBE_LIMIT + 1]
                 )]
-                matched = found if len(found) <= PROBE_LIMIT or not facets else search_index.matching_rowids(
-                    conn, table, match, fts)
-                if len(found) > PROBE_LIMIT and not facets:  # counted in the index, no list of rowids needed
-                    plan.texts, plan.count = search_index.count_matches(conn, table, match, fts)
+                if len(found) > PROBE_LIMIT:
+                    (first,) = conn.execute(f"select (select min(rowid) from [{table}])").fetchone()  # one index seek
+                    plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
+                    if plan.dense and not facets:  # counted in the index, no list of rowids needed
+                        plan.texts, plan.count = search_index.count_matches(conn, table, match, fts)
+                    else:
+                        matched = search_index.matching_rowids(conn, table, match, fts)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = "this search takes too long here; add a word or a longer phrase"
         return plan
-    if plan.count is not None:  # broad, no facets: paged from the index
-        (first,) = conn.execute(f"select (select min(rowid) from [{table}])").fetchone()  # one index seek
-        plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
+    if plan.count is not None:  # dense, no facets: the page walks the table
         return plan
     # Listed in full (facets group this list of rows, read once, instead of running the search again each).
     plan.rowids = matched
@@ -280,7 +288,7 @@ async def _planned(datasette, scope: dict) -> dict:
         pairs += [("_col", column) for column in RESULT_COLUMNS[table] if column in columns]
     if "_size" not in args:
         pairs.append(("_size", str(RESULTS_PER_PAGE)))
-    if not plan.complete:
+    if plan.counted_here:
         pairs = [(k, v) for k, v in pairs if k != "_nocount"] + [("_nocount", "1")]
     if "_withfacets" not in args and not plan.message:
         # Each facet runs the search again over the whole table: on request only.
@@ -297,7 +305,7 @@ def filters_from_request(request, database, table, datasette):
         return FilterArguments([], extra_context={"supports_search": True}) if table in search_index.INDEXES else None
     where, params = plan.where(f"[{table}]")
     context = {"supports_search": True, "search": plan.query.text}
-    if not plan.complete:
+    if plan.counted_here:
         context["filtered_table_rows_count"] = plan.count  # the HTML page's heading; Datasette counted nothing
     return FilterArguments(
         [where],
