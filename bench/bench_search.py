@@ -43,6 +43,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -189,10 +190,25 @@ def bigram_form(text: str | None) -> str | None:
 
 # "trigram_tuned" is trigram with our FTS5 settings (page size, pending-terms size): the
 # ratio to it is what the tokenisation itself gains, the settings aside.
-INDEXES_COMPARED = ("ours", "trigram", "trigram_tuned", "unicode61", "bigram")
+INDEXES_COMPARED = ("ours", "trigram", "trigram_tuned", "unicode61", "bigram", "tantivy")
+
+
+def _build_tantivy(rows: list, folder: Path) -> dict:
+    """Tantivy (one writer thread) over the same texts, the index form computed in this process as ours is."""
+    credits = [" | ".join(field or "" for field in row[2:]) for row in rows]  # rows: title, body_text, the bylines
+    chars = sum(len(row[0] or "") + len(row[1] or "") + len(credit) for row, credit in zip(rows, credits))
+    index_folder = folder / "tantivy"
+    shutil.rmtree(index_folder, ignore_errors=True)
+    built = tantivy_write(tantivy_index(index_folder),
+                          ((number, None, row[0], row[1], credit) for number, (row, credit) in enumerate(zip(rows, credits), 1)))
+    size = _folder_mib(index_folder)
+    shutil.rmtree(index_folder)
+    return {"index": "tantivy", "chars": chars, "cpu_s": built["cpu_s"], "index_mib": size, "text_mib": float("nan")}
 
 
 def _build_once(name: str, rows: list, folder: Path) -> dict:
+    if name == "tantivy":
+        return _build_tantivy([row[1:] for row in rows], folder)
     path = folder / f"{name}.db"
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
@@ -249,14 +265,19 @@ def build_rates(db_path: Path, docs: int, passes: int = 2) -> list[dict]:
                           [docs]).fetchall()
     source.close()
     best: dict[str, dict] = {}
+    try:
+        import tantivy  # noqa: F401 - the bench extra
+        compared = INDEXES_COMPARED
+    except ImportError:
+        compared = tuple(name for name in INDEXES_COMPARED if name != "tantivy")
     with tempfile.TemporaryDirectory() as tmp:
         for number in range(passes):
-            order = INDEXES_COMPARED if number % 2 == 0 else tuple(reversed(INDEXES_COMPARED))
+            order = compared if number % 2 == 0 else tuple(reversed(compared))
             for name in order:
                 built = _build_once(name, rows, Path(tmp))
                 if name not in best or built["cpu_s"] < best[name]["cpu_s"]:
                     best[name] = built
-    results = [best[name] for name in INDEXES_COMPARED]
+    results = [best[name] for name in compared]
     for row in results:
         row["chars_per_cpu_s"] = row["chars"] / row["cpu_s"]
         print(f"  {row['index']:10} {row['chars_per_cpu_s'] / 1e6:6.2f} M chars/s of CPU   index {row['index_mib']:8.1f} MiB "
@@ -459,57 +480,71 @@ class OursInProcess:
         return plan.count, [row[0] for row in rows]
 
 
+TANTIVY_FIELDS = ("title", "body_text", "credits")
+
+
+def tantivy_index(folder: Path):
+    """A Tantivy index in ``folder`` (opened, or made empty): each field the index form of
+    a text (our fold, one token per character for the whitespace tokenizer), positions kept."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    for field in TANTIVY_FIELDS:
+        builder.add_text_field(field, tokenizer_name="whitespace", index_option="position")
+    builder.add_integer_field("published", fast=True)
+    builder.add_integer_field("rowid", stored=True, fast=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return tantivy.Index(builder.build(), path=str(folder))
+
+
+def tantivy_write(index, rows) -> dict:
+    """Index ``rows`` of (rowid, published_at, title, body_text, credits) with one writer
+    thread; CPU of the whole process (the writer's threads count too) and the index's size."""
+    import tantivy
+
+    start = time.process_time()
+    writer = index.writer(heap_size=256 * 2**20, num_threads=1)
+    for rowid, published, *texts in rows:
+        fields = {field: search_index.index_form(text) for field, text in zip(TANTIVY_FIELDS, texts) if text}
+        writer.add_document(tantivy.Document(rowid=rowid, published=_published(published), **fields))
+    writer.commit()
+    writer.wait_merging_threads()
+    return {"cpu_s": time.process_time() - start}
+
+
+def _folder_mib(folder: Path) -> float:
+    return sum(path.stat().st_size for path in folder.iterdir() if path.is_file()) / 2**20
+
+
 class TantivyPeer:
-    """Tantivy over the same texts: each field's index form (our fold, one token per
-    character, the whitespace tokenizer), positions kept; a term is a phrase query
+    """Tantivy over the same texts (:func:`tantivy_index`); a term is a phrase query
     (a term query for one character) in any field; the count is Tantivy's exact count."""
 
     name = "tantivy"
-    FIELDS = ("title", "body_text", "credits")
 
     def __init__(self, db_path: Path, folder: Path):
         import tantivy
 
         self.tantivy = tantivy
-        builder = tantivy.SchemaBuilder()
-        for field in self.FIELDS:
-            builder.add_text_field(field, tokenizer_name="whitespace", index_option="position")
-        builder.add_integer_field("published", fast=True)
-        builder.add_integer_field("rowid", stored=True, fast=True)
-        self.schema = builder.build()
         marker = folder / "built.json"
-        if marker.exists():
-            self.build_info = json.loads(marker.read_text())
-            self.index = tantivy.Index(self.schema, path=str(folder))
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            self.index = tantivy.Index(self.schema, path=str(folder))
-            self.build_info = self._build(db_path, folder)
-            marker.write_text(json.dumps(self.build_info))
+        self.index = tantivy_index(folder)
+        self.schema = self.index.schema
+        if not marker.exists():
+            source = sqlite3.connect(db_path)
+            credits = " || ' | ' || ".join(f"coalesce({c}, '')" for c in TEXT_COLUMNS.split(", ")[2:])
+            built = tantivy_write(self.index, source.execute(
+                f"select rowid, published_at, title, body_text, {credits} from documents where id != 'big0000000000000'"))
+            source.close()
+            marker.write_text(json.dumps({**built, "index_mib": _folder_mib(folder)}))
+        self.build_info = json.loads(marker.read_text())
         self.index.reload()
         self.searcher = self.index.searcher()
-
-    def _build(self, db_path: Path, folder: Path) -> dict:
-        source = sqlite3.connect(db_path)
-        start = time.process_time()  # the writer's threads count too: CPU of the whole process
-        writer = self.index.writer(heap_size=256 * 2**20, num_threads=1)
-        credits = " || ' | ' || ".join(f"coalesce({c}, '')" for c in TEXT_COLUMNS.split(", ")[2:])
-        for rowid, published, *texts in source.execute(
-                f"select rowid, published_at, title, body_text, {credits} from documents where id != 'big0000000000000'"):
-            fields = {field: search_index.index_form(text) for field, text in zip(self.FIELDS, texts) if text}
-            writer.add_document(self.tantivy.Document(rowid=rowid, published=_published(published), **fields))
-        writer.commit()
-        writer.wait_merging_threads()
-        cpu = time.process_time() - start
-        source.close()
-        size = sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
-        return {"cpu_s": cpu, "index_mib": size / 2**20}
 
     def search(self, term: str) -> tuple[int, list[int]]:
         query_class = self.tantivy.Query
         characters = list(search_index.comparable(term))
         parts = [query_class.term_query(self.schema, field, characters[0]) if len(characters) == 1
-                 else query_class.phrase_query(self.schema, field, characters) for field in self.FIELDS]
+                 else query_class.phrase_query(self.schema, field, characters) for field in TANTIVY_FIELDS]
         query = query_class.boolean_query([(self.tantivy.Occur.Should, part) for part in parts])
         result = self.searcher.search(query, limit=20, count=True, order_by_field="published")
         return result.count, [self.searcher.doc(address)["rowid"][0] for _, address in result.hits]
@@ -717,6 +752,7 @@ def main() -> int:
     parser.add_argument("--load-requests", type=int, default=50, help="requests per reader")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds a reader spends on a page (the saturated run has none)")
     parser.add_argument("--exactness-only", action="store_true", help="build and check exactness (SQL and HTTP), no timings")
+    parser.add_argument("--no-build-rates", action="store_true", help="leave out step 2 (a second run on a kept --workdir)")
     parser.add_argument("--no-peers", action="store_true", help="leave out step 4b (Tantivy and trigram on the whole archive)")
     parser.add_argument("--before", type=Path, help="another checkout (with its .venv): its server answers every "
                         "query too, alternating with ours (before/after); index build rates, load and the 10 MB document are skipped")
@@ -735,7 +771,7 @@ def main() -> int:
         conn.close()
         quotations = [(f"{length}-char quotation", quote_source[300 : 300 + length]) for length in QUOTATIONS]
         queries = CLASSES + EXTRA + ISSUE_CLASSES + quotations + [FACETED]
-        if not args.exactness_only and not args.before:
+        if not args.exactness_only and not args.before and not args.no_build_rates:
             print(f"2. index build rate over the first {min(args.peer_docs, args.docs)} documents' stored texts", flush=True)
             report["build_rates"] = build_rates(db_path, args.peer_docs)
 
