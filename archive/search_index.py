@@ -39,6 +39,7 @@ import re
 import sqlite3
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -56,7 +57,6 @@ except (ImportError, TypeError):
     _compiled_index_form = _compiled_index_form_utf8 = _compiled_pair_form_utf8 = None
 
 FUNCTION = "zh_index_form"
-PAIR_FUNCTION = "zh_pair_form"
 # The characters whose neighbouring pairs the auxiliary pair index keeps (see :data:`PAIRS`).
 PAIRED_CHARACTERS_FILE = Path(__file__).with_name("paired_characters.txt")
 # The index form holds only token characters and spaces, so SQLite's simplest
@@ -192,6 +192,12 @@ def paired_characters() -> frozenset[str]:
     return frozenset("".join(line for line in lines if not line.startswith("#")))
 
 
+# The pair form's SQL name carries a fingerprint of the paired characters: an index built
+# with another set is another definition, built again when the archive is next opened for
+# writing (:func:`create`) and not read before (the plugin compares definitions).
+PAIR_FUNCTION = "zh_pair_form_" + format(zlib.crc32("".join(sorted(paired_characters())).encode("utf-8")), "08x")
+
+
 @cache
 def _paired_ranks() -> bytes:
     """Each paired character's number (1, 2, …), 0 for the others: uint16 per code point."""
@@ -212,7 +218,7 @@ def pair_form(text: str) -> str:
 
 
 def sql_pair_form(value: str | bytes | None) -> str | bytes | None:
-    """``zh_pair_form`` in SQL: like :func:`sql_index_form`, BLOB in, UTF-8 bytes out (in C where compiled)."""
+    """``zh_pair_form_…`` in SQL (:data:`PAIR_FUNCTION`): like :func:`sql_index_form`, BLOB in, UTF-8 bytes out (in C where compiled)."""
     if value is None:
         return None
     if isinstance(value, bytes):
@@ -399,7 +405,7 @@ def create(conn: sqlite3.Connection) -> list[str]:
     for index in ALL_INDEXES:
         if not conn.execute("select 1 from sqlite_master where name = ?", [index.table]).fetchone():
             continue
-        if _definition_matches(conn, index):
+        if definition_matches(conn, index):
             continue
         with conn:
             _drop(conn, index)
@@ -430,7 +436,8 @@ def _drop(conn: sqlite3.Connection, index: SearchIndex) -> None:
             conn.execute(f"drop {kind} if exists [{name}]")
 
 
-def _definition_matches(conn: sqlite3.Connection, index: SearchIndex) -> bool:
+def definition_matches(conn: sqlite3.Connection, index: SearchIndex) -> bool:
+    """The archive's view, FTS table and triggers of ``index`` are this version's."""
     schema = _schema_sql(conn)
     for statement in index.ddl():
         stored = schema.get(_name_of(statement))

@@ -408,3 +408,28 @@ def test_candidates_verified_on_their_texts(archive_db):
     for terms in (["整改工作"], ["整改", "巡察"], ["改整改整"]):
         expected = set.intersection(*(oracle_ids(conn, term) for term in terms))
         assert ids_of(conn, search_index.verified_on_texts(conn, "documents", terms, candidates)) == expected
+
+
+def test_a_pair_index_of_other_characters_is_not_read_and_is_built_again(tmp_path):
+    """The pair form's SQL name carries a fingerprint of the paired characters: an index
+    built with another set is left unread (the per-character index answers) until the
+    archive is next opened for writing, which builds it again."""
+    from archive.plugin.search_page import make_plan
+
+    path = tmp_path / "a.db"
+    with Archive(path) as archive:
+        import_paths([FIXTURES / "documents"], archive)
+    conn = connect(path).conn
+    pairs = search_index.PAIRS["documents"]
+    assert make_plan(conn, "documents", search_index.parse("整改")).fts == pairs.fts
+    other = [statement.replace(search_index.PAIR_FUNCTION, search_index.FUNCTION) for statement in pairs.ddl()[:1]]
+    with conn:
+        conn.execute(f"drop view {pairs.view}")
+        conn.execute(other[0])  # as an index of another set of characters would read it
+    assert not search_index.definition_matches(conn, pairs)
+    plan = make_plan(conn, "documents", search_index.parse("整改"))
+    assert plan.fts == search_index.INDEXES["documents"].fts
+    assert ids_of(conn, plan.rowids) == oracle_ids(conn, "整改")
+    assert search_index.create(conn) == ["documents"]
+    assert make_plan(conn, "documents", search_index.parse("整改")).fts == pairs.fts
+    conn.close()

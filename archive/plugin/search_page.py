@@ -170,7 +170,8 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                         "run `python -m archive reindex` to search it")
         return plan
     pairs = search_index.PAIRS[table]
-    pairs_ready = index_ready(conn, pairs)  # an archive indexed by an earlier version has none
+    # An archive indexed by an earlier version has none, or one of other characters.
+    pairs_ready = search_index.definition_matches(conn, pairs)
     plan.fts, plan.match = search_index.INDEXES[table].fts, query.match
     if pairs_ready and query.pair_match is not None:
         plan.fts, plan.match = pairs.fts, query.pair_match
