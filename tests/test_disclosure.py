@@ -600,6 +600,9 @@ def test_phase_completed_is_its_own_class_and_never_counted_completed():
     ("省委巡视组反馈的6个方面18个突出问题，已完成整改15个。", 18),
     ("将反馈意见细化成39个具体问题，逐项明确责任。", 39),
     ("制定整改方案，对应34个具体问题清单，目前已全部完成整改。", 34),
+    # 4个大方面 groups the problems: it is never their count
+    ("区委巡察组共反馈问题4个大方面26个大项的问题，梳理分解整改任务106个。", 26),
+    ("反馈问题共12个，已全部完成整改。", 12),
 ])
 def test_stated_totals_in_other_wordings(sentence, total):
     disclosure = parse_disclosure("", OPENING + "现将整改进展情况予以公布。\n" + sentence, "2024-09-01")["disclosure"]
