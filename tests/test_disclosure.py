@@ -630,6 +630,9 @@ def test_feedback_dates_without_their_year_take_it_from_the_inspection_or_public
     # The inspected field is no unit: the title's issuer is.
     ("中共丹阳市外包服务中心党委关于巡察整改情况的通报",
      "根据市委统一部署，市委第一巡察组对全市民生领域外包服务开展了专项巡察。", "丹阳市外包服务中心", "部门"),
+    # A column label before the title (【通报】) is not part of the issuer's name.
+    ("【通报】中共许昌市教育局党组关于巡察整改情况的通报",
+     "市委第三巡察组对市教育局党组开展了常规巡察。", "许昌市教育局", "部门"),
     # 委员会 after a place or a body is its party committee.
     ("中国共产党建德市大同镇委员会关于巡察整改情况的通报",
      "根据市委统一部署，市委第二巡察组对大同镇委员会进行了巡察。", "建德市大同镇", "乡镇"),
