@@ -609,6 +609,17 @@ def test_stated_totals_in_other_wordings(sentence, total):
     assert disclosure["problems_stated"] == total
 
 
+def test_status_counts_in_more_wordings_and_never_of_the_tasks():
+    # 已经整改到位 is completed; counts above the stated total are the tasks' (整改任务106个).
+    body = OPENING + "现将整改进展情况予以公布。\n其中的13个问题已经整改到位，还有3个问题正在整改之中。"
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["problems_completed"], disclosure["problems_in_progress"]) == (13, 3)
+    body = (OPENING + "现将整改进展情况予以公布。\n区委巡察组共反馈问题26个，"
+            "党委将巡察组反馈问题梳理分解整改任务106个，已完成整改98个。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["problems_stated"], disclosure["problems_completed"], disclosure["status_source"]) == (26, None, None)
+
+
 @pytest.mark.parametrize("opening, published_at, feedback", [
     ("9月11日，市委第四巡察组向市交通运输局党组反馈了巡察意见。", "2024-12-20T10:00:00+08:00", "2024-09-11"),
     # After a publication in March, a September feedback was the year before.
