@@ -111,6 +111,14 @@ def test_the_report_facts_are_on_the_timeline(ledger):
     assert late == "first report published 2019-10-18, 99 days after feedback: 39 days after the deadline (2019-09-09, 60 days after feedback)"
 
 
+def test_every_status_count_of_a_report_is_on_the_timeline(ledger):
+    # 青川省's report: one problem 已完成, one 正在推进, one 阶段性完成 (done for this stage, still open).
+    base, _ = ledger
+    page = html(f"{base}/-/unit/{unit_ids(base)[QINGCHUAN]}")
+    statuses = page.cssselect("li.event-report .statuses")[0].text_content()
+    assert " ".join(statuses.split()) == "已完成 1 · 阶段性完成 1 · 正在推进 1"
+
+
 def test_overdue_lists_exactly_the_units_with_no_report(ledger):
     base, _ = ledger
     rows = get_json(f"{base}/archive/overdue_reports.json?_shape=array")
