@@ -276,7 +276,8 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
             (e.get("stated_feedback") for e in events_ if e.get("stated_feedback")), None)
         entry = next((e["event_date"] for e in events_ if e["role"] == "entry"), None) or next(
             (e.get("stated_entry") for e in events_ if e.get("stated_entry")), None)
-        reports = sorted(e["event_date"] or "" for e in events_ if e["role"] == "report")
+        reports = [e["event_date"] for e in events_ if e["role"] == "report"]
+        dated = sorted(day for day in reports if day)  # an undated report is counted, never taken for the first
         rule = rules.get((inspection["level"], first["kind"]))
         due = None
         if rule and feedback and len(feedback) == 10:
@@ -291,7 +292,7 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
                                         labelled["round_id"], inspection["lookback"],
                                         next((e["province"] for e in events_ if e.get("province")), None)),
             "lookback": inspection["lookback"], "entry_date": entry, "feedback_date": feedback,
-            "first_report_at": reports[0] or None if reports else None, "reports": len(reports),
+            "first_report_at": dated[0] if dated else None, "reports": len(reports),
             "deadline_days": rule["days"] if rule else None, "due_date": due,
             "deadline_source": rule["source"] if rule else None, "listed_by": None,
         }

@@ -119,6 +119,18 @@ def test_every_status_count_of_a_report_is_on_the_timeline(ledger):
     assert " ".join(statuses.split()) == "已完成 1 · 阶段性完成 1 · 正在推进 1"
 
 
+def test_a_report_without_a_date_is_never_said_to_be_missing():
+    from datetime import date
+
+    from archive.plugin.ledger import finding
+
+    inspection = {"feedback_date": "2021-01-28", "due_date": "2021-03-29", "first_report_at": None, "reports": 1,
+                  "deadline_days": 60}
+    assert finding(inspection, date(2024, 1, 1)) == {
+        "kind": "unknown", "text": "1 report(s) found in the archive, with no date: whether within the deadline is not known"}
+    assert finding({**inspection, "reports": 0}, date(2024, 1, 1))["kind"] == "overdue"
+
+
 def test_overdue_lists_exactly_the_units_with_no_report(ledger):
     base, _ = ledger
     rows = get_json(f"{base}/archive/overdue_reports.json?_shape=array")

@@ -71,6 +71,9 @@ def finding(inspection: dict, today: date) -> dict:
         if late is not None:
             return {"kind": "on_time", "text": f"{said}: within the deadline ({due}, {rule})"}
         return {"kind": "unknown", "text": said}
+    if inspection["reports"]:
+        return {"kind": "unknown", "text": f"{inspection['reports']} report(s) found in the archive, with no date: "
+                                           "whether within the deadline is not known"}
     if not feedback:
         return {"kind": "unknown", "text": "no feedback or report found in the archive"}
     if due and due < today.isoformat():
