@@ -129,16 +129,6 @@ class Archive:
                 attachments.page_stored(self.db, result)
             return outcome
 
-    def save_attachment(self, page_url: str | None, url: str, attachment, *, warc_file: str | None = None,
-                        warc_record_id: str | None = None, fetched_at: str | None = None,
-                        run_id: int | None = None) -> str:
-        """Store one attachment of a page (:mod:`archive.attachments`); returns its id."""
-        with self.transaction():
-            return attachments.store_attachment(
-                self.db, page_url, url, attachment, warc_file=warc_file, warc_record_id=warc_record_id,
-                fetched_at=fetched_at, run_id=run_id,
-            )
-
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one raw page — the one path of crawl, import and rebuild.
 
