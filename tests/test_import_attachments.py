@@ -15,6 +15,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.db import Archive
+from captures import Exchange
 from archive.importer import import_paths
 from conftest import query, run_crawl_process
 from crawler.mirror import start_mirror
@@ -93,3 +94,51 @@ def test_a_rebuild_from_the_crawls_warc_reads_the_attachments_again(tmp_path):
         assert len(query(tmp_path / db, "select * from attachments where document_id is not null")) == 3
         disclosure = disclosure_of(tmp_path / db)
         assert (disclosure["problems_itemised"], disclosure["problems_origin"]) == (42, "attachment"), db
+
+
+def _padded_xlsx(size: int) -> bytes:
+    """The 42-row 一览表 as .xlsx, made larger than a page may be by a stored member of noise."""
+    import os
+    import zipfile
+
+    data = io.BytesIO((FIXTURES / "yilanbiao.xlsx").read_bytes())
+    with zipfile.ZipFile(data, "a") as workbook:
+        workbook.writestr(zipfile.ZipInfo("xl/media/noise.bin"), os.urandom(size), compress_type=zipfile.ZIP_STORED)
+    return data.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.slow
+def test_an_attachment_larger_than_a_page_is_read_from_anyones_capture_and_our_own(tmp_path):
+    from datetime import datetime, timezone
+
+    from captures import ATTACHMENT, HINTS, PAGE_KIND, CaptureReader, WarcCapture
+    from pipelines import MAX_PAGE_BYTES
+
+    table = _padded_xlsx(MAX_PAGE_BYTES + 2 * 1024 * 1024)
+    page_url, file_url = "https://jw.example.gov.cn/art/2023/9/5/art_1.html", "https://jw.example.gov.cn/files/yilanbiao.xlsx"
+    capture = tmp_path / "site.warc.gz"
+    with capture.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        _response(writer, page_url, "text/html; charset=utf-8", REPORT.format(href="/files/yilanbiao.xlsx").encode("utf-8"))
+        _response(writer, file_url, XLSX, table)
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        report = import_paths([capture], archive)
+    assert report.captures[0].summary() == "site.warc.gz: 1 page(s); 1 attachment(s)"
+    [attachment] = query(db, "select * from attachments")
+    assert (attachment["type"], attachment["size"], attachment["failure_kind"]) == ("xlsx", len(table), None)
+    assert disclosure_of(db)["problems_itemised"] == 42
+
+    # A crawl's own capture of the file, annotated as an attachment: a rebuild reads it whole.
+    own = WarcCapture(tmp_path / "own", "hexi", 1 << 30, "test")
+    record = own.write_exchange(Exchange(file_url, 200, "OK", [("Content-Type", XLSX)], table, datetime.now(timezone.utc)))
+    own.annotate(file_url, record.record_id, {PAGE_KIND: ATTACHMENT, HINTS: '{"page_url": "%s"}' % page_url})
+    own.close()
+    reader = CaptureReader.from_folder(tmp_path / "own").scan()
+    [(name, file_report)] = reader.reports.items()
+    assert (file_report.attachments, dict(file_report.skipped)) == (1, {})
+    [page] = list(reader)
+    assert (page.kind, page.raw.url, page.raw.body) == (ATTACHMENT, file_url, table)
