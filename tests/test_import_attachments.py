@@ -35,8 +35,9 @@ def disclosure_of(db: Path) -> dict:
     return dict(row)
 
 
-@pytest.mark.slow
-def test_a_folder_of_a_report_and_its_files(tmp_path):
+def import_a_report_and_its_table(tmp_path: Path):
+    """``archive.db`` in ``tmp_path``, from a folder of a report (b-report.html) and the
+    一览表 it links; returns the archive's path and the import's report."""
     folder = tmp_path / "report"
     folder.mkdir()
     # The file sorts before its page: it waits, unattached, until the page names it.
@@ -44,7 +45,12 @@ def test_a_folder_of_a_report_and_its_files(tmp_path):
     (folder / "b-report.html").write_text(REPORT.format(href="a-一览表.xlsx"), encoding="utf-8")
     db = tmp_path / "archive.db"
     with Archive(db) as archive:
-        report = import_paths([folder], archive)
+        return db, import_paths([folder], archive)
+
+
+@pytest.mark.slow
+def test_a_folder_of_a_report_and_its_files(tmp_path):
+    db, report = import_a_report_and_its_table(tmp_path)
     assert dict(report.outcomes) == {"attachment": 1, "new": 1}
     [attachment] = query(db, "select a.*, d.url as page from attachments a join documents d on d.id = a.document_id")
     assert (attachment["type"], attachment["method"], attachment["name"]) == ("xlsx", "openpyxl", "整改落实情况一览表")

@@ -15,8 +15,7 @@ from archive_snapshot import snapshot
 from conftest import query
 from test_crash_safety import report_text, write_reports
 from test_foreign_captures import write_pages
-from test_import_attachments import FIXTURES as ATTACHMENT_FIXTURES
-from test_import_attachments import REPORT as REPORT_LINKING_A_TABLE
+from test_import_attachments import import_a_report_and_its_table
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import search_index
@@ -306,13 +305,7 @@ def test_rebuild_from_another_sites_capture_refuses_with_the_list_then_keeps_or_
 
 
 def test_a_document_kept_by_a_rebuild_keeps_its_attachments_and_its_unit(tmp_path):
-    folder = tmp_path / "report"
-    folder.mkdir()
-    shutil.copy(ATTACHMENT_FIXTURES / "yilanbiao.xlsx", folder / "a-一览表.xlsx")
-    (folder / "b-report.html").write_text(REPORT_LINKING_A_TABLE.format(href="a-一览表.xlsx"), encoding="utf-8")
-    db = tmp_path / "archive.db"
-    with Archive(db) as archive:
-        import_paths([folder], archive)
+    db, _ = import_a_report_and_its_table(tmp_path)
     of_the_report = "where document_id = (select id from documents where url like 'file:%report.html') order by 1, 2, 3"
     tables = {
         "attachments": f"select id, document_id, url, name, type, tables from attachments {of_the_report}",
