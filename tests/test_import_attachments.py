@@ -148,3 +148,21 @@ def test_an_attachment_larger_than_a_page_is_read_from_anyones_capture_and_our_o
     assert (file_report.attachments, dict(file_report.skipped)) == (1, {})
     [page] = list(reader)
     assert (page.kind, page.raw.url, page.raw.body) == (ATTACHMENT, file_url, table)
+
+
+@pytest.mark.slow
+def test_a_later_failure_of_the_same_file_never_replaces_its_reading(tmp_path):
+    from pipelines import RawDocument
+
+    db, _ = import_a_report_and_its_table(tmp_path)
+    [before] = query(db, "select id, url, type, method, tables, failure_kind from attachments")
+    # The same file fetched again, and an error page served in its place.
+    error_page = RawDocument(url=before["url"], body=b"<html><body>404 Not Found</body></html>", content_type="text/html",
+                             hints={"name": "整改落实情况一览表"})
+    with Archive(db) as archive:
+        outcome, result = archive.ingest_attachment(error_page)
+    assert (outcome, result.failure.kind) == ("failed", "not_a_file")
+    assert [dict(row) for row in query(db, "select id, url, type, method, tables, failure_kind from attachments")] == [
+        dict(before)]
+    assert [(row["url"], row["kind"]) for row in query(db, "select url, kind from failures")] == [(before["url"], "not_a_file")]
+    assert (disclosure_of(db)["problems_itemised"], disclosure_of(db)["problems_origin"]) == (42, "attachment")
