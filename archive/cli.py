@@ -211,7 +211,6 @@ def _host_spiders(hosts, hosts_file, registry):
 
 def _print_discovered(db_path, hosts):
     """Per host crawled by discovery: the columns found, and how."""
-    from .db import Archive
     from .discovered import known_columns
 
     with Archive(db_path) as archive:
