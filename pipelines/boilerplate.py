@@ -114,6 +114,8 @@ _HAN = metalines.HAN
 _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
 _CN_NUMERALS = "〇一二三四五六七八九十"
+# Words a page prints beside its name that are no writer's name (`新华网 正文`, `（编者按完）`).
+_PAGE_WORDS = r"(?:正文|首页|评论|专题|编者按完?|完)\s*(?:$|[）)])"
 
 # Rules select inside the article's container (``.//``), not the whole page:
 # what is outside it is not the article's text anyway.  A rule that reads
@@ -178,8 +180,10 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "site_welcome",
-        "A portal's greeting line (`欢迎来到乡镇时评网!`); names the publisher.",
-        _re(rf"[•·*\s]*欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))[!！。]?"),
+        "A portal's greeting line (`欢迎来到乡镇时评网!`, `您好,欢迎来到三六零分类信息网!老站,欢迎发信息`); "
+        "names the publisher.",
+        _re(rf"[•·*\s]*(?:您好\s*[,，!！]?\s*)?欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))"
+            r"(?:[!！。]|[!！]\s*[^。]{1,30})?"),
     ),
     LineRule(
         "breadcrumb",
@@ -188,10 +192,12 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "section_trail",
-        "A navigation trail that does not start at 首页 (`人民网>>文化>>文化名人库`, `新闻中心 > 天下`): "
+        "A navigation trail that does not start at 首页 (`人民网>>文化>>文化名人库`, `新闻中心 > 天下`, "
+        "`您所在的位置: 东南网 > 专题> 两会花絮 > 正文`): "
         "short parts joined by `>`; a title or sentence that merely holds a `>` stays.",
-        _re(r"(?P<breadcrumb>[^\s>»＞。，,！？；]{1,10}(?:\s*(?:>>|>|»|＞|→)\s*[^\s>»＞。，,！？；]{1,10}){1,5})"),
-        max_length=70,
+        _re(r"(?:(?:当前|您的|您现在的|您所在的|所在)的?位置\s*[:：]\s*)?"
+            r"(?P<breadcrumb>[^\s>»＞。，,！？；]{1,10}(?:\s*(?:>>|>|»|＞|→)\s*[^\s>»＞。，,！？；]{1,10}){1,5})"),
+        max_length=80,
     ),
     LineRule(
         "today_line",
@@ -207,8 +213,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "disclaimer",
-        "Site disclaimers about reposted content.",
-        _re(r"(?:本站部分信息|本网部分转载|免责声明|郑重声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
+        "Site disclaimers about reposted content and reprint notices (`本文为湖南频道原创文章,转载请附上原文出处链接`).",
+        _re(r"(?:本站部分信息|本网部分转载|免责声明|郑重声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载"
+            r"|本文为[^。，,]{0,12}原创(?:文章|稿件)[,，]\s*转载).*"),
         max_length=300,
     ),
     LineRule(
@@ -245,9 +252,27 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "byline_paragraph",
-        "A paragraph that is only an outlet and a writer (`中央纪委国家监委网站 王卓`).",
-        _re(rf"(?P<byline_source>{_OUTLET})\s+(?:记者|通讯员)?\s*(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,3}})"),
+        "A paragraph that is only an outlet and a writer (`中央纪委国家监委网站 王卓`); not an outlet and a "
+        "page word (`新华网 正文`: a header).",
+        _re(rf"(?P<byline_source>{_OUTLET})\s+(?:记者|通讯员)?\s*(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,3}})"),
         max_length=40,
+    ),
+    LineRule(
+        "credit_line",
+        "A writer's name or a unit alone in brackets on the line after the text (`(王素娟)`, "
+        "`（县纪委监委）`): the author, or the source.",
+        _re(rf"[（(]\s*(?:(?P<byline_source>[{_HAN}]{{1,12}}?(?:纪委监委|纪委|监委|巡察办|融媒体中心|新闻中心))"
+            rf"|(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,2}}))\s*[）)]"),
+        max_length=20,
+    ),
+    LineRule(
+        "photo_caption",
+        "A picture's caption: a short line that ends with the photographer's credit (`基层代表代朝霞 人民网记者田兴春 摄`, "
+        "`本图:白贵教授 摄影/朱瑞峰`, `…亲切握手。新华社记者 饶爱民 摄`, `…实体信箱。受访者供图`). "
+        "A credit in brackets after a sentence (`…会议。（新华社记者 张三 摄）`) is not cut this way.",
+        _re(rf".{{0,140}}?(?:(?:记者|摄影)\s*[{_HAN}·]{{2,4}}(?:[\s、]+[{_HAN}·]{{2,4}})?\s*摄|摄影\s*[/:：]\s*[{_HAN}·]{{2,4}}"
+            rf"|(?:受访者|资料|网络|单位)供图|[（(]\s*图片来源\s*[:：][^（）()]{{1,30}}[）)])"),
+        max_length=160,
     ),
     LineRule(
         "editor_tag",
@@ -276,8 +301,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "qr_app_text",
-        "The bare-text form of QR / app-download prompts (`海量资讯、精准解读，尽在新浪财经APP`, `扫描二维码…`).",
-        _re(r"尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)"),
+        "The bare-text form of QR / app-download prompts (`海量资讯、精准解读，尽在新浪财经APP`, `扫描二维码…`, "
+        "`打开网易新闻 查看精彩图片`).",
+        _re(r"尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)|打开[^\s。，,]{2,8}\s*查看精彩图片"),
         max_length=60,
         anywhere=True,
     ),
@@ -295,9 +321,10 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "related_list",
-        "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`…).",
+        "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`, `往下看更多文章`…).",
         _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|(?:新闻|今日|精彩|热点|编辑)?推荐(?:阅读|内容)?|猜你喜欢|延伸阅读"
-            r"|热点(?:内容|文章|新闻)|(?:一周|今日|本周)?热门(?:文章|新闻)?|最新文章)\s*[】\]]?\s*[:：]?"),
+            r"|热点(?:内容|文章|新闻)|(?:一周|今日|本周)?热门(?:文章|新闻)?|最新文章|往下看更多文章|(?:查看|阅读|点击)更多(?:文章|新闻)?)"
+            r"\s*[】\]]?\s*[:：]?"),
         max_length=12,
         ends_article=True,
     ),
@@ -309,6 +336,12 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(r"(?:·\s*|组图\s*[:：])[^。，,；;！？!?]{2,40}?(?:\.{3}|…)?\s*(?:\d{1,2}[-/]\d{1,2})?"
             r"|•\s*[^。，,；;！？!?]{2,40}?(?:\.{3}|…)\s*(?:\d{1,2}[-/]\d{1,2})?"),
         max_length=45,
+    ),
+    LineRule(
+        "share_buttons",
+        "A share or follow button left as a line of its own (`微博`, `Qzone`, `关注新华网`, `评论`).",
+        _re(rf"(?:微博|微信|Qzone|QQ空间|人人网|豆瓣|评论|关注[{_HAN}]{{2,8}}网)"),
+        max_length=10,
     ),
     LineRule(
         "word_menu",
@@ -378,11 +411,12 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "dateline",
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
-        "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`).",
+        "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`, "
+        "`人民监督网 讯:`).",
         re.compile(
             rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
-            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
-            r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
+            r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*[:：]?\s*"
             r"(?:题\s*[:：].*$)?"
         ),
     ),
@@ -402,10 +436,17 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "name_parenthetical",
         "A writer's name alone in brackets closing the last sentence (`图为7月3日会议现场。（陈芊霖）`); "
         "not 待续 or 完, not a problem's status (`（已完成）`, `（正在推进）`), and not a bracket after "
-        "anything but a sentence's end.",
+        "anything but a sentence's end, and not a page word (`（编者按完）`).",
         re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
                    r"(?!(?:已|基本|正在|持续|长期|阶段性)?(?:完成|整改|推进|坚持|办结|销号|解决|落实))"
-                   rf"(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
+                   rf"(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
+    ),
+    InlineRule(
+        "unit_parenthetical",
+        "A discipline commission or newsroom credited in brackets closing the last sentence "
+        "(`…公布了联系方式。(顺德区纪委监委)`, `（隆回县融媒体中心）`): the source.",
+        re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?P<byline_source>[{_HAN}]{{1,12}}?(?:纪委监委|纪委|监委|巡察办|融媒体中心|新闻中心))"
+                   r"\s*[）)]\s*$"),
     ),
 )
 
@@ -418,7 +459,14 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
     StructuralRule(
         "title_line_date",
         "A date printed at the end of a text dump's title line (`…整改情况的通报 2024-05-06`): "
-        "the page's date, cut from the title.",
+        "the page's date, cut from the title; Sina's old layout glues the site's address, the date "
+        "and the outlet to it (`……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報`).",
+    ),
+    StructuralRule(
+        "doubled_title",
+        "In a text dump without a metadata line, a title-like line printed twice in a row within "
+        "its first lines (the page's heading, then again above the text): the title; the lines "
+        "above it are the page's header.",
     ),
     StructuralRule(
         "dump_head_meta",

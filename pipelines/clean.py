@@ -47,8 +47,15 @@ _LABEL_ONLY = re.compile(rf"[•·\-\s]*[{metalines.HAN}]{{2,6}}\s*[:：]")
 _SUBTITLE = re.compile(r"\s*(?:-{2}|—{1,2})")
 _AFFILIATION = re.compile(r"大学|学院|研究院|研究所|研究中心|党校|学校")
 _NAVIGATION = re.compile(r"\s*[【\[<《]?\s*(?:返回(?:上一级|上级|首页|列表|顶部)?|上一级|关闭窗口|打印本页)\s*[】\]>》]?\s*")
+# Rule pinyin_gloss: a gateway copy prints a character's pinyin after it (``關(guān)系``,
+# ``南方都市報(bào)``).  Not text the rules should have to read: they match the line without
+# it; the text keeps it as printed, and a value cut from such a line loses it.
+_PINYIN_GLOSS = re.compile(rf"(?<=[{metalines.HAN}])\((?:[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*)\)")
 # A date printed on the title's own line (``…整改情况的通报 2024-05-06``).
-_TITLE_DATE = re.compile(rf"\s+[（(]?(?P<date>{metalines.DATE.pattern})[）)]?$")
+# (Sina's old layout glues the site's address, the date and the outlet to the title:
+# ``肩負人民的囑托和期望……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報``.)
+_TITLE_DATE = re.compile(rf"(?:\s+|(?=https?://))(?:https?://[\w./-]+\s*)?[（(]?(?P<date>{metalines.DATE.pattern})[）)]?"
+                         rf"(?:\s*(?P<declared_source>{metalines.OUTLET}))?$")
 
 
 @dataclass
@@ -104,10 +111,23 @@ def _apply_dom_rules(tree: etree._Element, extracted: Extracted, cleaned: Cleane
             cleaned.fire(name)
 
 
+def unglossed(text: str) -> str:
+    """``text`` without pinyin glosses (rule ``pinyin_gloss``)."""
+    return _PINYIN_GLOSS.sub("", text)
+
+
+def _as_printed(paragraph: str, twin: str) -> str:
+    """The paragraph in the positions of its twin: as published (a traditional copy
+    keeps 雲溪市廉政網), less its pinyin glosses; the twin itself when even that differs."""
+    if len(paragraph) == len(twin):
+        return paragraph
+    plain = unglossed(paragraph)
+    return plain if len(plain) == len(twin) else twin
+
+
 def _captured(match, paragraph: str, twin: str) -> dict[str, str]:
-    """A rule's named groups, cut from the paragraph as published when its
-    simplified twin has the same length (a traditional copy keeps 雲溪市廉政網)."""
-    text = paragraph if len(paragraph) == len(twin) else twin
+    """A rule's named groups, cut from the paragraph as published (see :func:`_as_printed`)."""
+    text = _as_printed(paragraph, twin)
     if isinstance(match, re.Match):
         return {k: text[match.start(k) : match.end(k)] for k, v in match.groupdict().items() if v is not None}
     return match.captures(text)
@@ -128,6 +148,7 @@ def _cut_inline(paragraph: str, twin: str, cleaned: Cleaned) -> tuple[str, str]:
         m = rule.pattern.search(twin)
         if m and m.group(0).strip():
             cleaned.fire(rule.name, _captured(m, paragraph, twin))
+            paragraph = _as_printed(paragraph, twin)
             if len(twin) == len(paragraph):
                 paragraph = normalise_space(paragraph[: m.start()] + paragraph[m.end() :])
             twin = normalise_space(twin[: m.start()] + twin[m.end() :])
@@ -137,14 +158,14 @@ def _cut_inline(paragraph: str, twin: str, cleaned: Cleaned) -> tuple[str, str]:
 
 
 def _simplified_twins(paragraphs: list[str]) -> list[str]:
-    """The paragraphs in simplified characters, for matching the rules.
+    """The paragraphs in simplified characters and without pinyin glosses, for matching the rules.
 
     Rules are written in simplified Chinese; a traditional-character copy
     (歡迎來到…, 原文鏈接, 版權所有) must meet them too, while its text is kept
     as published.
     """
     joined = "\n".join(paragraphs)
-    converted = fold_simplified(joined)
+    converted = fold_simplified(unglossed(joined))
     if converted == joined:
         return paragraphs
     twins = converted.split("\n")
@@ -166,21 +187,43 @@ def _looks_like_title(line: str) -> bool:
             and not _NAVIGATION.fullmatch(line) and not metalines.DATE.match(line))
 
 
+_DOUBLED_TITLE_WITHIN = 12
+
+
+def _doubled_title(paragraphs: list[str]) -> int | None:
+    """The index of a title-like line the next line repeats, within a dump's head."""
+    for i in range(min(len(paragraphs) - 1, _DOUBLED_TITLE_WITHIN)):
+        if _RUNNING_TEXT.search(paragraphs[i]):
+            return None
+        if _looks_like_title(paragraphs[i]) and _fold(paragraphs[i]) == _fold(paragraphs[i + 1]):
+            return i
+    return None
+
+
 def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool, cleaned: Cleaned) -> list[str]:
     title = known_title
     # Links back and document numbers above a dump's first line are no title.
     skip = 0
     while skip < min(len(paragraphs) - 1, 3) and _is_label_only(paragraphs[skip]):
         skip += 1
+    if not title and is_text and (doubled := _doubled_title(paragraphs)):
+        # Rule doubled_title: the title printed twice (the page's heading, then again
+        # at the top of the text) is the title, whatever header lines are above it.
+        skip = doubled
+        cleaned.fire("doubled_title")
     if not title and is_text and paragraphs and _looks_like_title(paragraphs[skip]):
         title = cleaned.title_line = paragraphs[skip].lstrip(_BULLETS)
         if skip:
             cleaned.fire("page_header")
         paragraphs = paragraphs[skip + 1 :]
         cleaned.fire("leading_title")
-    if cleaned.title_line and (dated := _TITLE_DATE.search(cleaned.title_line)):
-        cleaned.fire("title_line_date", {"page_date": dated["date"]})
-        title = cleaned.title_line = cleaned.title_line[: dated.start()]
+    twin = fold_simplified(unglossed(cleaned.title_line or ""))
+    if cleaned.title_line and (dated := _TITLE_DATE.search(twin)):
+        printed = _as_printed(cleaned.title_line, twin)
+        cleaned.fire("title_line_date", {key: printed[dated.start(key) : dated.end(key)]
+                                         for key in ("date", "declared_source") if dated[key]})
+        cleaned.meta["page_date"] = cleaned.meta.pop("date")
+        title = cleaned.title_line = printed[: dated.start()]
     if not title:
         return paragraphs
     folded_title = _fold(title)
@@ -212,7 +255,18 @@ def _join_label_values(lines: list[str]) -> list[str]:
 def _loose_meta(line: str, after_title: bool) -> dict[str, str] | None:
     """What an unlabelled metadata line of a dump's head gives: a bare date, a journal
     issue (``理论月刊 2018年10期``), or — just under the title — the writer's name alone
-    (``陈芝``, ``□ 龙 钰``)."""
+    (``陈芝``, ``□ 龙 钰``).  Read in simplified characters without pinyin glosses
+    (``南方都市報(bào)``), the values as printed."""
+    twin = fold_simplified(unglossed(line))
+    found = _loose_meta_of(twin, after_title)
+    printed = _as_printed(line, twin)
+    if not found or printed == twin:
+        return found
+    return {key: printed[twin.index(value) : twin.index(value) + len(value)] if value in twin else value
+            for key, value in found.items()}
+
+
+def _loose_meta_of(line: str, after_title: bool) -> dict[str, str] | None:
     bare = line.strip(_LOOSE_MARKS)
     if found := metalines.date_line(bare):
         return found

@@ -25,7 +25,7 @@ HAN_CHAR = re.compile(f"[{HAN}]")
 LABELS: dict[str, str | None] = {
     **dict.fromkeys(
         ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "刊发日期", "刊发时间", "上传时间", "上传日期",
-         "时间", "日期"),
+         "发布于", "发表于", "时间", "日期"),
         "published",
     ),
     **dict.fromkeys(("信息来源", "稿件来源", "文章来源", "新闻来源", "本文来源", "内容来源", "来源", "出处"), "source"),
@@ -53,7 +53,7 @@ TOOL_WORDS = frozenset(
 # Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
 _TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛|[{HAN}]{{2,4}}报道")  # …|北京报道
 # The site's address printed beside the date (`http://www.CRNTT.com   2018-03-18 14:06:59`).
-_ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+/?", re.ASCII)
+_ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?(?=[\w.-]*[A-Za-z])[\w-]+(?:\.[\w-]+)+/?", re.ASCII)  # not 07.05.2014
 # A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
 # the outlet (澎湃新闻记者 邹卫, 本刊记者 杨巨帅).  Roles are never names.
 ROLE_WORDS = ("特约记者", "见习记者", "实习记者", "首席记者", "记者", "特约通讯员", "通讯员", "实习生", "摄影", "摄")
@@ -63,8 +63,9 @@ _LABEL = re.compile(
     rf"(?<![{HAN}A-Za-z])(?P<label>{'|'.join(sorted(LABELS, key=len, reverse=True))})\s*[:：]\s*"
 )
 _CHUNKS = re.compile(r"\s*[|｜丨【】\[\]（）()]\s*")
+# Year first, or day first with dots (`29.01.2019  17:22`, a city portal's style).
 DATE = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\.\d{1,2}\.\d{4})"
     r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2}\s*秒?)?)?"
 )
 # Outlets whose name has none of the usual endings (半月谈记者 史卫燕).
@@ -116,8 +117,12 @@ def _chunks(line: str):
         yield start, len(line)
 
 
+# A view counter glued to its words (`发布97次查看`, `浏览 356 次`).
+_COUNTER = re.compile(r"(?:发布|发表|更新)?(?:\d+\s*次\s*(?:查看|浏览|阅读|点击)|(?:查看|浏览|阅读|点击)\s*\d+\s*次?)")
+
+
 def _is_tool(word: str) -> bool:
-    return word in TOOL_WORDS or word.isdigit() or bool(_TOOL_PHRASE.fullmatch(word))
+    return word in TOOL_WORDS or word.isdigit() or bool(_TOOL_PHRASE.fullmatch(word) or _COUNTER.fullmatch(word))
 
 
 def _trim(line: str, start: int, end: int) -> tuple[int, int]:

@@ -34,6 +34,9 @@ _CN_DATETIME = re.compile(
     r"(?P<y>\d{4})\s*[年\-/.]\s*(?P<m>\d{1,2})\s*[月\-/.]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
 )
+_DAY_FIRST = re.compile(
+    r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?:\s*(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d{1,2})(?:\s*[:：]\s*(?P<S>\d{1,2}))?)?"
+)
 _HAS_ZONE = re.compile(r"(GMT|UTC|Z$|[+-]\d{2}:?\d{2}$)|^\w{3}, ", re.I)
 _LABEL = re.compile(r"^(?:来源|发布时间|发布日期|作者|文章来源|信息来源)\s*[:：|｜]\s*")
 _SOURCE_IN_FIELD = re.compile(r"(?:文章来源|信息来源|来源)\s*[:：]\s*(?P<source>[^|｜\s]+)")
@@ -74,7 +77,7 @@ def parse_published(value) -> str | None:
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment.astimezone(BEIJING).isoformat()
-    m = _CN_DATETIME.search(text)
+    m = _CN_DATETIME.search(text) or _DAY_FIRST.fullmatch(text)
     if not m:
         return None
     try:

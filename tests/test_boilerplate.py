@@ -137,6 +137,25 @@ TEXT_CASES = [
         [BODY],
         {"byline_source": "中央纪委国家监委网站", "byline_author": "林澈"},
     ),
+    ("site_welcome", ["您好,欢迎来到三六零分类信息网!老站,搜索引擎当天收录,欢迎发信息", BODY], [BODY], {"publisher": "三六零分类信息网"}),
+    ("section_trail", ["您所在的位置: 东南网 > 专题> 2012年全国两会> 两会花絮 > 正文", BODY], [BODY], {}),
+    ("disclaimer", [BODY, "本文为湖南频道原创文章,转载请附上原文出处链接和本声明。"], [BODY], {}),
+    ("qr_app_text", ["打开网易新闻 查看精彩图片", BODY], [BODY], {}),
+    ("related_list", [BODY, "往下看更多文章", "某县召开巡察工作会议"], [BODY], {}),
+    ("share_buttons", ["关注新华网", "微博", "Qzone", "评论", BODY], [BODY], {}),
+    ("unit_parenthetical", [BODY + "(顺德区纪委监委)"], [BODY], {"byline_source": "顺德区纪委监委"}),
+    ("credit_line", [BODY, "(王素娟)"], [BODY], {"byline_author": "王素娟"}),
+    ("credit_line", [BODY, "（隆回县纪委监委）"], [BODY], {"byline_source": "隆回县纪委监委"}),
+    (
+        "photo_caption",
+        ["基层代表代朝霞 人民网记者田兴春 摄", "本图:河北大学新闻与传播学院  白贵教授  摄影/朱瑞峰",
+         "5月26日,胡锦涛同吴伯雄举行会谈。这是胡锦涛同吴伯雄亲切握手。新华社记者 饶爱民 摄",
+         "2025年12月,华东师范大学校园内一处“青年百问”实体信箱。受访者供图", BODY],
+        [BODY],
+        {},
+    ),
+    ("dateline", ["人民监督网 讯:" + BODY], [BODY], {"byline_source": "人民监督网"}),
+    ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网"}),
 ]
 
 KEEP_CASES = [
@@ -176,6 +195,12 @@ KEEP_CASES = [
     # A photo credit is not a compiler's credit; a headline mentioning 首页 is no menu.
     "（湖北省枝江市纪委监委供 黄睿智 摄）",
     "首页设立巡察整改专栏，公开问题清单和整改进展。",
+    # An editor's note closing, a page word after the outlet: no writer, no credit.
+    "连续四天播发。(编者按完)",
+    # A sentence naming a unit in brackets mid-text, a photo the text describes, a share of views.
+    "县纪委（县监委）召开专题会议，部署整改工作。",
+    "摄影爱好者在巡察组驻地外拍下了这一幕。",
+    "评论员文章指出，整改必须动真碰硬。",
 ]
 
 
@@ -234,6 +259,33 @@ def test_removed_element_keeps_its_tail_text():
     assert clean(Extracted(format="html", tree=tree)).paragraphs == ["前文后文"]
 
 
+def test_a_page_word_after_the_outlet_is_no_writer():
+    result = clean_lines(["新华网 正文", BODY])
+    assert "byline_author" not in result.meta
+
+
+def test_rules_read_a_gateway_copy_without_its_pinyin_glosses():
+    # Rule pinyin_gloss: a converter printed the pinyin after some characters (`臺(tái)`);
+    # the rules see the line without it, the text keeps it, a value cut out of it loses it.
+    result = clean(Extracted(format="text", lines=[
+        "您的位置:中國臺(tái)灣網(wǎng)  >   臺(tái)灣頻道  >   時(shí)政  >   正文",
+        "兩岸駐點(diǎn)記者回顧2014:兩岸關(guān)系克難前行",
+        "2014年12月30日 14:10 來源:新華臺(tái)灣 字號(hào):       轉(zhuǎn)發(fā) 打印",
+        "2014年,兩岸關(guān)系克難前行,繼續(xù)保持了和平發(fā)展勢(shì)頭。",
+        "責(zé)任編輯:admin",
+    ]))
+    assert result.title_line == "兩岸駐點(diǎn)記者回顧2014:兩岸關(guān)系克難前行"
+    assert result.paragraphs == ["2014年,兩岸關(guān)系克難前行,繼續(xù)保持了和平發(fā)展勢(shì)頭。"]
+    assert (result.meta["page_date"], result.meta["declared_source"], result.meta["editor"]) == (
+        "2014年12月30日 14:10", "新華臺灣", "admin")
+    result = clean(Extracted(format="text", lines=[
+        "“中餐比西餐吃得香” 新聞中心趣事多多", "http://whmsebhyy.com 2001年10月22日 11:31 南方都市報(bào)", BODY]))
+    assert (result.meta["page_date"], result.meta["declared_source"]) == ("2001年10月22日 11:31", "南方都市報")
+    # Pinyin that is not a gloss of the character before it stays text, and stays unread.
+    keep = "省卫生健康委（wèi）召开会议。"
+    assert clean_lines([keep]).paragraphs == [keep]
+
+
 def test_every_rule_has_a_test_case():
     tested = {c[0] for c in TEXT_CASES} | {c[0] for c in DOM_CASES} | {c[0] for c in STRUCTURAL_CASES}
     defined = {r.name for r in (*DOM_RULES, *LINE_RULES, *INLINE_RULES, *STRUCTURAL_RULES)}
@@ -272,6 +324,31 @@ STRUCTURAL_CASES = [
         ["互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY],
         [BODY],
         "互联网扩张背景下的权力监督",
+    ),
+    (
+        "title_line_date",
+        ["|", "肩負人民的囑托和期望……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報", BODY],
+        [BODY],
+        "肩負人民的囑托和期望……",
+    ),
+    (
+        "doubled_title",
+        ["搜狐网站", "搜狐 ChinaRen 17173 焦点房地产 搜狗", "新闻中心 > 国内新闻 > 中国名刊精品 > 《中国新闻周刊》 > 《中国新闻周刊》精彩报道",
+         "揭秘台海破冰之旅:20年前两岸新闻人首次合作", "揭秘台海破冰之旅:20年前两岸新闻人首次合作", BODY],
+        [BODY],
+        "揭秘台海破冰之旅:20年前两岸新闻人首次合作",
+    ),
+    (
+        "dump_head_meta",
+        ["河南省委第一轮巡视将开始 10日陆续进驻商丘等地", "07.05.2014  19:02", BODY],
+        [BODY],
+        "河南省委第一轮巡视将开始 10日陆续进驻商丘等地",
+    ),
+    (
+        "dump_head_meta",
+        ["谈谈晚报常青花园社区周报近日创刊", "2022/6/29 4:50:15发布97次查看", BODY],
+        [BODY],
+        "谈谈晚报常青花园社区周报近日创刊",
     ),
     (
         "page_footer",

@@ -94,3 +94,24 @@ def test_boilerplate_only_page_is_not_a_document():
     page = "京ICP备12345678号\n上一篇: 某某\n清风网 版权所有".encode()
     result = process(RawDocument(url="file:///tmp/footer.txt", body=page))
     assert (result.failure.stage, result.failure.kind) == ("clean", "boilerplate_only")
+
+
+def dump(text: str) -> dict:
+    from pipelines import RawDocument
+
+    result = process(RawDocument(url="file:///import/page.txt", body=text.encode("utf-8")))
+    assert result.failure is None, result.failure
+    return result.document
+
+
+def test_a_dump_dated_day_first_or_on_its_title_line_gets_its_date_and_outlet():
+    body = "1月28日上午,省十三届人大三次会议召开首场新闻发布会。"
+    doc = dump(f"省十三届人大三次会议举行首场新闻发布会\n\n29.01.2019  17:22\n\n{body}\n")
+    assert (doc["title"], doc["published_at"], doc["body_text"]) == (
+        "省十三届人大三次会议举行首场新闻发布会", "2019-01-29T17:22:00+08:00", body)
+    doc = dump(f"|\n肩負人民的囑托和期望……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報\n{body}\n")
+    assert (doc["title"], doc["published_at"], doc["source"]) == (
+        "肩負人民的囑托和期望……", "2008-03-06T07:25:00+08:00", "經濟參考報")
+    # A placeholder writer (作者:admin) is no author.
+    doc = dump(f"乡村之美丨“千万工程”二十年\n作者:admin    发布于:2023-11-11 13:53\n{body}\n")
+    assert (doc["published_at"], doc["author"]) == ("2023-11-11T13:53:00+08:00", None)

@@ -41,6 +41,7 @@ META_LINES = [
     ("2005-04-27 14:32更新 来源:新华网", {"published": "2005-04-27 14:32", "source": "新华网"}),
     ("- 发布时间:2014-10-11 05:38:46 来源:经济日报 责任编辑:罗伯特",
      {"published": "2014-10-11 05:38:46", "source": "经济日报", "editor": "罗伯特"}),
+    ("作者:admin    发布于:2023-11-11 13:53", {"author": "admin", "published": "2023-11-11 13:53"}),
 ]
 
 NOT_META_LINES = [
@@ -67,6 +68,14 @@ def test_metadata_line_fields(line, expected):
 @pytest.mark.parametrize("line", NOT_META_LINES)
 def test_body_lines_with_labels_are_not_metadata(line):
     assert metalines.parse(line) is None
+
+
+def test_a_date_line_may_put_the_day_first_and_glue_a_view_counter():
+    assert metalines.date_line("29.01.2019  17:22") == {"page_date": "29.01.2019  17:22"}
+    assert metalines.date_line("2022/6/29 4:50:15发布97次查看") == {"page_date": "2022/6/29 4:50:15"}
+    # A version number or a sentence with a count is no date line.
+    assert metalines.date_line("巡察组共发放问卷97次查看") is None
+    assert metalines.date_line("v2.0.1 发布") is None
 
 
 # -- whole pages ----------------------------------------------------------------------------
