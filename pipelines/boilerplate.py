@@ -269,9 +269,11 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         "photo_caption",
         "A picture's caption: a short line that ends with the photographer's credit (`基层代表代朝霞 人民网记者田兴春 摄`, "
         "`本图:白贵教授 摄影/朱瑞峰`, `…亲切握手。新华社记者 饶爱民 摄`, `…实体信箱。受访者供图`). "
+        "A link to the page's pictures (`点击此处查看全部新闻图片`, `【点击查看其它图片】`) goes with them. "
         "A credit in brackets after a sentence (`…会议。（新华社记者 张三 摄）`) is not cut this way.",
         _re(rf".{{0,140}}?(?:(?:记者|摄影)\s*[{_HAN}·]{{2,4}}(?:[\s、]+[{_HAN}·]{{2,4}})?\s*摄|摄影\s*[/:：]\s*[{_HAN}·]{{2,4}}"
-            rf"|(?:受访者|资料|网络|单位)供图|[（(]\s*图片来源\s*[:：][^（）()]{{1,30}}[）)])"),
+            rf"|(?:受访者|资料|网络|单位)供图|[（(]\s*图片来源\s*[:：][^（）()]{{1,30}}[）)])"
+            r"|[【\[]?点击(?:此处)?查看(?:全部|其它|其他|更多)?(?:新闻)?图片[】\]]?"),
         max_length=160,
     ),
     LineRule(
@@ -370,8 +372,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "catalogue_numbers",
-        "A journal article's catalogue line (`中图分类号:D262文献标识码:A`, `文章编号:1003-0751(2019)04-0008-06`, `DOI:`).",
-        _re(r"[\[【]?\s*(?:中图分类号|文献标识码|文章编号|DOI)\s*[\]】]?\s*[:：].{0,80}"),
+        "A journal article's catalogue line (`中图分类号:D262文献标识码:A`, `文章编号:1003-0751(2019)04-0008-06`, `DOI:`, "
+        "`[中图分类号] D262.6 [文献标识码] A`).",
+        _re(r"(?:[\[【]\s*(?:中图分类号|文献标识码|文章编号|DOI)\s*[\]】]\s*[:：]?|(?:中图分类号|文献标识码|文章编号|DOI)\s*[:：]).{0,80}"),
         max_length=120,
     ),
     LineRule(
@@ -440,6 +443,13 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
                    r"(?!(?:已|基本|正在|持续|长期|阶段性)?(?:完成|整改|推进|坚持|办结|销号|解决|落实))"
                    rf"(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
+    ),
+    InlineRule(
+        "slash_credits",
+        "The credits in brackets closing the text or on a line of their own, written with slashes "
+        "(`（文/刘钰 图/编辑 崔倩 审核/王霄飞）`: the writer; `（文/图 理电学院）`: the unit, the source).",
+        re.compile(rf"(?:(?<=[。！？!?”])|^)\s*[（(]\s*(?:文\s*/\s*图\s+(?P<byline_source>[{_HAN}]{{2,12}})"
+                   rf"|文\s*/\s*(?P<byline_author>{_NAME})(?:\s+(?:图|摄影|编辑|责编|审核|校对)[^（）()]{{0,40}})?)\s*[）)]\s*$"),
     ),
     InlineRule(
         "unit_parenthetical",

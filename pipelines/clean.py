@@ -39,6 +39,8 @@ _FOLD = re.compile(r"[\W_]+")
 # The unlabelled metadata of a dump's head (see _loose_meta).
 _LOOSE_MARKS = " \t□■◆●-—"
 _BULLETS = "•·▪■◆● \t"
+# Decoration after a title (``特稿:中国战“疫”五字诀******``).
+_TITLE_TRAIL = "*＊ \t"
 _JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
 _NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
 _NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多 听新闻 朗读 分享 收藏".split())
@@ -180,10 +182,13 @@ def _is_label_only(line: str) -> bool:
     return bool(_NAVIGATION.fullmatch(line)) or len(metalines.HAN_CHAR.findall(line)) < 2
 
 
-def _looks_like_title(line: str) -> bool:
+def _looks_like_title(line: str, above_meta: bool = False) -> bool:
     """A short line without sentence punctuation, in words: not a link back
-    (``返回上一级``), a document number (``113307000025920705/2024-00019``) or a date."""
-    return (4 <= len(line) <= 60 and not _SENTENCE_END.search(line) and len(metalines.HAN_CHAR.findall(line)) >= 2
+    (``返回上一级``), a document number (``113307000025920705/2024-00019``) or a date.
+    Above the metadata line a title may end in a question or exclamation mark
+    (``民工荒 慌什麼?``)."""
+    punctuated = _SENTENCE_END.search(line[:-1] if above_meta and line[-1:] in "?？!！" else line)
+    return (4 <= len(line) <= 60 and not punctuated and len(metalines.HAN_CHAR.findall(line)) >= 2
             and not _NAVIGATION.fullmatch(line) and not metalines.DATE.match(line))
 
 
@@ -212,7 +217,7 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
         skip = doubled
         cleaned.fire("doubled_title")
     if not title and is_text and paragraphs and _looks_like_title(paragraphs[skip]):
-        title = cleaned.title_line = paragraphs[skip].lstrip(_BULLETS)
+        title = cleaned.title_line = paragraphs[skip].lstrip(_BULLETS).rstrip(_TITLE_TRAIL)
         if skip:
             cleaned.fire("page_header")
         paragraphs = paragraphs[skip + 1 :]
@@ -296,7 +301,8 @@ def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Clea
     labelled metadata line, and the bare dates, journal issues and names beside it)
     follows the title; the title is the line above the block, and what is above the
     title is the page's header.  The block's values go to metadata."""
-    head_end = next((i for i, p in enumerate(paragraphs) if _RUNNING_TEXT.search(p)), len(paragraphs))
+    head_end = next((i for i, p in enumerate(paragraphs) if _RUNNING_TEXT.search(p)
+                     and not (i + 1 == meta_line_at and _looks_like_title(p, above_meta=True))), len(paragraphs))
     head_end = min(head_end, _HEADER_LINES)
     loose = [i for i in range(1, head_end) if _loose_meta(paragraphs[i], after_title=False)]
     if meta_line_at and meta_line_at > head_end:
@@ -313,12 +319,12 @@ def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Clea
             cleaned.fire("dump_head_meta", {"declared_author": _name(name.split()[-1] if _AFFILIATION.search(name) else name)})
         headline.add(block - 1)
         block -= 1
-    if not block or not _looks_like_title(paragraphs[block - 1]):
+    if not block or not _looks_like_title(paragraphs[block - 1], above_meta=True):
         return paragraphs
     if block > 1:
         cleaned.fire("page_header")
     title_at = block - 1
-    cleaned.title_line = paragraphs[title_at].lstrip(_BULLETS)
+    cleaned.title_line = paragraphs[title_at].lstrip(_BULLETS).rstrip(_TITLE_TRAIL)
     cleaned.fire("leading_title")
     kept = []
     for i in range(block, len(paragraphs)):

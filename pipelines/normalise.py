@@ -44,6 +44,7 @@ _UNKNOWN_AUTHORS = {"佚名", "未知", "本站", "admin", "匿名"}
 _ROLES = "|".join(("作者", *metalines.ROLE_WORDS))
 _ROLE_TOKEN = re.compile(rf"(?:{metalines.OUTLET}|{'|'.join(metalines.SELF_OUTLETS)})?(?:{_ROLES})")
 _ROLE_PREFIX = re.compile(rf"^(?:{_ROLES})[:：]?")
+_ROLE_INSIDE = re.compile(rf"(?<=[{metalines.HAN}]{{2}})(?:{'|'.join(metalines.ROLE_WORDS[:-2])})(?=[{metalines.HAN}]{{2}})")
 # TRS t20211027_…, /2021-10-28/, people.com.cn /n1/2021/1028/, DedeCMS /2023/0918/ and
 # /20230325/, Hanweb /art/2021/9/28/, 12371 and WordPress /2021/10/28/, xinhuanet /2019-06/11/.
 _URL_DATES = (
@@ -129,7 +130,8 @@ def _author(value: str | None) -> str | None:
     if not value:
         return None
     names = []
-    for token in re.split(r"[\s、，,；;]+", normalise_space(value)):
+    # Names run together with the roles between them (马开良见习记者韩筱蓓) are names apart.
+    for token in (t for part in re.split(r"[\s、，,；;]+", normalise_space(value)) for t in _ROLE_INSIDE.split(part)):
         token = _ROLE_PREFIX.sub("", token)
         if token and not _ROLE_TOKEN.fullmatch(token) and token not in _UNKNOWN_AUTHORS and token not in names:
             names.append(token)

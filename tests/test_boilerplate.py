@@ -155,6 +155,10 @@ TEXT_CASES = [
         {},
     ),
     ("dateline", ["人民监督网 讯:" + BODY], [BODY], {"byline_source": "人民监督网"}),
+    ("slash_credits", [BODY, "(文/刘钰 图/编辑 崔倩 审核/王霄飞)"], [BODY], {"byline_author": "刘钰"}),
+    ("slash_credits", [BODY + "(文/图 理电学院)"], [BODY], {"byline_source": "理电学院"}),
+    ("catalogue_numbers", ["[中图分类号] D262.6 [文献标识码] A", BODY], [BODY], {}),
+    ("photo_caption", ["点击此处查看全部新闻图片", "【点击查看其它图片】", BODY], [BODY], {}),
     ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网"}),
 ]
 
@@ -201,6 +205,7 @@ KEEP_CASES = [
     "县纪委（县监委）召开专题会议，部署整改工作。",
     "摄影爱好者在巡察组驻地外拍下了这一幕。",
     "评论员文章指出，整改必须动真碰硬。",
+    "文/图片均由县纪委监委提供，巡察组于5月进驻。",
 ]
 
 
@@ -417,6 +422,16 @@ def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
         "新浪首页 > 新闻中心 > 正文", "中国通天路上架桥人(图)", "http://www.sina.com.cn 2003年06月15日18:59 中国新闻网", BODY]))
     assert (result.title_line, result.meta["page_date"], result.meta["declared_source"]) == (
         "中国通天路上架桥人(图)", "2003年06月15日18:59", "中国新闻网")
+
+
+def test_a_title_above_the_metadata_line_may_ask_and_loses_its_decoration():
+    result = clean(Extracted(format="text", lines=["今日觀察文字稿-民工荒 慌什麼?", "來源:央視網 發布時間:2011-02-16", BODY]))
+    assert (result.title_line, result.paragraphs) == ("今日觀察文字稿-民工荒 慌什麼?", [BODY])
+    result = clean(Extracted(format="text", lines=["特稿:中国战“疫”五字诀******", BODY]))
+    assert result.title_line == "特稿:中国战“疫”五字诀"
+    # Without a metadata line under it, a question is the text's first sentence, not its title.
+    result = clean(Extracted(format="text", lines=["巡察整改为什么要公开?", BODY]))
+    assert result.title_line is None
 
 
 def test_a_dump_title_is_never_a_link_back_a_document_number_or_a_date():

@@ -115,3 +115,8 @@ def test_a_dump_dated_day_first_or_on_its_title_line_gets_its_date_and_outlet():
     # A placeholder writer (作者:admin) is no author.
     doc = dump(f"乡村之美丨“千万工程”二十年\n作者:admin    发布于:2023-11-11 13:53\n{body}\n")
     assert (doc["published_at"], doc["author"]) == ("2023-11-11T13:53:00+08:00", None)
+
+
+def test_names_run_together_with_roles_are_names_apart():
+    doc = dump("四届市委第六轮巡察工作正式启动\n本报讯(记者马开良见习记者韩筱蓓)9月27日,四届市委第六轮巡察工作正式启动。\n")
+    assert doc["author"] == "马开良、韩筱蓓"
