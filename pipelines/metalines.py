@@ -35,7 +35,7 @@ LABELS: dict[str, str | None] = {
     **dict.fromkeys(
         (
             "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
-            "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
+            "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击次数", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
             "访问量", "访问次数", "下载次数", "下载量", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词",
             "标签", "分类", "所属栏目", "栏目", "文档序号", "归档时间", "字体大小", "视力保护色", "语音阅读",
         ),
@@ -47,7 +47,7 @@ _LIST_LABELS = frozenset({"标签", "关键词"})
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
     "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A"
-    " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·"
+    " 留言 论坛 转发 参与互动 发表评论 我要评论 我来说两句 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·"
     " 更新 发布 发表".split()  # 2005-04-27 14:32更新
 )
 # Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
@@ -135,7 +135,10 @@ def _trim(line: str, start: int, end: int) -> tuple[int, int]:
     return (start + words[0][0], start + words[-1][1]) if words else (start, start)
 
 
-def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
+_WRITER_AFTER_DATE = re.compile(rf"[{HAN}]{{2,3}}")
+
+
+def _read_piece(line: str, start: int, end: int, found: MetaLine, labelled: bool = False) -> bool:
     """Read one label-free piece: a bare date, a reporter byline, nothing but tool
     words — or those in a row after the outlet (``青州新闻网 2023年6月12日 08:15 记者 严明``)."""
     start, end = _trim(line, start, end)
@@ -154,11 +157,15 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
     if date is None:
         return False
     before = piece[: date.start()].strip()
+    if before and _ADDRESS.fullmatch(before):  # the site's address before the date
+        before = ""
     if before and not re.fullmatch(OUTLET, before):
         return False
     after_start, after_end = _trim(line, start + date.end(), end)
     if not before and re.fullmatch(OUTLET, line[after_start:after_end]):
         found.outlet = (after_start, after_end)  # the outlet after the date (2003年06月15日18:59 中国新闻网)
+    elif labelled and _WRITER_AFTER_DATE.fullmatch(line[after_start:after_end]):
+        found.add("byline", (after_start, after_end))  # the writer after the date on a labelled line (2012-03-12 16:59  田兴春 来源:人民网)
     elif not _read_piece(line, start + date.end(), end, found):
         return False
     found.add("published", (start + date.start(), start + date.end()))
@@ -234,7 +241,7 @@ def parse(line: str) -> MetaLine | None:
     found, labelled = MetaLine(), False
     for chunk_start, chunk_end in _chunks(line):
         labels = list(_LABEL.finditer(line, chunk_start, chunk_end))
-        if not _read_piece(line, chunk_start, labels[0].start() if labels else chunk_end, found):
+        if not _read_piece(line, chunk_start, labels[0].start() if labels else chunk_end, found, labelled=bool(labels)):
             return None
         for i, label in enumerate(labels):
             value_end = labels[i + 1].start() if i + 1 < len(labels) else chunk_end

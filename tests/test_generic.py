@@ -42,6 +42,9 @@ META_LINES = [
     ("- 发布时间:2014-10-11 05:38:46 来源:经济日报 责任编辑:罗伯特",
      {"published": "2014-10-11 05:38:46", "source": "经济日报", "editor": "罗伯特"}),
     ("作者:admin    发布于:2023-11-11 13:53", {"author": "admin", "published": "2023-11-11 13:53"}),
+    ("www.folksfolks.com 2012-03-12 16:59  田兴春 来源:人民网 我来说两句",
+     {"published": "2012-03-12 16:59", "byline": "田兴春", "source": "人民网"}),
+    ("时间:2019年06月17日 点击次数:28596", {"published": "2019年06月17日"}),
 ]
 
 NOT_META_LINES = [
@@ -55,6 +58,8 @@ NOT_META_LINES = [
     "（一）关于落实主体责任不到位的问题",
     "来源：关于加强巡察整改工作的意见。全文如下",
     "云溪日报 2023年5月6日",
+    # A category word after the date is no writer: the line is not read at all.
+    "时间:2022-08-26 百科知识 版权反馈",
 ]
 
 
