@@ -18,7 +18,7 @@ kinds:
   line); applied by the clean stage.
 
 Metadata group names: ``publisher``, ``breadcrumb``, ``page_date``,
-``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``,
+``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``, ``dateline_author``,
 ``dateline_month``, ``dateline_day``, ``editor``, ``original_url``.
 
 What must stay is as important as what goes: a disclosure's own closing
@@ -115,7 +115,7 @@ _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
 _CN_NUMERALS = "〇一二三四五六七八九十"
 # Words a page prints beside its name that are no writer's name (`新华网 正文`, `（编者按完）`).
-_PAGE_WORDS = r"(?:正文|首页|评论|专题|编者按完?|完)\s*(?:$|[）)])"
+_PAGE_WORDS = r"(?:正文|首页|评论|专题|编者按完?|完|附件|附录|全文|原文|图片|视频|链接)\s*(?:$|[）)])"
 
 # Rules select inside the article's container (``.//``), not the whole page:
 # what is outside it is not the article's text anyway.  A rule that reads
@@ -264,6 +264,13 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(rf"[（(]\s*(?:(?P<byline_source>[{_HAN}]{{1,12}}?(?:纪委监委|纪委|监委|巡察办|融媒体中心|新闻中心))"
             rf"|(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,2}}))\s*[）)]"),
         max_length=20,
+    ),
+    LineRule(
+        "author_line",
+        "A line that is only the writer after 作者 without a colon (`作者北方`); not a heading "
+        "such as 作者简介.",
+        _re(rf"作者\s*(?!简介|单位|介绍|信息|声明)(?P<declared_author>{_NAME})"),
+        max_length=10,
     ),
     LineRule(
         "photo_caption",
@@ -415,9 +422,10 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
         "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`, "
-        "`人民监督网 讯:`).",
+        "`人民监督网 讯:`, `东方网特派记者姚莉莉6月17日消息:`).",
         re.compile(
-            rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
+            rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:(?:特派|驻[{_HAN}]{{1,4}})?记者\s*(?P<dateline_author>[{_HAN}·]{{2,3}}))?"
+            rf"(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
             rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
             r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*[:：]?\s*"
             r"(?:题\s*[:：].*$)?"
@@ -443,6 +451,11 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
                    r"(?!(?:已|基本|正在|持续|长期|阶段性)?(?:完成|整改|推进|坚持|办结|销号|解决|落实))"
                    rf"(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
+    ),
+    InlineRule(
+        "trailing_names",
+        "Writers' names after the last sentence, set off by a space (`…抓好巡察整改工作。 马要党 张正余`).",
+        re.compile(rf"(?<=[。！？!?”])\s+(?!{_PAGE_WORDS})(?P<byline_author>[{_HAN}·]{{2,3}}(?:\s+[{_HAN}·]{{2,3}}){{0,2}})\s*$"),
     ),
     InlineRule(
         "slash_credits",

@@ -156,6 +156,9 @@ TEXT_CASES = [
     ),
     ("dateline", ["人民监督网 讯:" + BODY], [BODY], {"byline_source": "人民监督网"}),
     ("slash_credits", [BODY, "(文/刘钰 图/编辑 崔倩 审核/王霄飞)"], [BODY], {"byline_author": "刘钰"}),
+    ("trailing_names", [BODY + " 马要党 张正余"], [BODY], {"byline_author": "马要党 张正余"}),
+    ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
+    ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网", "dateline_author": "姚莉莉"}),
     ("slash_credits", [BODY + "(文/图 理电学院)"], [BODY], {"byline_source": "理电学院"}),
     ("catalogue_numbers", ["[中图分类号] D262.6 [文献标识码] A", BODY], [BODY], {}),
     ("photo_caption", ["点击此处查看全部新闻图片", "【点击查看其它图片】", BODY], [BODY], {}),
@@ -206,6 +209,8 @@ KEEP_CASES = [
     "摄影爱好者在巡察组驻地外拍下了这一幕。",
     "评论员文章指出，整改必须动真碰硬。",
     "文/图片均由县纪委监委提供，巡察组于5月进驻。",
+    "作者简介",
+    "巡察整改工作取得阶段性成效。 附件",
 ]
 
 
