@@ -114,6 +114,8 @@ _HAN = metalines.HAN
 _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
 _CN_NUMERALS = "〇一二三四五六七八九十"
+# A broadcaster's programme named after its dateline (央视网消息(焦点访谈):).
+_PROGRAMME = rf"[{_HAN}]{{0,6}}(?:访谈|调查|联播|直播间|观察|时评|快讯|聚焦|30分)"
 # Words a page prints beside its name that are no writer's name (`新华网 正文`, `（编者按完）`).
 _PAGE_WORDS = r"(?:正文|首页|评论|专题|编者按完?|完|附件|附录|全文|原文|图片|视频|链接)\s*(?:$|[）)])"
 
@@ -264,6 +266,12 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(rf"[（(]\s*(?:(?P<byline_source>[{_HAN}]{{1,12}}?(?:纪委监委|纪委|监委|巡察办|融媒体中心|新闻中心))"
             rf"|(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,2}}))\s*[）)]"),
         max_length=20,
+    ),
+    LineRule(
+        "anonymous_byline",
+        "A byline that names outlets' reporters but no one (`新华社记者`, `人民日報記者 新華社記者`).",
+        _re(rf"(?:{_OUTLET}(?:特约|驻[{_HAN}]{{1,4}})?(?:记者|通讯员)\s*){{1,3}}"),
+        max_length=30,
     ),
     LineRule(
         "author_line",
@@ -422,12 +430,14 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
         "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`, "
-        "`人民监督网 讯:`, `东方网特派记者姚莉莉6月17日消息:`).",
+        "`人民监督网 讯:`, `东方网特派记者姚莉莉6月17日消息:`, `央视网消息(焦点访谈):` — a programme in the "
+        "brackets is no writer).",
         re.compile(
             rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:(?:特派|驻[{_HAN}]{{1,4}})?记者\s*(?P<dateline_author>[{_HAN}·]{{2,3}}))?"
             rf"(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
-            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
-            r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*[:：]?\s*"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|消息(?=\s|[（(:：])|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
+            rf"\s*(?:[（(]\s*(?:{_PROGRAMME})\s*[）)]"
+            r"|[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*[:：]?\s*"
             r"(?:题\s*[:：].*$)?"
         ),
     ),

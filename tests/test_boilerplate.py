@@ -158,6 +158,8 @@ TEXT_CASES = [
     ("slash_credits", [BODY, "(文/刘钰 图/编辑 崔倩 审核/王霄飞)"], [BODY], {"byline_author": "刘钰"}),
     ("trailing_names", [BODY + " 马要党 张正余"], [BODY], {"byline_author": "马要党 张正余"}),
     ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
+    ("anonymous_byline", ["新华社记者", "人民日報記者 新華社記者", BODY], [BODY], {}),
+    ("dateline", ["央视网消息(焦点访谈):" + BODY], [BODY], {"byline_source": "央视网"}),
     ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网", "dateline_author": "姚莉莉"}),
     ("slash_credits", [BODY + "(文/图 理电学院)"], [BODY], {"byline_source": "理电学院"}),
     ("catalogue_numbers", ["[中图分类号] D262.6 [文献标识码] A", BODY], [BODY], {}),
@@ -210,6 +212,7 @@ KEEP_CASES = [
     "评论员文章指出，整改必须动真碰硬。",
     "文/图片均由县纪委监委提供，巡察组于5月进驻。",
     "作者简介",
+    "新华社记者在现场看到，群众排起了长队。",
     "巡察整改工作取得阶段性成效。 附件",
 ]
 
@@ -271,6 +274,8 @@ def test_removed_element_keeps_its_tail_text():
 
 def test_a_page_word_after_the_outlet_is_no_writer():
     result = clean_lines(["新华网 正文", BODY])
+    assert "byline_author" not in result.meta
+    result = clean_lines(["央视网消息(焦点访谈):" + BODY])
     assert "byline_author" not in result.meta
 
 
