@@ -246,9 +246,11 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "site_contact_footer",
-        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
+        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses, the mobile "
+        "site and SMS/MMS numbers of a portal (`SMS: | (852) 6500 6500 | MMS: | ireport@on.cc`). "
         "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
-        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]|爆料(?:热线|方法)"),
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]|爆料(?:热线|方法)"
+            r"|手机网站\s*[:：]|\b[SM]MS\s*[:：]"),
         max_length=300,
         anywhere=True,
     ),
@@ -430,12 +432,12 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
         "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`, "
-        "`人民监督网 讯:`, `东方网特派记者姚莉莉6月17日消息:`, `央视网消息(焦点访谈):` — a programme in the "
+        "`人民监督网 讯:`, `【本報綜合報道】`, `东方网特派记者姚莉莉6月17日消息:`, `央视网消息(焦点访谈):` — a programme in the "
         "brackets is no writer).",
         re.compile(
             rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:(?:特派|驻[{_HAN}]{{1,4}})?记者\s*(?P<dateline_author>[{_HAN}·]{{2,3}}))?"
             rf"(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
-            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|消息(?=\s|[（(:：])|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|综合报道|消息(?=\s|[（(:：])|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
             rf"\s*(?:[（(]\s*(?:{_PROGRAMME})\s*[）)]"
             r"|[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*[:：]?\s*"
             r"(?:题\s*[:：].*$)?"
@@ -506,7 +508,8 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
         "In a text dump's head, before its running text, the unlabelled metadata beside the title: "
         "a bare date line (`2020-05-11 09:42`), a journal issue (`理论月刊 2018年10期`: the source) "
         "and, within three lines under the title, a line that is only the writer's name "
-        "(`陈芝`, `□ 龙 钰`); a line of the same form further down, or below running text, stays.",
+        "(`陈芝`, `□ 龙 钰`), or a subtitle set off by a dash (`——走近县委书记(上)`); a line of the "
+        "same form further down, or below running text, stays.",
     ),
     StructuralRule(
         "page_footer",

@@ -331,6 +331,8 @@ def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Clea
         found = i < head_end and _loose_meta(paragraphs[i], after_title=i - title_at <= _NAME_LINES_AFTER_TITLE)
         if i in headline:
             cleaned.fire("dump_head_meta")
+        elif i < head_end and i - title_at <= _NAME_LINES_AFTER_TITLE and _SUBTITLE.match(paragraphs[i]):
+            cleaned.fire("dump_head_meta", {"subtitle": paragraphs[i].lstrip("-— ")})  # ——走近县委书记(上)
         elif found:
             cleaned.fire("dump_head_meta", found)
         else:

@@ -159,6 +159,9 @@ TEXT_CASES = [
     ("trailing_names", [BODY + " 马要党 张正余"], [BODY], {"byline_author": "马要党 张正余"}),
     ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
     ("anonymous_byline", ["新华社记者", "人民日報記者 新華社記者", BODY], [BODY], {}),
+    ("dateline", ["【本報綜合報道】" + BODY], [BODY], {"byline_source": "本報"}),
+    ("site_contact_footer", [BODY, "傳 真: | (852) 3600 8800 | 手機網站: | m.on.cc | ||", "SMS: | (852) 6500 6500 | MMS: | ireport@on.cc |"],
+     [BODY], {}),
     ("dateline", ["央视网消息(焦点访谈):" + BODY], [BODY], {"byline_source": "央视网"}),
     ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网", "dateline_author": "姚莉莉"}),
     ("slash_credits", [BODY + "(文/图 理电学院)"], [BODY], {"byline_source": "理电学院"}),
@@ -471,6 +474,14 @@ def test_an_affiliation_and_a_subtitle_between_title_and_date_are_headline():
         "人民网>>文化>>众说纷纭", "余秋雨何曾剽窃我的著作", "--一场闹剧及其背后", "复旦大学 章培恒",
         "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
     assert (result.title_line, result.meta["declared_author"], result.paragraphs) == ("余秋雨何曾剽窃我的著作", "章培恒", [BODY])
+
+
+def test_a_subtitle_under_the_metadata_line_is_head_not_text():
+    result = clean(Extracted(format="text", lines=["县委书记的一天", "发表日期:2011-02-12 点击", "——走近县委书记(上)", BODY]))
+    assert (result.title_line, result.paragraphs, result.meta["subtitle"]) == ("县委书记的一天", [BODY], "走近县委书记(上)")
+    # Below running text a dash opens a list item of the text.
+    lines = ["县委书记的一天", "发表日期:2011-02-12 点击", BODY, "——经济平稳快速增长。"]
+    assert clean(Extracted(format="text", lines=lines)).paragraphs == [BODY, "——经济平稳快速增长。"]
 
 
 def test_dump_head_meta_keeps_names_and_dates_below_running_text_or_far_from_the_title():
