@@ -19,6 +19,7 @@ kinds:
 
 Metadata group names: ``publisher``, ``breadcrumb``, ``page_date``,
 ``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``, ``dateline_author``,
+``dateline_reporters``,
 ``dateline_month``, ``dateline_day``, ``editor``, ``original_url``.
 
 What must stay is as important as what goes: a disclosure's own closing
@@ -203,8 +204,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "today_line",
-        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`): never the page's date.",
-        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}|\d{4}年\d{1,2}月\d{1,2}日\s*(?:星期|周)[一二三四五六日天]"),
+        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`, an e-paper's "
+        "`2018年1月25日 星期` whose weekday the dump lost): never read as the page's date.",
+        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}|\d{4}年\d{1,2}月\d{1,2}日\s*(?:星期[一二三四五六日天]?|周[一二三四五六日天])"),
         max_length=40,
     ),
     LineRule(
@@ -286,11 +288,13 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         "photo_caption",
         "A picture's caption: a short line that ends with the photographer's credit (`基层代表代朝霞 人民网记者田兴春 摄`, "
         "`本图:白贵教授 摄影/朱瑞峰`, `…亲切握手。新华社记者 饶爱民 摄`, `…实体信箱。受访者供图`). "
-        "A link to the page's pictures (`点击此处查看全部新闻图片`, `【点击查看其它图片】`) goes with them. "
+        "A caption naming who stands where (`段羡菊(左二,新华社贵州分社记者)和同事在贵州山区采访`) when it "
+        "is no sentence. A link to the page's pictures (`点击此处查看全部新闻图片`, `【点击查看其它图片】`) goes with them. "
         "A credit in brackets after a sentence (`…会议。（新华社记者 张三 摄）`) is not cut this way.",
         _re(rf".{{0,140}}?(?:(?:记者|摄影)\s*[{_HAN}·]{{2,4}}(?:[\s、]+[{_HAN}·]{{2,4}})?\s*摄|摄影\s*[/:：]\s*[{_HAN}·]{{2,4}}"
             rf"|(?:受访者|资料|网络|单位)供图|[（(]\s*图片来源\s*[:：][^（）()]{{1,30}}[）)])"
-            r"|[【\[]?点击(?:此处)?查看(?:全部|其它|其他|更多)?(?:新闻)?图片[】\]]?"),
+            r"|[【\[]?点击(?:此处)?查看(?:全部|其它|其他|更多)?(?:新闻)?图片[】\]]?"
+            r"|(?=[^。]{4,80}$).*?[（(](?:前排|后排)?[左右中](?:[一二三四五六七八九]|起)?[）)，,、].*"),
         max_length=160,
     ),
     LineRule(
@@ -383,9 +387,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "paper_page",
-        "A newspaper page label (`第01版:头版`, `进驻情况见第三版`).",
-        _re(r"第\s*[A-Z]?\d{1,3}\s*版\s*[:：].{0,12}|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
-        max_length=30,
+        "A newspaper page label (`第01版:头版`, `进驻情况见第三版`, `第02版:综合新闻 上一版3  4下一版`).",
+        _re(r"第\s*[A-Z]?\d{1,3}\s*版\s*[:：].{0,12}?(?:\s*上一版.{0,6}下一版)?|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
+        max_length=40,
     ),
     LineRule(
         "catalogue_numbers",
@@ -432,14 +436,15 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
         "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`, "
-        "`人民监督网 讯:`, `【本報綜合報道】`, `东方网特派记者姚莉莉6月17日消息:`, `央视网消息(焦点访谈):` — a programme in the "
+        "`人民监督网 讯:`, `【本報綜合報道】`, `本报讯 记者姜明助、通讯员陈琳报道:`, `东方网特派记者姚莉莉6月17日消息:`, `央视网消息(焦点访谈):` — a programme in the "
         "brackets is no writer).",
         re.compile(
             rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:(?:特派|驻[{_HAN}]{{1,4}})?记者\s*(?P<dateline_author>[{_HAN}·]{{2,3}}))?"
             rf"(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
             rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|综合报道|消息(?=\s|[（(:：])|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
             rf"\s*(?:[（(]\s*(?:{_PROGRAMME})\s*[）)]"
-            r"|[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*[:：]?\s*"
+            r"|[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)]"
+            r"|\s*(?:记者|通讯员)\s*(?P<dateline_reporters>[^:：。（）()]{2,30}?)报道\s*(?=[:：]))?\s*[:：]?\s*"
             r"(?:题\s*[:：].*$)?"
         ),
     ),

@@ -246,7 +246,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
         "original_published_at": _original_published_at(meta, published_at),
         "source": byline_source or declared_source or page_outlet,
         "declared_source": declared_source,
-        "author": _author(meta.get("byline_author") or meta.get("dateline_author") or meta.get("page_author") or fm_author)
+        "author": _author(meta.get("byline_author") or meta.get("dateline_author") or meta.get("dateline_reporters") or meta.get("page_author") or fm_author)
         or _author(meta.get("declared_author")),
         "declared_author": _strip_label(meta.get("declared_author") or meta.get("page_author")),
         "editor": editor,
