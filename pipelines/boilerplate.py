@@ -305,15 +305,17 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "page_tools",
-        "Page tool links (`【字号：大 中 小】`, `【打印】【关闭】`, `[打印本页] [关闭窗口]`, `分享到：`).",
+        "Page tool links (`【字号：大 中 小】`, `【打印】【关闭】`, `[打印本页] [关闭窗口]`, `分享到：`, "
+        "`页面有问题?请点击打印板-》打印版 [推荐此文给朋友]`).",
         _re(
             r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
             r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
+            r"|.{0,24}(?:打印版|推荐此文给朋友).{0,24}"
             r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]|听新闻|语音(?:播报|阅读)|朗读"
             r"|(?:字体大小|视力保护色)\s*[:：]?"
             r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?"
         ),
-        max_length=40,
+        max_length=60,
         ends_article=True,
     ),
     MetaLineRule(
@@ -477,9 +479,11 @@ INLINE_RULES: tuple[InlineRule, ...] = (
     InlineRule(
         "slash_credits",
         "The credits in brackets closing the text or on a line of their own, written with slashes "
-        "(`（文/刘钰 图/编辑 崔倩 审核/王霄飞）`: the writer; `（文/图 理电学院）`: the unit, the source).",
+        "(`（文/刘钰 图/编辑 崔倩 审核/王霄飞）`: the writer; `（文/图 理电学院）`: the unit, the source), "
+        "or with colons (`(撰稿:窦玲玲 编辑:江伟 审`, its end lost by the dump).",
         re.compile(rf"(?:(?<=[。！？!?”])|^)\s*[（(]\s*(?:文\s*/\s*图\s+(?P<byline_source>[{_HAN}]{{2,12}})"
-                   rf"|文\s*/\s*(?P<byline_author>{_NAME})(?:\s+(?:图|摄影|编辑|责编|审核|校对)[^（）()]{{0,40}})?)\s*[）)]\s*$"),
+                   rf"|(?:文|撰稿|作者)\s*[/:：]\s*(?P<byline_author>{_NAME})(?:\s+(?:图|摄影|编辑|责编|审核|校对)[^（）()]{{0,40}})?)"
+                   r"\s*(?:[）)]|(?=\s*$))\s*$"),
     ),
     InlineRule(
         "unit_parenthetical",

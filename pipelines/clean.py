@@ -42,6 +42,10 @@ _BULLETS = "•·▪■◆● \t"
 # Decoration after a title (``特稿:中国战“疫”五字诀******``).
 _TITLE_TRAIL = "*＊ \t"
 _JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\s*年\s*(?:第\s*)?\d{{1,2}}\s*期")
+# A date in brackets under the title, with the outlet and its clock (``(博讯北京时间2019年8月04日 来稿)``).
+_BRACKETED_DATE = re.compile(rf"[（(]\s*[{metalines.HAN}]{{0,8}}?(?:北京时间)?\s*(?P<date>{metalines.DATE.pattern})\s*(?:来稿|讯|电|报道)?\s*[）)]")
+# A WeChat article's head: the writer, the account, the day (``杨波 信息通信技术与政策 2022-12-10``).
+_ACCOUNT_LINE = re.compile(rf"(?P<writer>[{metalines.HAN}]{{2,3}})\s+(?P<account>[^\s\d]{{2,20}})\s+(?P<date>{metalines.DATE.pattern})")
 _NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
 _NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多 听新闻 朗读 分享 收藏".split())
 _NAME_LINES_AFTER_TITLE = 3
@@ -279,6 +283,10 @@ def _loose_meta_of(line: str, after_title: bool) -> dict[str, str] | None:
         return {"page_date": date[0], "declared_author": _name(bare[date.end() :])}  # 2019-06-25 01:54乔德福
     if m := _JOURNAL_ISSUE.fullmatch(bare):
         return {"declared_source": m["journal"]}
+    if m := _BRACKETED_DATE.fullmatch(bare):
+        return {"page_date": m["date"]}  # (博讯北京时间2019年8月04日 来稿)
+    if (m := _ACCOUNT_LINE.fullmatch(bare)) and _is_name(m["writer"]):
+        return {"declared_author": m["writer"], "declared_source": m["account"], "page_date": m["date"]}
     if after_title and _is_name(bare):
         return {"declared_author": _name(bare)}
     return None

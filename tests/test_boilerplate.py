@@ -160,6 +160,8 @@ TEXT_CASES = [
     ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
     ("anonymous_byline", ["新华社记者", "人民日報記者 新華社記者", BODY], [BODY], {}),
     ("today_line", ["2018年1月25日 星期", BODY], [BODY], {}),
+    ("slash_credits", [BODY + "(撰稿:窦玲玲 编辑:江伟 审"], [BODY], {"byline_author": "窦玲玲"}),
+    ("page_tools", ["页面有问题?请点击打印板-》打印版                  [推荐此文给朋友]", BODY], [BODY], {}),
     ("paper_page", [BODY, "第02版:综合新闻 上一版3  4下一版"], [BODY], {}),
     ("photo_caption", ["段羡菊(左二,新华社贵州分社记者)和同事在贵州山区采访", BODY], [BODY], {}),
     ("dateline", ["本报讯 记者姜明助、通讯员陈琳、田亮报道:" + BODY], [BODY],
@@ -457,6 +459,20 @@ def test_a_dump_title_is_never_a_link_back_a_document_number_or_a_date():
     for junk in (["返回上一级"], ["113307000025920705/2024-00019"], ["【返回首页】", "2024-05-06"]):
         result = clean(Extracted(format="text", lines=[*junk, "中共某县交通运输局党组关于巡察整改情况的通报", BODY]))
         assert (result.title_line, result.paragraphs) == ("中共某县交通运输局党组关于巡察整改情况的通报", [BODY])
+
+
+def test_dump_head_meta_reads_a_bracketed_date_and_a_wechat_head():
+    result = clean(Extracted(format="text", lines=[
+        "[博讯主页]->[大众观点]", "现在应当是清算魏于全学术腐败的时候了", "(博讯北京时间2019年8月04日 来稿)", BODY]))
+    assert (result.title_line, result.meta["page_date"], result.paragraphs) == (
+        "现在应当是清算魏于全学术腐败的时候了", "2019年8月04日", [BODY])
+    result = clean(Extracted(format="text", lines=[
+        "查看原文", "其他", "产业与政策丨以提升互联网网络质效助推数字经济发展", "杨波 信息通信技术与政策 2022-12-10", BODY]))
+    assert (result.title_line, result.meta["declared_author"], result.meta["declared_source"], result.meta["page_date"]) == (
+        "产业与政策丨以提升互联网网络质效助推数字经济发展", "杨波", "信息通信技术与政策", "2022-12-10")
+    # A sentence in brackets that holds a date is text.
+    result = clean(Extracted(format="text", lines=["某县巡察工作规程", BODY, "（本规程自2024年1月1日起施行）"]))
+    assert result.paragraphs[-1] == "（本规程自2024年1月1日起施行）"
 
 
 def test_an_info_table_printed_label_above_value_is_read_as_one_line_each():
