@@ -183,10 +183,11 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "site_welcome",
-        "A portal's greeting line (`欢迎来到乡镇时评网!`, `您好,欢迎来到三六零分类信息网!老站,欢迎发信息`); "
+        "A portal's greeting line (`欢迎来到乡镇时评网!`, `您好,欢迎来到三六零分类信息网!老站,欢迎发信息`, "
+        "`广州某某有限公司欢迎您!`); "
         "names the publisher.",
         _re(rf"[•·*\s]*(?:您好\s*[,，!！]?\s*)?欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))"
-            r"(?:[!！。]|[!！]\s*[^。]{1,30})?"),
+            r"(?:[!！。]|[!！]\s*[^。]{1,30})?|[^\s,，。!！]{2,24}欢迎您[!！]?"),
     ),
     LineRule(
         "breadcrumb",
@@ -272,6 +273,19 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         max_length=20,
     ),
     LineRule(
+        "author_profile",
+        "A journal article's note on its writer (`作者简介:李红勃,法学博士,…教授。`, `[作者简介]陈燕(1977- ),女,…`): "
+        "the writer's name; the note is no text of the article.",
+        _re(rf"[\[【]?作者简介[\]】]?\s*[:：]?\s*(?P<declared_author>[{_HAN}·]{{2,3}})\s*[,，(（].{{0,200}}"),
+        max_length=240,
+    ),
+    LineRule(
+        "journal_source",
+        "The journal a republished article came from, in 《》 with its issue and a note (`文章来源:《现代法学》2019年第05期,注释已略。`).",
+        _re(r"(?:文章来源|来源|原载|原文载于?)\s*[:：]\s*《(?P<declared_source>[^》]{2,20})》[^。]{0,30}。?"),
+        max_length=60,
+    ),
+    LineRule(
         "anonymous_byline",
         "A byline that names outlets' reporters but no one (`新华社记者`, `人民日報記者 新華社記者`).",
         _re(rf"(?:{_OUTLET}(?:特约|驻[{_HAN}]{{1,4}})?(?:记者|通讯员)\s*){{1,3}}"),
@@ -306,14 +320,14 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     LineRule(
         "page_tools",
         "Page tool links (`【字号：大 中 小】`, `【打印】【关闭】`, `[打印本页] [关闭窗口]`, `分享到：`, "
-        "`页面有问题?请点击打印板-》打印版 [推荐此文给朋友]`).",
+        "`页面有问题?请点击打印板-》打印版 [推荐此文给朋友]`), bulleted (`• 打印`, `• 【字号`) or not.",
         _re(
-            r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
+            r"[•·▪]?\s*(?:【?\s*(?:字号|字体)(?:\s*[:：].*)?|分享到?\s*[:：].*|扫一扫在手机打开当前页"
             r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
             r"|.{0,24}(?:打印版|推荐此文给朋友).{0,24}"
             r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]|听新闻|语音(?:播报|阅读)|朗读"
             r"|(?:字体大小|视力保护色)\s*[:：]?"
-            r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?"
+            r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?)"
         ),
         max_length=60,
         ends_article=True,

@@ -46,7 +46,7 @@ _JOURNAL_ISSUE = re.compile(rf"(?P<journal>[{metalines.HAN}]{{2,20}})\s*\d{{4}}\
 _BRACKETED_DATE = re.compile(rf"[（(]\s*[{metalines.HAN}]{{0,8}}?(?:北京时间)?\s*(?P<date>{metalines.DATE.pattern})\s*(?:来稿|讯|电|报道)?\s*[）)]")
 # A WeChat article's head: the writer, the account, the day (``杨波 信息通信技术与政策 2022-12-10``).
 _ACCOUNT_LINE = re.compile(rf"(?P<writer>[{metalines.HAN}]{{2,3}})\s+(?P<account>[^\s\d]{{2,20}})\s+(?P<date>{metalines.DATE.pattern})")
-_NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:\s+[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
+_NAME_LINE = re.compile(rf"[{metalines.HAN}]{{2,4}}(?:(?:\s+|\s*[,，]\s*)[{metalines.HAN}]{{2,4}}){{0,3}}|[{metalines.HAN}](?:\s[{metalines.HAN}]){{1,2}}")
 _NOT_NAMES = frozenset("摘要 引言 前言 导读 导语 编者按 概述 正文 简介 目录 附件 原文 全文 图片 视频 专题 评论 其他 其它 更多 听新闻 朗读 分享 收藏".split())
 _NAME_LINES_AFTER_TITLE = 3
 _LABEL_ONLY = re.compile(rf"[•·\-\s]*[{metalines.HAN}]{{2,6}}\s*[:：]")
@@ -56,7 +56,8 @@ _NAVIGATION = re.compile(r"\s*[【\[<《]?\s*(?:返回(?:上一级|上级|首页
 # Rule pinyin_gloss: a gateway copy prints a character's pinyin after it (``關(guān)系``,
 # ``南方都市報(bào)``).  Not text the rules should have to read: they match the line without
 # it; the text keeps it as printed, and a value cut from such a line loses it.
-_PINYIN_GLOSS = re.compile(rf"(?<=[{metalines.HAN}])\((?:[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*)\)")
+# (A gloss whose bracket or character the copy turned into ``?`` goes too: ``光明日?qǐng)?bào)``.)
+_PINYIN_GLOSS = re.compile(rf"(?:(?<=[{metalines.HAN}?])\(|\?)(?:[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*)\)")
 # A date printed on the title's own line (``…整改情况的通报 2024-05-06``).
 # (Sina's old layout glues the site's address, the date and the outlet to the title:
 # ``肩負人民的囑托和期望……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報``.)

@@ -160,6 +160,11 @@ TEXT_CASES = [
     ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
     ("anonymous_byline", ["新华社记者", "人民日報記者 新華社記者", BODY], [BODY], {}),
     ("today_line", ["2018年1月25日 星期", BODY], [BODY], {}),
+    ("author_profile", ["作者简介:李红勃,法学博士,中国政法大学法治政府研究院教授。", BODY], [BODY], {"declared_author": "李红勃"}),
+    ("author_profile", ["[作者简介]陈燕(1977- ),女,湖南宁乡人,中共中央党校中共党史专业博士生。", BODY], [BODY], {"declared_author": "陈燕"}),
+    ("journal_source", ["文章来源:《现代法学》2019年第05期,注释已略。", BODY], [BODY], {"declared_source": "现代法学"}),
+    ("site_welcome", ["广州某某元件有限公司欢迎您!", BODY], [BODY], {}),
+    ("page_tools", [BODY, "• 打印", "• 收藏", "• 【字号"], [BODY], {}),
     ("slash_credits", [BODY + "(撰稿:窦玲玲 编辑:江伟 审"], [BODY], {"byline_author": "窦玲玲"}),
     ("page_tools", ["页面有问题?请点击打印板-》打印版                  [推荐此文给朋友]", BODY], [BODY], {}),
     ("paper_page", [BODY, "第02版:综合新闻 上一版3  4下一版"], [BODY], {}),
@@ -222,6 +227,7 @@ KEEP_CASES = [
     "评论员文章指出，整改必须动真碰硬。",
     "文/图片均由县纪委监委提供，巡察组于5月进驻。",
     "作者简介",
+    "来源:《人民日报》报道称,巡视整改取得新进展,群众普遍反映满意,各地将持续推进整改工作。",
     "县委书记王某(左一)向群众讲解整改政策。",
     "新华社记者在现场看到，群众排起了长队。",
     "巡察整改工作取得阶段性成效。 附件",
@@ -307,6 +313,9 @@ def test_rules_read_a_gateway_copy_without_its_pinyin_glosses():
     result = clean(Extracted(format="text", lines=[
         "“中餐比西餐吃得香” 新聞中心趣事多多", "http://whmsebhyy.com 2001年10月22日 11:31 南方都市報(bào)", BODY]))
     assert (result.meta["page_date"], result.meta["declared_source"]) == ("2001年10月22日 11:31", "南方都市報")
+    # A gloss whose bracket or character became `?` goes too.
+    result = clean_lines(["發(fā)稿時(shí)間:2020-06-05 13:46:38 來(lái)源:光明日?qǐng)?bào)", BODY])
+    assert (result.paragraphs, result.meta["page_date"]) == ([BODY], "2020-06-05 13:46:38")
     # Pinyin that is not a gloss of the character before it stays text, and stays unread.
     keep = "省卫生健康委（wèi）召开会议。"
     assert clean_lines([keep]).paragraphs == [keep]
@@ -434,6 +443,8 @@ def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
     ]))
     assert (result.meta["page_date"], result.meta["declared_source"], result.meta["declared_author"]) == (
         "2018-02-01 14:54", "理论月刊", "龙钰")
+    result = clean(Extracted(format="text", lines=["基于Ajax与MVC模式的信息系统的研究与设计", "来源:电子技术应用2014年第2期", "唐永瑞, 张达敏", BODY]))
+    assert (result.paragraphs, result.meta["declared_author"]) == ([BODY], "唐永瑞, 张达敏")
     result = clean(Extracted(format="text", lines=["构建腐败风险防控机制的着力点", "2019-06-25 01:54乔德福", BODY]))
     assert (result.title_line, result.meta["page_date"], result.meta["declared_author"]) == (
         "构建腐败风险防控机制的着力点", "2019-06-25 01:54", "乔德福")
