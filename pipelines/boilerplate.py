@@ -523,8 +523,8 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
     StructuralRule(
         "doubled_title",
         "In a text dump without a metadata line, a title-like line printed twice in a row within "
-        "its first lines (the page's heading, then again above the text): the title; the lines "
-        "above it are the page's header.",
+        "its first lines (the page's heading, then again above the text), or a line under a breadcrumb "
+        "that ends with it (`首页 百科知识 欧美业界关于…`): the title; the lines above it are the page's header.",
     ),
     StructuralRule(
         "dump_head_meta",

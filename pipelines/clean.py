@@ -198,6 +198,9 @@ def _looks_like_title(line: str, above_meta: bool = False) -> bool:
 
 
 _DOUBLED_TITLE_WITHIN = 12
+# A paper's abstract, and the keywords line under it (text of the paper, not a page's 关键词 furniture).
+_ABSTRACT = re.compile(r"[\[【]?\s*摘\s*要\s*[\]】]?\s*[:：]?")
+_KEYWORDS = re.compile(r"[\[【]?\s*关键词\s*[\]】]?\s*[:：]?")
 
 
 def _doubled_title(paragraphs: list[str]) -> int | None:
@@ -207,6 +210,9 @@ def _doubled_title(paragraphs: list[str]) -> int | None:
             return None
         if _looks_like_title(paragraphs[i]) and _fold(paragraphs[i]) == _fold(paragraphs[i + 1]):
             return i
+        if (_looks_like_title(paragraphs[i + 1]) and re.match(r"(?:网站)?首\s?页\s", paragraphs[i])
+                and _fold(paragraphs[i]).endswith(_fold(paragraphs[i + 1]))):
+            return i + 1  # a breadcrumb that ends with the title (首页 百科知识 欧美业界关于…)
     return None
 
 
@@ -365,6 +371,9 @@ def clean(extracted: Extracted) -> Cleaned:
     # text follows (then the closing line was not the end).
     paragraphs, footer, meta_line_at, running, closed = [], [], None, False, False
     for index, (paragraph, twin) in enumerate(zip(found, _simplified_twins(found))):
+        if _ABSTRACT.match(paragraphs[-1] if paragraphs else "") and _KEYWORDS.match(twin):
+            paragraphs.append(paragraph)  # a paper's keywords under its abstract are its text
+            continue
         if rule := _line_rule(paragraph, twin, cleaned):
             if rule.name == "page_meta_line" and meta_line_at is None and index < _HEADER_LINES:
                 meta_line_at = len(paragraphs)

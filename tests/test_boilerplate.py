@@ -509,6 +509,19 @@ def test_an_affiliation_and_a_subtitle_between_title_and_date_are_headline():
     assert (result.title_line, result.meta["declared_author"], result.paragraphs) == ("余秋雨何曾剽窃我的著作", "章培恒", [BODY])
 
 
+def test_a_papers_keywords_under_its_abstract_are_text_a_pages_keywords_are_not():
+    abstract, keywords = "摘 要:党的十八大以来查处的案件表明,腐败仍然是一个问题。", "关键词:市级领导干部;腐败风险;防控机制"
+    assert clean_lines([abstract, keywords, BODY]).paragraphs == [abstract, keywords, BODY]
+    assert clean_lines([BODY, keywords]).paragraphs == [BODY]
+
+
+def test_a_breadcrumb_ending_with_the_title_is_header():
+    result = clean(Extracted(format="text", lines=[
+        "首页 百科知识 欧美业界关于新闻报道品质的异见", "欧美业界关于新闻报道品质的异见", BODY]))
+    assert (result.title_line, result.paragraphs) == ("欧美业界关于新闻报道品质的异见", [BODY])
+    assert "doubled_title" in result.rules_fired
+
+
 def test_a_subtitle_under_the_metadata_line_is_head_not_text():
     result = clean(Extracted(format="text", lines=["县委书记的一天", "发表日期:2011-02-12 点击", "——走近县委书记(上)", BODY]))
     assert (result.title_line, result.paragraphs, result.meta["subtitle"]) == ("县委书记的一天", [BODY], "走近县委书记(上)")
