@@ -8,8 +8,8 @@ original link…) and the names of the rules that fired.
 Title handling is structural rather than pattern-based: a text document's
 first short line without sentence punctuation is its title
 (``leading_title``); a copy of the title at the top of the body is dropped
-(``repeated_title``), and short lines above it are the headline
-(``headline``).
+(``repeated_title``, as are copies among its first paragraphs: a gallery prints
+it over each picture), and short lines above it are the headline (``headline``).
 """
 
 from __future__ import annotations
@@ -236,9 +236,9 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
     twin = fold_simplified(unglossed(cleaned.title_line or ""))
     if cleaned.title_line and (dated := _TITLE_DATE.search(twin)):
         printed = _as_printed(cleaned.title_line, twin)
-        cleaned.fire("title_line_date", {key: printed[dated.start(key) : dated.end(key)]
-                                         for key in ("date", "declared_source") if dated[key]})
-        cleaned.meta["page_date"] = cleaned.meta.pop("date")
+        cleaned.fire("title_line_date", {key: printed[dated.start(group) : dated.end(group)]
+                                         for key, group in (("page_date", "date"), ("declared_source", "declared_source"))
+                                         if dated[group]})
         title = cleaned.title_line = printed[: dated.start()]
     if not title:
         return paragraphs
@@ -250,8 +250,20 @@ def _handle_titles(paragraphs: list[str], known_title: str | None, is_text: bool
                 if headline:
                     cleaned.fire("headline", {"headline": " ".join(headline)})
                 cleaned.fire("repeated_title")
-                return paragraphs[i + 1 :]
-    return paragraphs
+                return _without_title_copies(paragraphs[i + 1 :], folded_title, cleaned)
+    return _without_title_copies(paragraphs, folded_title, cleaned)
+
+
+_TITLE_COPIES_WITHIN = 8
+
+
+def _without_title_copies(paragraphs: list[str], folded_title: str, cleaned: Cleaned) -> list[str]:
+    """Copies of the title among the first paragraphs (a gallery page prints it over each picture)."""
+    head = [p for p in paragraphs[:_TITLE_COPIES_WITHIN] if _fold(p) != folded_title]
+    if len(head) == min(len(paragraphs), _TITLE_COPIES_WITHIN) or not head:
+        return paragraphs
+    cleaned.fire("repeated_title")
+    return head + paragraphs[_TITLE_COPIES_WITHIN:]
 
 
 def _join_label_values(lines: list[str]) -> list[str]:

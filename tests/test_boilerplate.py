@@ -437,6 +437,17 @@ def test_title_copy_and_headline_move_out_of_the_body():
     assert result.rules_fired == ["headline", "repeated_title"]
 
 
+def test_copies_of_the_title_over_a_gallerys_pictures_go():
+    caption = "东方网记者在唐古拉山口。"
+    result = clean(Extracted(format="text", lines=[
+        "青藏高原有知音 天路东方网友多(组图)", "2006年06月19日11:01 东方网", "青藏高原有知音天路东方网友多(组图)",
+        caption, "青藏高原有知音天路东方网友多(组图)", BODY]))
+    assert result.paragraphs == [caption, BODY]
+    # A text that is nothing but its title keeps it.
+    result = clean(Extracted(format="text", lines=["巡察整改情况", "巡察整改情况"], meta={"page_title": "巡察整改情况"}))
+    assert result.paragraphs == ["巡察整改情况"]
+
+
 def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
     result = clean(Extracted(format="text", lines=[
         "互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY,
