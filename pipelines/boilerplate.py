@@ -535,6 +535,16 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
         "same form further down, or below running text, stays.",
     ),
     StructuralRule(
+        "pictures_caption",
+        "In a text dump whose title announces pictures (`…(组图)`, `…(图)`), the lines between the title's "
+        "metadata and the first running text: the pictures' captions (`中国国际广播电台的记者阵容`).",
+    ),
+    StructuralRule(
+        "orphan_table_caption",
+        "The last line of a text dump when it is the caption of a table the dump lost "
+        "(`…各巡察组进驻情况一览表`); an attachment's line (`附件：…一览表`) or a sentence stays.",
+    ),
+    StructuralRule(
         "page_footer",
         "The lines after a line that closes the article (a rule with `ends_article`, such as "
         "【打印】【关闭】 or 上一篇) that no running text follows: related-article titles, site "

@@ -197,6 +197,10 @@ def _looks_like_title(line: str, above_meta: bool = False) -> bool:
             and not _NAVIGATION.fullmatch(line) and not metalines.DATE.match(line))
 
 
+# A title that announces pictures (``…之记者篇(组图)``): the short lines between its head and its text are their captions.
+_PICTURED = re.compile(r"[（(](?:组图|图|多图|附图|图文)[）)]\s*$")
+# The caption of a table the dump lost, left as the last line (``…各巡察组进驻情况一览表``).
+_ORPHAN_TABLE_CAPTION = re.compile(r"(?!附件|附表)[^。！？；!?;，,:：]{4,60}(?:一览表|统计表|情况表|明细表|汇总表)")
 _DOUBLED_TITLE_WITHIN = 12
 # A paper's abstract, and the keywords line under it (text of the paper, not a page's 关键词 furniture).
 _ABSTRACT = re.compile(r"[\[【]?\s*摘\s*要\s*[\]】]?\s*[:：]?")
@@ -362,6 +366,8 @@ def _split_header(paragraphs: list[str], meta_line_at: int | None, cleaned: Clea
             cleaned.fire("dump_head_meta", {"subtitle": paragraphs[i].lstrip("-— ")})  # ——走近县委书记(上)
         elif found:
             cleaned.fire("dump_head_meta", found)
+        elif i < head_end and _PICTURED.search(cleaned.title_line):
+            cleaned.fire("pictures_caption")  # 钓鱼台酒店“蹲点”回顾之记者篇(组图): 中国国际广播电台的记者阵容
         else:
             kept.append(paragraphs[i])
     return kept
@@ -402,6 +408,9 @@ def clean(extracted: Extracted) -> Cleaned:
         footer, closed, running = [], False, running or is_running
     if footer:
         cleaned.fire("page_footer")
+    if is_text and len(paragraphs) > 1 and _ORPHAN_TABLE_CAPTION.fullmatch(paragraphs[-1]) and running:
+        paragraphs.pop()
+        cleaned.fire("orphan_table_caption")
     known_title = extracted.meta.get("fm_title") or extracted.meta.get("page_title")
     if is_text and not known_title:
         paragraphs = _split_header(paragraphs, meta_line_at, cleaned)

@@ -386,6 +386,19 @@ STRUCTURAL_CASES = [
         "谈谈晚报常青花园社区周报近日创刊",
     ),
     (
+        "pictures_caption",
+        ["钓鱼台酒店“蹲点”回顾之记者篇(组图)", "http://www.sina.com.cn 2004年02月28日20:09 人民网", "人民网记者 管克江",
+         "中国国际广播电台的记者阵容", BODY],
+        [BODY],
+        "钓鱼台酒店“蹲点”回顾之记者篇(组图)",
+    ),
+    (
+        "orphan_table_caption",
+        ["顺德区启动村级党组织巡察", BODY, "十三届顺德区委2019年第一轮村级党组织巡察各巡察组进驻情况一览表"],
+        [BODY],
+        "顺德区启动村级党组织巡察",
+    ),
+    (
         "page_footer",
         [BODY, NOTICE_CONTACT, "[打印本页] [关闭窗口]", "县委巡察办召开巡察工作例会 2024-03-08", "地址：松坪县府前街1号 电话：0578-8120001"],
         [BODY, NOTICE_CONTACT],
@@ -435,6 +448,12 @@ def test_title_copy_and_headline_move_out_of_the_body():
     assert result.paragraphs == ["问：请介绍背景。"]
     assert result.meta["headline"] == "加强巡视整改 推动高质量发展"
     assert result.rules_fired == ["headline", "repeated_title"]
+
+
+def test_a_heading_under_an_unpictured_title_and_an_attachments_table_stay():
+    lines = ["外国记者爱吃中餐 新闻中心趣事多多", "2001年10月22日 11:31 南方都市报", "外国记者爱吃中餐", BODY, "附件:各巡察组进驻情况一览表"]
+    result = clean(Extracted(format="text", lines=lines))
+    assert result.paragraphs == ["外国记者爱吃中餐", BODY, "附件:各巡察组进驻情况一览表"]
 
 
 def test_copies_of_the_title_over_a_gallerys_pictures_go():
