@@ -135,6 +135,9 @@ def _trim(line: str, start: int, end: int) -> tuple[int, int]:
     return (start + words[0][0], start + words[-1][1]) if words else (start, start)
 
 
+# The page's category between its date and its tools (时间:2022-08-26 百科知识 版权反馈); a word
+# after a date with no tool after it (时间：2024年3月11日 全天) is a notice's text, not a page's date.
+_CATEGORY_THEN_TOOLS = re.compile(rf"[{HAN}]{{2,6}}(?:\s+(?:{'|'.join(w for w in TOOL_WORDS if len(w) > 1)}))+")
 _WRITER_AFTER_DATE = re.compile(rf"[{HAN}]{{2,3}}")
 
 
@@ -176,6 +179,7 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine, labelled: bool
 
 def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine, label: str = "") -> bool:
     """Read a label's value; a date after a source or name (来源：… 2021-10-23 09:05) is the date."""
+    untrimmed_end = end
     start, end = _trim(line, start, end)
     value = line[start:end]
     if name is None:
@@ -186,7 +190,8 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
         # The date, then perhaps an unlabelled byline (日期：2023-09-15 记者 王生霞).
         if not (date := DATE.match(value)):
             return False
-        if date.end() < len(value) and not _read_piece(line, start + date.end(), end, found):
+        if (date.end() < len(value) and not _read_piece(line, start + date.end(), end, found)
+                and not _CATEGORY_THEN_TOOLS.fullmatch(line[start + date.end() : untrimmed_end].strip())):
             return False
         found.add(name, (start, start + date.end()))
         return True

@@ -45,6 +45,7 @@ META_LINES = [
     ("www.folksfolks.com 2012-03-12 16:59  田兴春 来源:人民网 我来说两句",
      {"published": "2012-03-12 16:59", "byline": "田兴春", "source": "人民网"}),
     ("时间:2019年06月17日 点击次数:28596", {"published": "2019年06月17日"}),
+    ("时间:2022-08-26 百科知识 版权反馈", {"published": "2022-08-26"}),
 ]
 
 NOT_META_LINES = [
@@ -58,8 +59,8 @@ NOT_META_LINES = [
     "（一）关于落实主体责任不到位的问题",
     "来源：关于加强巡察整改工作的意见。全文如下",
     "云溪日报 2023年5月6日",
-    # A category word after the date is no writer: the line is not read at all.
-    "时间:2022-08-26 百科知识 版权反馈",
+    # A word after a notice's date, with no page tool after it, is the notice's text.
+    "时间：2024年3月11日 全天",
 ]
 
 
