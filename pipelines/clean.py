@@ -119,8 +119,9 @@ def _apply_dom_rules(tree: etree._Element, extracted: Extracted, cleaned: Cleane
 
 
 def unglossed(text: str) -> str:
-    """``text`` without pinyin glosses (rule ``pinyin_gloss``)."""
-    return _PINYIN_GLOSS.sub("", text)
+    """``text`` without pinyin glosses (rule ``pinyin_gloss``); a gloss whose character was
+    lost leaves U+FFFD in its place, so no value is read as whole without it."""
+    return _PINYIN_GLOSS.sub(lambda m: metalines.LOST if m[0].startswith("?") else "", text)
 
 
 def _as_printed(paragraph: str, twin: str) -> str:

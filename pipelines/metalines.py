@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 HAN_CHAR = re.compile(f"[{HAN}]")
+# A character a copy lost (U+FFFD): a value holding one is not read.
+LOST = "\ufffd"
 
 # label → field; longer labels first where one ends another (信息来源 before 来源).
 LABELS: dict[str, str | None] = {
@@ -207,6 +209,8 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
         value = line[start:end]
     if not value or re.fullmatch(rf"[{HAN}]{{2,6}}\s*[:：]", value):
         return True  # no value; what follows is the next label (文章来源: 文章作者:)
+    if LOST in value:
+        return True  # a character the copy lost (光明日�): the value is not read, the line stays metadata
     if len(value) > 40 or re.search(r"[。！？；?!;]", value) or (name == "source" and len(value) < 2):
         return False
     found.add(name, (start, end))

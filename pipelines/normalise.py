@@ -25,6 +25,7 @@ from sites import load_profiles
 
 from . import RawDocument, StageError, document_id, metalines, now_utc
 from .boilerplate import LINE_RULES
+from .classify import fold_simplified
 from .clean import Cleaned, normalise_space
 from .extract import Extracted
 
@@ -229,7 +230,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
     declared_source = _strip_label(meta.get("declared_source")) or source_of(meta.get("page_source"))
     # 本报讯, 本刊记者…: the outlet the page belongs to.
     byline_source, page_outlet = (
-        (declared_source or publisher) if outlet in metalines.SELF_OUTLETS else outlet
+        (declared_source or publisher) if outlet and fold_simplified(outlet) in metalines.SELF_OUTLETS else outlet
         for outlet in (meta.get("byline_source"), meta.get("page_outlet"))
     )
     editor, editor_code = split_editor(meta.get("editor") or meta.get("page_editor"))

@@ -316,6 +316,7 @@ def test_rules_read_a_gateway_copy_without_its_pinyin_glosses():
     # A gloss whose bracket or character became `?` goes too.
     result = clean_lines(["發(fā)稿時(shí)間:2020-06-05 13:46:38 來(lái)源:光明日?qǐng)?bào)", BODY])
     assert (result.paragraphs, result.meta["page_date"]) == ([BODY], "2020-06-05 13:46:38")
+    assert "declared_source" not in result.meta  # 光明日 and a lost character: not read at all
     # Pinyin that is not a gloss of the character before it stays text, and stays unread.
     keep = "省卫生健康委（wèi）召开会议。"
     assert clean_lines([keep]).paragraphs == [keep]

@@ -120,3 +120,9 @@ def test_a_dump_dated_day_first_or_on_its_title_line_gets_its_date_and_outlet():
 def test_names_run_together_with_roles_are_names_apart():
     doc = dump("四届市委第六轮巡察工作正式启动\n本报讯(记者马开良见习记者韩筱蓓)9月27日,四届市委第六轮巡察工作正式启动。\n")
     assert doc["author"] == "马开良、韩筱蓓"
+
+
+def test_a_traditional_copys_own_paper_is_no_source():
+    doc = dump("【本報綜合報道】十九屆中央第四輪巡視已陸續展開,將對卅七個中央和國家機關部門開展常規巡視。\n")
+    assert doc["source"] is None
+    assert doc["body_text"].startswith("十九屆中央第四輪巡視")
