@@ -205,9 +205,11 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "today_line",
-        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`, an e-paper's "
-        "`2018年1月25日 星期` whose weekday the dump lost): never read as the page's date.",
-        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}|\d{4}年\d{1,2}月\d{1,2}日\s*(?:星期[一二三四五六日天]?|周[一二三四五六日天])"),
+        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`, "
+        "`2018年1月25日 星期` whose weekday the dump lost): never the page's date — except on an e-paper's "
+        "page (one that prints its page label, rule `paper_page`), where a bare dated line is the issue's day.",
+        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}"
+            r"|(?P<issue_date>\d{4}年\d{1,2}月\d{1,2}日)\s*(?:星期[一二三四五六日天]?|周[一二三四五六日天])"),
         max_length=40,
     ),
     LineRule(

@@ -224,6 +224,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
     published_at = _published_at(
         meta.get("page_published"), meta.get("fm_date"), meta.get("page_date"), *meta.get("page_dates", ()),
         raw.hints.get("published_at"), url_date(raw.url) or url_date(meta.get("page_url")),
+        meta.get("issue_date") if "paper_page" in cleaned.rules_fired else None,
     )
     categories = _categories(extracted, cleaned, raw)
     publisher, site, fm_author = _publisher_and_site(extracted, cleaned, raw, categories)

@@ -159,7 +159,7 @@ TEXT_CASES = [
     ("trailing_names", [BODY + " 马要党 张正余"], [BODY], {"byline_author": "马要党 张正余"}),
     ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
     ("anonymous_byline", ["新华社记者", "人民日報記者 新華社記者", BODY], [BODY], {}),
-    ("today_line", ["2018年1月25日 星期", BODY], [BODY], {}),
+    ("today_line", ["2018年1月25日 星期", BODY], [BODY], {"issue_date": "2018年1月25日"}),
     ("author_profile", ["作者简介:李红勃,法学博士,中国政法大学法治政府研究院教授。", BODY], [BODY], {"declared_author": "李红勃"}),
     ("author_profile", ["[作者简介]陈燕(1977- ),女,湖南宁乡人,中共中央党校中共党史专业博士生。", BODY], [BODY], {"declared_author": "陈燕"}),
     ("journal_source", ["文章来源:《现代法学》2019年第05期,注释已略。", BODY], [BODY], {"declared_source": "现代法学"}),

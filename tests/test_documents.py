@@ -126,3 +126,11 @@ def test_a_traditional_copys_own_paper_is_no_source():
     doc = dump("【本報綜合報道】十九屆中央第四輪巡視已陸續展開,將對卅七個中央和國家機關部門開展常規巡視。\n")
     assert doc["source"] is None
     assert doc["body_text"].startswith("十九屆中央第四輪巡視")
+
+
+def test_an_e_papers_dated_line_is_its_issue_a_portals_is_today():
+    body = "本报讯 记者姜明助报道:连日来,嘉鱼县组织县直、乡镇两级巡查组开展交叉巡查。"
+    doc = dump(f"2018年1月25日 星期\n嘉鱼开展交叉巡查\n{body}\n第02版:综合新闻 上一版3  4下一版\n")
+    assert (doc["title"], doc["published_at"], doc["author"]) == ("嘉鱼开展交叉巡查", "2018-01-25", "姜明助")
+    doc = dump(f"2024年3月15日 星期五\n嘉鱼开展交叉巡查\n{body}\n")
+    assert doc["published_at"] is None
