@@ -131,6 +131,18 @@ def test_a_report_without_a_date_is_never_said_to_be_missing():
     assert finding({**inspection, "reports": 0}, date(2024, 1, 1))["kind"] == "overdue"
 
 
+def test_a_feedback_month_without_its_day_is_not_said_to_have_no_rule():
+    from datetime import date
+
+    from archive.plugin.ledger import finding
+
+    inspection = {"feedback_date": "2021-01", "due_date": None, "first_report_at": None, "reports": 0, "deadline_days": 60}
+    assert finding(inspection, date(2024, 1, 1)) == {"kind": "unknown", "text": (
+        "no report found in the archive; feedback 2021-01 (its day not stated), so the deadline (60 days after feedback) is not known")}
+    assert finding({**inspection, "deadline_days": None}, date(2024, 1, 1))["text"] == (
+        "no report found in the archive; no deadline rule is known for this level")
+
+
 def test_overdue_lists_exactly_the_units_with_no_report(ledger):
     base, _ = ledger
     rows = get_json(f"{base}/archive/overdue_reports.json?_shape=array")

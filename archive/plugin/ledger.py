@@ -81,6 +81,9 @@ def finding(inspection: dict, today: date) -> dict:
         return {"kind": "overdue", "text": f"no report found in the archive: due {due} ({rule}), {overdue} days ago"}
     if due:
         return {"kind": "not_due", "text": f"no report found in the archive yet; due {due} ({rule})"}
+    if rule:  # a rule, but a feedback date without its day (2021-01): no deadline to count
+        return {"kind": "unknown", "text": f"no report found in the archive; feedback {feedback} (its day not stated), "
+                                           f"so the deadline ({rule}) is not known"}
     return {"kind": "unknown", "text": "no report found in the archive; no deadline rule is known for this level"}
 
 
