@@ -79,6 +79,15 @@ def store_attachment(
     return row_id
 
 
+def holds_reading(conn, page_url: str | None, url: str, body: bytes) -> bool:
+    """Whether the archive holds a reading of exactly these bytes of the file at ``url`` of the
+    page at ``page_url`` (a re-fetch on a re-crawl): then there is nothing to read again."""
+    return conn.execute(
+        "select 1 from attachments where id = ? and sha256 = ? and failure_kind is null",
+        [attachment_id(page_url or "", url), hashlib.sha256(body).hexdigest()],
+    ).fetchone() is not None
+
+
 def page_stored(db: Database, result: ProcessResult) -> None:
     """After a page is stored: its attachment links recorded, files already archived without
     their page adopted, its disclosure read again with their tables."""

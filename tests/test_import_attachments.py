@@ -166,3 +166,29 @@ def test_a_later_failure_of_the_same_file_never_replaces_its_reading(tmp_path):
         dict(before)]
     assert [(row["url"], row["kind"]) for row in query(db, "select url, kind from failures")] == [(before["url"], "not_a_file")]
     assert (disclosure_of(db)["problems_itemised"], disclosure_of(db)["problems_origin"]) == (42, "attachment")
+
+
+@pytest.mark.slow
+def test_a_file_fetched_again_with_the_same_bytes_is_not_read_again(tmp_path, monkeypatch):
+    from archive import db as archive_db
+    from pipelines import RawDocument
+
+    page_url, file_url = "https://jw.example.gov.cn/art/2023/9/5/art_1.html", "https://jw.example.gov.cn/files/yilanbiao.xlsx"
+    body = (FIXTURES / "yilanbiao.xlsx").read_bytes()
+    fetched = RawDocument(url=file_url, body=body, content_type=XLSX, hints={"page_url": page_url, "name": "一览表"})
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        assert archive.ingest_attachment(fetched, attachment=archive.read_attachment(fetched)) == ("attachment", None)
+        first = [dict(row) for row in query(db, "select * from attachments")]
+
+        def read_again(raw):
+            raise AssertionError(f"{raw.url} read again")
+
+        monkeypatch.setattr(archive_db, "_read_attachment", read_again)
+        # A re-crawl (the crawl's thread, then the writer), and the cluster's writer (no reading handed over).
+        assert archive.ingest_attachment(fetched, attachment=archive.read_attachment(fetched)) == ("unchanged", None)
+        assert archive.ingest_attachment(fetched) == ("unchanged", None)
+        assert [dict(row) for row in query(db, "select * from attachments")] == first
+        changed = RawDocument(url=file_url, body=body + b"\0", content_type=XLSX, hints=fetched.hints)
+        with pytest.raises(AssertionError, match="read again"):
+            archive.read_attachment(changed)
