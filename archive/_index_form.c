@@ -9,6 +9,7 @@
  * fold table, uint32 per code point below U+30000), one space between every two.
  * Above the table: plane-14 tags and selectors become spaces, anything else stays.
  * index_form_utf8(utf8, table) -> bytes: the same from UTF-8 to UTF-8 (what SQL calls).
+ * comparable(text, table) -> str: folded, the ignored characters (folded to spaces) left out.
  * pair_form_utf8(utf8, table, ranks, count) -> bytes: the text's distinct pairs of
  * neighbouring characters (folded; ignored characters skipped) whose two characters are both
  * paired (numbered in ``ranks``), each pair a token, spaces between: what the auxiliary pair
@@ -65,6 +66,44 @@ static PyObject *index_form(PyObject *self, PyObject *args) {
         if (i)
             PyUnicode_WRITE(out_kind, out, 2 * i - 1, ' ');
         PyUnicode_WRITE(out_kind, out, 2 * i, fold(map, PyUnicode_READ(kind, data, i)));
+    }
+done:
+    PyBuffer_Release(&table);
+    return result;
+}
+
+/* comparable(text, table) -> str: each character mapped through ``table``, the characters
+ * that fold to a space (ignored by a search) left out: what a search compares (the oracle,
+ * and the check of a few candidates' texts). */
+static PyObject *comparable(PyObject *self, PyObject *args) {
+    PyObject *text, *result = NULL;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &table))
+        return NULL;
+    const uint32_t *map = fold_table(&table);
+    if (map == NULL)
+        goto done;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), kept = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 widest = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 folded = fold(map, PyUnicode_READ(kind, data, i));
+        if (folded == ' ')
+            continue;
+        kept++;
+        if (folded > widest)
+            widest = folded;
+    }
+    result = PyUnicode_New(kept, widest);
+    if (result == NULL)
+        goto done;
+    int out_kind = PyUnicode_KIND(result);
+    void *out = PyUnicode_DATA(result);
+    for (Py_ssize_t i = 0, at = 0; i < length; i++) {
+        Py_UCS4 folded = fold(map, PyUnicode_READ(kind, data, i));
+        if (folded != ' ')
+            PyUnicode_WRITE(out_kind, out, at++, folded);
     }
 done:
     PyBuffer_Release(&table);
@@ -191,6 +230,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
+    {"comparable", comparable, METH_VARARGS, "comparable(text, table) -> the text folded through table, ignored characters left out"},
     {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
     {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, table, ranks, count) -> distinct paired pairs, as UTF-8"},
     {NULL, NULL, 0, NULL},

@@ -433,3 +433,10 @@ def test_a_pair_index_of_other_characters_is_not_read_and_is_built_again(tmp_pat
     assert search_index.create(conn) == ["documents"]
     assert make_plan(conn, "documents", search_index.parse("整改")).fts == pairs.fts
     conn.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_compiled_comparable_is_the_folded_text_without_ignored_characters(text):
+    assert search_index._compiled_comparable is not None  # README command 1 compiles it
+    assert search_index.comparable(text) == search_index.fold(text).replace(" ", "")
