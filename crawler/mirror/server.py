@@ -17,9 +17,12 @@ served only by a mirror started with ``faults`` (see ``faults.py``).
 from __future__ import annotations
 
 import http.cookies
+import io
 import ipaddress
 import mimetypes
 import secrets
+import socket
+import struct
 import threading
 import time
 from contextlib import contextmanager
@@ -105,9 +108,10 @@ class Mirror:
     ``faults``: also serve the fault site (hosts marked ``faults_only``), whose
     fault paths fail as :mod:`crawler.mirror.faults` describes; loopback only.
     ``delay``: seconds every answer takes, like a distant server (a latency-bound crawl).
-    ``visits``: (host, path, start, end) of every answer, in ``time.monotonic()`` seconds, and
-    ``max_in_flight``: the most requests each host was answering at once — what a
-    politeness limit promises the site.
+    ``visits``: (host, path, start, end) of every answer, in ``time.monotonic()`` seconds —
+    start: when its request line was read (the request's arrival, what a site's log
+    records), end: when the answer was written — and ``max_in_flight``: the most requests
+    each host was answering at once — what a politeness limit promises the site.
     """
 
     def __init__(
@@ -192,12 +196,12 @@ class Mirror:
     # -- answering one request -------------------------------------------------
 
     @contextmanager
-    def visit(self, real_host: str, raw_path: str):
-        """Counts the answer in flight on ``real_host`` while it is being made."""
+    def visit(self, real_host: str, raw_path: str, arrived: float):
+        """Counts the answer in flight on ``real_host`` while it is being made
+        (``arrived``: when its request line was read)."""
         with self._visits_lock:
             in_flight = self._in_flight[real_host] = self._in_flight.get(real_host, 0) + 1
             self.max_in_flight[real_host] = max(in_flight, self.max_in_flight.get(real_host, 0))
-        started = time.monotonic()
         try:
             if self.delay:
                 time.sleep(self.delay)
@@ -205,7 +209,7 @@ class Mirror:
         finally:
             with self._visits_lock:
                 self._in_flight[real_host] -= 1
-                self.visits.append((real_host, raw_path, started, time.monotonic()))
+                self.visits.append((real_host, raw_path, arrived, time.monotonic()))
 
     def respond(
         self, real_host: str, raw_path: str, cookie_header: str | None, request_headers=None, form: str = ""
@@ -264,9 +268,46 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+# Linux stamps every packet it receives when asked (CLOCK_REALTIME, nanoseconds).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+class _ArrivalStampedReader(io.RawIOBase):
+    """A connection's bytes, and when the kernel received the latest of them: a
+    request's arrival at the host as a capture on its network would see it, free of
+    the mirror's own delay in reading it (a busy process, Python's threads)."""
+
+    def __init__(self, connection: socket.socket):
+        self.connection = connection
+        connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.received_at = time.monotonic()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size, ancillary, _, _ = self.connection.recvmsg_into([buffer], socket.CMSG_SPACE(16))
+        self.received_at = time.monotonic()
+        for level, kind, data in ancillary:
+            if (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS):
+                seconds, nanoseconds = struct.unpack("qq", data[:16])
+                self.received_at += seconds + nanoseconds / 1e9 - time.time()
+        return size
+
+
 def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "mirror"
+
+        def setup(self) -> None:
+            super().setup()
+            self._reader = _ArrivalStampedReader(self.connection)
+            self.rfile = io.BufferedReader(self._reader)
+
+        def parse_request(self) -> bool:
+            # Called as soon as the request line is read: it arrived with the latest bytes.
+            self.arrived = self._reader.received_at
+            return super().parse_request()
 
         def do_GET(self) -> None:
             self._answer(send_body=True)
@@ -280,7 +321,7 @@ def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]
             self._answer(send_body=True, form=self.rfile.read(length).decode("latin-1") if length else "")
 
         def _answer(self, send_body: bool, form: str = "") -> None:
-            with mirror.visit(real_host, self.path):
+            with mirror.visit(real_host, self.path, self.arrived):
                 fault = mirror.fault_reply(real_host, self.path, self, send_body)
                 if fault is not None:
                     fault.run()
