@@ -39,7 +39,7 @@ from crawler.mirror.blockpages import (
     challenge_cookie_value,
     challenge_page,
 )
-from crawler.mirror.faults import FAULTS, FaultReply, Faults
+from crawler.mirror.faults import FAULTS, FaultReply, Faults, Outage, status
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 HOSTS_FILE = "hosts.yaml"
@@ -108,6 +108,7 @@ class Mirror:
     ``faults``: also serve the fault site (hosts marked ``faults_only``), whose
     fault paths fail as :mod:`crawler.mirror.faults` describes; loopback only.
     ``delay``: seconds every answer takes, like a distant server (a latency-bound crawl).
+    ``outage``: a host answering 500 for a while (:class:`crawler.mirror.faults.Outage`).
     ``visits``: (host, path, start, end) of every answer, in ``time.monotonic()`` seconds —
     start: when its request line was read (the request's arrival, what a site's log
     records), end: when the answer was written — and ``max_in_flight``: the most requests
@@ -124,11 +125,13 @@ class Mirror:
         port_base: int | None = None,
         faults: Faults | None = None,
         delay: float = 0.0,
+        outage: Outage | None = None,
     ) -> None:
         if faults is not None and not _is_loopback(host):
             raise ValueError(f"the fault mirror serves loopback addresses only, not {host}")
         self.tree = SiteTree(sites_dir)
         self.faults = faults
+        self.outage = outage
         self.bind_host = host
         self.challenge = challenge
         self.captcha_paths = set(captcha_paths)
@@ -242,9 +245,13 @@ class Mirror:
         return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
 
     def fault_reply(self, real_host: str, raw_path: str, handler: BaseHTTPRequestHandler, send_body: bool) -> FaultReply | None:
-        """The fault ``raw_path`` answers with on the fault site, ready to run, or None."""
+        """The fault ``raw_path`` answers with (on the fault site, or on a host in its outage),
+        ready to run, or None."""
         path, _, query = raw_path.partition("?")
         path = unquote(path)
+        if self.outage is not None and self.outage.refuses(real_host, raw_path):
+            self.request_log.append((real_host, raw_path))
+            return FaultReply(status(self.outage.status), handler, self.faults or Faults(), path, query, None, send_body)
         if self.faults is None or not self.tree.hosts[real_host].get("faults_only") or path not in FAULTS:
             return None
         self.request_log.append((real_host, raw_path))
