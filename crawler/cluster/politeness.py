@@ -14,7 +14,8 @@ sends it — in one atomic step that holds only when
 
 * fewer than the host's concurrency limit of permits are out,
 * the host's delay has passed since the last permit was given (any worker's), and
-* the last request granted has been answered (its answer began, or it failed).
+* with a delay, the last request granted on the host has been answered (its answer
+  began, or it failed).
 
 The third condition is what makes the delay hold *at the site*.  A granted request
 still has to leave its worker, and a busy worker (two cores, other processes) can
