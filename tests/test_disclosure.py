@@ -600,10 +600,24 @@ def test_phase_completed_is_its_own_class_and_never_counted_completed():
     ("省委巡视组反馈的6个方面18个突出问题，已完成整改15个。", 18),
     ("将反馈意见细化成39个具体问题，逐项明确责任。", 39),
     ("制定整改方案，对应34个具体问题清单，目前已全部完成整改。", 34),
+    # 4个大方面 groups the problems: it is never their count
+    ("区委巡察组共反馈问题4个大方面26个大项的问题，梳理分解整改任务106个。", 26),
+    ("反馈问题共12个，已全部完成整改。", 12),
 ])
 def test_stated_totals_in_other_wordings(sentence, total):
     disclosure = parse_disclosure("", OPENING + "现将整改进展情况予以公布。\n" + sentence, "2024-09-01")["disclosure"]
     assert disclosure["problems_stated"] == total
+
+
+def test_status_counts_in_more_wordings_and_never_of_the_tasks():
+    # 已经整改到位 is completed; counts above the stated total are the tasks' (整改任务106个).
+    body = OPENING + "现将整改进展情况予以公布。\n其中的13个问题已经整改到位，还有3个问题正在整改之中。"
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["problems_completed"], disclosure["problems_in_progress"]) == (13, 3)
+    body = (OPENING + "现将整改进展情况予以公布。\n区委巡察组共反馈问题26个，"
+            "党委将巡察组反馈问题梳理分解整改任务106个，已完成整改98个。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["problems_stated"], disclosure["problems_completed"], disclosure["status_source"]) == (26, None, None)
 
 
 @pytest.mark.parametrize("opening, published_at, feedback", [
@@ -627,6 +641,9 @@ def test_feedback_dates_without_their_year_take_it_from_the_inspection_or_public
     # The inspected field is no unit: the title's issuer is.
     ("中共丹阳市外包服务中心党委关于巡察整改情况的通报",
      "根据市委统一部署，市委第一巡察组对全市民生领域外包服务开展了专项巡察。", "丹阳市外包服务中心", "部门"),
+    # A column label before the title (【通报】) is not part of the issuer's name.
+    ("【通报】中共许昌市教育局党组关于巡察整改情况的通报",
+     "市委第三巡察组对市教育局党组开展了常规巡察。", "许昌市教育局", "部门"),
     # 委员会 after a place or a body is its party committee.
     ("中国共产党建德市大同镇委员会关于巡察整改情况的通报",
      "根据市委统一部署，市委第二巡察组对大同镇委员会进行了巡察。", "建德市大同镇", "乡镇"),
