@@ -275,6 +275,14 @@ def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redi
     undelayed = HostLimiter(redis.client(), "test", HostLimits(concurrency=2, delay=0, permit_seconds=10))
     assert undelayed.try_acquire("example.edu", "a")[0] and undelayed.try_acquire("example.edu", "b")[0]
 
+    # With AutoThrottle the host's delay follows the latency as Scrapy's does: from the start
+    # delay (1 s) halfway to the latency (0.4 s / target 1), for every worker.
+    throttled = HostLimiter(redis.client(), "test", HostLimits(concurrency=1, delay=0.1, permit_seconds=10, autothrottle=True,
+                                                                start_delay=1.0, max_delay=5.0))
+    assert throttled.try_acquire("example.info", "a")[0]
+    throttled.release("example.info", "a", latency=0.4, status="200")
+    assert float(redis.client().hget("test:host:example.info", "delay")) == pytest.approx(0.7)
+
     # A permit its worker never gave back (killed mid-download) expires, and the host's
     # wait for its answer with it.
     dying = HostLimiter(redis.client(), "test", HostLimits(concurrency=1, delay=0.5, permit_seconds=2))
@@ -362,7 +370,7 @@ def test_three_workers_share_a_crawl_politely_and_archive_what_one_machine_does(
     assert [key.decode() for key in redis.client().keys("*")] == [f"zhenggai:ended:{crawl_id}"]  # the crawl's keys are gone
 
 
-def test_without_a_delay_the_crawls_concurrency_holds_at_the_site_beside_an_impolite_worker(redis, processes, tmp_path):
+def test_without_a_delay_the_crawls_concurrency_holds_at_the_site_for_an_impolite_worker(redis, processes, tmp_path):
     """With no delay the host's concurrency is the politeness left: the impolite worker
     (6 per host, alone: a polite one beside it would take half its requests) never has
     more than the crawl's 2 at the site."""

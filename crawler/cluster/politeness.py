@@ -263,7 +263,8 @@ class PermittedDownloadHandlers:
         latency, status = None, ""
         try:
             response = await self.handlers.download_request_async(request)
-            latency, status = time.monotonic() - sent, str(response.status)
+            # Scrapy's (to the headers), as AutoThrottle takes it; a handler without it: to the end.
+            latency, status = request.meta.get("download_latency", time.monotonic() - sent), str(response.status)
             return response
         finally:
             del request.meta[PERMIT_KEY]
