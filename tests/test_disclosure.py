@@ -489,6 +489,19 @@ def test_a_stated_summary_total_stands_for_the_items_details():
         (15_600_000.0, True), (5_600_000.0, False)]
 
 
+def test_a_figure_after_qizhong_is_part_of_the_one_before_not_added_to_it():
+    body = ("现将巡察整改情况予以公布。\n"
+            "累计退缴违规资金3.6万元，其中个人退缴1.2万元，另清退违规发放的补贴2万元。\n"
+            "给予党纪政务处分15人。其中，给予党纪处分3人；问责干部4人，其中组织处理2人。")
+    parsed = parse_disclosure("关于巡察整改情况的通报", body)
+    assert subset(parsed["disclosure"], {"money_recovered_yuan", "people_disciplined", "people_organisational",
+                                         "people_accountable"}) == {
+        "money_recovered_yuan": 56_000.0, "people_disciplined": 15, "people_organisational": 2, "people_accountable": 4}
+    assert [(o["phrase"], o["counted"]) for o in parsed["outcomes"] if o["kind"] in ("money_recovered_yuan", "people_disciplined")] == [
+        ("退缴违规资金3.6万元", True), ("退缴1.2万元", False), ("清退违规发放的补贴2万元", True),
+        ("党纪政务处分15人", True), ("党纪处分3人", False)]
+
+
 def test_people_cases_clues_and_rules():
     body = ("现将巡察整改情况予以公布。\n"
             "对巡察移交的问题线索8件，其中立案4件，给予党纪处分3人、政务处分2人，组织处理3人，问责2人；"
