@@ -48,6 +48,8 @@ class ClusterAntiBotMiddleware(AntiBotMiddleware):
                 lock_seconds = max(1, int(self.solve_timeout * 2))
                 if client.set(f"{key}:solving", scheduler.worker, nx=True, ex=lock_seconds) or loop.time() > deadline:
                     return None
+                if scheduler.cluster_lost:  # the worker is stopping: no one will share cookies now
+                    return None
                 await asyncio.sleep(_WAIT_POLL_SECONDS)
         except redis.RedisError:
             return None  # solve it here; the worker's heartbeat deals with Redis

@@ -60,6 +60,9 @@ logger = logging.getLogger(__name__)
 PERMIT_KEY = "cluster_permit"
 # While a host is at its concurrency limit (or waits for an answer), ask again this often.
 FULL_POLL_SECONDS = 0.05
+# A wait for the host's next grant (its delay, up to AUTOTHROTTLE_MAX_DELAY) is slept in
+# steps this long, between which a stopping worker gives up.
+GIVE_UP_CHECK_SECONDS = 1.0
 
 # The host's last grant answered (KEYS[2]: host state; ARGV[1]: its member; the delay
 # floor in ARGV[3]): the next grant is due a delay from now.
@@ -202,7 +205,8 @@ class HostLimiter:
             granted, value = self.try_acquire(host, member)
             if granted:
                 return value
-            await asyncio.sleep(FULL_POLL_SECONDS if value < 0 else value)
+            # At most a second at a time, so a worker that lost Redis stops waiting soon.
+            await asyncio.sleep(FULL_POLL_SECONDS if value < 0 else min(value, GIVE_UP_CHECK_SECONDS))
 
     def answered(self, host: str, member: str) -> None:
         """The answer to ``member``'s request began: it has arrived, the next may follow a delay from now."""
