@@ -95,14 +95,22 @@ class ProcessResult:
 RETURN_FREED_FROM = 1024 * 1024
 
 
-def _malloc_trim():
+def _glibc(function: str):
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or None), function)
     except (OSError, AttributeError):  # not glibc
         return None
 
 
-_trim = _malloc_trim()
+_trim = _glibc("malloc_trim")
+# glibc serves a block over 128 KiB from a mapping of its own, handed back when freed; but once
+# such a block is freed it raises that threshold to the block's size (up to 32 MiB), and a large
+# page's copies of its text (7-15 MB each, a dozen from the extract stage to the store) then
+# came from the heap and stayed there, freed but held: 20 MB more at the peak of a 10 MB page.
+# A fixed threshold (``mallopt(M_MMAP_THRESHOLD, …)``) turns that adjustment off.
+_M_MMAP_THRESHOLD = -3
+if (_mallopt := _glibc("mallopt")) is not None:
+    _mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
 def return_freed_memory() -> None:

@@ -47,7 +47,7 @@ def fold(text: str) -> str:
 def signature(text: str) -> np.ndarray:
     folded = fold(text)
     if _compiled_shingle_hashes is not None:
-        hashes = np.frombuffer(_compiled_shingle_hashes(folded, SHINGLE), dtype="<u4").astype(np.uint32)
+        hashes = np.frombuffer(_compiled_shingle_hashes(folded, SHINGLE), dtype="<u4").astype(np.uint32, copy=False)
     else:
         hashes = _shingle_hashes(folded)
     # What MinHash(scheme=SCHEME).update_batch(hashes) computes, without its

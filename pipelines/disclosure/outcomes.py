@@ -84,11 +84,12 @@ def outcomes(lines: list[str], owned: list[bool]) -> tuple[dict, list[dict]]:
     for line, in_problem in zip(lines, owned):
         for sentence in _SENTENCE.findall(line):
             mentions = _mentions(sentence)
+            stripped = sentence.strip()  # one string for every figure of the sentence
             summary = (not in_problem and bool(_TOTAL_MARKER.search(sentence))
                        and len({kind for kind, _ in mentions}) >= 2)
             for kind, match in mentions:
                 rows.append({"kind": kind, "value": _value(kind, match), "phrase": match[0],
-                             "sentence": sentence.strip(), "summary": summary})
+                             "sentence": stripped, "summary": summary})
     columns: dict = {}
     for kind in COLUMNS:
         of_kind = [row for row in rows if row["kind"] == kind]
