@@ -164,7 +164,8 @@ class Archive:
         self, items: Iterable[Page | ProcessResult], run_id: int | None = None, parallel: bool | None = None,
         memory: int | None = None,
     ) -> Iterator[tuple[RawDocument, str, ProcessResult | None]]:
-        """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each.
+        """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each
+        (a page processed here is handed back without its bytes: :func:`process_and_sign`).
 
         ``items``: pages (``Page.kind`` ``article``, ``gone`` or ``attachment``: a file, read
         and stored by :meth:`_store_attachment` while its batch is written) and results
@@ -487,7 +488,12 @@ def process_and_sign(raw: RawDocument) -> ProcessResult:
     result = process(raw)
     if result.ok:
         result.signature = dedupe.signature(result.document["body_text"])
-    if len(raw.body) >= RETURN_FREED_FROM:  # what the stages freed, before the store needs memory
+    # Processed, the page's bytes are dropped (``raw.body`` is empty after): they are in the WARC
+    # record written before, their hash in the document; a worker does not send them back, and
+    # a batch does not hold them while it is stored (10 MB of a 10 MB page's peak).
+    large = len(raw.body) >= RETURN_FREED_FROM
+    raw.body = b""
+    if large:  # what the stages freed, handed back before the store needs memory
         return_freed_memory()
     return result
 
