@@ -107,10 +107,12 @@ _trim = _glibc("malloc_trim")
 # such a block is freed it raises that threshold to the block's size (up to 32 MiB), and a large
 # page's copies of its text (7-15 MB each, a dozen from the extract stage to the store) then
 # came from the heap and stayed there, freed but held: 20 MB more at the peak of a 10 MB page.
-# A fixed threshold (``mallopt(M_MMAP_THRESHOLD, …)``) turns that adjustment off.
+# A fixed threshold (``mallopt(M_MMAP_THRESHOLD, …)``) turns that adjustment off: at 4 MiB,
+# a large page's text copies are mapped and handed back, smaller blocks (the MinHash's 2 MB
+# blocks) reused from the heap without a mapping each time.
 _M_MMAP_THRESHOLD = -3
 if (_mallopt := _glibc("mallopt")) is not None:
-    _mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    _mallopt(_M_MMAP_THRESHOLD, 4 * 2**20)
 
 
 def return_freed_memory() -> None:
