@@ -65,12 +65,13 @@ BATCH_PAGES = 64
 # ... and at most half the memory budget: a batch is processed (in parallel) while the one
 # before is stored, so two batches are in memory at once.  What a page takes, processed and
 # until its batch is stored, is estimated from its size: PAGE_MEMORY_MULTIPLE times it, plus
-# PAGE_MEMORY_FIXED (bench/bench_page_memory.py: at most 16.1 MB per MB of a 10 MB page above
-# the process's own memory; a small page's rows, signature and text, well under a megabyte).
-PAGE_MEMORY_MULTIPLE = 17
+# PAGE_MEMORY_FIXED (bench/bench_page_memory.py: at most 14.7 MB per MB of a 9.9 MB page above
+# the process's own memory, SQLite's page cache included; a small page's rows, signature and
+# text, well under a megabyte).
+PAGE_MEMORY_MULTIPLE = 15
 PAGE_MEMORY_FIXED = 1 << 20
 # The budget: ARCHIVE_MEMORY_MB, else room for two batches of two pages at the 10 MB cap
-# (as the 20 MB bound on a batch's bytes allowed before): 684 MB.
+# (as the 20 MB bound on a batch's bytes allowed before): 604 MB.
 MEMORY_ENV = "ARCHIVE_MEMORY_MB"
 DEFAULT_MEMORY_MB = 4 * (PAGE_MEMORY_FIXED + PAGE_MEMORY_MULTIPLE * MAX_PAGE_BYTES) // 2**20
 # ingest_all processes pages in worker processes from this many pages on.
