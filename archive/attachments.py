@@ -2,7 +2,9 @@
 read again with the tables of the files it links.
 
 An attachment is stored whatever became of it: read (text, tables, method) or not
-(``failure_kind`` and ``failure``, also a ``failures`` row of stage ``attachment``).
+(``failure_kind`` and ``failure``, also a ``failures`` row of stage ``attachment``); a
+reading is never replaced by a later failure of the same file (an error page served in
+its place on a re-crawl), which is only a ``failures`` row.
 A page and its attachments arrive in either order (a crawl fetches the page first; an
 import may meet the files first): storing either reads the page's disclosure again
 with every table its stored attachments hold (:func:`refresh_disclosure`).  A file
@@ -41,6 +43,14 @@ def store_attachment(
     page_id = document_id(page_url) if page_url else (link["document_id"] if link else None)
     row_id = attachment_id(page_url or "", url)
     failure = attachment.failure
+    if failure is not None:
+        raw = RawDocument(url=url, body=b"", warc_file=warc_file, warc_record_id=warc_record_id)
+        linked = f" (linked from {page_url})" if page_url else ""
+        record_failure(db, ProcessResult(raw, failure=Failure(failure.stage, failure.kind, failure.message + linked)),
+                       run_id)
+        read_before = db.conn.execute("select 1 from attachments where id = ? and failure_kind is null", [row_id]).fetchone()
+        if read_before:  # a later fetch that fails (an error page in its place) never replaces a reading
+            return row_id
     db.conn.execute("delete from attachments where id = ?", [row_id])
     insert_rows(db, "attachments", [{
         "id": row_id,
@@ -64,14 +74,18 @@ def store_attachment(
         "warc_record_id": warc_record_id,
         "fetched_at": fetched_at or now_utc(),
     }])
-    if failure is not None:
-        raw = RawDocument(url=url, body=b"", warc_file=warc_file, warc_record_id=warc_record_id)
-        linked = f" (linked from {page_url})" if page_url else ""
-        record_failure(db, ProcessResult(raw, failure=Failure(failure.stage, failure.kind, failure.message + linked)),
-                       run_id)
     if page_id:
         refresh_disclosure(db, page_id)
     return row_id
+
+
+def holds_reading(conn, page_url: str | None, url: str, body: bytes) -> bool:
+    """Whether the archive holds a reading of exactly these bytes of the file at ``url`` of the
+    page at ``page_url`` (a re-fetch on a re-crawl): then there is nothing to read again."""
+    return conn.execute(
+        "select 1 from attachments where id = ? and sha256 = ? and failure_kind is null",
+        [attachment_id(page_url or "", url), hashlib.sha256(body).hexdigest()],
+    ).fetchone() is not None
 
 
 def page_stored(db: Database, result: ProcessResult) -> None:

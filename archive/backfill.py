@@ -14,9 +14,11 @@ between fetches).
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -26,15 +28,19 @@ from urllib.parse import urlencode
 
 from captures.writer import Exchange, WarcCapture
 from crawler.settings import CONTACT_URL, USER_AGENT_TEMPLATE, WARC_MAX_BYTES
-from pipelines import RawDocument
+from pipelines import Failure, ProcessResult, RawDocument
 
 from .db import Archive, warc_dir_for
+from .store import FAILED
 
 logger = logging.getLogger(__name__)
 
 WAYBACK_CDX = "https://web.archive.org/cdx/search/cdx"
 WAYBACK_REPLAY = "https://web.archive.org/web/{timestamp}id_/{url}"
 ALREADY_SEEN = "already_seen"
+# What a web archive that cannot be reached, or answers an error, raises from urllib
+# (URLError, HTTPError and timeouts are OSErrors); a CDX answer that is no JSON raises ValueError.
+_FETCH_ERRORS = (OSError, http.client.HTTPException, ValueError)
 USER_AGENT = USER_AGENT_TEMPLATE.format(contact_url=CONTACT_URL) + " backfill"
 
 
@@ -85,14 +91,30 @@ def list_captures(cdx_api: str, prefix: str) -> list[Capture]:
     return sorted(captures, key=lambda c: (c.timestamp, c.url))
 
 
-def fetched_captures(captures: list[Capture], replay: str, delay: float) -> Iterator[tuple[Capture, str, int, dict, bytes]]:
-    """(capture, replay URL, status, headers, original bytes) of every status-200 capture."""
+def fetched_captures(
+    captures: list[Capture], replay: str, delay: float
+) -> Iterator[tuple[Capture, str, tuple[int, dict, bytes] | Failure]]:
+    """(capture, replay URL, (status, headers, original bytes)) of every capture, or the
+    :class:`Failure` of one the web archive did not give: one lost capture stops nothing."""
     for index, capture in enumerate(captures):
         if index and delay:
             time.sleep(delay)
         address = replay.format(timestamp=capture.timestamp, url=capture.url)
-        status, headers, body = _get(address)
-        yield capture, address, status, headers, body
+        try:
+            fetched = _get(address)
+        except _FETCH_ERRORS as exc:
+            fetched = _fetch_failure(exc)
+        yield capture, address, fetched
+
+
+def _fetch_failure(exc: Exception) -> Failure:
+    if isinstance(exc, urllib.error.HTTPError):
+        kind = f"http_{exc.code}"
+    elif isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+        kind = "timeout"
+    else:
+        kind = "download_failed"
+    return Failure("fetch", kind, f"{type(exc).__name__}: {exc}")
 
 
 def backfill(
@@ -103,20 +125,35 @@ def backfill(
         capture_file = WarcCapture(warc_dir_for(db_path), "backfill", WARC_MAX_BYTES, USER_AGENT)
         try:
             for prefix in prefixes:
-                captures = list_captures(cdx_api, prefix)
+                try:
+                    captures = list_captures(cdx_api, prefix)
+                except _FETCH_ERRORS as exc:
+                    failure = _fetch_failure(exc)
+                    _record(archive, prefix, failure)
+                    report.failures.append((prefix, f"its captures could not be listed at {cdx_api}: {failure.message}"))
+                    continue
                 wanted = [c for c in captures if c.status == "200"]
                 fresh = [c for c in wanted if not _already_seen(archive, c)]
                 report.outcomes["skipped"] += len(captures) - len(wanted)
                 report.outcomes[ALREADY_SEEN] += len(wanted) - len(fresh)
                 logger.info("%s: %d captures, %d with status 200, %d not seen yet", prefix, len(captures), len(wanted), len(fresh))
-                for capture, address, status, headers, body in fetched_captures(fresh, replay, delay):
-                    outcome = _store(archive, capture_file, capture, address, status, headers, body)
+                for capture, address, fetched in fetched_captures(fresh, replay, delay):
+                    if isinstance(fetched, Failure):
+                        _record(archive, capture.url, fetched)
+                        outcome, why = FAILED, f": {fetched.message}"
+                    else:
+                        outcome, why = _store(archive, capture_file, capture, address, *fetched), ""
                     report.outcomes[outcome] += 1
-                    if outcome == "failed":
-                        report.failures.append((capture.url, f"capture {capture.timestamp} at {address}"))
+                    if outcome == FAILED:
+                        report.failures.append((capture.url, f"capture {capture.timestamp} at {address}{why}"))
         finally:
             capture_file.close()
     return report
+
+
+def _record(archive: Archive, url: str, failure: Failure) -> None:
+    """A capture (or a prefix's listing) the web archive did not give, in ``failures``."""
+    archive.record_failure(ProcessResult(RawDocument(url=url, body=b""), failure=failure))
 
 
 def _already_seen(archive: Archive, capture: Capture) -> bool:

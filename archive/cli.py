@@ -140,6 +140,10 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_
     host_spiders = _host_spiders(hosts, hosts_file, registry)
     if host_spiders and host_spiders[1] and cluster_url:
         raise click.UsageError("cluster workers do not run discovery spiders yet: crawl --host/--hosts/--registry without --cluster")
+    if (proxies or host_proxies) and cluster_url:
+        # The workers fetch the pages, on their own machines: a proxy here would reach none of them.
+        raise click.UsageError("with --cluster the workers fetch the pages: give them their proxies as settings "
+                               "(`archive worker -s CRAWL_PROXY=http://HOST:PORT`; here, -s passes them to the local workers)")
     named = (*spiders, *(host_spiders[0] if host_spiders else ()))
 
     def crawl_sites() -> int:
@@ -220,7 +224,6 @@ def _host_spiders(hosts, hosts_file, registry):
 
 def _print_discovered(db_path, hosts):
     """Per host crawled by discovery: the columns found, and how."""
-    from .db import Archive
     from .discovered import known_columns
 
     with Archive(db_path) as archive:

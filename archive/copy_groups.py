@@ -9,7 +9,11 @@ hashing finds candidates: the signature is split into bands and every band's has
 ``minhash_bands``, so a new document is compared only with documents sharing a
 band — an indexed lookup, which keeps the cost per document flat as the
 archive grows.  Candidates whose estimated Jaccard similarity reaches
-:data:`THRESHOLD` are copies.
+:data:`THRESHOLD` are copies — and, when either text is shorter than
+:data:`SHORT_TEXT_CHARS`, only under the same title (folded alike): a short
+text is mostly the words every page of its kind shares (``现将巡察整改情况予以公布。
+详见附件。``, the report itself in the attachment), and two units' reports are
+not one text.
 
 Copies share ``documents.canonical_id``.  The canonical copy is the earliest
 copy from the originating outlet — the outlet a copy's byline or 原文链接
@@ -26,10 +30,11 @@ from urllib.parse import urlsplit
 import numpy as np
 from sqlite_utils import Database
 
-from pipelines.dedupe import BANDS, NUM_PERM, ROWS, THRESHOLD, signature
+from pipelines.dedupe import BANDS, NUM_PERM, ROWS, THRESHOLD, fold, signature
 
 from .rows import query_rows
 
+SHORT_TEXT_CHARS = 300
 TABLES = {
     "minhash": {"document_id": str, "signature": bytes},
     "minhash_bands": {"band": int, "bucket": str, "document_id": str},
@@ -50,7 +55,8 @@ def create_tables(db: Database) -> None:
     db["minhash_bands"].create_index(["document_id"], if_not_exists=True)
 
 
-def _similar(db: Database, document_id: str, values: np.ndarray) -> list[str]:
+def _similar(db: Database, document: dict, values: np.ndarray) -> list[str]:
+    document_id = document["id"]
     buckets = _buckets(values)
     clauses = " or ".join("(band = ? and bucket = ?)" for _ in buckets)
     params = [x for pair in buckets for x in pair]
@@ -60,11 +66,18 @@ def _similar(db: Database, document_id: str, values: np.ndarray) -> list[str]:
         if row[0] != document_id
     }
     similar = []
+    short = len(document.get("body_text") or "") < SHORT_TEXT_CHARS
     for candidate in candidates:
-        row = db.execute("select signature from minhash where document_id = ?", [candidate]).fetchone()
+        row = db.execute(
+            "select m.signature, d.title, length(d.body_text) from minhash m left join documents d on d.id = m.document_id "
+            "where m.document_id = ?", [candidate],
+        ).fetchone()
         other = np.frombuffer(row[0], dtype=np.uint64)
-        if np.count_nonzero(other == values) / NUM_PERM >= THRESHOLD:
-            similar.append(candidate)
+        if np.count_nonzero(other == values) / NUM_PERM < THRESHOLD:
+            continue
+        if (short or (row[2] or 0) < SHORT_TEXT_CHARS) and fold(document.get("title") or "") != fold(row[1] or ""):
+            continue
+        similar.append(candidate)
     return similar
 
 
@@ -110,7 +123,7 @@ def link(db: Database, document: dict, values: np.ndarray | None = None) -> str:
         "insert into minhash_bands (band, bucket, document_id) values (?, ?, ?)",
         [(band, bucket, document_id) for band, bucket in _buckets(values)],
     )
-    similar = _similar(db, document_id, values)
+    similar = _similar(db, document, values)
     groups = {document_id}
     if similar:
         marks = ",".join("?" * len(similar))

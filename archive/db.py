@@ -139,16 +139,6 @@ class Archive:
                 attachments.page_stored(self.db, result)
             return outcome
 
-    def save_attachment(self, page_url: str | None, url: str, attachment, *, warc_file: str | None = None,
-                        warc_record_id: str | None = None, fetched_at: str | None = None,
-                        run_id: int | None = None) -> str:
-        """Store one attachment of a page (:mod:`archive.attachments`); returns its id."""
-        with self.transaction():
-            return attachments.store_attachment(
-                self.db, page_url, url, attachment, warc_file=warc_file, warc_record_id=warc_record_id,
-                fetched_at=fetched_at, run_id=run_id,
-            )
-
     def ingest(self, raw: RawDocument, run_id: int | None = None) -> tuple[str, ProcessResult | None]:
         """Process and store one raw page — the one path of crawl, import and rebuild.
 
@@ -245,16 +235,25 @@ class Archive:
                 done.append((raw, outcome, result))
         return done
 
-    @staticmethod
-    def read_attachment(raw: RawDocument):
-        """The text of a file a page links; safe in any thread (it touches no database)."""
-        return _read_attachment(raw)
+    def read_attachment(self, raw: RawDocument):
+        """The text of a file a page links, or :data:`_READ_BEFORE` when the archive holds a reading
+        of these very bytes (a re-crawl fetches every file again: a scan is not OCR'd again).
+        Safe in any thread: it looks through a read-only connection of its own."""
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            held = attachments.holds_reading(conn, (raw.hints or {}).get("page_url"), raw.url, raw.body)
+        finally:
+            conn.close()
+        return _READ_BEFORE if held else _read_attachment(raw)
 
     def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
                           ) -> tuple[str, ProcessResult | None]:
         """Store one file a page links (``raw.hints``: ``page_url``, ``name``), read first unless
-        ``attachment`` is its reading, as :meth:`ingest_all` does: ``attachment``, or ``failed``
-        with the reason."""
+        ``attachment`` is its reading (:meth:`read_attachment`), as :meth:`ingest_all` does:
+        ``attachment``, ``unchanged`` (these bytes were read before), or ``failed`` with the reason."""
+        if attachment is _READ_BEFORE or (attachment is None and attachments.holds_reading(
+                self.db.conn, (raw.hints or {}).get("page_url"), raw.url, raw.body)):
+            return UNCHANGED, None
         attachment = attachment or _read_attachment(raw)
         with self.transaction():
             return self._store_attachment(raw, attachment, run_id)
@@ -466,6 +465,8 @@ def _close_run(conn: sqlite3.Connection, run_id: int, status: str, message: str,
 
 
 _PROCESS = "process"
+# What read_attachment answers for a file whose bytes the archive has read before.
+_READ_BEFORE = object()
 
 
 @dataclass

@@ -57,6 +57,7 @@ from .children import ingest_worker
 from .db import PARALLEL_FROM, Archive, connect
 from .disk import DiskFull, free_bytes, is_disk_full, size_of
 from .lock import ArchiveLock
+from . import units
 from .schema import indexes_built_afterwards
 
 HISTORY_TABLES = ("crawl_runs", "failures")
@@ -74,7 +75,9 @@ class RebuildRefused(Exception):
 KEEP_MISSING, DROP_MISSING = "keep", "drop"
 CRAWLED, IMPORTED, NO_CAPTURE = "crawled", "imported", "no capture"
 # Tables whose rows belong to one document (``document_id``), copied with a document kept.
-_DOCUMENT_TABLES = ("disclosures", "problems", "outcomes", "versions", "minhash", "minhash_bands")
+_DOCUMENT_TABLES = (
+    "disclosures", "problems", "outcomes", "versions", "minhash", "minhash_bands", "attachments", "attachment_links",
+)
 
 
 @dataclass(frozen=True)
@@ -307,7 +310,9 @@ def _settle_missing(reader: CaptureReader, db_path: Path, report: RebuildReport,
 
 def _copy_documents(db, urls: list[str]) -> None:
     """The documents at ``urls`` from the attached old archive, with their rows in every
-    table of one document (new row ids where a table numbers its rows: ``versions``)."""
+    table of one document (new row ids where a table numbers its rows: ``versions``); then
+    every text linked to its unit again (:func:`archive.units.refresh`), theirs too.  An
+    attachment the rebuild read again (its file was among the sources) keeps that reading."""
     with db.conn:
         db.execute("create temp table kept (id text primary key)")
         db.conn.executemany("insert into kept select id from old.documents where url = ?", [(url,) for url in urls])
@@ -319,8 +324,10 @@ def _copy_documents(db, urls: list[str]) -> None:
                 f"[{name}]" for _, name, type_, _, _, key in db.execute(f"pragma main.table_info([{table}])")
                 if name in old_columns and not (key and type_.upper() == "INTEGER")
             )
-            db.execute(f"insert into main.[{table}] ({columns}) select {columns} from old.[{table}] where [{key}] in (select id from kept)")
+            db.execute(f"insert or ignore into main.[{table}] ({columns}) select {columns} from old.[{table}] "
+                       f"where [{key}] in (select id from kept)")
         db.execute("drop table kept")
+        units.refresh(db)
 
 
 def _replace(db_path: Path, report: RebuildReport) -> None:

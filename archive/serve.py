@@ -46,14 +46,20 @@ def datasette_command(
     ]
 
 
+# The columns holding the archive's longest values: texts of pages and of their earlier
+# versions (under the page cap), and what was read from attachments (a 50 MB file may
+# unpack to more text than any page holds).
+STORED_TEXTS = (("documents", "body_text"), ("versions", "body_text"), ("attachments", "text"), ("attachments", "tables"))
+
+
 def longest_stored_text(db_path: str | Path) -> int:
-    """Bytes of the longest text the archive stores (documents and earlier versions)."""
+    """Bytes of the longest text the archive stores (:data:`STORED_TEXTS`)."""
     conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
     try:
         tables = {name for (name,) in conn.execute("select name from sqlite_master where type = 'table'")}
         return max(
-            (conn.execute(f"select coalesce(max(length(cast(body_text as blob))), 0) from [{table}]").fetchone()[0]
-             for table in ("documents", "versions") if table in tables),
+            (conn.execute(f"select coalesce(max(length(cast([{column}] as blob))), 0) from [{table}]").fetchone()[0]
+             for table, column in STORED_TEXTS if table in tables),
             default=0,
         )
     except sqlite3.DatabaseError:  # not an archive: Datasette says what it is

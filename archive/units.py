@@ -151,7 +151,7 @@ def _events(db: Database) -> list[dict]:
                 "inspection_kind": notice["inspection_kind"], "term": notice["term"], "round": notice["round"],
                 "round_id": round_id_for(notice["term"], notice["round"]) if notice["level"] == "central" else None,
                 "team": notice["team"], "event_date": notice["event_date"] or (published or "")[:10] or None,
-                "published_at": published, "site": site,
+                "published_at": published, "site": site, "stated_date": notice["event_date"],
             })
     return events
 
@@ -272,11 +272,14 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
         events_ = inspection["events"]
         first = events_[0]
         labelled = next((e for e in events_ if e["round"] or e["round_id"]), first)
-        feedback = next((e["event_date"] for e in events_ if e["role"] == "feedback"), None) or next(
+        # The days the texts state: a notice's publication orders the timeline, but is not the day
+        # of the feedback (nor of the entry), and a deadline counted from it would be a guess.
+        feedback = next((e["stated_date"] for e in events_ if e["role"] == "feedback" and e.get("stated_date")), None) or next(
             (e.get("stated_feedback") for e in events_ if e.get("stated_feedback")), None)
-        entry = next((e["event_date"] for e in events_ if e["role"] == "entry"), None) or next(
+        entry = next((e["stated_date"] for e in events_ if e["role"] == "entry" and e.get("stated_date")), None) or next(
             (e.get("stated_entry") for e in events_ if e.get("stated_entry")), None)
-        reports = sorted(e["event_date"] or "" for e in events_ if e["role"] == "report")
+        reports = [e["event_date"] for e in events_ if e["role"] == "report"]
+        dated = sorted(day for day in reports if day)  # an undated report is counted, never taken for the first
         rule = rules.get((inspection["level"], first["kind"]))
         due = None
         if rule and feedback and len(feedback) == 10:
@@ -291,7 +294,7 @@ def _inspections(events: list[dict], rules: dict) -> list[dict]:
                                         labelled["round_id"], inspection["lookback"],
                                         next((e["province"] for e in events_ if e.get("province")), None)),
             "lookback": inspection["lookback"], "entry_date": entry, "feedback_date": feedback,
-            "first_report_at": reports[0] or None if reports else None, "reports": len(reports),
+            "first_report_at": dated[0] if dated else None, "reports": len(reports),
             "deadline_days": rule["days"] if rule else None, "due_date": due,
             "deadline_source": rule["source"] if rule else None, "listed_by": None,
         }

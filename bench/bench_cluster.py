@@ -9,8 +9,9 @@ it: on two cores, with 0.25 s, three workers, the writer and the mirror share
 the CPU and the crawl measures it (1.5× one worker) instead of the cluster.
 
 Each worker may have ``--worker-concurrency`` requests in flight (``CONCURRENT_REQUESTS``: what one machine's share of a large crawl is), the site
-allows more than three workers use (16 at a time, no delay), so the crawl's speed is the
-number of workers — what a cluster is for.  For each worker count, a fresh
+allows more than three workers use (16 at a time, no delay: the crawl's politeness, given to
+the coordinator — a worker's own is ignored), so the crawl's speed is the number of
+workers — what a cluster is for.  For each worker count, a fresh
 archive and Redis database: a coordinator (``python -m archive crawl --cluster``,
 the one writer) and the workers (``python -m archive worker --cluster``), all real
 processes.  Reported:
@@ -56,7 +57,7 @@ def crawl(workers: int, redis_url: str, mirror, folder: Path, worker_concurrency
     mirror.visits.clear()
     coordinator = subprocess.Popen(
         [sys.executable, "-m", "archive", "crawl", SPIDER, "--cluster", redis_url, "--db", str(db),
-         "-s", "CLUSTER_POLL_SECONDS=0.2", "-s", "LOG_LEVEL=WARNING"],
+         *(arg for setting in ("CLUSTER_POLL_SECONDS=0.2", "LOG_LEVEL=WARNING", *SITE_ALLOWANCE) for arg in ("-s", setting))],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     host_map = json.dumps(mirror.host_map)
@@ -85,11 +86,14 @@ def crawl(workers: int, redis_url: str, mirror, folder: Path, worker_concurrency
     }
 
 
+# The crawl's politeness, set by the coordinator (crawler/cluster/politeness.py): a site
+# that allows more than three workers use.
+SITE_ALLOWANCE = ("CONCURRENT_REQUESTS_PER_DOMAIN=16", "DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False")
+
+
 def _worker_settings(worker_concurrency: int) -> list[str]:
-    """A worker's share (``CONCURRENT_REQUESTS``), and a site that allows more than
-    three of them use (``--no-politeness`` would also lift the worker's share)."""
-    return [f"CONCURRENT_REQUESTS={worker_concurrency}", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "DOWNLOAD_DELAY=0",
-            "AUTOTHROTTLE_ENABLED=False", "RETRY_BACKOFF_BASE=0", "LOG_LEVEL=WARNING"]
+    """A worker's share (``CONCURRENT_REQUESTS``; ``--no-politeness`` would also lift it)."""
+    return [f"CONCURRENT_REQUESTS={worker_concurrency}", "RETRY_BACKOFF_BASE=0", "LOG_LEVEL=WARNING"]
 
 
 def _when_all_joined(redis_url: str, workers: int, coordinator: subprocess.Popen) -> float:

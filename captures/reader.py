@@ -53,7 +53,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from pipelines import MAX_PAGE_BYTES, RawDocument
 from pipelines.text import printable
 
-from pipelines.attachments.formats import IMAGE_KINDS, declared_kind
+from pipelines.attachments.formats import IMAGE_KINDS, MAX_ATTACHMENT_BYTES, declared_kind
 
 from .decoding import DECODING_ERRORS, TooLarge, UnknownEncoding, decoded_body
 from .writer import ARTICLE, ATTACHMENT, GONE, HINTS, PAGE_KIND, SOFTWARE
@@ -68,10 +68,10 @@ _HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body")
 _DAMAGE = (ArchiveLoadFailed, zlib.error, EOFError, ValueError, OSError)
 _SEARCH_CHUNK = 1 << 20
 _BLANK = b"\r\n\0 "
-# Records are read whole up to the page cap (and the HTTP headers around it);
-# a larger one is skipped unread as ``too_large``, and so is one whose payload
-# decodes (Content-Encoding) to more than the cap.
-_PAYLOAD_MAX = MAX_PAGE_BYTES + 65536
+# Records are read whole up to the page cap (an attachment's: MAX_ATTACHMENT_BYTES) and
+# the HTTP headers around it; a larger one is skipped unread as ``too_large``, and so is
+# one whose payload decodes (Content-Encoding) to more than the cap.
+_HEADERS_MAX = 65536
 
 
 class _MemberDamaged(Exception):
@@ -181,7 +181,7 @@ def _sources(path: Path, root: Path | None) -> list[_Source]:
 
 def _records(source: _Source, report: FileReport | None) -> Iterator[object]:
     """Every whole, readable record of ``source`` (warcio records), its payload
-    read into ``record.payload`` (None past :data:`_PAYLOAD_MAX`) and where it
+    read into ``record.payload`` (None past a page's cap) and where it
     starts into ``record.offset``; damage goes to ``report``."""
 
     def damage(message: str) -> None:
@@ -291,19 +291,20 @@ def _parsed(iterator: ArchiveIterator) -> Iterator[object]:
         yield record
 
 
-def _read_payload(record) -> None:
+def _read_payload(record, limit: int = MAX_PAGE_BYTES) -> None:
     """``record.payload``: the bytes of its page, de-chunked and decoded
-    (:func:`captures.decoding.decoded_body`); None past :data:`MAX_PAGE_BYTES`,
-    before decoding or after, with why in ``record.too_large``."""
-    record.payload = None
-    if record.length > _PAYLOAD_MAX:
-        record.too_large = f"a record of {record.length} bytes, past the cap of {MAX_PAGE_BYTES}"
+    (:func:`captures.decoding.decoded_body`); None past ``limit`` (a page's,
+    :data:`MAX_PAGE_BYTES`; an attachment's, ``MAX_ATTACHMENT_BYTES``), before
+    decoding or after, with why in ``record.too_large`` ("" when it fits)."""
+    record.payload, record.too_large = None, ""
+    if record.length > limit + _HEADERS_MAX:
+        record.too_large = f"a record of {record.length} bytes, past the cap of {limit}"
         return
     http = record.http_headers
     try:
         record.payload = decoded_body(
             record.raw_stream,
-            MAX_PAGE_BYTES,
+            limit,
             chunked=http is not None and (http.get_header("Transfer-Encoding") or "").lower() == "chunked",
             content_encoding=http.get_header("Content-Encoding") if http is not None else None,
         )
@@ -315,13 +316,18 @@ class CaptureChanged(Exception):
     """A file changed between the scan and the reading of its pages."""
 
 
-def _record_at(source: _Source, stream: BinaryIO, offset: int, record_id: str):
-    """The record ``record_id`` that the scan found at ``offset``, its payload read."""
+def _payload_limit(kind: str | None) -> int:
+    """What a record may hold: an attachment (a scanned 一览表) more than a page."""
+    return MAX_ATTACHMENT_BYTES if kind == ATTACHMENT else MAX_PAGE_BYTES
+
+
+def _record_at(source: _Source, stream: BinaryIO, offset: int, record_id: str, limit: int = MAX_PAGE_BYTES):
+    """The record ``record_id`` that the scan found at ``offset``, its payload read up to ``limit``."""
     stream.seek(offset)
     try:
         record = next(iter(_archive_iterator(stream)), None)
         if record is not None and record.rec_headers.get_header("WARC-Record-ID") == record_id:
-            _read_payload(record)
+            _read_payload(record, limit)
             return record
     except (*_DAMAGE, _MemberDamaged):
         pass
@@ -456,8 +462,9 @@ def _foreign_verdict(record) -> str | None:
     if media_type and media_type not in HTML_TYPES:
         # A document file (PDF, Word, Excel, WPS, OFD) is a page's attachment; an image is
         # more often a logo than a table, and nothing here says which page links it.
+        # (One past a page's cap is still an attachment: the scan reads it again with a file's.)
         kind = declared_kind(_target(record), media_type)
-        return ATTACHMENT if kind and kind not in IMAGE_KINDS and record.payload is not None else "non_html"
+        return ATTACHMENT if kind and kind not in IMAGE_KINDS else "non_html"
     if record.payload is None:
         return "too_large"
     if media_type or record.payload.lstrip()[:14].lower().startswith(_HTML_START):
@@ -471,10 +478,11 @@ def raw_document(record, warc_file: str, annotation: dict[str, str | None]) -> R
     (relative to the WARC folder).  For a process that reads records itself — a
     distributed crawl's writer fed a stream of captures."""
     http = record.http_headers if record.rec_type == "response" else None
+    limit = _payload_limit(annotation.get(PAGE_KIND))
     if not hasattr(record, "payload"):
-        _read_payload(record)
+        _read_payload(record, limit)
     if record.payload is None:
-        raise TooLarge(record.length, MAX_PAGE_BYTES, [])
+        raise TooLarge(record.length, limit, [])
     body = record.payload
     return RawDocument(
         url=_target(record),
@@ -544,6 +552,8 @@ class CaptureReader:
                     kind = self._kinds.get(record_id)
                 else:
                     kind = ARTICLE if verdict is None else ATTACHMENT if verdict == ATTACHMENT else None
+                if too_large and kind == ATTACHMENT:  # past a page's cap: is it past a file's?
+                    too_large = self._too_large_as_file(source, offset, record_id)
                 if too_large and (kind in (ARTICLE, GONE, ATTACHMENT) or verdict == "too_large"):
                     report.skipped["too_large"] += 1
                     report.too_large.append((url, too_large))
@@ -556,13 +566,19 @@ class CaptureReader:
         self._scanned = True
         return self
 
+    @staticmethod
+    def _too_large_as_file(source: _Source, offset: int, record_id: str) -> str:
+        """Why the record at ``offset`` is past an attachment's cap; "" when it is not."""
+        with source.open() as (stream, _):
+            return _record_at(source, stream, offset, record_id, _payload_limit(ATTACHMENT)).too_large
+
     def __iter__(self) -> Iterator[Page]:
         """Second pass: the pages, in capture order (:class:`CaptureChanged` when a file changed since the scan)."""
         self.scan()
         for source in self.sources:
             with source.open() as (stream, _):
                 for record_id, offset, kind in self._pages[source.name]:
-                    record = _record_at(source, stream, offset, record_id)
+                    record = _record_at(source, stream, offset, record_id, _payload_limit(kind))
                     if record.payload is not None:
                         yield Page(kind, raw_document(record, source.name, {HINTS: self._hints.get(record_id)}))
 

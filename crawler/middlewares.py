@@ -228,6 +228,8 @@ def retry_after_seconds(response: Response) -> float | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000": a time in UTC whose source zone is unknown (RFC 5322)
+        when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 

@@ -44,7 +44,8 @@ class CrawlArchive(Protocol):
 
     def read_attachment(self, raw: RawDocument):
         """The reading of a file a page links (``pipelines.attachments.Attachment``), or None when
-        another process reads it; called from a thread, so it touches no database."""
+        another process reads it, handed as it is to :meth:`ingest_attachment`; called from a
+        thread, so it shares no database connection."""
 
     def ingest_attachment(self, raw: RawDocument, run_id: int | None = None, attachment=None
                           ) -> tuple[str, ProcessResult | None]:

@@ -18,7 +18,8 @@ kinds:
   line); applied by the clean stage.
 
 Metadata group names: ``publisher``, ``breadcrumb``, ``page_date``,
-``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``,
+``declared_author``, ``declared_source``, ``byline_source``, ``byline_author``, ``dateline_author``,
+``dateline_reporters``,
 ``dateline_month``, ``dateline_day``, ``editor``, ``original_url``.
 
 What must stay is as important as what goes: a disclosure's own closing
@@ -114,6 +115,10 @@ _HAN = metalines.HAN
 _OUTLET = metalines.OUTLET
 _NAME = rf"[{_HAN}·]{{2,4}}"
 _CN_NUMERALS = "〇一二三四五六七八九十"
+# A broadcaster's programme named after its dateline (央视网消息(焦点访谈):).
+_PROGRAMME = rf"[{_HAN}]{{0,6}}(?:访谈|调查|联播|直播间|观察|时评|快讯|聚焦|30分)"
+# Words a page prints beside its name that are no writer's name (`新华网 正文`, `（编者按完）`).
+_PAGE_WORDS = r"(?:正文|首页|评论|专题|编者按完?|完|附件|附录|全文|原文|图片|视频|链接)\s*(?:$|[）)])"
 
 # Rules select inside the article's container (``.//``), not the whole page:
 # what is outside it is not the article's text anyway.  A rule that reads
@@ -178,8 +183,11 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "site_welcome",
-        "A portal's greeting line (`欢迎来到乡镇时评网!`); names the publisher.",
-        _re(rf"[•·*\s]*欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))[!！。]?"),
+        "A portal's greeting line (`欢迎来到乡镇时评网!`, `您好,欢迎来到三六零分类信息网!老站,欢迎发信息`, "
+        "`广州某某有限公司欢迎您!`); "
+        "names the publisher.",
+        _re(rf"[•·*\s]*(?:您好\s*[,，!！]?\s*)?欢迎(?:来到|访问|光临)(?P<publisher>[^\s!！,，。]{{1,18}}(?:网|网站|在线|平台|频道|门户))"
+            r"(?:[!！。]|[!！]\s*[^。]{1,30})?|[^\s,，。!！]{2,24}欢迎您[!！]?"),
     ),
     LineRule(
         "breadcrumb",
@@ -188,15 +196,20 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "section_trail",
-        "A navigation trail that does not start at 首页 (`人民网>>文化>>文化名人库`, `新闻中心 > 天下`): "
+        "A navigation trail that does not start at 首页 (`人民网>>文化>>文化名人库`, `新闻中心 > 天下`, "
+        "`您所在的位置: 东南网 > 专题> 两会花絮 > 正文`): "
         "short parts joined by `>`; a title or sentence that merely holds a `>` stays.",
-        _re(r"(?P<breadcrumb>[^\s>»＞。，,！？；]{1,10}(?:\s*(?:>>|>|»|＞|→)\s*[^\s>»＞。，,！？；]{1,10}){1,5})"),
-        max_length=70,
+        _re(r"(?:(?:当前|您的|您现在的|您所在的|所在)的?位置\s*[:：]\s*)?"
+            r"(?P<breadcrumb>[^\s>»＞。，,！？；]{1,10}(?:\s*(?:>>|>|»|＞|→)\s*[^\s>»＞。，,！？；]{1,10}){1,5})"),
+        max_length=80,
     ),
     LineRule(
         "today_line",
-        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`): never the page's date.",
-        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}|\d{4}年\d{1,2}月\d{1,2}日\s*(?:星期|周)[一二三四五六日天]"),
+        "A portal header's date of today (`今天是：2023年9月20日 星期三`, `2024年3月15日 星期五`, "
+        "`2018年1月25日 星期` whose weekday the dump lost): never the page's date — except on an e-paper's "
+        "page (one that prints its page label, rule `paper_page`), where a bare dated line is the issue's day.",
+        _re(r"(?:今天是|今日|今天)\s*[:：]?\s*\d{4}年\d{1,2}月\d{1,2}日.{0,12}"
+            r"|(?P<issue_date>\d{4}年\d{1,2}月\d{1,2}日)\s*(?:星期[一二三四五六日天]?|周[一二三四五六日天])"),
         max_length=40,
     ),
     LineRule(
@@ -207,8 +220,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "disclaimer",
-        "Site disclaimers about reposted content.",
-        _re(r"(?:本站部分信息|本网部分转载|免责声明|郑重声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载).*"),
+        "Site disclaimers about reposted content and reprint notices (`本文为湖南频道原创文章,转载请附上原文出处链接`).",
+        _re(r"(?:本站部分信息|本网部分转载|免责声明|郑重声明|声明\s*[:：]|转载此文是出于传递更多信息|凡本网注明|本网站所刊载"
+            r"|本文为[^。，,]{0,12}原创(?:文章|稿件)[,，]\s*转载).*"),
         max_length=300,
     ),
     LineRule(
@@ -237,17 +251,67 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "site_contact_footer",
-        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses. "
+        "A site's own contact footer: customer-service QQ, complaint hotlines, office addresses, the mobile "
+        "site and SMS/MMS numbers of a portal (`SMS: | (852) 6500 6500 | MMS: | ireport@on.cc`). "
         "Not a notice's contact block, which names 通信地址/邮政编码 and has none of these markers.",
-        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]|爆料(?:热线|方法)"),
+        _re(r"客服\s*QQ|通联\s*QQ|违法和不良信息举报|[一二三]办公区\s*[:：]|广告(?:合作|服务)\s*[:：]|爆料(?:热线|方法)"
+            r"|手机网站\s*[:：]|\b[SM]MS\s*[:：]"),
         max_length=300,
         anywhere=True,
     ),
     LineRule(
         "byline_paragraph",
-        "A paragraph that is only an outlet and a writer (`中央纪委国家监委网站 王卓`).",
-        _re(rf"(?P<byline_source>{_OUTLET})\s+(?:记者|通讯员)?\s*(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,3}})"),
+        "A paragraph that is only an outlet and a writer (`中央纪委国家监委网站 王卓`); not an outlet and a "
+        "page word (`新华网 正文`: a header).",
+        _re(rf"(?P<byline_source>{_OUTLET})\s+(?:记者|通讯员)?\s*(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,3}})"),
         max_length=40,
+    ),
+    LineRule(
+        "credit_line",
+        "A writer's name or a unit alone in brackets on the line after the text (`(王素娟)`, "
+        "`（县纪委监委）`): the author, or the source.",
+        _re(rf"[（(]\s*(?:(?P<byline_source>[{_HAN}]{{1,12}}?(?:纪委监委|纪委|监委|巡察办|融媒体中心|新闻中心))"
+            rf"|(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:[\s、]{_NAME}){{0,2}}))\s*[）)]"),
+        max_length=20,
+    ),
+    LineRule(
+        "author_profile",
+        "A journal article's note on its writer (`作者简介:李红勃,法学博士,…教授。`, `[作者简介]陈燕(1977- ),女,…`): "
+        "the writer's name; the note is no text of the article.",
+        _re(rf"[\[【]?作者简介[\]】]?\s*[:：]?\s*(?P<declared_author>[{_HAN}·]{{2,3}})\s*[,，(（].{{0,200}}"),
+        max_length=240,
+    ),
+    LineRule(
+        "journal_source",
+        "The journal a republished article came from, in 《》 with its issue and a note (`文章来源:《现代法学》2019年第05期,注释已略。`).",
+        _re(r"(?:文章来源|来源|原载|原文载于?)\s*[:：]\s*《(?P<declared_source>[^》]{2,20})》[^。]{0,30}。?"),
+        max_length=60,
+    ),
+    LineRule(
+        "anonymous_byline",
+        "A byline that names outlets' reporters but no one (`新华社记者`, `人民日報記者 新華社記者`).",
+        _re(rf"(?:{_OUTLET}(?:特约|驻[{_HAN}]{{1,4}})?(?:记者|通讯员)\s*){{1,3}}"),
+        max_length=30,
+    ),
+    LineRule(
+        "author_line",
+        "A line that is only the writer after 作者 without a colon (`作者北方`); not a heading "
+        "such as 作者简介.",
+        _re(rf"作者\s*(?!简介|单位|介绍|信息|声明)(?P<declared_author>{_NAME})"),
+        max_length=10,
+    ),
+    LineRule(
+        "photo_caption",
+        "A picture's caption: a short line that ends with the photographer's credit (`基层代表代朝霞 人民网记者田兴春 摄`, "
+        "`本图:白贵教授 摄影/朱瑞峰`, `…亲切握手。新华社记者 饶爱民 摄`, `…实体信箱。受访者供图`). "
+        "A caption naming who stands where (`段羡菊(左二,新华社贵州分社记者)和同事在贵州山区采访`) when it "
+        "is no sentence. A link to the page's pictures (`点击此处查看全部新闻图片`, `【点击查看其它图片】`) goes with them. "
+        "A credit in brackets after a sentence (`…会议。（新华社记者 张三 摄）`) is not cut this way.",
+        _re(rf".{{0,140}}?(?:(?:记者|摄影)\s*[{_HAN}·]{{2,4}}(?:[\s、]+[{_HAN}·]{{2,4}})?\s*摄|摄影\s*[/:：]\s*[{_HAN}·]{{2,4}}"
+            rf"|(?:受访者|资料|网络|单位)供图|[（(]\s*图片来源\s*[:：][^（）()]{{1,30}}[）)])"
+            r"|[【\[]?点击(?:此处)?查看(?:全部|其它|其他|更多)?(?:新闻)?图片[】\]]?"
+            r"|(?=[^。]{4,80}$).*?[（(](?:前排|后排)?[左右中](?:[一二三四五六七八九]|起)?[）)，,、].*"),
+        max_length=160,
     ),
     LineRule(
         "editor_tag",
@@ -257,15 +321,17 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "page_tools",
-        "Page tool links (`【字号：大 中 小】`, `【打印】【关闭】`, `[打印本页] [关闭窗口]`, `分享到：`).",
+        "Page tool links (`【字号：大 中 小】`, `【打印】【关闭】`, `[打印本页] [关闭窗口]`, `分享到：`, "
+        "`页面有问题?请点击打印板-》打印版 [推荐此文给朋友]`), bulleted (`• 打印`, `• 【字号`) or not.",
         _re(
-            r"【?\s*(?:字号|字体)\s*[:：].*|分享到?\s*[:：].*|扫一扫在手机打开当前页"
+            r"[•·▪]?\s*(?:【?\s*(?:字号|字体)(?:\s*[:：].*)?|分享到?\s*[:：].*|扫一扫在手机打开当前页"
             r"|(?:[【\[]?\s*(?:打印(?:本页|此页|本文|此文)?|关闭(?:窗口|本页)?|返回(?:顶部)?|顶部|收藏|纠错)\s*[】\]]?\s*[|｜]?\s*)+"
+            r"|.{0,24}(?:打印版|推荐此文给朋友).{0,24}"
             r"|没有评论\s*[:：]?|发表评论|[（(]单词翻译\s*[:：].{0,10}[)）]|听新闻|语音(?:播报|阅读)|朗读"
             r"|(?:字体大小|视力保护色)\s*[:：]?"
-            r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?"
+            r"|[（(]?\s*(?:阅读|查看)(?:全部|全文)[^（）()]{0,12}(?:登录|注册|会员)[^（）()]{0,6}[）)]?)"
         ),
-        max_length=40,
+        max_length=60,
         ends_article=True,
     ),
     MetaLineRule(
@@ -276,8 +342,9 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "qr_app_text",
-        "The bare-text form of QR / app-download prompts (`海量资讯、精准解读，尽在新浪财经APP`, `扫描二维码…`).",
-        _re(r"尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)"),
+        "The bare-text form of QR / app-download prompts (`海量资讯、精准解读，尽在新浪财经APP`, `扫描二维码…`, "
+        "`打开网易新闻 查看精彩图片`).",
+        _re(r"尽在新浪财经APP|(?:扫描|扫码|长按|识别).{0,10}二维码|下载.{0,12}(?:APP|客户端)|打开[^\s。，,]{2,8}\s*查看精彩图片"),
         max_length=60,
         anywhere=True,
     ),
@@ -295,9 +362,10 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "related_list",
-        "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`…).",
+        "The heading of a related-articles list (`相关文章`, `相关链接`, `推荐阅读`, `往下看更多文章`…).",
         _re(r"[【\[]?\s*(?:相关(?:文章|链接|阅读|新闻|信息|推荐|稿件)?|(?:新闻|今日|精彩|热点|编辑)?推荐(?:阅读|内容)?|猜你喜欢|延伸阅读"
-            r"|热点(?:内容|文章|新闻)|(?:一周|今日|本周)?热门(?:文章|新闻)?|最新文章)\s*[】\]]?\s*[:：]?"),
+            r"|热点(?:内容|文章|新闻)|(?:一周|今日|本周)?热门(?:文章|新闻)?|最新文章|往下看更多文章|(?:查看|阅读|点击)更多(?:文章|新闻)?)"
+            r"\s*[】\]]?\s*[:：]?"),
         max_length=12,
         ends_article=True,
     ),
@@ -309,6 +377,12 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
         _re(r"(?:·\s*|组图\s*[:：])[^。，,；;！？!?]{2,40}?(?:\.{3}|…)?\s*(?:\d{1,2}[-/]\d{1,2})?"
             r"|•\s*[^。，,；;！？!?]{2,40}?(?:\.{3}|…)\s*(?:\d{1,2}[-/]\d{1,2})?"),
         max_length=45,
+    ),
+    LineRule(
+        "share_buttons",
+        "A share or follow button left as a line of its own (`微博`, `Qzone`, `关注新华网`, `评论`).",
+        _re(rf"(?:微博|微信|Qzone|QQ空间|人人网|豆瓣|评论|关注[{_HAN}]{{2,8}}网)"),
+        max_length=10,
     ),
     LineRule(
         "word_menu",
@@ -331,14 +405,15 @@ LINE_RULES: tuple[LineRule | MetaLineRule, ...] = (
     ),
     LineRule(
         "paper_page",
-        "A newspaper page label (`第01版:头版`, `进驻情况见第三版`).",
-        _re(r"第\s*[A-Z]?\d{1,3}\s*版\s*[:：].{0,12}|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
-        max_length=30,
+        "A newspaper page label (`第01版:头版`, `进驻情况见第三版`, `第02版:综合新闻 上一版3  4下一版`).",
+        _re(r"第\s*[A-Z]?\d{1,3}\s*版\s*[:：].{0,12}?(?:\s*上一版.{0,6}下一版)?|.{0,12}见第[一二三四五六七八九十\d]{1,3}版"),
+        max_length=40,
     ),
     LineRule(
         "catalogue_numbers",
-        "A journal article's catalogue line (`中图分类号:D262文献标识码:A`, `文章编号:1003-0751(2019)04-0008-06`, `DOI:`).",
-        _re(r"[\[【]?\s*(?:中图分类号|文献标识码|文章编号|DOI)\s*[\]】]?\s*[:：].{0,80}"),
+        "A journal article's catalogue line (`中图分类号:D262文献标识码:A`, `文章编号:1003-0751(2019)04-0008-06`, `DOI:`, "
+        "`[中图分类号] D262.6 [文献标识码] A`).",
+        _re(r"(?:[\[【]\s*(?:中图分类号|文献标识码|文章编号|DOI)\s*[\]】]\s*[:：]?|(?:中图分类号|文献标识码|文章编号|DOI)\s*[:：]).{0,80}"),
         max_length=120,
     ),
     LineRule(
@@ -378,11 +453,16 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "dateline",
         "A dateline opening the lead paragraph (`中国共产党新闻网北京10月16日电 (扶婧颖)`, "
         "`本报北京4月20日电 （记者张洋）`, `中央纪委国家监委网站讯`, `本报讯（记者 周航 通讯员 邓清）`, "
-        "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`).",
+        "`据新华社拉萨电（记者 …）`, `中新网2月27日电`, `央广网北京11月10日消息（记者王远）`, `【中新社北京十二月三日电】`, "
+        "`人民监督网 讯:`, `【本報綜合報道】`, `本报讯 记者姜明助、通讯员陈琳报道:`, `东方网特派记者姚莉莉6月17日消息:`, `央视网消息(焦点访谈):` — a programme in the "
+        "brackets is no writer).",
         re.compile(
-            rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
-            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|讯|消息(?=\s)|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
-            r"\s*(?:[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)])?\s*"
+            rf"^[【\[]?据?(?P<byline_source>{_OUTLET})(?:(?:特派|驻[{_HAN}]{{1,4}})?记者\s*(?P<dateline_author>[{_HAN}·]{{2,3}}))?"
+            rf"(?:[{_HAN}]{{0,8}}?(?:(?P<dateline_month>\d{{1,2}})月(?P<dateline_day>\d{{1,2}})日"
+            rf"|[{_CN_NUMERALS}]{{1,3}}月[{_CN_NUMERALS}]{{1,3}}日)(?:电|讯|消息)|\s?讯|综合报道|消息(?=\s|[（(:：])|[{_HAN}]{{2,8}}?电(?=\s*[（(]\s*记者))[】\]]?"
+            rf"\s*(?:[（(]\s*(?:{_PROGRAMME})\s*[）)]"
+            r"|[（(]\s*(?:记者\s*|通讯员\s*)?(?P<byline_author>[^（）()]{1,30}?)\s*[）)]"
+            r"|\s*(?:记者|通讯员)\s*(?P<dateline_reporters>[^:：。（）()]{2,30}?)报道\s*(?=[:：]))?\s*[:：]?\s*"
             r"(?:题\s*[:：].*$)?"
         ),
     ),
@@ -402,10 +482,31 @@ INLINE_RULES: tuple[InlineRule, ...] = (
         "name_parenthetical",
         "A writer's name alone in brackets closing the last sentence (`图为7月3日会议现场。（陈芊霖）`); "
         "not 待续 or 完, not a problem's status (`（已完成）`, `（正在推进）`), and not a bracket after "
-        "anything but a sentence's end.",
+        "anything but a sentence's end, and not a page word (`（编者按完）`).",
         re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?!(?:待续|未完待续|全文完|完|略|同上)\s*[）)])"
                    r"(?!(?:已|基本|正在|持续|长期|阶段性)?(?:完成|整改|推进|坚持|办结|销号|解决|落实))"
-                   rf"(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
+                   rf"(?!{_PAGE_WORDS})(?P<byline_author>{_NAME}(?:\s+{_NAME}){{0,2}})\s*[）)]\s*$"),
+    ),
+    InlineRule(
+        "trailing_names",
+        "Writers' names after the last sentence, set off by a space (`…抓好巡察整改工作。 马要党 张正余`).",
+        re.compile(rf"(?<=[。！？!?”])\s+(?!{_PAGE_WORDS})(?P<byline_author>[{_HAN}·]{{2,3}}(?:\s+[{_HAN}·]{{2,3}}){{0,2}})\s*$"),
+    ),
+    InlineRule(
+        "slash_credits",
+        "The credits in brackets closing the text or on a line of their own, written with slashes "
+        "(`（文/刘钰 图/编辑 崔倩 审核/王霄飞）`: the writer; `（文/图 理电学院）`: the unit, the source), "
+        "or with colons (`(撰稿:窦玲玲 编辑:江伟 审`, its end lost by the dump).",
+        re.compile(rf"(?:(?<=[。！？!?”])|^)\s*[（(]\s*(?:文\s*/\s*图\s+(?P<byline_source>[{_HAN}]{{2,12}})"
+                   rf"|(?:文|撰稿|作者)\s*[/:：]\s*(?P<byline_author>{_NAME})(?:\s+(?:图|摄影|编辑|责编|审核|校对)[^（）()]{{0,40}})?)"
+                   r"\s*(?:[）)]|(?=\s*$))\s*$"),
+    ),
+    InlineRule(
+        "unit_parenthetical",
+        "A discipline commission or newsroom credited in brackets closing the last sentence "
+        "(`…公布了联系方式。(顺德区纪委监委)`, `（隆回县融媒体中心）`): the source.",
+        re.compile(rf"(?<=[。！？!?”])\s*[（(]\s*(?P<byline_source>[{_HAN}]{{1,12}}?(?:纪委监委|纪委|监委|巡察办|融媒体中心|新闻中心))"
+                   r"\s*[）)]\s*$"),
     ),
 )
 
@@ -418,14 +519,32 @@ STRUCTURAL_RULES: tuple[StructuralRule, ...] = (
     StructuralRule(
         "title_line_date",
         "A date printed at the end of a text dump's title line (`…整改情况的通报 2024-05-06`): "
-        "the page's date, cut from the title.",
+        "the page's date, cut from the title; Sina's old layout glues the site's address, the date "
+        "and the outlet to it (`……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報`).",
+    ),
+    StructuralRule(
+        "doubled_title",
+        "In a text dump without a metadata line, a title-like line printed twice in a row within "
+        "its first lines (the page's heading, then again above the text), or a line under a breadcrumb "
+        "that ends with it (`首页 百科知识 欧美业界关于…`): the title; the lines above it are the page's header.",
     ),
     StructuralRule(
         "dump_head_meta",
         "In a text dump's head, before its running text, the unlabelled metadata beside the title: "
         "a bare date line (`2020-05-11 09:42`), a journal issue (`理论月刊 2018年10期`: the source) "
         "and, within three lines under the title, a line that is only the writer's name "
-        "(`陈芝`, `□ 龙 钰`); a line of the same form further down, or below running text, stays.",
+        "(`陈芝`, `□ 龙 钰`), or a subtitle set off by a dash (`——走近县委书记(上)`); a line of the "
+        "same form further down, or below running text, stays.",
+    ),
+    StructuralRule(
+        "pictures_caption",
+        "In a text dump whose title announces pictures (`…(组图)`, `…(图)`), the lines between the title's "
+        "metadata and the first running text: the pictures' captions (`中国国际广播电台的记者阵容`).",
+    ),
+    StructuralRule(
+        "orphan_table_caption",
+        "The last line of a text dump when it is the caption of a table the dump lost "
+        "(`…各巡察组进驻情况一览表`); an attachment's line (`附件：…一览表`) or a sentence stays.",
     ),
     StructuralRule(
         "page_footer",

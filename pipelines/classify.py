@@ -113,8 +113,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "title_round_summary", "round_summary", "title",
-        _re(r"(?:巡视|巡察)整改(?:进展)?情况(?:综述|述评|扫描)"),
-        "CCDI's wrap-up of a whole round is titled 整改进展情况综述.",
+        _re(r"(?:巡视|巡察)\s*整改(?:进展)?情况(?:综述|述评|扫描|(?:集中|全部|开始|陆续|分批)公布)"),
+        "CCDI's wrap-up of a whole round is titled 整改进展情况综述; news of a round's reports "
+        "published together: 整改情况集中公布 / 全部公布 / 开始公布.",
+    ),
+    Rule(
+        "title_rules_document", "other", "title",
+        _re(r"(?:意见|办法|规定|细则|规程|实施方案)$"),
+        "A rule or guidance about inspections (关于做好巡察整改情况公开工作的意见) states how to "
+        "publish, not what was rectified; a team's findings (反馈意见, 巡察意见) are not rules.",
+        unless=_re(r"(?:反馈|巡视|巡察|整改)意见$"),
     ),
     Rule(
         "title_entry_notice", "entry_notice", "title",
@@ -151,10 +159,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "body_entry_contact", "entry_notice", "body",
-        _re(r"(?:值班电话|邮政信箱|受理(?:来信来电来访)?时间|信访截止时间)\s*(?:为|[：:])"
-            r"|受理信访(?:举报)?时间(?:截止到|截至|截止)"),
-        "An entry notice itself gives the duty phone, PO box and hours as values (受理信访时间截止到…); "
-        "news about entry only mentions that they were published.",
+        _re(r"(?:值班电话|邮政信箱|(?<!信息)举报(?:电话|(?:电子)?邮箱)|(?:巡视|巡察)信箱|受理(?:来信来电来访)?时间|信访截止时间)"
+            r"\s*(?:为|[：:])|受理信访(?:举报)?时间(?:截止到|截至|截止)"),
+        "An entry notice itself gives the duty phone, PO box and hours as values (举报电话：…, "
+        "受理信访时间截止到…; a portal's 不良信息举报电话 footer is not one); news about entry only "
+        "mentions that they were published.",
         unless=_REPORT_MARKERS,
     ),
     Rule(
@@ -162,7 +171,9 @@ RULES: tuple[Rule, ...] = (
         _re(rf"{_PUBLICATION}|整改情况[（(]\s*(?:已完成|基本完成|阶段性完成|正在推进|持续推进|未完成)"
             rf"|{_STATUS_MARK}"),
         "The report's own publication clause (予以公布, 予以通报, 向社会公开, 报告如下…), or itemised "
-        "status lines and 【已整改】 marks.",
+        "status lines and 【已整改】 marks — in a text about an inspection: an audit's rectification "
+        "report (审计查出问题整改情况…报告如下) never names 巡视/巡察.",
+        unless=_re(r"(?s)\A(?!.*巡[视察])"),
     ),
     Rule(
         "body_feedback_given", "feedback_notice", "body",

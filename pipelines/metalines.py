@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 HAN_CHAR = re.compile(f"[{HAN}]")
+# A character a copy lost (U+FFFD): a value holding one is not read.
+LOST = "\ufffd"
 
 # label → field; longer labels first where one ends another (信息来源 before 来源).
 LABELS: dict[str, str | None] = {
     **dict.fromkeys(
         ("发布时间", "发布日期", "发表时间", "发表日期", "发稿时间", "发文时间", "刊发日期", "刊发时间", "上传时间", "上传日期",
-         "时间", "日期"),
+         "发布于", "发表于", "时间", "日期"),
         "published",
     ),
     **dict.fromkeys(("信息来源", "稿件来源", "文章来源", "新闻来源", "本文来源", "内容来源", "来源", "出处"), "source"),
@@ -35,7 +37,7 @@ LABELS: dict[str, str | None] = {
     **dict.fromkeys(
         (
             "审核", "审校", "校对", "签发", "终审", "摄影", "图片", "视频",
-            "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
+            "浏览量", "浏览次数", "浏览", "点击数", "点击量", "点击次数", "点击", "阅读量", "阅读数", "阅读次数", "阅读",
             "访问量", "访问次数", "下载次数", "下载量", "人气", "评论", "字号", "字体", "分享到", "分享", "关键词",
             "标签", "分类", "所属栏目", "栏目", "文档序号", "归档时间", "字体大小", "视力保护色", "语音阅读",
         ),
@@ -47,13 +49,13 @@ _LIST_LABELS = frozenset({"标签", "关键词"})
 # Words that stand alone on a metadata line: tools, counters' units, font sizes.
 TOOL_WORDS = frozenset(
     "打印 打印本页 打印此页 关闭 关闭窗口 关闭本页 纠错 收藏 分享 返回 顶部 返回顶部 字号 字体 大 中 小 默认 次 T A"
-    " 留言 论坛 转发 参与互动 发表评论 我要评论 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·"
+    " 留言 论坛 转发 参与互动 发表评论 我要评论 我来说两句 版权反馈 点击 浏览 阅读 语音阅读 听新闻 朗读 - • ·"
     " 更新 发布 发表".split()  # 2005-04-27 14:32更新
 )
 # Tool links named after the site's own forum or channel (`进入复兴论坛`, `进入论坛`).
 _TOOL_PHRASE = re.compile(rf"进入[{HAN}]{{0,6}}论坛|[{HAN}]{{2,4}}报道")  # …|北京报道
 # The site's address printed beside the date (`http://www.CRNTT.com   2018-03-18 14:06:59`).
-_ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?[\w-]+(?:\.[\w-]+)+/?", re.ASCII)
+_ADDRESS = re.compile(r"(?:https?://)?(?:www\.)?(?=[\w.-]*[A-Za-z])[\w-]+(?:\.[\w-]+)+/?", re.ASCII)  # not 07.05.2014
 # A reporter's role before the names (记者 王生霞 通讯员 杨生军), optionally after
 # the outlet (澎湃新闻记者 邹卫, 本刊记者 杨巨帅).  Roles are never names.
 ROLE_WORDS = ("特约记者", "见习记者", "实习记者", "首席记者", "记者", "特约通讯员", "通讯员", "实习生", "摄影", "摄")
@@ -63,8 +65,9 @@ _LABEL = re.compile(
     rf"(?<![{HAN}A-Za-z])(?P<label>{'|'.join(sorted(LABELS, key=len, reverse=True))})\s*[:：]\s*"
 )
 _CHUNKS = re.compile(r"\s*[|｜丨【】\[\]（）()]\s*")
+# Year first, or day first with dots (`29.01.2019  17:22`, a city portal's style).
 DATE = re.compile(
-    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+    r"(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\.\d{1,2}\.\d{4})"
     r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2}\s*秒?)?)?"
 )
 # Outlets whose name has none of the usual endings (半月谈记者 史卫燕).
@@ -116,8 +119,12 @@ def _chunks(line: str):
         yield start, len(line)
 
 
+# A view counter glued to its words (`发布97次查看`, `浏览 356 次`).
+_COUNTER = re.compile(r"(?:发布|发表|更新)?(?:\d+\s*次\s*(?:查看|浏览|阅读|点击)|(?:查看|浏览|阅读|点击)\s*\d+\s*次?)")
+
+
 def _is_tool(word: str) -> bool:
-    return word in TOOL_WORDS or word.isdigit() or bool(_TOOL_PHRASE.fullmatch(word))
+    return word in TOOL_WORDS or word.isdigit() or bool(_TOOL_PHRASE.fullmatch(word) or _COUNTER.fullmatch(word))
 
 
 def _trim(line: str, start: int, end: int) -> tuple[int, int]:
@@ -130,7 +137,13 @@ def _trim(line: str, start: int, end: int) -> tuple[int, int]:
     return (start + words[0][0], start + words[-1][1]) if words else (start, start)
 
 
-def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
+# The page's category between its date and its tools (时间:2022-08-26 百科知识 版权反馈); a word
+# after a date with no tool after it (时间：2024年3月11日 全天) is a notice's text, not a page's date.
+_CATEGORY_THEN_TOOLS = re.compile(rf"[{HAN}]{{2,6}}(?:\s+(?:{'|'.join(w for w in TOOL_WORDS if len(w) > 1)}))+")
+_WRITER_AFTER_DATE = re.compile(rf"[{HAN}]{{2,3}}")
+
+
+def _read_piece(line: str, start: int, end: int, found: MetaLine, labelled: bool = False) -> bool:
     """Read one label-free piece: a bare date, a reporter byline, nothing but tool
     words — or those in a row after the outlet (``青州新闻网 2023年6月12日 08:15 记者 严明``)."""
     start, end = _trim(line, start, end)
@@ -149,11 +162,15 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
     if date is None:
         return False
     before = piece[: date.start()].strip()
+    if before and _ADDRESS.fullmatch(before):  # the site's address before the date
+        before = ""
     if before and not re.fullmatch(OUTLET, before):
         return False
     after_start, after_end = _trim(line, start + date.end(), end)
     if not before and re.fullmatch(OUTLET, line[after_start:after_end]):
         found.outlet = (after_start, after_end)  # the outlet after the date (2003年06月15日18:59 中国新闻网)
+    elif labelled and _WRITER_AFTER_DATE.fullmatch(line[after_start:after_end]):
+        found.add("byline", (after_start, after_end))  # the writer after the date on a labelled line (2012-03-12 16:59  田兴春 来源:人民网)
     elif not _read_piece(line, start + date.end(), end, found):
         return False
     found.add("published", (start + date.start(), start + date.end()))
@@ -164,6 +181,7 @@ def _read_piece(line: str, start: int, end: int, found: MetaLine) -> bool:
 
 def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLine, label: str = "") -> bool:
     """Read a label's value; a date after a source or name (来源：… 2021-10-23 09:05) is the date."""
+    untrimmed_end = end
     start, end = _trim(line, start, end)
     value = line[start:end]
     if name is None:
@@ -174,7 +192,8 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
         # The date, then perhaps an unlabelled byline (日期：2023-09-15 记者 王生霞).
         if not (date := DATE.match(value)):
             return False
-        if date.end() < len(value) and not _read_piece(line, start + date.end(), end, found):
+        if (date.end() < len(value) and not _read_piece(line, start + date.end(), end, found)
+                and not _CATEGORY_THEN_TOOLS.fullmatch(line[start + date.end() : untrimmed_end].strip())):
             return False
         found.add(name, (start, start + date.end()))
         return True
@@ -190,6 +209,8 @@ def _read_value(line: str, name: str | None, start: int, end: int, found: MetaLi
         value = line[start:end]
     if not value or re.fullmatch(rf"[{HAN}]{{2,6}}\s*[:：]", value):
         return True  # no value; what follows is the next label (文章来源: 文章作者:)
+    if LOST in value:
+        return True  # a character the copy lost (光明日�): the value is not read, the line stays metadata
     if len(value) > 40 or re.search(r"[。！？；?!;]", value) or (name == "source" and len(value) < 2):
         return False
     found.add(name, (start, end))
@@ -229,7 +250,7 @@ def parse(line: str) -> MetaLine | None:
     found, labelled = MetaLine(), False
     for chunk_start, chunk_end in _chunks(line):
         labels = list(_LABEL.finditer(line, chunk_start, chunk_end))
-        if not _read_piece(line, chunk_start, labels[0].start() if labels else chunk_end, found):
+        if not _read_piece(line, chunk_start, labels[0].start() if labels else chunk_end, found, labelled=bool(labels)):
             return None
         for i, label in enumerate(labels):
             value_end = labels[i + 1].start() if i + 1 < len(labels) else chunk_end

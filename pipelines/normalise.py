@@ -25,6 +25,7 @@ from sites import load_profiles
 
 from . import RawDocument, StageError, document_id, metalines, now_utc
 from .boilerplate import LINE_RULES
+from .classify import fold_simplified
 from .clean import Cleaned, normalise_space
 from .extract import Extracted
 
@@ -34,6 +35,9 @@ _CN_DATETIME = re.compile(
     r"(?P<y>\d{4})\s*[年\-/.]\s*(?P<m>\d{1,2})\s*[月\-/.]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})(?:\s*[:：分]\s*(?P<S>\d{1,2}))?)?"
 )
+_DAY_FIRST = re.compile(
+    r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?:\s*(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d{1,2})(?:\s*[:：]\s*(?P<S>\d{1,2}))?)?"
+)
 _HAS_ZONE = re.compile(r"(GMT|UTC|Z$|[+-]\d{2}:?\d{2}$)|^\w{3}, ", re.I)
 _LABEL = re.compile(r"^(?:来源|发布时间|发布日期|作者|文章来源|信息来源)\s*[:：|｜]\s*")
 _SOURCE_IN_FIELD = re.compile(r"(?:文章来源|信息来源|来源)\s*[:：]\s*(?P<source>[^|｜\s]+)")
@@ -41,6 +45,7 @@ _UNKNOWN_AUTHORS = {"佚名", "未知", "本站", "admin", "匿名"}
 _ROLES = "|".join(("作者", *metalines.ROLE_WORDS))
 _ROLE_TOKEN = re.compile(rf"(?:{metalines.OUTLET}|{'|'.join(metalines.SELF_OUTLETS)})?(?:{_ROLES})")
 _ROLE_PREFIX = re.compile(rf"^(?:{_ROLES})[:：]?")
+_ROLE_INSIDE = re.compile(rf"(?<=[{metalines.HAN}]{{2}})(?:{'|'.join(metalines.ROLE_WORDS[:-2])})(?=[{metalines.HAN}]{{2}})")
 # TRS t20211027_…, /2021-10-28/, people.com.cn /n1/2021/1028/, DedeCMS /2023/0918/ and
 # /20230325/, Hanweb /art/2021/9/28/, 12371 and WordPress /2021/10/28/, xinhuanet /2019-06/11/.
 _URL_DATES = (
@@ -74,7 +79,7 @@ def parse_published(value) -> str | None:
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment.astimezone(BEIJING).isoformat()
-    m = _CN_DATETIME.search(text)
+    m = _CN_DATETIME.search(text) or _DAY_FIRST.fullmatch(text)
     if not m:
         return None
     try:
@@ -126,7 +131,8 @@ def _author(value: str | None) -> str | None:
     if not value:
         return None
     names = []
-    for token in re.split(r"[\s、，,；;]+", normalise_space(value)):
+    # Names run together with the roles between them (马开良见习记者韩筱蓓) are names apart.
+    for token in (t for part in re.split(r"[\s、，,；;]+", normalise_space(value)) for t in _ROLE_INSIDE.split(part)):
         token = _ROLE_PREFIX.sub("", token)
         if token and not _ROLE_TOKEN.fullmatch(token) and token not in _UNKNOWN_AUTHORS and token not in names:
             names.append(token)
@@ -218,13 +224,14 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
     published_at = _published_at(
         meta.get("page_published"), meta.get("fm_date"), meta.get("page_date"), *meta.get("page_dates", ()),
         raw.hints.get("published_at"), url_date(raw.url) or url_date(meta.get("page_url")),
+        meta.get("issue_date") if "paper_page" in cleaned.rules_fired else None,
     )
     categories = _categories(extracted, cleaned, raw)
     publisher, site, fm_author = _publisher_and_site(extracted, cleaned, raw, categories)
     declared_source = _strip_label(meta.get("declared_source")) or source_of(meta.get("page_source"))
     # 本报讯, 本刊记者…: the outlet the page belongs to.
     byline_source, page_outlet = (
-        (declared_source or publisher) if outlet in metalines.SELF_OUTLETS else outlet
+        (declared_source or publisher) if outlet and fold_simplified(outlet) in metalines.SELF_OUTLETS else outlet
         for outlet in (meta.get("byline_source"), meta.get("page_outlet"))
     )
     editor, editor_code = split_editor(meta.get("editor") or meta.get("page_editor"))
@@ -241,7 +248,7 @@ def normalise(raw: RawDocument, extracted: Extracted, cleaned: Cleaned) -> dict:
         "original_published_at": _original_published_at(meta, published_at),
         "source": byline_source or declared_source or page_outlet,
         "declared_source": declared_source,
-        "author": _author(meta.get("byline_author") or meta.get("page_author") or fm_author)
+        "author": _author(meta.get("byline_author") or meta.get("dateline_author") or meta.get("dateline_reporters") or meta.get("page_author") or fm_author)
         or _author(meta.get("declared_author")),
         "declared_author": _strip_label(meta.get("declared_author") or meta.get("page_author")),
         "editor": editor,

@@ -6,12 +6,16 @@ README command 1): it pins an old redis client that the cluster's cannot share."
 from __future__ import annotations
 
 import io
+import json
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,10 +32,7 @@ SITE = "http://www.old-commission.test/xsxc/"
 REPORT = SITE + "201605/t20160502_1001.html"
 NOTICE = SITE + "201605/t20160510_1002.html"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not WAYBACK.exists(), reason="pywb is not installed in .venv-pywb (README command 1)"),
-]
+pytestmark = pytest.mark.slow
 
 
 def article(title: str, date: str, paragraphs: list[str]) -> str:
@@ -77,6 +78,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def pywb(tmp_path_factory):
     """A pywb collection ``old`` holding the captures, served on a free loopback port."""
+    if not WAYBACK.exists():
+        pytest.skip("pywb is not installed in .venv-pywb (README command 1)")
     root = tmp_path_factory.mktemp("pywb")
     write_captures(root / "captures.warc.gz")
     (root / "config.yaml").write_text("collections: {}\n", encoding="utf-8")
@@ -98,9 +101,9 @@ def pywb(tmp_path_factory):
     server.wait(timeout=10)
 
 
-def run_backfill(origin: str, db: Path) -> subprocess.CompletedProcess:
+def run_backfill(origin: str, db: Path, *prefixes: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archive", "backfill", "--wayback", SITE, "--db", str(db),
+        [sys.executable, "-m", "archive", "backfill", "--wayback", *(prefixes or [SITE]), "--db", str(db),
          "--cdx", f"{origin}/old/cdx", "--replay", origin + "/old/{timestamp}id_/{url}", "--delay", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
@@ -158,3 +161,49 @@ def test_the_capture_is_kept_with_the_web_archive_address(two_backfills, pywb):
     assert "省委第二巡视组进驻某县" in response.payload.decode("utf-8")
     sources = {record.header("WARC-Refers-To"): record.payload.decode("utf-8") for record in records if record.type == "metadata"}
     assert f"capture-source: {pywb}/old/20160511093000id_/{NOTICE}\n" in sources[record_id]
+
+
+class _FailingWebArchive(BaseHTTPRequestHandler):
+    """A web archive that lists two captures of SITE and replays only the second; the CDX
+    listing of any other prefix answers 500."""
+
+    def do_GET(self):
+        if self.path.startswith("/old/cdx?") and urllib.parse.quote(SITE, safe="") in self.path:
+            rows = [["urlkey", "timestamp", "original", "statuscode"],
+                    ["x", "20160503080000", REPORT, "200"], ["x", "20160511093000", NOTICE, "200"]]
+            self._answer(200, json.dumps(rows).encode(), "application/json")
+        elif self.path.startswith("/old/20160511093000id_/"):
+            self._answer(200, CAPTURES[1][3].encode(), "text/html; charset=utf-8")
+        elif self.path.startswith("/old/20160503080000id_/"):
+            self._answer(503, b"replay unavailable", "text/plain")
+        else:
+            self._answer(500, b"index unavailable", "text/plain")
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_capture_or_listing_the_web_archive_fails_is_recorded_and_the_rest_archived(tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingWebArchive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        other = "http://www.other-commission.test/xsxc/"
+        result = run_backfill(f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "archive.db", SITE, other)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "backfill: 1 failed, 1 new" in result.stdout
+    assert f"failed: {REPORT} (capture 20160503080000 at " in result.stderr and "HTTP Error 503" in result.stderr
+    assert f"failed: {other} (its captures could not be listed at " in result.stderr
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    assert [url for url, in conn.execute("select url from documents")] == [NOTICE]
+    assert sorted(conn.execute("select url, stage, kind from failures")) == [
+        (REPORT, "fetch", "http_503"), (other, "fetch", "http_500")]

@@ -137,6 +137,49 @@ TEXT_CASES = [
         [BODY],
         {"byline_source": "中央纪委国家监委网站", "byline_author": "林澈"},
     ),
+    ("site_welcome", ["您好,欢迎来到三六零分类信息网!老站,搜索引擎当天收录,欢迎发信息", BODY], [BODY], {"publisher": "三六零分类信息网"}),
+    ("section_trail", ["您所在的位置: 东南网 > 专题> 2012年全国两会> 两会花絮 > 正文", BODY], [BODY], {}),
+    ("disclaimer", [BODY, "本文为湖南频道原创文章,转载请附上原文出处链接和本声明。"], [BODY], {}),
+    ("qr_app_text", ["打开网易新闻 查看精彩图片", BODY], [BODY], {}),
+    ("related_list", [BODY, "往下看更多文章", "某县召开巡察工作会议"], [BODY], {}),
+    ("share_buttons", ["关注新华网", "微博", "Qzone", "评论", BODY], [BODY], {}),
+    ("unit_parenthetical", [BODY + "(顺德区纪委监委)"], [BODY], {"byline_source": "顺德区纪委监委"}),
+    ("credit_line", [BODY, "(王素娟)"], [BODY], {"byline_author": "王素娟"}),
+    ("credit_line", [BODY, "（隆回县纪委监委）"], [BODY], {"byline_source": "隆回县纪委监委"}),
+    (
+        "photo_caption",
+        ["基层代表代朝霞 人民网记者田兴春 摄", "本图:河北大学新闻与传播学院  白贵教授  摄影/朱瑞峰",
+         "5月26日,胡锦涛同吴伯雄举行会谈。这是胡锦涛同吴伯雄亲切握手。新华社记者 饶爱民 摄",
+         "2025年12月,华东师范大学校园内一处“青年百问”实体信箱。受访者供图", BODY],
+        [BODY],
+        {},
+    ),
+    ("dateline", ["人民监督网 讯:" + BODY], [BODY], {"byline_source": "人民监督网"}),
+    ("slash_credits", [BODY, "(文/刘钰 图/编辑 崔倩 审核/王霄飞)"], [BODY], {"byline_author": "刘钰"}),
+    ("trailing_names", [BODY + " 马要党 张正余"], [BODY], {"byline_author": "马要党 张正余"}),
+    ("author_line", ["作者北方", BODY], [BODY], {"declared_author": "北方"}),
+    ("anonymous_byline", ["新华社记者", "人民日報記者 新華社記者", BODY], [BODY], {}),
+    ("today_line", ["2018年1月25日 星期", BODY], [BODY], {"issue_date": "2018年1月25日"}),
+    ("author_profile", ["作者简介:李红勃,法学博士,中国政法大学法治政府研究院教授。", BODY], [BODY], {"declared_author": "李红勃"}),
+    ("author_profile", ["[作者简介]陈燕(1977- ),女,湖南宁乡人,中共中央党校中共党史专业博士生。", BODY], [BODY], {"declared_author": "陈燕"}),
+    ("journal_source", ["文章来源:《现代法学》2019年第05期,注释已略。", BODY], [BODY], {"declared_source": "现代法学"}),
+    ("site_welcome", ["广州某某元件有限公司欢迎您!", BODY], [BODY], {}),
+    ("page_tools", [BODY, "• 打印", "• 收藏", "• 【字号"], [BODY], {}),
+    ("slash_credits", [BODY + "(撰稿:窦玲玲 编辑:江伟 审"], [BODY], {"byline_author": "窦玲玲"}),
+    ("page_tools", ["页面有问题?请点击打印板-》打印版                  [推荐此文给朋友]", BODY], [BODY], {}),
+    ("paper_page", [BODY, "第02版:综合新闻 上一版3  4下一版"], [BODY], {}),
+    ("photo_caption", ["段羡菊(左二,新华社贵州分社记者)和同事在贵州山区采访", BODY], [BODY], {}),
+    ("dateline", ["本报讯 记者姜明助、通讯员陈琳、田亮报道:" + BODY], [BODY],
+     {"byline_source": "本报", "dateline_reporters": "姜明助、通讯员陈琳、田亮"}),
+    ("dateline", ["【本報綜合報道】" + BODY], [BODY], {"byline_source": "本報"}),
+    ("site_contact_footer", [BODY, "傳 真: | (852) 3600 8800 | 手機網站: | m.on.cc | ||", "SMS: | (852) 6500 6500 | MMS: | ireport@on.cc |"],
+     [BODY], {}),
+    ("dateline", ["央视网消息(焦点访谈):" + BODY], [BODY], {"byline_source": "央视网"}),
+    ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网", "dateline_author": "姚莉莉"}),
+    ("slash_credits", [BODY + "(文/图 理电学院)"], [BODY], {"byline_source": "理电学院"}),
+    ("catalogue_numbers", ["[中图分类号] D262.6 [文献标识码] A", BODY], [BODY], {}),
+    ("photo_caption", ["点击此处查看全部新闻图片", "【点击查看其它图片】", BODY], [BODY], {}),
+    ("dateline", ["东方网特派记者姚莉莉6月17日消息:" + BODY], [BODY], {"byline_source": "东方网"}),
 ]
 
 KEEP_CASES = [
@@ -176,6 +219,18 @@ KEEP_CASES = [
     # A photo credit is not a compiler's credit; a headline mentioning 首页 is no menu.
     "（湖北省枝江市纪委监委供 黄睿智 摄）",
     "首页设立巡察整改专栏，公开问题清单和整改进展。",
+    # An editor's note closing, a page word after the outlet: no writer, no credit.
+    "连续四天播发。(编者按完)",
+    # A sentence naming a unit in brackets mid-text, a photo the text describes, a share of views.
+    "县纪委（县监委）召开专题会议，部署整改工作。",
+    "摄影爱好者在巡察组驻地外拍下了这一幕。",
+    "评论员文章指出，整改必须动真碰硬。",
+    "文/图片均由县纪委监委提供，巡察组于5月进驻。",
+    "作者简介",
+    "来源:《人民日报》报道称,巡视整改取得新进展,群众普遍反映满意,各地将持续推进整改工作。",
+    "县委书记王某(左一)向群众讲解整改政策。",
+    "新华社记者在现场看到，群众排起了长队。",
+    "巡察整改工作取得阶段性成效。 附件",
 ]
 
 
@@ -234,6 +289,39 @@ def test_removed_element_keeps_its_tail_text():
     assert clean(Extracted(format="html", tree=tree)).paragraphs == ["前文后文"]
 
 
+def test_a_page_word_after_the_outlet_is_no_writer():
+    result = clean_lines(["新华网 正文", BODY])
+    assert "byline_author" not in result.meta
+    result = clean_lines(["央视网消息(焦点访谈):" + BODY])
+    assert "byline_author" not in result.meta
+
+
+def test_rules_read_a_gateway_copy_without_its_pinyin_glosses():
+    # Rule pinyin_gloss: a converter printed the pinyin after some characters (`臺(tái)`);
+    # the rules see the line without it, the text keeps it, a value cut out of it loses it.
+    result = clean(Extracted(format="text", lines=[
+        "您的位置:中國臺(tái)灣網(wǎng)  >   臺(tái)灣頻道  >   時(shí)政  >   正文",
+        "兩岸駐點(diǎn)記者回顧2014:兩岸關(guān)系克難前行",
+        "2014年12月30日 14:10 來源:新華臺(tái)灣 字號(hào):       轉(zhuǎn)發(fā) 打印",
+        "2014年,兩岸關(guān)系克難前行,繼續(xù)保持了和平發(fā)展勢(shì)頭。",
+        "責(zé)任編輯:admin",
+    ]))
+    assert result.title_line == "兩岸駐點(diǎn)記者回顧2014:兩岸關(guān)系克難前行"
+    assert result.paragraphs == ["2014年,兩岸關(guān)系克難前行,繼續(xù)保持了和平發(fā)展勢(shì)頭。"]
+    assert (result.meta["page_date"], result.meta["declared_source"], result.meta["editor"]) == (
+        "2014年12月30日 14:10", "新華臺灣", "admin")
+    result = clean(Extracted(format="text", lines=[
+        "“中餐比西餐吃得香” 新聞中心趣事多多", "http://whmsebhyy.com 2001年10月22日 11:31 南方都市報(bào)", BODY]))
+    assert (result.meta["page_date"], result.meta["declared_source"]) == ("2001年10月22日 11:31", "南方都市報")
+    # A gloss whose bracket or character became `?` goes too.
+    result = clean_lines(["發(fā)稿時(shí)間:2020-06-05 13:46:38 來(lái)源:光明日?qǐng)?bào)", BODY])
+    assert (result.paragraphs, result.meta["page_date"]) == ([BODY], "2020-06-05 13:46:38")
+    assert "declared_source" not in result.meta  # 光明日 and a lost character: not read at all
+    # Pinyin that is not a gloss of the character before it stays text, and stays unread.
+    keep = "省卫生健康委（wèi）召开会议。"
+    assert clean_lines([keep]).paragraphs == [keep]
+
+
 def test_every_rule_has_a_test_case():
     tested = {c[0] for c in TEXT_CASES} | {c[0] for c in DOM_CASES} | {c[0] for c in STRUCTURAL_CASES}
     defined = {r.name for r in (*DOM_RULES, *LINE_RULES, *INLINE_RULES, *STRUCTURAL_RULES)}
@@ -272,6 +360,44 @@ STRUCTURAL_CASES = [
         ["互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY],
         [BODY],
         "互联网扩张背景下的权力监督",
+    ),
+    (
+        "title_line_date",
+        ["|", "肩負人民的囑托和期望……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報", BODY],
+        [BODY],
+        "肩負人民的囑托和期望……",
+    ),
+    (
+        "doubled_title",
+        ["搜狐网站", "搜狐 ChinaRen 17173 焦点房地产 搜狗", "新闻中心 > 国内新闻 > 中国名刊精品 > 《中国新闻周刊》 > 《中国新闻周刊》精彩报道",
+         "揭秘台海破冰之旅:20年前两岸新闻人首次合作", "揭秘台海破冰之旅:20年前两岸新闻人首次合作", BODY],
+        [BODY],
+        "揭秘台海破冰之旅:20年前两岸新闻人首次合作",
+    ),
+    (
+        "dump_head_meta",
+        ["河南省委第一轮巡视将开始 10日陆续进驻商丘等地", "07.05.2014  19:02", BODY],
+        [BODY],
+        "河南省委第一轮巡视将开始 10日陆续进驻商丘等地",
+    ),
+    (
+        "dump_head_meta",
+        ["谈谈晚报常青花园社区周报近日创刊", "2022/6/29 4:50:15发布97次查看", BODY],
+        [BODY],
+        "谈谈晚报常青花园社区周报近日创刊",
+    ),
+    (
+        "pictures_caption",
+        ["钓鱼台酒店“蹲点”回顾之记者篇(组图)", "http://www.sina.com.cn 2004年02月28日20:09 人民网", "人民网记者 管克江",
+         "中国国际广播电台的记者阵容", BODY],
+        [BODY],
+        "钓鱼台酒店“蹲点”回顾之记者篇(组图)",
+    ),
+    (
+        "orphan_table_caption",
+        ["顺德区启动村级党组织巡察", BODY, "十三届顺德区委2019年第一轮村级党组织巡察各巡察组进驻情况一览表"],
+        [BODY],
+        "顺德区启动村级党组织巡察",
     ),
     (
         "page_footer",
@@ -325,12 +451,31 @@ def test_title_copy_and_headline_move_out_of_the_body():
     assert result.rules_fired == ["headline", "repeated_title"]
 
 
+def test_a_heading_under_an_unpictured_title_and_an_attachments_table_stay():
+    lines = ["外国记者爱吃中餐 新闻中心趣事多多", "2001年10月22日 11:31 南方都市报", "外国记者爱吃中餐", BODY, "附件:各巡察组进驻情况一览表"]
+    result = clean(Extracted(format="text", lines=lines))
+    assert result.paragraphs == ["外国记者爱吃中餐", BODY, "附件:各巡察组进驻情况一览表"]
+
+
+def test_copies_of_the_title_over_a_gallerys_pictures_go():
+    caption = "东方网记者在唐古拉山口。"
+    result = clean(Extracted(format="text", lines=[
+        "青藏高原有知音 天路东方网友多(组图)", "2006年06月19日11:01 东方网", "青藏高原有知音天路东方网友多(组图)",
+        caption, "青藏高原有知音天路东方网友多(组图)", BODY]))
+    assert result.paragraphs == [caption, BODY]
+    # A text that is nothing but its title keeps it.
+    result = clean(Extracted(format="text", lines=["巡察整改情况", "巡察整改情况"], meta={"page_title": "巡察整改情况"}))
+    assert result.paragraphs == ["巡察整改情况"]
+
+
 def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
     result = clean(Extracted(format="text", lines=[
         "互联网扩张背景下的权力监督", "2018-02-01 14:54", "理论月刊 2018年10期", "关键词:权力监督信息", "□ 龙 钰", BODY,
     ]))
     assert (result.meta["page_date"], result.meta["declared_source"], result.meta["declared_author"]) == (
         "2018-02-01 14:54", "理论月刊", "龙钰")
+    result = clean(Extracted(format="text", lines=["基于Ajax与MVC模式的信息系统的研究与设计", "来源:电子技术应用2014年第2期", "唐永瑞, 张达敏", BODY]))
+    assert (result.paragraphs, result.meta["declared_author"]) == ([BODY], "唐永瑞, 张达敏")
     result = clean(Extracted(format="text", lines=["构建腐败风险防控机制的着力点", "2019-06-25 01:54乔德福", BODY]))
     assert (result.title_line, result.meta["page_date"], result.meta["declared_author"]) == (
         "构建腐败风险防控机制的着力点", "2019-06-25 01:54", "乔德福")
@@ -342,10 +487,34 @@ def test_dump_head_meta_reads_the_date_source_and_writer_beside_the_title():
         "中国通天路上架桥人(图)", "2003年06月15日18:59", "中国新闻网")
 
 
+def test_a_title_above_the_metadata_line_may_ask_and_loses_its_decoration():
+    result = clean(Extracted(format="text", lines=["今日觀察文字稿-民工荒 慌什麼?", "來源:央視網 發布時間:2011-02-16", BODY]))
+    assert (result.title_line, result.paragraphs) == ("今日觀察文字稿-民工荒 慌什麼?", [BODY])
+    result = clean(Extracted(format="text", lines=["特稿:中国战“疫”五字诀******", BODY]))
+    assert result.title_line == "特稿:中国战“疫”五字诀"
+    # Without a metadata line under it, a question is the text's first sentence, not its title.
+    result = clean(Extracted(format="text", lines=["巡察整改为什么要公开?", BODY]))
+    assert result.title_line is None
+
+
 def test_a_dump_title_is_never_a_link_back_a_document_number_or_a_date():
     for junk in (["返回上一级"], ["113307000025920705/2024-00019"], ["【返回首页】", "2024-05-06"]):
         result = clean(Extracted(format="text", lines=[*junk, "中共某县交通运输局党组关于巡察整改情况的通报", BODY]))
         assert (result.title_line, result.paragraphs) == ("中共某县交通运输局党组关于巡察整改情况的通报", [BODY])
+
+
+def test_dump_head_meta_reads_a_bracketed_date_and_a_wechat_head():
+    result = clean(Extracted(format="text", lines=[
+        "[博讯主页]->[大众观点]", "现在应当是清算魏于全学术腐败的时候了", "(博讯北京时间2019年8月04日 来稿)", BODY]))
+    assert (result.title_line, result.meta["page_date"], result.paragraphs) == (
+        "现在应当是清算魏于全学术腐败的时候了", "2019年8月04日", [BODY])
+    result = clean(Extracted(format="text", lines=[
+        "查看原文", "其他", "产业与政策丨以提升互联网网络质效助推数字经济发展", "杨波 信息通信技术与政策 2022-12-10", BODY]))
+    assert (result.title_line, result.meta["declared_author"], result.meta["declared_source"], result.meta["page_date"]) == (
+        "产业与政策丨以提升互联网网络质效助推数字经济发展", "杨波", "信息通信技术与政策", "2022-12-10")
+    # A sentence in brackets that holds a date is text.
+    result = clean(Extracted(format="text", lines=["某县巡察工作规程", BODY, "（本规程自2024年1月1日起施行）"]))
+    assert result.paragraphs[-1] == "（本规程自2024年1月1日起施行）"
 
 
 def test_an_info_table_printed_label_above_value_is_read_as_one_line_each():
@@ -369,6 +538,27 @@ def test_an_affiliation_and_a_subtitle_between_title_and_date_are_headline():
         "人民网>>文化>>众说纷纭", "余秋雨何曾剽窃我的著作", "--一场闹剧及其背后", "复旦大学 章培恒",
         "2006年06月28日17:54 【字号 】【留言】【论坛】【打印】【关闭", BODY]))
     assert (result.title_line, result.meta["declared_author"], result.paragraphs) == ("余秋雨何曾剽窃我的著作", "章培恒", [BODY])
+
+
+def test_a_papers_keywords_under_its_abstract_are_text_a_pages_keywords_are_not():
+    abstract, keywords = "摘 要:党的十八大以来查处的案件表明,腐败仍然是一个问题。", "关键词:市级领导干部;腐败风险;防控机制"
+    assert clean_lines([abstract, keywords, BODY]).paragraphs == [abstract, keywords, BODY]
+    assert clean_lines([BODY, keywords]).paragraphs == [BODY]
+
+
+def test_a_breadcrumb_ending_with_the_title_is_header():
+    result = clean(Extracted(format="text", lines=[
+        "首页 百科知识 欧美业界关于新闻报道品质的异见", "欧美业界关于新闻报道品质的异见", BODY]))
+    assert (result.title_line, result.paragraphs) == ("欧美业界关于新闻报道品质的异见", [BODY])
+    assert "doubled_title" in result.rules_fired
+
+
+def test_a_subtitle_under_the_metadata_line_is_head_not_text():
+    result = clean(Extracted(format="text", lines=["县委书记的一天", "发表日期:2011-02-12 点击", "——走近县委书记(上)", BODY]))
+    assert (result.title_line, result.paragraphs, result.meta["subtitle"]) == ("县委书记的一天", [BODY], "走近县委书记(上)")
+    # Below running text a dash opens a list item of the text.
+    lines = ["县委书记的一天", "发表日期:2011-02-12 点击", BODY, "——经济平稳快速增长。"]
+    assert clean(Extracted(format="text", lines=lines)).paragraphs == [BODY, "——经济平稳快速增长。"]
 
 
 def test_dump_head_meta_keeps_names_and_dates_below_running_text_or_far_from_the_title():

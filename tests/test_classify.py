@@ -92,6 +92,37 @@ def test_titles(title, doc_type):
     assert classify(title, "") == doc_type
 
 
+def test_a_rounds_reports_published_together_is_a_summary():
+    assert classify_explained("今年中央首輪巡視 整改情況集中公佈", "") == ("round_summary", "title_round_summary")
+    assert classify("十九届中央第七轮巡视整改进展情况全部公布", "") == "round_summary"
+    # one unit's report keeps its title family
+    assert classify("关于十一届县委第二轮巡察集中整改进展情况的公告", "") == "rectification_report"
+
+
+def test_a_rule_about_publishing_rectification_is_no_report():
+    body = "现就做好巡察整改情况公开工作提出如下意见。"
+    assert classify_explained("關於做好巡察整改情況公開工作的意見", body) == ("other", "title_rules_document")
+    assert classify("关于印发《巡察整改监督办法》的通知", "") != "rectification_report"
+    # a team's findings end in 反馈意见 and are no rule
+    title = "市委第一巡察组关于巡察市财政局党组的反馈意见"
+    assert classify_explained(title, "市委第一巡察组反馈了巡察意见。")[1] != "title_rules_document"
+
+
+def test_an_audit_rectification_report_is_no_inspection_report():
+    clause = "《审计报告》反映涉及4个方面共计50项具体问题，现将整改具体情况报告如下："
+    assert classify("关于2020年度审计查出问题整改情况的报告", clause) == "other"
+    # the same clause after an inspection is a report's
+    assert classify("", "市委第二巡察组对市审计局党组进行了巡察。" + clause) == "rectification_report"
+
+
+def test_an_entry_notice_gives_its_tip_off_channels_as_values():
+    body = "县委第二巡察组对县人大机关开展巡察。现公告如下：\n2.举报电子邮箱：whxwxcz2@163.com；\n3.举报电话：0553-2595762"
+    assert classify_explained("", body) == ("entry_notice", "body_entry_contact")
+    # news saying a phone was set up gives no value; a portal footer's number is the portal's
+    assert classify("", "县委第二巡察组进驻县人大机关，设立了举报电话和意见箱。") == "news"
+    assert classify("", "县委第二巡察组进驻县人大机关。\n违法和不良信息举报电话:010-57654321") == "news"
+
+
 def test_unrelated_text_is_other():
     assert classify_explained("今日天气", "晴，最高气温25度。") == ("other", "no_rule")
 

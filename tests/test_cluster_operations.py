@@ -138,6 +138,7 @@ def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_n
     written = [path for path in tmp_path.rglob("*") if path.is_file() and path not in (password_file, tmp_path / "redis" / "redis.conf")]
     assert len([p for p in written if p.suffix == ".log"]) >= 5  # coordinator, 3 workers, redis
     assert [str(path) for path in written if password.encode() in path.read_bytes()] == []
+    print(status.stdout, listed.stdout, stopped.stdout, f"password in none of {len(written)} files written", sep="\n")
 
 
 def test_redis_restarted_without_its_data_stops_workers_and_the_next_crawl_starts_afresh(tmp_path, start):

@@ -60,9 +60,9 @@ def db(empty_db):
     return empty_db
 
 
-def add(db, id, url, body, published_at, publisher=None, source=None) -> str:
-    document = {"id": id, "url": url, "body_text": body, "published_at": published_at, "publisher": publisher,
-                "source": source, "first_seen_at": "2024-01-01"}
+def add(db, id, url, body, published_at, publisher=None, source=None, title=None) -> str:
+    document = {"id": id, "url": url, "title": title, "body_text": body, "published_at": published_at,
+                "publisher": publisher, "source": source, "first_seen_at": "2024-01-01"}
     with db.conn:
         db["documents"].insert(document)
         return copy_groups.link(db, document)
@@ -100,3 +100,22 @@ def test_linking_again_replaces_the_index_rows_of_the_document(db):
         assert copy_groups.link(db, {"id": "b", "body_text": OTHER_REPORT}) == "b"
     assert db.execute("select count(*) from minhash_bands where document_id = 'b'").fetchone()[0] == BANDS
     assert canonical_ids(db) == {"a": "a", "b": "b"}
+
+
+SEE_THE_ATTACHMENT = "根据县委统一部署，现将巡察整改情况予以公布。详见附件。"
+
+
+def test_short_texts_are_copies_only_under_the_same_title(db):
+    # Three units' reports whose page only points to the attachment: three texts, not one.
+    for unit in ("水利局", "财政局", "教育局"):
+        add(db, unit, f"https://jw.example.gov.cn/{unit}", SEE_THE_ATTACHMENT, "2023-09-01",
+            title=f"中共河西县{unit}党组关于县委第四轮巡察整改情况的通报")
+    assert canonical_ids(db) == {"水利局": "水利局", "财政局": "财政局", "教育局": "教育局"}
+    # The same page republished (traditional characters, the same title) is still a copy.
+    add(db, "copy", "https://news.example.com/1", SEE_THE_ATTACHMENT.replace("统一", "統一"), "2023-09-02",
+        title="中共河西縣水利局黨組關於縣委第四輪巡察整改情況的通報")
+    assert canonical_ids(db)["copy"] == "水利局"
+    # A long text is a copy whatever its title.
+    add(db, "long", "https://one.example/a", REPORT, "2021-10-28", title="某某省委巡视整改通报")
+    add(db, "long-copy", "https://two.example/b", REPORT, "2021-10-29", title="转载：某某省委关于巡视整改进展情况的通报")
+    assert canonical_ids(db)["long-copy"] == "long"

@@ -258,4 +258,5 @@ def test_retries_back_off_and_honour_retry_after():
     url = "https://www.ccdi.gov.cn/xsxcn/"
     assert retry_after_seconds(Response(url, status=429, headers={"Retry-After": "7"})) == 7.0
     assert retry_after_seconds(Response(url, status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+    assert retry_after_seconds(Response(url, status=503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 -0000"})) == 0.0
     assert retry_after_seconds(Response(url, status=503)) is None

@@ -489,6 +489,19 @@ def test_a_stated_summary_total_stands_for_the_items_details():
         (15_600_000.0, True), (5_600_000.0, False)]
 
 
+def test_a_figure_after_qizhong_is_part_of_the_one_before_not_added_to_it():
+    body = ("现将巡察整改情况予以公布。\n"
+            "累计退缴违规资金3.6万元，其中个人退缴1.2万元，另清退违规发放的补贴2万元。\n"
+            "给予党纪政务处分15人。其中，给予党纪处分3人；问责干部4人，其中组织处理2人。")
+    parsed = parse_disclosure("关于巡察整改情况的通报", body)
+    assert subset(parsed["disclosure"], {"money_recovered_yuan", "people_disciplined", "people_organisational",
+                                         "people_accountable"}) == {
+        "money_recovered_yuan": 56_000.0, "people_disciplined": 15, "people_organisational": 2, "people_accountable": 4}
+    assert [(o["phrase"], o["counted"]) for o in parsed["outcomes"] if o["kind"] in ("money_recovered_yuan", "people_disciplined")] == [
+        ("退缴违规资金3.6万元", True), ("退缴1.2万元", False), ("清退违规发放的补贴2万元", True),
+        ("党纪政务处分15人", True), ("党纪处分3人", False)]
+
+
 def test_people_cases_clues_and_rules():
     body = ("现将巡察整改情况予以公布。\n"
             "对巡察移交的问题线索8件，其中立案4件，给予党纪处分3人、政务处分2人，组织处理3人，问责2人；"
@@ -600,10 +613,24 @@ def test_phase_completed_is_its_own_class_and_never_counted_completed():
     ("省委巡视组反馈的6个方面18个突出问题，已完成整改15个。", 18),
     ("将反馈意见细化成39个具体问题，逐项明确责任。", 39),
     ("制定整改方案，对应34个具体问题清单，目前已全部完成整改。", 34),
+    # 4个大方面 groups the problems: it is never their count
+    ("区委巡察组共反馈问题4个大方面26个大项的问题，梳理分解整改任务106个。", 26),
+    ("反馈问题共12个，已全部完成整改。", 12),
 ])
 def test_stated_totals_in_other_wordings(sentence, total):
     disclosure = parse_disclosure("", OPENING + "现将整改进展情况予以公布。\n" + sentence, "2024-09-01")["disclosure"]
     assert disclosure["problems_stated"] == total
+
+
+def test_status_counts_in_more_wordings_and_never_of_the_tasks():
+    # 已经整改到位 is completed; counts above the stated total are the tasks' (整改任务106个).
+    body = OPENING + "现将整改进展情况予以公布。\n其中的13个问题已经整改到位，还有3个问题正在整改之中。"
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["problems_completed"], disclosure["problems_in_progress"]) == (13, 3)
+    body = (OPENING + "现将整改进展情况予以公布。\n区委巡察组共反馈问题26个，"
+            "党委将巡察组反馈问题梳理分解整改任务106个，已完成整改98个。")
+    disclosure = parse_disclosure("", body, "2024-09-01")["disclosure"]
+    assert (disclosure["problems_stated"], disclosure["problems_completed"], disclosure["status_source"]) == (26, None, None)
 
 
 @pytest.mark.parametrize("opening, published_at, feedback", [
@@ -627,6 +654,9 @@ def test_feedback_dates_without_their_year_take_it_from_the_inspection_or_public
     # The inspected field is no unit: the title's issuer is.
     ("中共丹阳市外包服务中心党委关于巡察整改情况的通报",
      "根据市委统一部署，市委第一巡察组对全市民生领域外包服务开展了专项巡察。", "丹阳市外包服务中心", "部门"),
+    # A column label before the title (【通报】) is not part of the issuer's name.
+    ("【通报】中共许昌市教育局党组关于巡察整改情况的通报",
+     "市委第三巡察组对市教育局党组开展了常规巡察。", "许昌市教育局", "部门"),
     # 委员会 after a place or a body is its party committee.
     ("中国共产党建德市大同镇委员会关于巡察整改情况的通报",
      "根据市委统一部署，市委第二巡察组对大同镇委员会进行了巡察。", "建德市大同镇", "乡镇"),

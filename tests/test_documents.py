@@ -94,3 +94,43 @@ def test_boilerplate_only_page_is_not_a_document():
     page = "京ICP备12345678号\n上一篇: 某某\n清风网 版权所有".encode()
     result = process(RawDocument(url="file:///tmp/footer.txt", body=page))
     assert (result.failure.stage, result.failure.kind) == ("clean", "boilerplate_only")
+
+
+def dump(text: str) -> dict:
+    from pipelines import RawDocument
+
+    result = process(RawDocument(url="file:///import/page.txt", body=text.encode("utf-8")))
+    assert result.failure is None, result.failure
+    return result.document
+
+
+def test_a_dump_dated_day_first_or_on_its_title_line_gets_its_date_and_outlet():
+    body = "1月28日上午,省十三届人大三次会议召开首场新闻发布会。"
+    doc = dump(f"省十三届人大三次会议举行首场新闻发布会\n\n29.01.2019  17:22\n\n{body}\n")
+    assert (doc["title"], doc["published_at"], doc["body_text"]) == (
+        "省十三届人大三次会议举行首场新闻发布会", "2019-01-29T17:22:00+08:00", body)
+    doc = dump(f"|\n肩負人民的囑托和期望……http://www.sina.com.cn 2008年03月06日 07:25 經濟參考報\n{body}\n")
+    assert (doc["title"], doc["published_at"], doc["source"]) == (
+        "肩負人民的囑托和期望……", "2008-03-06T07:25:00+08:00", "經濟參考報")
+    # A placeholder writer (作者:admin) is no author.
+    doc = dump(f"乡村之美丨“千万工程”二十年\n作者:admin    发布于:2023-11-11 13:53\n{body}\n")
+    assert (doc["published_at"], doc["author"]) == ("2023-11-11T13:53:00+08:00", None)
+
+
+def test_names_run_together_with_roles_are_names_apart():
+    doc = dump("四届市委第六轮巡察工作正式启动\n本报讯(记者马开良见习记者韩筱蓓)9月27日,四届市委第六轮巡察工作正式启动。\n")
+    assert doc["author"] == "马开良、韩筱蓓"
+
+
+def test_a_traditional_copys_own_paper_is_no_source():
+    doc = dump("【本報綜合報道】十九屆中央第四輪巡視已陸續展開,將對卅七個中央和國家機關部門開展常規巡視。\n")
+    assert doc["source"] is None
+    assert doc["body_text"].startswith("十九屆中央第四輪巡視")
+
+
+def test_an_e_papers_dated_line_is_its_issue_a_portals_is_today():
+    body = "本报讯 记者姜明助报道:连日来,嘉鱼县组织县直、乡镇两级巡查组开展交叉巡查。"
+    doc = dump(f"2018年1月25日 星期\n嘉鱼开展交叉巡查\n{body}\n第02版:综合新闻 上一版3  4下一版\n")
+    assert (doc["title"], doc["published_at"], doc["author"]) == ("嘉鱼开展交叉巡查", "2018-01-25", "姜明助")
+    doc = dump(f"2024年3月15日 星期五\n嘉鱼开展交叉巡查\n{body}\n")
+    assert doc["published_at"] is None

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archive.db import Archive
 from conftest import query, read_warc, run_crawl_process
 from crawler.mirror import Mirror, start_mirror
-from crawler.mirror.faults import FAULT_HOST, Faults, cut_inside_a_character
+from crawler.mirror.faults import FAULT_HOST, Faults, Outage, cut_inside_a_character
 from crawler.mirror.responses import fixture_response
 from pipelines import Failure, ProcessResult, RawDocument, process
 from pipelines.extract import incomplete_body
@@ -266,3 +269,24 @@ def test_a_page_may_fail_on_every_crawl(tmp_path):
             )
         assert [(r["run_id"], r["kind"]) for r in archive.db["failures"].rows] == [(1, "http_500"), (2, "http_500")]
         assert {index.name: index.unique for index in archive.db["failures"].indexes}["idx_failures_url"] == 0
+
+
+def test_an_outage_answers_500_to_every_request_of_its_host_for_its_time_then_serves_again():
+    host, other = "www.bjsupervision.gov.cn", "www.ccdi.gov.cn"
+    outage = Outage(host, seconds=1.0, after_requests=1)
+
+    def status(mirror, real_host: str, path: str) -> int:
+        try:
+            with urllib.request.urlopen(mirror.host_map[real_host] + path, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    with start_mirror(challenge=False, outage=outage) as mirror:
+        served_before = status(mirror, host, "/zt/shejswxc/xsfk/")
+        during = [status(mirror, host, path) for path in ("/zt/shejswxc/xsfk/", "/robots.txt", "/no-such-page")]
+        elsewhere = status(mirror, other, "/robots.txt")
+        time.sleep(outage.seconds_left())
+        served_after = status(mirror, host, "/zt/shejswxc/xsfk/")
+    assert (served_before, during, elsewhere, served_after) == (200, [500, 500, 500], 200, 200)
+    assert outage.paths_failed == ["/zt/shejswxc/xsfk/", "/robots.txt", "/no-such-page"]

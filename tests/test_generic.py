@@ -41,6 +41,11 @@ META_LINES = [
     ("2005-04-27 14:32更新 来源:新华网", {"published": "2005-04-27 14:32", "source": "新华网"}),
     ("- 发布时间:2014-10-11 05:38:46 来源:经济日报 责任编辑:罗伯特",
      {"published": "2014-10-11 05:38:46", "source": "经济日报", "editor": "罗伯特"}),
+    ("作者:admin    发布于:2023-11-11 13:53", {"author": "admin", "published": "2023-11-11 13:53"}),
+    ("www.folksfolks.com 2012-03-12 16:59  田兴春 来源:人民网 我来说两句",
+     {"published": "2012-03-12 16:59", "byline": "田兴春", "source": "人民网"}),
+    ("时间:2019年06月17日 点击次数:28596", {"published": "2019年06月17日"}),
+    ("时间:2022-08-26 百科知识 版权反馈", {"published": "2022-08-26"}),
 ]
 
 NOT_META_LINES = [
@@ -54,6 +59,8 @@ NOT_META_LINES = [
     "（一）关于落实主体责任不到位的问题",
     "来源：关于加强巡察整改工作的意见。全文如下",
     "云溪日报 2023年5月6日",
+    # A word after a notice's date, with no page tool after it, is the notice's text.
+    "时间：2024年3月11日 全天",
 ]
 
 
@@ -67,6 +74,14 @@ def test_metadata_line_fields(line, expected):
 @pytest.mark.parametrize("line", NOT_META_LINES)
 def test_body_lines_with_labels_are_not_metadata(line):
     assert metalines.parse(line) is None
+
+
+def test_a_date_line_may_put_the_day_first_and_glue_a_view_counter():
+    assert metalines.date_line("29.01.2019  17:22") == {"page_date": "29.01.2019  17:22"}
+    assert metalines.date_line("2022/6/29 4:50:15发布97次查看") == {"page_date": "2022/6/29 4:50:15"}
+    # A version number or a sentence with a count is no date line.
+    assert metalines.date_line("巡察组共发放问卷97次查看") is None
+    assert metalines.date_line("v2.0.1 发布") is None
 
 
 # -- whole pages ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archive.db import Archive
+from captures import Exchange
 from archive.importer import import_paths
 from conftest import query, run_crawl_process
 from crawler.mirror import start_mirror
@@ -34,8 +35,9 @@ def disclosure_of(db: Path) -> dict:
     return dict(row)
 
 
-@pytest.mark.slow
-def test_a_folder_of_a_report_and_its_files(tmp_path):
+def import_a_report_and_its_table(tmp_path: Path):
+    """``archive.db`` in ``tmp_path``, from a folder of a report (b-report.html) and the
+    一览表 it links; returns the archive's path and the import's report."""
     folder = tmp_path / "report"
     folder.mkdir()
     # The file sorts before its page: it waits, unattached, until the page names it.
@@ -43,7 +45,12 @@ def test_a_folder_of_a_report_and_its_files(tmp_path):
     (folder / "b-report.html").write_text(REPORT.format(href="a-一览表.xlsx"), encoding="utf-8")
     db = tmp_path / "archive.db"
     with Archive(db) as archive:
-        report = import_paths([folder], archive)
+        return db, import_paths([folder], archive)
+
+
+@pytest.mark.slow
+def test_a_folder_of_a_report_and_its_files(tmp_path):
+    db, report = import_a_report_and_its_table(tmp_path)
     assert dict(report.outcomes) == {"attachment": 1, "new": 1}
     [attachment] = query(db, "select a.*, d.url as page from attachments a join documents d on d.id = a.document_id")
     assert (attachment["type"], attachment["method"], attachment["name"]) == ("xlsx", "openpyxl", "整改落实情况一览表")
@@ -93,3 +100,95 @@ def test_a_rebuild_from_the_crawls_warc_reads_the_attachments_again(tmp_path):
         assert len(query(tmp_path / db, "select * from attachments where document_id is not null")) == 3
         disclosure = disclosure_of(tmp_path / db)
         assert (disclosure["problems_itemised"], disclosure["problems_origin"]) == (42, "attachment"), db
+
+
+def _padded_xlsx(size: int) -> bytes:
+    """The 42-row 一览表 as .xlsx, made larger than a page may be by a stored member of noise."""
+    import os
+    import zipfile
+
+    data = io.BytesIO((FIXTURES / "yilanbiao.xlsx").read_bytes())
+    with zipfile.ZipFile(data, "a") as workbook:
+        workbook.writestr(zipfile.ZipInfo("xl/media/noise.bin"), os.urandom(size), compress_type=zipfile.ZIP_STORED)
+    return data.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.slow
+def test_an_attachment_larger_than_a_page_is_read_from_anyones_capture_and_our_own(tmp_path):
+    from datetime import datetime, timezone
+
+    from captures import ATTACHMENT, HINTS, PAGE_KIND, CaptureReader, WarcCapture
+    from pipelines import MAX_PAGE_BYTES
+
+    table = _padded_xlsx(MAX_PAGE_BYTES + 2 * 1024 * 1024)
+    page_url, file_url = "https://jw.example.gov.cn/art/2023/9/5/art_1.html", "https://jw.example.gov.cn/files/yilanbiao.xlsx"
+    capture = tmp_path / "site.warc.gz"
+    with capture.open("wb") as stream:
+        writer = WARCWriter(stream, gzip=True)
+        _response(writer, page_url, "text/html; charset=utf-8", REPORT.format(href="/files/yilanbiao.xlsx").encode("utf-8"))
+        _response(writer, file_url, XLSX, table)
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        report = import_paths([capture], archive)
+    assert report.captures[0].summary() == "site.warc.gz: 1 page(s); 1 attachment(s)"
+    [attachment] = query(db, "select * from attachments")
+    assert (attachment["type"], attachment["size"], attachment["failure_kind"]) == ("xlsx", len(table), None)
+    assert disclosure_of(db)["problems_itemised"] == 42
+
+    # A crawl's own capture of the file, annotated as an attachment: a rebuild reads it whole.
+    own = WarcCapture(tmp_path / "own", "hexi", 1 << 30, "test")
+    record = own.write_exchange(Exchange(file_url, 200, "OK", [("Content-Type", XLSX)], table, datetime.now(timezone.utc)))
+    own.annotate(file_url, record.record_id, {PAGE_KIND: ATTACHMENT, HINTS: '{"page_url": "%s"}' % page_url})
+    own.close()
+    reader = CaptureReader.from_folder(tmp_path / "own").scan()
+    [(name, file_report)] = reader.reports.items()
+    assert (file_report.attachments, dict(file_report.skipped)) == (1, {})
+    [page] = list(reader)
+    assert (page.kind, page.raw.url, page.raw.body) == (ATTACHMENT, file_url, table)
+
+
+@pytest.mark.slow
+def test_a_later_failure_of_the_same_file_never_replaces_its_reading(tmp_path):
+    from pipelines import RawDocument
+
+    db, _ = import_a_report_and_its_table(tmp_path)
+    [before] = query(db, "select id, url, type, method, tables, failure_kind from attachments")
+    # The same file fetched again, and an error page served in its place.
+    error_page = RawDocument(url=before["url"], body=b"<html><body>404 Not Found</body></html>", content_type="text/html",
+                             hints={"name": "整改落实情况一览表"})
+    with Archive(db) as archive:
+        outcome, result = archive.ingest_attachment(error_page)
+    assert (outcome, result.failure.kind) == ("failed", "not_a_file")
+    assert [dict(row) for row in query(db, "select id, url, type, method, tables, failure_kind from attachments")] == [
+        dict(before)]
+    assert [(row["url"], row["kind"]) for row in query(db, "select url, kind from failures")] == [(before["url"], "not_a_file")]
+    assert (disclosure_of(db)["problems_itemised"], disclosure_of(db)["problems_origin"]) == (42, "attachment")
+
+
+@pytest.mark.slow
+def test_a_file_fetched_again_with_the_same_bytes_is_not_read_again(tmp_path, monkeypatch):
+    from archive import db as archive_db
+    from pipelines import RawDocument
+
+    page_url, file_url = "https://jw.example.gov.cn/art/2023/9/5/art_1.html", "https://jw.example.gov.cn/files/yilanbiao.xlsx"
+    body = (FIXTURES / "yilanbiao.xlsx").read_bytes()
+    fetched = RawDocument(url=file_url, body=body, content_type=XLSX, hints={"page_url": page_url, "name": "一览表"})
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        assert archive.ingest_attachment(fetched, attachment=archive.read_attachment(fetched)) == ("attachment", None)
+        first = [dict(row) for row in query(db, "select * from attachments")]
+
+        def read_again(raw):
+            raise AssertionError(f"{raw.url} read again")
+
+        monkeypatch.setattr(archive_db, "_read_attachment", read_again)
+        # A re-crawl (the crawl's thread, then the writer), and the cluster's writer (no reading handed over).
+        assert archive.ingest_attachment(fetched, attachment=archive.read_attachment(fetched)) == ("unchanged", None)
+        assert archive.ingest_attachment(fetched) == ("unchanged", None)
+        assert [dict(row) for row in query(db, "select * from attachments")] == first
+        changed = RawDocument(url=file_url, body=body + b"\0", content_type=XLSX, hints=fetched.hints)
+        with pytest.raises(AssertionError, match="read again"):
+            archive.read_attachment(changed)

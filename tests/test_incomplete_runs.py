@@ -4,18 +4,26 @@ and the crawl exit non-zero, whatever the error rate; the next run fetches exact
 those pages first and does not fetch the unchanged ones again because of them.
 
 A real crawl (``python -m crawler.run``) of the Beijing site on the mirror, whose
-host answers 500 to a list page and an article during the first run only."""
+host answers 500 to a list page and an article during the first run only; and a
+cluster crawl (real Redis, coordinator and worker processes) of the same site while
+its host answers 500 to everything for 20 s (``crawler.mirror.faults.Outage``)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from collections import Counter
 
 import pytest
 
-from conftest import query, run_crawl_process
+from cluster_services import redis_server
+from conftest import CRAWL_TIMEOUT, ROOT, query, run_crawl_process
 from crawler.archive_pipeline import run_status
 from crawler.failures import is_transient
 from crawler.mirror import start_mirror
+from crawler.mirror.faults import Outage
+from test_cluster import _log, coordinator_command, worker_command
 
 HOST = "www.bjsupervision.gov.cn"
 COLUMN = "/zt/shejswxc/xsfk/"
@@ -94,6 +102,64 @@ def test_a_run_with_lost_pages_is_incomplete_and_the_next_fetches_exactly_them_f
 
     with Archive(db) as archive:
         assert archive.pages_to_retry("beijing") == []
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+@pytest.mark.redis
+def test_a_host_answering_500_for_20_s_leaves_a_cluster_run_incomplete_and_the_next_fetches_its_pages_first(tmp_path):
+    # The outage begins after robots.txt, the two list pages and the first article (the
+    # worker takes the frontier's newest first): the two other articles meet 20 s of 500s,
+    # each tried twice; the next run comes after them.
+    outage = Outage(HOST, seconds=20.0, after_requests=4)
+    archived_first, lost = LOST_ARTICLE, {ARCHIVED_IN_FIRST_RUN, FOUND_ON_LOST_LIST_PAGE}
+    db = tmp_path / "archive.db"
+
+    def cluster_crawl(run: int) -> int:
+        logs = tmp_path / f"run-{run}"
+        logs.mkdir()
+        coordinator = subprocess.Popen(coordinator_command(redis.url, db, ("beijing",), SETTINGS), cwd=ROOT,
+                                       stdout=(logs / "coordinator.log").open("w"), stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(worker_command(redis.url, mirror.host_map, logs / "warc", SETTINGS), cwd=ROOT,
+                                  stdout=(logs / "worker.log").open("w"), stderr=subprocess.STDOUT)
+        try:
+            returncode = coordinator.wait(timeout=CRAWL_TIMEOUT)
+            assert worker.wait(timeout=60) == 0, _log(logs / "worker.log")
+        finally:
+            for process in (coordinator, worker):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        return returncode
+
+    with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, outage=outage) as mirror:
+        first = cluster_crawl(1)
+        first_log, failed = list(mirror.request_log), list(outage.paths_failed)
+        assert not outage.over(), "the first run outlasted the outage: nothing to test"
+        time.sleep(outage.seconds_left())
+        mirror.request_log.clear()
+        second = cluster_crawl(2)
+        second_log = list(mirror.request_log)
+
+    # Run 1: two pages met the outage — incomplete, the coordinator exits 1.
+    assert first == 1, _log(tmp_path / "run-1" / "coordinator.log")
+    assert Counter(failed) == {page: 2 for page in lost}, first_log
+    assert _pages(first_log)[:3] == [COLUMN, LOST_LIST_PAGE, archived_first], first_log
+    runs = query(db, "select id, status, message, documents_new from crawl_runs order by id")
+    assert (runs[0]["status"], runs[0]["documents_new"]) == ("incomplete", 1)
+    assert runs[0]["message"].startswith("2 page(s) could not be archived")
+    recorded = query(db, "select url, kind from failures where run_id = ?", [runs[0]["id"]])
+    assert sorted((row["url"].split(HOST, 1)[1], row["kind"]) for row in recorded) == sorted((page, "http_500") for page in lost)
+
+    # Run 2, after the outage: exactly the failed pages first, then the column, which stops
+    # at the article run 1 archived: neither it nor the second list page is fetched again.
+    assert second == 0, _log(tmp_path / "run-2" / "coordinator.log")
+    fetched = _pages(second_log)
+    print(f"run 1: {_pages(first_log)}; failed {sorted(lost)}; run 2: {fetched}")
+    assert set(fetched[:2]) == lost and fetched[2:] == [COLUMN], fetched
+    assert [tuple(row) for row in query(db, "select status, documents_new from crawl_runs order by id")] == [("incomplete", 1), ("ok", 2)]
+    urls = {row["url"].split(HOST, 1)[1] for row in query(db, "select url from documents")}
+    assert urls == {archived_first, *lost}
 
 
 def test_passing_faults_are_told_from_the_pages_own():

@@ -152,3 +152,22 @@ def test_the_archive_and_the_cluster_capture_store_implement_the_port(tmp_path):
         assert archive.last_run("ccdi")["id"] == run_id == archive.run(run_id)["id"]
     missing = {name for name in _protocol_methods(CrawlArchive) if not callable(getattr(CapturedArchive, name, None))}
     assert missing == set()
+
+
+def _distribution(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-").replace(".", "-")
+
+
+def test_every_third_party_import_of_the_packages_is_a_declared_dependency():
+    import importlib.metadata
+    import sys
+    import tomllib
+
+    declared = {_distribution(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    providers = importlib.metadata.packages_distributions()
+    imported = {_top(name) for names in GRAPH.values() for name in names} - set(PACKAGES) - set(sys.stdlib_module_names)
+    undeclared = {
+        top: providers.get(top) for top in imported
+        if not {_distribution(dist) for dist in providers.get(top, [])} & declared
+    }
+    assert undeclared == {}

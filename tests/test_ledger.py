@@ -111,6 +111,38 @@ def test_the_report_facts_are_on_the_timeline(ledger):
     assert late == "first report published 2019-10-18, 99 days after feedback: 39 days after the deadline (2019-09-09, 60 days after feedback)"
 
 
+def test_every_status_count_of_a_report_is_on_the_timeline(ledger):
+    # 青川省's report: one problem 已完成, one 正在推进, one 阶段性完成 (done for this stage, still open).
+    base, _ = ledger
+    page = html(f"{base}/-/unit/{unit_ids(base)[QINGCHUAN]}")
+    statuses = page.cssselect("li.event-report .statuses")[0].text_content()
+    assert " ".join(statuses.split()) == "已完成 1 · 阶段性完成 1 · 正在推进 1"
+
+
+def test_a_report_without_a_date_is_never_said_to_be_missing():
+    from datetime import date
+
+    from archive.plugin.ledger import finding
+
+    inspection = {"feedback_date": "2021-01-28", "due_date": "2021-03-29", "first_report_at": None, "reports": 1,
+                  "deadline_days": 60}
+    assert finding(inspection, date(2024, 1, 1)) == {
+        "kind": "unknown", "text": "1 report(s) found in the archive, with no date: whether within the deadline is not known"}
+    assert finding({**inspection, "reports": 0}, date(2024, 1, 1))["kind"] == "overdue"
+
+
+def test_a_feedback_month_without_its_day_is_not_said_to_have_no_rule():
+    from datetime import date
+
+    from archive.plugin.ledger import finding
+
+    inspection = {"feedback_date": "2021-01", "due_date": None, "first_report_at": None, "reports": 0, "deadline_days": 60}
+    assert finding(inspection, date(2024, 1, 1)) == {"kind": "unknown", "text": (
+        "no report found in the archive; feedback 2021-01 (its day not stated), so the deadline (60 days after feedback) is not known")}
+    assert finding({**inspection, "deadline_days": None}, date(2024, 1, 1))["text"] == (
+        "no report found in the archive; no deadline rule is known for this level")
+
+
 def test_overdue_lists_exactly_the_units_with_no_report(ledger):
     base, _ = ledger
     rows = get_json(f"{base}/archive/overdue_reports.json?_shape=array")

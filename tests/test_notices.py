@@ -26,6 +26,17 @@ def test_a_feedback_notice_day_without_its_year_takes_the_periods_year():
     assert findings(body) == "青崖市委推动经济社会发展取得一定成效，但也存在一些问题：落实党中央和省委决策部署有温差，乡村振兴项目推进缓慢；违规发放津补贴问题仍有发生"
 
 
+def test_a_feedback_day_in_the_year_after_the_inspection_takes_the_next_year():
+    title = "中央第三巡视组向青川省委反馈巡视情况"
+    opening = "根据党中央统一部署，2020年10月至12月，中央第三巡视组对青川省进行了常规巡视。"
+    feedback = "{}，中央第三巡视组向青川省委领导班子反馈了巡视情况。"
+    assert parse_notice(title, opening + feedback.format("1月28日"), "feedback_notice")["event_date"] == "2021-01-28"
+    assert parse_notice(title, opening + feedback.format("12月28日"), "feedback_notice")["event_date"] == "2020-12-28"
+    # A period whose end leaves out its year rolls over too (2020年11月至1月).
+    rolled = opening.replace("2020年10月至12月", "2020年11月至1月") + feedback.format("2月8日")
+    assert parse_notice(title, rolled, "feedback_notice")["event_date"] == "2021-02-08"
+
+
 def test_a_central_feedback_with_a_dated_day_and_a_former_name():
     notice = parse_notice(
         "中央第五巡视组向中国电力投资集团公司党组反馈专项巡视情况",

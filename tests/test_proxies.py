@@ -146,3 +146,13 @@ def test_every_request_goes_through_the_proxy_and_a_resetting_host_is_recorded(t
     assert runs["beijing"] is None
     assert json.loads(runs["www.reset-host.test"]) == {"refused/reset": 1}
     assert 'reachability: {"refused/reset": 1}' in done.stdout
+
+
+def test_a_cluster_crawl_refuses_proxies_its_workers_would_not_use():
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    result = CliRunner().invoke(cli, ["crawl", "--cluster", "redis://127.0.0.1:9/0", "--proxy", "http://cn:8080"])
+    assert result.exit_code == 2
+    assert "with --cluster the workers fetch the pages: give them their proxies as settings" in result.output

@@ -15,6 +15,7 @@ from archive_snapshot import snapshot
 from conftest import query
 from test_crash_safety import report_text, write_reports
 from test_foreign_captures import write_pages
+from test_import_attachments import import_a_report_and_its_table
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import search_index
@@ -301,3 +302,27 @@ def test_rebuild_from_another_sites_capture_refuses_with_the_list_then_keeps_or_
     assert dropped.returncode == 0, dropped.stderr
     assert "3 new; 3 documents (12 before); 12 missing document(s) dropped" in dropped.stdout
     assert sorted(d["url"] for d in snapshot(db)["documents"].values()) == [f"https://example.org/{n}.html" for n in (1, 2, 3)]
+
+
+def test_a_document_kept_by_a_rebuild_keeps_its_attachments_and_its_unit(tmp_path):
+    db, _ = import_a_report_and_its_table(tmp_path)
+    of_the_report = "where document_id = (select id from documents where url like 'file:%report.html') order by 1, 2, 3"
+    tables = {
+        "attachments": f"select id, document_id, url, name, type, tables from attachments {of_the_report}",
+        "attachment_links": f"select * from attachment_links {of_the_report}",
+        "unit_events": f"select document_id, unit_id, named_as, role from unit_events {of_the_report}",
+        "problems": f"select document_id, title, attachment_id, source_row from problems {of_the_report}",
+    }
+
+    def rows(path):
+        return {table: [tuple(row) for row in query(path, sql)] for table, sql in tables.items()}
+
+    before = rows(db)
+    assert len(before["attachments"]) == 1 and len(before["unit_events"]) == 1 and len(before["problems"]) == 42
+    other_site = tmp_path / "other-site"
+    other_site.mkdir()
+    write_pages(other_site / "example.warc.gz", [1, 2, 3], gzip=True)
+
+    report = rebuild(other_site, db, progress=False, missing="keep")
+    assert report.kept == 1
+    assert rows(db) == before

@@ -1,8 +1,8 @@
-"""The record page's pieces: the diff of two texts, the citation line, times for readers."""
+"""The record page's pieces: the diff of two texts, the citation line, times for readers, the completed share."""
 
 from datetime import date
 
-from archive.plugin.record import citation, display_time, web_link
+from archive.plugin.record import citation, display_time, parsed_completion, web_link
 from archive.plugin.textdiff import ADDED, CHANGED, REMOVED, SAME, SKIPPED, diff
 
 OLD = "\n".join(["一、总体情况", "整改措施126项，已完成120项。", "二、问题", "甲", "乙", "丙", "丁", "三、下一步"])
@@ -69,3 +69,13 @@ def test_only_web_addresses_become_links():
     assert web_link("javascript:alert(1)") is None
     assert web_link("JaVaScRiPt:alert(1)") is None
     assert web_link("file:///tmp/report.txt") is None
+
+
+def test_the_completed_share_is_never_of_a_selection_of_the_problems():
+    counted = {"problems_total": 12, "problems_completed": 9, "status_source": "items"}
+    assert parsed_completion(counted) == 75
+    assert parsed_completion({**counted, "status_source": "stated"}) == 75
+    # 42 problems stated, the 10 listed all completed: the report does not say 10 of 42.
+    assert parsed_completion({"problems_total": 42, "problems_completed": 10, "status_source": "selection"}) is None
+    assert parsed_completion({**counted, "problems_completed": None}) is None
+    assert parsed_completion(None) is None

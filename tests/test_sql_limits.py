@@ -165,6 +165,14 @@ def test_the_length_limit_fits_the_longest_stored_text(archive_path):
     assert limits.length_limit_for(40 * 2**20) == 80 * 2**20 + 1024  # a longer text raises it
 
 
+def test_the_length_limit_fits_an_attachments_text_longer_than_every_page(tmp_path):
+    from archive.db import Archive
+
+    with Archive(tmp_path / "archive.db") as archive, archive.transaction():
+        archive.db["attachments"].insert({"id": "a", "text": "表" * 2_000_000, "tables": "[]"})
+    assert longest_stored_text(tmp_path / "archive.db") == 6_000_000  # UTF-8 bytes
+
+
 def test_the_dashboards_chart_queries_are_not_counted(base):
     """The dashboard page asks for its five charts at once; while two slow statements hold
     this address's share, a chart's own query still answers, and another statement does not."""

@@ -65,3 +65,33 @@ def test_a_derived_table_of_an_older_shape_is_made_again(tmp_path):
     units.create(db)
     assert set(db["inspections"].columns_dict) == set(units.INSPECTIONS)
     assert db["inspections"].count == 0  # refresh() fills it again from the texts
+
+
+def _inspection_event(document_id, role, on, stated=True):
+    """A text of 青川省's 19-6 inspection; a notice's date is the day it states, or (``stated``
+    False) its publication."""
+    return {"document_id": document_id, "unit_id": "u1", "named_as": "青川省", "level": "central", "site": "local",
+            "role": role, "event_date": on, "kind": "巡视", "inspection_kind": None, "term": 19, "round": 6,
+            "round_id": "19-6", "province": None, **({"stated_date": on if stated else None} if role != "report" else {})}
+
+
+def test_an_undated_report_is_counted_and_the_first_report_is_the_earliest_dated_one():
+    events = [_inspection_event("f", "feedback", "2021-01-28"), _inspection_event("r1", "report", None),
+              _inspection_event("r2", "report", "2021-03-22")]
+    rules = {("central", "巡视"): {"days": 60, "source": "rule"}}
+    [inspection] = units._inspections(events, rules)
+    assert (inspection["reports"], inspection["first_report_at"], inspection["due_date"]) == (2, "2021-03-22", "2021-03-29")
+    [undated_only] = units._inspections([events[0], _inspection_event("r1", "report", None)], rules)
+    assert (undated_only["reports"], undated_only["first_report_at"]) == (1, None)
+
+
+def test_the_feedback_day_and_deadline_come_from_a_stated_date_never_from_a_publication():
+    rules = {("central", "巡视"): {"days": 60, "source": "rule"}}
+    published_only = [_inspection_event("e", "entry", "2020-10-14", stated=False),
+                      _inspection_event("f", "feedback", "2021-01-30", stated=False),
+                      _inspection_event("r", "report", "2021-03-31")]
+    [inspection] = units._inspections(published_only, rules)
+    assert (inspection["entry_date"], inspection["feedback_date"], inspection["due_date"]) == (None, None, None)
+    stated = [_inspection_event("f", "feedback", "2021-01-28"), _inspection_event("r", "report", "2021-03-31")]
+    [inspection] = units._inspections(stated, rules)
+    assert (inspection["feedback_date"], inspection["due_date"]) == ("2021-01-28", "2021-03-29")

@@ -28,7 +28,7 @@ EVENTS = """
 select e.*, doc.title, doc.url, doc.page_url, doc.body_text, doc.version_count, doc.last_changed_at, doc.gone_at,
   (select count(*) - 1 from documents c where c.canonical_id = doc.id) as copies,
   d.problems_stated, d.problems_itemised, d.problems_total, d.status_source, d.problems_completed,
-  d.problems_basically_completed, d.problems_in_progress, d.problems_unfinished, d.problems_long_term_only,
+  d.problems_basically_completed, d.problems_phase_completed, d.problems_in_progress, d.problems_unfinished, d.problems_long_term_only,
   d.problems_no_status, d.stated_completion_rate, d.money_recovered_yuan, d.cases_filed, d.people_disciplined,
   d.people_organisational, d.people_accountable
 from unit_events e join documents doc on doc.id = e.document_id left join disclosures d on d.document_id = e.document_id
@@ -43,7 +43,7 @@ group by doc.site order by pages desc
 """
 STATUS_COUNTS = (
     ("problems_completed", "已完成"), ("problems_basically_completed", "基本完成"),
-    ("problems_in_progress", "正在推进"), ("problems_unfinished", "未完成"),
+    ("problems_phase_completed", "阶段性完成"), ("problems_in_progress", "正在推进"), ("problems_unfinished", "未完成"),
     ("problems_long_term_only", "长期坚持"), ("problems_no_status", "未标注状态"),
 )
 PEOPLE = (
@@ -71,6 +71,9 @@ def finding(inspection: dict, today: date) -> dict:
         if late is not None:
             return {"kind": "on_time", "text": f"{said}: within the deadline ({due}, {rule})"}
         return {"kind": "unknown", "text": said}
+    if inspection["reports"]:
+        return {"kind": "unknown", "text": f"{inspection['reports']} report(s) found in the archive, with no date: "
+                                           "whether within the deadline is not known"}
     if not feedback:
         return {"kind": "unknown", "text": "no feedback or report found in the archive"}
     if due and due < today.isoformat():
@@ -78,6 +81,9 @@ def finding(inspection: dict, today: date) -> dict:
         return {"kind": "overdue", "text": f"no report found in the archive: due {due} ({rule}), {overdue} days ago"}
     if due:
         return {"kind": "not_due", "text": f"no report found in the archive yet; due {due} ({rule})"}
+    if rule:  # a rule, but a feedback date without its day (2021-01): no deadline to count
+        return {"kind": "unknown", "text": f"no report found in the archive; feedback {feedback} (its day not stated), "
+                                           f"so the deadline ({rule}) is not known"}
     return {"kind": "unknown", "text": "no report found in the archive; no deadline rule is known for this level"}
 
 

@@ -71,6 +71,17 @@ def _fact(key: str, value):
     return value
 
 
+def parsed_completion(disclosure: dict | None) -> int | None:
+    """The share of the report's problems its own labels mark completed, in %; None when the
+    counts are unknown, or are of the problems a report listed out of a larger stated total
+    (``status_source`` ``selection``): 10 listed, all done, are not 24 % of 42."""
+    if not disclosure or not disclosure["problems_total"] or disclosure["problems_completed"] is None:
+        return None
+    if disclosure["status_source"] == "selection":
+        return None
+    return round(100 * disclosure["problems_completed"] / disclosure["problems_total"])
+
+
 def citation(document: dict, cited_on: date) -> str:
     """A GB/T 7714 reference to the page, with the archive's record and capture."""
     title = document["title"] or document["url"]
@@ -147,7 +158,6 @@ async def record_page(datasette, request):
     facts = []
     if disclosure is not None:
         facts = [(label, _fact(key, disclosure[key])) for key, label in DISCLOSURE_FACTS if disclosure.get(key) is not None]
-    completed = disclosure and disclosure["problems_total"] and disclosure["problems_completed"] is not None
     context = {
         "document": document,
         "display_time": display_time,
@@ -159,9 +169,7 @@ async def record_page(datasette, request):
         "rules": json.loads(document["boilerplate_rules"] or "[]"),
         "disclosure": disclosure,
         "facts": facts,
-        "parsed_completion": (
-            round(100 * disclosure["problems_completed"] / disclosure["problems_total"]) if completed else None
-        ),
+        "parsed_completion": parsed_completion(disclosure),
         "problems": problems,
         "copies": copies,
         "canonical": canonical if canonical and canonical["document_id"] != document_id else None,

@@ -42,13 +42,13 @@ def worker_settings(settings: BaseSettings) -> dict:
     overrides = {
         "SCHEDULER": "crawler.cluster.scheduler.ClusterScheduler",
         "ITEM_PIPELINES": {**pipelines, "crawler.cluster.worker.CapturePipeline": settings.getdict("ITEM_PIPELINES").get(ARCHIVE_PIPELINE, 300)},
-        # Last before the mirror rewrite (760): real hosts, after robots.txt and retries.
         "DOWNLOADER_MIDDLEWARES": {
             **downloader_middlewares,
             # One browser solve of a host's challenge for the whole cluster (cookies.py).
             "crawler.cluster.cookies.ClusterAntiBotMiddleware": settings.getdict("DOWNLOADER_MIDDLEWARES").get(ANTI_BOT, 585),
-            "crawler.cluster.politeness.ClusterPolitenessMiddleware": 750,
         },
+        # Every download takes the crawl's permit for its host right before it is sent.
+        "DOWNLOADER": "crawler.cluster.politeness.ClusterDownloader",
         "SPIDER_MIDDLEWARES": {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.cluster.worker.SeedingMiddleware": 1},
         # Per-host concurrency, delay and AutoThrottle are the crawl's, stored in Redis by
         # the coordinator (politeness.py); the worker keeps none of its own, which would

@@ -85,10 +85,6 @@ class FamilySite:
     def inspection_articles(self) -> set[str]:
         return {a.url for column, articles in self.articles.items() if column.inspection for a in articles}
 
-    @property
-    def other_articles(self) -> set[str]:
-        return {a.url for column, articles in self.articles.items() if not column.inspection for a in articles}
-
     def respond(self, scheme: str, path: str, query: str, form: str, user_agent: str) -> tuple[int, dict, bytes] | None:
         """Status, headers and body for a request, or None (not found)."""
         if self.browser_only and BROWSER_MARK not in user_agent:

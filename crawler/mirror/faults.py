@@ -17,6 +17,11 @@ first failure) use the fixture file at their own path.
 
 The stall lasts ``Faults.stall_seconds``: set it just past the crawl's
 ``DOWNLOAD_TIMEOUT``, so the test waits no longer than it must.
+
+A fault in time rather than in a page: ``start_mirror(outage=Outage(host))`` makes a
+real site's host answer 500 to every request for 20 s (``seconds``) from its first
+request (or from the one after its first ``after_requests``) — a server restarting,
+a broken deploy — and serve its pages again afterwards.
 """
 
 from __future__ import annotations
@@ -59,6 +64,40 @@ class Faults:
         with self._lock:
             self.attempts[path] += 1
             return self.attempts[path]
+
+
+@dataclass
+class Outage:
+    """``host`` answers ``status`` to every request for ``seconds``, from the request
+    after its first ``after_requests`` on; ``paths_failed``: what it refused."""
+
+    host: str
+    seconds: float = 20.0
+    after_requests: int = 0
+    status: int = 500
+    started_at: float | None = field(default=None, init=False)
+    paths_failed: list[str] = field(default_factory=list, init=False)
+    _requests: int = field(default=0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def refuses(self, host: str, path: str) -> bool:
+        """Whether the request for ``path`` to ``host``, arriving now, meets the outage."""
+        if host != self.host:
+            return False
+        with self._lock:
+            self._requests += 1
+            if self.started_at is None and self._requests > self.after_requests:
+                self.started_at = time.monotonic()
+            refused = self.started_at is not None and not self.over()
+            if refused:
+                self.paths_failed.append(path)
+            return refused
+
+    def over(self) -> bool:
+        return self.started_at is not None and time.monotonic() >= self.started_at + self.seconds
+
+    def seconds_left(self) -> float:
+        return 0.0 if self.started_at is None else max(0.0, self.started_at + self.seconds - time.monotonic())
 
 
 class FaultReply:

@@ -17,9 +17,12 @@ served only by a mirror started with ``faults`` (see ``faults.py``).
 from __future__ import annotations
 
 import http.cookies
+import io
 import ipaddress
 import mimetypes
 import secrets
+import socket
+import struct
 import threading
 import time
 from contextlib import contextmanager
@@ -36,7 +39,7 @@ from crawler.mirror.blockpages import (
     challenge_cookie_value,
     challenge_page,
 )
-from crawler.mirror.faults import FAULTS, FaultReply, Faults
+from crawler.mirror.faults import FAULTS, FaultReply, Faults, Outage, status
 
 SITES_DIR = Path(__file__).resolve().parent / "sites"
 HOSTS_FILE = "hosts.yaml"
@@ -105,9 +108,11 @@ class Mirror:
     ``faults``: also serve the fault site (hosts marked ``faults_only``), whose
     fault paths fail as :mod:`crawler.mirror.faults` describes; loopback only.
     ``delay``: seconds every answer takes, like a distant server (a latency-bound crawl).
-    ``visits``: (host, path, start, end) of every answer, in ``time.monotonic()`` seconds, and
-    ``max_in_flight``: the most requests each host was answering at once — what a
-    politeness limit promises the site.
+    ``outage``: a host answering 500 for a while (:class:`crawler.mirror.faults.Outage`).
+    ``visits``: (host, path, start, end) of every answer, in ``time.monotonic()`` seconds —
+    start: when its request line was read (the request's arrival, what a site's log
+    records), end: when the answer was written — and ``max_in_flight``: the most requests
+    each host was answering at once — what a politeness limit promises the site.
     """
 
     def __init__(
@@ -120,11 +125,13 @@ class Mirror:
         port_base: int | None = None,
         faults: Faults | None = None,
         delay: float = 0.0,
+        outage: Outage | None = None,
     ) -> None:
         if faults is not None and not _is_loopback(host):
             raise ValueError(f"the fault mirror serves loopback addresses only, not {host}")
         self.tree = SiteTree(sites_dir)
         self.faults = faults
+        self.outage = outage
         self.bind_host = host
         self.challenge = challenge
         self.captcha_paths = set(captcha_paths)
@@ -192,12 +199,12 @@ class Mirror:
     # -- answering one request -------------------------------------------------
 
     @contextmanager
-    def visit(self, real_host: str, raw_path: str):
-        """Counts the answer in flight on ``real_host`` while it is being made."""
+    def visit(self, real_host: str, raw_path: str, arrived: float):
+        """Counts the answer in flight on ``real_host`` while it is being made
+        (``arrived``: when its request line was read)."""
         with self._visits_lock:
             in_flight = self._in_flight[real_host] = self._in_flight.get(real_host, 0) + 1
             self.max_in_flight[real_host] = max(in_flight, self.max_in_flight.get(real_host, 0))
-        started = time.monotonic()
         try:
             if self.delay:
                 time.sleep(self.delay)
@@ -205,7 +212,7 @@ class Mirror:
         finally:
             with self._visits_lock:
                 self._in_flight[real_host] -= 1
-                self.visits.append((real_host, raw_path, started, time.monotonic()))
+                self.visits.append((real_host, raw_path, arrived, time.monotonic()))
 
     def respond(
         self, real_host: str, raw_path: str, cookie_header: str | None, request_headers=None, form: str = ""
@@ -238,9 +245,13 @@ class Mirror:
         return 200, {"Content-Type": self.tree.content_type(real_host, file)}, file.read_bytes()
 
     def fault_reply(self, real_host: str, raw_path: str, handler: BaseHTTPRequestHandler, send_body: bool) -> FaultReply | None:
-        """The fault ``raw_path`` answers with on the fault site, ready to run, or None."""
+        """The fault ``raw_path`` answers with (on the fault site, or on a host in its outage),
+        ready to run, or None."""
         path, _, query = raw_path.partition("?")
         path = unquote(path)
+        if self.outage is not None and self.outage.refuses(real_host, raw_path):
+            self.request_log.append((real_host, raw_path))
+            return FaultReply(status(self.outage.status), handler, self.faults or Faults(), path, query, None, send_body)
         if self.faults is None or not self.tree.hosts[real_host].get("faults_only") or path not in FAULTS:
             return None
         self.request_log.append((real_host, raw_path))
@@ -264,9 +275,46 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+# Linux stamps every packet it receives when asked (CLOCK_REALTIME, nanoseconds).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+class _ArrivalStampedReader(io.RawIOBase):
+    """A connection's bytes, and when the kernel received the latest of them: a
+    request's arrival at the host as a capture on its network would see it, free of
+    the mirror's own delay in reading it (a busy process, Python's threads)."""
+
+    def __init__(self, connection: socket.socket):
+        self.connection = connection
+        connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self.received_at = time.monotonic()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size, ancillary, _, _ = self.connection.recvmsg_into([buffer], socket.CMSG_SPACE(16))
+        self.received_at = time.monotonic()
+        for level, kind, data in ancillary:
+            if (level, kind) == (socket.SOL_SOCKET, SO_TIMESTAMPNS):
+                seconds, nanoseconds = struct.unpack("qq", data[:16])
+                self.received_at += seconds + nanoseconds / 1e9 - time.time()
+        return size
+
+
 def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "mirror"
+
+        def setup(self) -> None:
+            super().setup()
+            self._reader = _ArrivalStampedReader(self.connection)
+            self.rfile = io.BufferedReader(self._reader)
+
+        def parse_request(self) -> bool:
+            # Called as soon as the request line is read: it arrived with the latest bytes.
+            self.arrived = self._reader.received_at
+            return super().parse_request()
 
         def do_GET(self) -> None:
             self._answer(send_body=True)
@@ -280,7 +328,7 @@ def _handler_for(mirror: Mirror, real_host: str) -> type[BaseHTTPRequestHandler]
             self._answer(send_body=True, form=self.rfile.read(length).decode("latin-1") if length else "")
 
         def _answer(self, send_body: bool, form: str = "") -> None:
-            with mirror.visit(real_host, self.path):
+            with mirror.visit(real_host, self.path, self.arrived):
                 fault = mirror.fault_reply(real_host, self.path, self, send_body)
                 if fault is not None:
                     fault.run()

@@ -124,10 +124,18 @@ def feedback_date(opening: str, inspected: str | None = None, published_at: str 
     return iso(str(year), str(month), day) if year else None
 
 
+def year_after(month: int, inspected: str | None) -> int | None:
+    """The year of a month printed without its year, after an inspection whose last known date
+    is ``inspected`` (``YYYY``, ``YYYY-MM``…): the next year for a month before the inspection's."""
+    if not (inspected and inspected[:4].isdigit()):
+        return None
+    year = int(inspected[:4])
+    return year + 1 if len(inspected) >= 7 and month < int(inspected[5:7]) else year
+
+
 def _year_of(month: int, inspected: str | None, published_at: str | None) -> int | None:
     if inspected and inspected[:4].isdigit():
-        year = int(inspected[:4])
-        return year + 1 if len(inspected) >= 7 and month < int(inspected[5:7]) else year
+        return year_after(month, inspected)
     if isinstance(published_at, str) and published_at[:4].isdigit():
         year = int(published_at[:4])
         return year - 1 if len(published_at) >= 7 and month > int(published_at[5:7]) else year

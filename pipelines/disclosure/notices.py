@@ -13,7 +13,7 @@ import re
 from pipelines.classify import fold_simplified
 
 from . import parties
-from .dates import DATE, PERIOD, feedback_date, inspection_period, iso
+from .dates import DATE, PERIOD, feedback_date, inspection_period, iso, year_after
 
 NOTICE_TYPES = ("entry_notice", "feedback_notice")
 _NAME = r"(?P<unit>[^，。；、,;：:“”\s]{2,40}?)"
@@ -35,8 +35,11 @@ def _units(pattern: re.Pattern, texts: list[str]) -> list[str]:
 
 def _feedback_day(opening: str) -> str | None:
     """The day before "反馈" (``2015年2月6日，…向…反馈了专项巡视情况``); a day without its year
-    takes the year the inspection period states, if it states one."""
-    stated = feedback_date(opening)
+    takes the year of the inspection period, if it states one — the next year for a month
+    before the period's last (``2020年10月至12月…1月28日…反馈``: 2021-01-28)."""
+    inspected_from, inspected_to = inspection_period(opening, parties.UNIT_CLAUSE.search(opening))
+    inspected = inspected_to or inspected_from
+    stated = feedback_date(opening, inspected)
     if stated:
         return stated
     period = PERIOD.search(opening)
@@ -46,10 +49,8 @@ def _feedback_day(opening: str) -> str | None:
     if dated:
         return iso(dated[-1]["y"], dated[-1]["m"], dated[-1]["d"])
     day = _NO_YEAR_DAY.search(opening, start, end)
-    year = (period and (period["y2"] or period["y1"])) or None
-    if day and year and year.isdigit():
-        return iso(year, day["m"], day["d"])
-    return None
+    year = year_after(int(day["m"]), inspected) if day and period else None
+    return iso(str(year), day["m"], day["d"]) if year else None
 
 
 def parse_notice(title: str, body: str, doc_type: str) -> dict | None:

@@ -4,7 +4,10 @@ Every figure is kept as an outcome row with the sentence it was read from, so a
 journalist can check each one.  A column sums its figures, except when the report gives
 its own total outside the problems' text — a sentence with 共/累计/合计/总计 reporting
 several kinds at once ("整改期间，共追回各类资金1560万元，立案审查调查27件，给予党纪政务
-处分31人…") — which then stands for the details the items give.
+处分31人…") — which then stands for the details the items give.  A figure after 其中 ("of
+which") is part of the figure of its kind before it ("累计退缴资金3.6万元，其中个人退缴1.2万元":
+3.6万元, not 4.8万元), in its sentence or, for a sentence opening with 其中, the one before —
+up to a clause that adds (，另…, ，此外…).
 
 Money counts only amounts recovered (追缴, 挽回, 追回, 收回, 清退, 退缴, 返还, 收缴) in
 元, 万元 or 亿元; figures in 万人, 万平方米 or 万户 are not money, and an X placeholder is
@@ -53,6 +56,9 @@ _KINDS = (  # (column, patterns): the first group that matched holds the number
 _KINDS = tuple((kind, tuple(re.compile(p) for p in patterns)) for kind, patterns in _KINDS)
 COLUMNS = tuple(kind for kind, _ in _KINDS)
 _TOTAL_MARKER = re.compile(r"共|累计|合计|总计")
+_PART_MARKER = "其中"
+# A clause that adds to the figures, not a part of them, ends what 其中 covers.
+_PARTS_END = re.compile(r"[，,；;](?:另外?|此外|同时|还)")
 _SENTENCE = re.compile(r"[^。；;\n]+")
 _DIGIT = re.compile(r"\d")
 
@@ -81,24 +87,37 @@ def _mentions(sentence: str) -> list[tuple[str, re.Match]]:
 def outcomes(lines: list[str], owned: list[bool]) -> tuple[dict, list[dict]]:
     """(column → value, the outcome rows) from the body's lines; ``owned`` marks problem text."""
     rows: list[dict] = []
-    # The rows read from a summary sentence, by id: a sixth key grew every row's dict from 184
-    # to 272 bytes (5 MB of a huge page's 50,000 rows).
+    # The rows read from a summary sentence, and those that are a part of a figure before them
+    # (其中…), by id: more keys grew every row's dict from 184 to 272 bytes (5 MB of a huge
+    # page's 50,000 rows).
     summaries: set[int] = set()
+    parts: set[int] = set()
     for line, in_problem in zip(lines, owned):
+        before: set[str] = set()  # the kinds of the line's sentence before this one
         for sentence in _SENTENCE.findall(line):
             mentions = _mentions(sentence)
             stripped = sentence.strip()  # one string for every figure of the sentence
             summary = (not in_problem and bool(_TOTAL_MARKER.search(sentence))
                        and len({kind for kind, _ in mentions}) >= 2)
+            parts_from = sentence.find(_PART_MARKER)
+            parts_end = _PARTS_END.search(sentence, max(parts_from, 0))
+            parts_end = parts_end.start() if parts_end else len(sentence)
             for kind, match in mentions:
+                part = parts_from >= 0 and parts_from < match.start() < parts_end and (
+                    kind in before if not sentence[:parts_from].strip() else
+                    any(k == kind and m.start() < parts_from for k, m in mentions))
                 rows.append({"kind": kind, "value": _value(kind, match), "phrase": match[0], "sentence": stripped})
                 if summary:
                     summaries.add(id(rows[-1]))
+                if part:
+                    parts.add(id(rows[-1]))
+            before = {kind for kind, _ in mentions}
     columns: dict = {}
     for kind in COLUMNS:
         of_kind = [row for row in rows if row["kind"] == kind]
-        totals = [row for row in of_kind if id(row) in summaries]
-        counted = totals or of_kind
+        wholes = [row for row in of_kind if id(row) not in parts]
+        totals = [row for row in wholes if id(row) in summaries]
+        counted = totals or wholes
         counted_rows = {id(row) for row in counted}
         for row in of_kind:
             row["counted"] = id(row) in counted_rows

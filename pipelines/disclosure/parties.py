@@ -36,7 +36,8 @@ UNIT_CLAUSE = re.compile(
     r"对(?P<unit>[^，。；、,;]{2,40}?)(?:进行了|开展了|进行|开展)"
     r"(?:为期[^，。]{0,10})?[^，。；]{0,16}?(?:巡视|巡察)"
 )
-_TITLE_ISSUER = re.compile(r"^(?P<issuer>[^，。“”]{2,40}?)关于")
+# A column label some sites print before the title (【通报】, [公示]) is not the issuer's name.
+_TITLE_ISSUER = re.compile(r"^(?:【[^】]{1,8}】|\[[^\]]{1,8}\])?\s*(?P<issuer>[^，。“”【】]{2,40}?)关于")
 _UNIT_PREFIX = re.compile(r"^(?:中共|中国共产党)?(?:所属|下属)?")
 _UNIT_SUFFIX = re.compile(
     r"(?:党组织|党组|党委|党工委|党总支|党支部|总支部委员会|支部委员会|工作委员会|委员会|领导班子)"

@@ -7,7 +7,8 @@ every problem is itemised and labelled; otherwise from the totals the text state
 counted as such.  ``status_source`` says which: ``items``, ``stated``, or ``selection``
 when the items are a selection of a larger stated total and nothing else is stated.
 Totals are read outside the problems' own text (an item may quote an earlier round's
-numbers).  ``stated_matches_items`` compares them: the stated total and every stated
+numbers); status counts adding up to more than the stated total count the tasks or measures
+the problems were split into, not the problems, and are left out.  ``stated_matches_items`` compares them: the stated total and every stated
 status count equal the items' (the items may come from an attachment's 一览表).
 """
 from __future__ import annotations
@@ -15,12 +16,13 @@ from __future__ import annotations
 import re
 
 _N = r"(\d{1,6})"
+_ASPECTS = r"\d{1,4}个?大?方面"  # 4个方面 / 4个大方面: groups of problems, never the count
 _STATED = (
-    re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:\d+个?方面)?(?:共|共计)?{_N}[个项条](?:具体)?问题"),
-    re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:具体)?问题(?:共|共计)?{_N}[个项条]"),
+    re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:{_ASPECTS})?(?:共|共计)?{_N}[个项条](?:具体)?问题"),
+    re.compile(rf"(?:反馈|指出|提出|交办)(?:的|了)?(?:具体)?问题(?:共|共计)?{_N}[个项条](?!大?方面|大?类)"),
     re.compile(rf"(?<![\d.]){_N}个(?:具体)?问题(?:中)?[，,]?(?:已|均已)?(?:全部)?(?:完成整改|整改完成|已完成|整改到位|已整改)"),
-    # 6个方面18个突出问题, 细化成39个具体问题, 对应34个具体问题清单
-    re.compile(rf"(?<!\d)\d{{1,4}}个方面(?:的)?{_N}[个项条](?:具体|突出)?问题"),
+    # 6个方面18个突出问题, 4个大方面26个大项的问题, 细化成39个具体问题, 对应34个具体问题清单
+    re.compile(rf"(?<!\d){_ASPECTS}(?:的)?{_N}(?:个大项|[个项条])(?:的)?(?:具体|突出)?问题"),
     re.compile(rf"(?:细化|分解|梳理|对应)(?:成|为|出)?(?:了)?{_N}[个项条](?:具体|突出)?问题"),
 )
 _DIGIT = re.compile(r"\d")
@@ -30,7 +32,7 @@ _BUCKETS = (  # (count key, patterns) — a number before or after the status wo
     ("problems_basically_completed", (rf"基本完成(?:整改)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?基本完成")),
     ("problems_unfinished", (rf"未完成(?:整改)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?未完成")),
     ("problems_completed", (rf"(?<![基未性])(?:已|均已)?(?:完成整改|整改完成|完成|整改到位|已整改)(?:的)?{_N}[个项条]",
-                            rf"{_N}[个项条](?:问题)?(?:已|均已)(?:完成整改|整改完成|整改到位|完成)(?!\d|整改)")),
+                            rf"{_N}[个项条](?:问题)?(?:已经?|均已)(?:完成整改|整改完成|整改到位|完成)(?!\d|整改)")),
     ("problems_in_progress", (rf"(?:正在(?:持续)?推进|持续推进|正在整改|持续整改|整改中)(?:问题)?{_N}[个项条]",
                               rf"{_N}[个项条](?:问题)?(?:正在(?:持续)?推进|持续推进|正在整改|持续整改|整改中)")),
     ("problems_long_term_only", (rf"长期坚持(?:的)?{_N}[个项条]", rf"{_N}[个项条](?:问题)?(?:需)?长期坚持")),
@@ -79,6 +81,8 @@ def counts(problems: list[dict], outside_items: str) -> dict:
     stated = stated_total(outside_items)
     itemised = len(problems)
     breakdown = stated_breakdown(outside_items, stated)
+    if breakdown and stated is not None and sum(breakdown.values()) > stated:
+        breakdown = None  # counts of the tasks the problems were split into (整改任务106个，已完成整改98个)
     result: dict = {key: None for key in COUNT_KEYS}
     result.update(problems_stated=stated, problems_itemised=itemised,
                   problems_total=stated if stated is not None else (itemised or None))
