@@ -9,6 +9,11 @@
  * fold table, uint32 per code point below U+30000), one space between every two.
  * Above the table: plane-14 tags and selectors become spaces, anything else stays.
  * index_form_utf8(utf8, table) -> bytes: the same from UTF-8 to UTF-8 (what SQL calls).
+ * comparable(text, table) -> str: folded, the ignored characters (folded to spaces) left out.
+ * pair_form_utf8(utf8, table, ranks, count) -> bytes: the text's distinct pairs of
+ * neighbouring characters (folded; ignored characters skipped) whose two characters are both
+ * paired (numbered in ``ranks``), each pair a token, spaces between: what the auxiliary pair
+ * index reads (search_index.PAIRS).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -61,6 +66,44 @@ static PyObject *index_form(PyObject *self, PyObject *args) {
         if (i)
             PyUnicode_WRITE(out_kind, out, 2 * i - 1, ' ');
         PyUnicode_WRITE(out_kind, out, 2 * i, fold(map, PyUnicode_READ(kind, data, i)));
+    }
+done:
+    PyBuffer_Release(&table);
+    return result;
+}
+
+/* comparable(text, table) -> str: each character mapped through ``table``, the characters
+ * that fold to a space (ignored by a search) left out: what a search compares (the oracle,
+ * and the check of a few candidates' texts). */
+static PyObject *comparable(PyObject *self, PyObject *args) {
+    PyObject *text, *result = NULL;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &table))
+        return NULL;
+    const uint32_t *map = fold_table(&table);
+    if (map == NULL)
+        goto done;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), kept = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 widest = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 folded = fold(map, PyUnicode_READ(kind, data, i));
+        if (folded == ' ')
+            continue;
+        kept++;
+        if (folded > widest)
+            widest = folded;
+    }
+    result = PyUnicode_New(kept, widest);
+    if (result == NULL)
+        goto done;
+    int out_kind = PyUnicode_KIND(result);
+    void *out = PyUnicode_DATA(result);
+    for (Py_ssize_t i = 0, at = 0; i < length; i++) {
+        Py_UCS4 folded = fold(map, PyUnicode_READ(kind, data, i));
+        if (folded != ' ')
+            PyUnicode_WRITE(out_kind, out, at++, folded);
     }
 done:
     PyBuffer_Release(&table);
@@ -127,9 +170,69 @@ done:
     return result;
 }
 
+/* pair_form_utf8(utf8, table, ranks, count) -> bytes: each distinct pair once, in order of
+ * first occurrence.  ``ranks`` numbers the paired characters 1..count (uint16 per code point
+ * below U+30000, 0 for the others), so a pair is a bit of a count x count bitmap: the memory
+ * is bounded by the set of characters, not by the text (a 10 MB text needs no more). */
+static PyObject *pair_form_utf8(PyObject *self, PyObject *args) {
+    Py_buffer text, table, ranks;
+    Py_ssize_t count;
+    PyObject *result = NULL;
+    unsigned char *seen = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*n", &text, &table, &ranks, &count))
+        return NULL;
+    const uint32_t *map = fold_table(&table);
+    if (map == NULL)
+        goto done;
+    if (ranks.len < (Py_ssize_t)(TABLE_SIZE * sizeof(uint16_t)) || count < 0 || count > 65535) {
+        PyErr_SetString(PyExc_ValueError, "the ranks of the paired characters are too short, or count is out of range");
+        goto done;
+    }
+    const unsigned char *in = text.buf;
+    const uint16_t *rank = ranks.buf;
+    seen = PyMem_Calloc((size_t)count * count / 8 + 1, 1);
+    /* Each pair: two characters of at most 4 bytes and a space, per input pair of at least 2 bytes. */
+    result = PyBytes_FromStringAndSize(NULL, text.len * 5 + 1);
+    if (seen == NULL || result == NULL) {
+        Py_CLEAR(result);
+        if (seen == NULL)
+            PyErr_NoMemory();
+        goto done;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result), *start = out;
+    Py_UCS4 previous = ' ';
+    for (Py_ssize_t at = 0; at < text.len;) {
+        Py_UCS4 folded = fold(map, next_code_point(in, text.len, &at));
+        if (folded == ' ')
+            continue;  /* ignored characters join their neighbours, as in a phrase */
+        unsigned first = previous < TABLE_SIZE ? rank[previous] : 0, second = folded < TABLE_SIZE ? rank[folded] : 0;
+        if (first && second && first <= count && second <= count) {
+            size_t bit = (size_t)(first - 1) * count + (second - 1);
+            if (!(seen[bit >> 3] & (1u << (bit & 7)))) {
+                seen[bit >> 3] |= 1u << (bit & 7);
+                if (out != start)
+                    *out++ = ' ';
+                out += put_utf8(out, previous);
+                out += put_utf8(out, folded);
+            }
+        }
+        previous = folded;
+    }
+    if (_PyBytes_Resize(&result, out - start) < 0)
+        result = NULL;
+done:
+    PyMem_Free(seen);
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&ranks);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
+    {"comparable", comparable, METH_VARARGS, "comparable(text, table) -> the text folded through table, ignored characters left out"},
     {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
+    {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, table, ranks, count) -> distinct paired pairs, as UTF-8"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -304,7 +304,7 @@ def schema_version() -> int:
     made_by = inspect.getsource(sys.modules[__name__]) + inspect.getsource(labels)
     made_by += inspect.getsource(copy_groups.create_tables) + repr(copy_groups.TABLES)
     made_by += inspect.getsource(units.create) + repr([units.UNITS, units.UNIT_ALIASES, units.UNIT_EVENTS, units.INSPECTIONS])
-    made_by += inspect.getsource(search_index.create) + repr([index.ddl() for index in search_index.INDEXES.values()])
+    made_by += inspect.getsource(search_index.create) + repr([index.ddl() for index in search_index.ALL_INDEXES])
     return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 
 

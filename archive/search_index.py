@@ -39,8 +39,10 @@ import re
 import sqlite3
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import opencc
@@ -48,12 +50,16 @@ import opencc
 try:  # archive/_index_form.c, built by the install where a C compiler is present
     from archive._index_form import index_form as _compiled_index_form
     from archive._index_form import index_form_utf8 as _compiled_index_form_utf8
+    from archive._index_form import pair_form_utf8 as _compiled_pair_form_utf8
+    from archive._index_form import comparable as _compiled_comparable
 except (ImportError, TypeError):
     # TypeError: the loader setuptools writes into an egg (scrapyd-deploy's) fails
     # with it; a Scrapyd worker only captures pages, the writer indexes them.
-    _compiled_index_form = _compiled_index_form_utf8 = None
+    _compiled_index_form = _compiled_index_form_utf8 = _compiled_pair_form_utf8 = _compiled_comparable = None
 
 FUNCTION = "zh_index_form"
+# The characters whose neighbouring pairs the auxiliary pair index keeps (see :data:`PAIRS`).
+PAIRED_CHARACTERS_FILE = Path(__file__).with_name("paired_characters.txt")
 # The index form holds only token characters and spaces, so SQLite's simplest
 # tokenizer splits it: every ASCII letter and digit, and every other character,
 # is a token; spaces separate them.  (It tokenises half as fast again as unicode61.)
@@ -179,6 +185,50 @@ def sql_index_form(value: str | bytes | None) -> str | bytes | None:
     return index_form(value)
 
 
+@cache
+def paired_characters() -> frozenset[str]:
+    """The characters whose pairs the pair index keeps: the most frequent Han
+    characters (``bench/paired_characters.py`` chose them from real texts)."""
+    lines = PAIRED_CHARACTERS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset("".join(line for line in lines if not line.startswith("#")))
+
+
+# The pair form's SQL name carries a fingerprint of the paired characters: an index built
+# with another set is another definition, built again when the archive is next opened for
+# writing (:func:`create`) and not read before (the plugin compares definitions).
+PAIR_FUNCTION = "zh_pair_form_" + format(zlib.crc32("".join(sorted(paired_characters())).encode("utf-8")), "08x")
+
+
+@cache
+def _paired_ranks() -> bytes:
+    """Each paired character's number (1, 2, …), 0 for the others: uint16 per code point."""
+    ranks = np.zeros(_TABLE_SIZE, dtype=np.uint16)
+    ranks[sorted(ord(character) for character in paired_characters())] = np.arange(1, len(paired_characters()) + 1)
+    return ranks.tobytes()
+
+
+def pair_form(text: str) -> str:
+    """The text's distinct pairs of neighbouring characters (folded, ignored
+    characters skipped, as a phrase skips them) whose two characters are both
+    :func:`paired_characters`, in order of first occurrence, spaces between:
+    each pair a token of the pair index."""
+    compared = comparable(text)
+    kept = paired_characters()
+    pairs = dict.fromkeys(a + b for a, b in zip(compared, compared[1:]) if a in kept and b in kept)
+    return " ".join(pairs)
+
+
+def sql_pair_form(value: str | bytes | None) -> str | bytes | None:
+    """``zh_pair_form_…`` in SQL (:data:`PAIR_FUNCTION`): like :func:`sql_index_form`, BLOB in, UTF-8 bytes out (in C where compiled)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        if _compiled_pair_form_utf8 is not None:
+            return _compiled_pair_form_utf8(value, _fold_table(), _paired_ranks(), len(paired_characters()))
+        return pair_form(value.decode("utf-8", "replace")).encode("utf-8")
+    return pair_form(str(value))
+
+
 def _numpy_index_form(text: str) -> str:
     folded = _folded_codepoints(text)
     if len(folded) == 0:
@@ -194,6 +244,8 @@ def comparable(text: str) -> str:
     A term matches a text exactly when ``comparable(term)`` is a substring of
     ``comparable(text)`` (the benchmark's and the tests' oracle).
     """
+    if _compiled_comparable is not None:
+        return _compiled_comparable(str(text), _fold_table())
     return fold(text).replace(" ", "")
 
 
@@ -205,6 +257,7 @@ def match_expression(text: str | None) -> str:
 def register_functions(conn: sqlite3.Connection) -> None:
     """``zh_index_form(text)`` for the index and ``zh_match(search)`` for queries (canned queries use it)."""
     conn.create_function(FUNCTION, 1, sql_index_form, deterministic=True)
+    conn.create_function(PAIR_FUNCTION, 1, sql_pair_form, deterministic=True)
     conn.create_function("zh_match", 1, match_expression, deterministic=True)
 
 
@@ -212,29 +265,37 @@ def register_functions(conn: sqlite3.Connection) -> None:
 
 @dataclass(frozen=True)
 class SearchIndex:
-    """One searchable table: its FTS5 table, the view it reads and the columns indexed."""
+    """One searchable table: its FTS5 table, the view it reads and the columns indexed.
+
+    The same texts feed two indexes (:data:`INDEXES`, every character with its
+    positions; :data:`PAIRS`, the pairs of common characters each row holds),
+    each through its own form (``function``) and FTS5 options."""
 
     table: str
     columns: tuple[tuple[str, str], ...]  # (FTS column, SQL expression over the table's row)
     # Rows of other tables a column reads: (table, its column naming the row, the column it names),
     # e.g. a document's attachments; a write to them indexes the row they belong to again.
     children: tuple[tuple[str, str, str], ...] = ()
+    function: str = FUNCTION  # the SQL function giving a text's form for this index
+    name: str = "search"  # in the names of its view, FTS table and triggers
+    options: str = ""  # further FTS5 options
 
     @property
     def fts(self) -> str:
-        return f"{self.table}_fts"
+        return f"{self.table}_fts" if self.name == "search" else f"{self.table}_{self.name}"
 
     @property
     def view(self) -> str:
-        return f"{self.table}_search_text"
+        return f"{self.table}_{self.name}_text"
 
     def _values(self, row: str) -> str:
-        return ", ".join(f"{FUNCTION}(cast({expression.format(row=row)} as blob))" for _, expression in self.columns)
+        return ", ".join(f"{self.function}(cast({expression.format(row=row)} as blob))" for _, expression in self.columns)
 
     def ddl(self) -> list[str]:
         names = ", ".join(name for name, _ in self.columns)
         view_columns = ", ".join(
-            f"{FUNCTION}(cast({expression.format(row=self.table + '.')} as blob)) as {name}" for name, expression in self.columns
+            f"{self.function}(cast({expression.format(row=self.table + '.')} as blob)) as {name}"
+            for name, expression in self.columns
         )
         sources = sorted(set(re.findall(r"\{row\}(\w+)", " ".join(e for _, e in self.columns))))
         changed = " or ".join(f"old.{column} is not new.{column}" for column in sources)
@@ -244,12 +305,12 @@ class SearchIndex:
         return [
             f"create view {self.view} as select {self.table}.rowid as source_rowid, {view_columns} from {self.table}",
             f"create virtual table {self.fts} using fts5({names}, content='{self.view}', "
-            f"content_rowid='source_rowid', tokenize=\"{TOKENIZE}\")",
-            f"create trigger {self.table}_search_insert after insert on {self.table} begin {insert} end",
-            f"create trigger {self.table}_search_delete after delete on {self.table} begin {delete} end",
+            f"content_rowid='source_rowid', tokenize=\"{TOKENIZE}\"{self.options})",
+            f"create trigger {self.table}_{self.name}_insert after insert on {self.table} begin {insert} end",
+            f"create trigger {self.table}_{self.name}_delete after delete on {self.table} begin {delete} end",
             # Re-index only when an indexed column changed, not when a visit or
             # a canonical id is recorded: re-crawls and deduplication stay cheap.
-            f"create trigger {self.table}_search_update after update of {watched} on {self.table} "
+            f"create trigger {self.table}_{self.name}_update after update of {watched} on {self.table} "
             f"when {changed} begin {delete} {insert} end",
             *self._child_triggers(),
         ]
@@ -266,8 +327,8 @@ class SearchIndex:
                 remove = f"insert into {self.fts} ({self.fts}, rowid, {names}) select 'delete', source_rowid, {names} {of_row};"
                 add = f"insert into {self.fts} (rowid, {names}) select source_rowid, {names} {of_row};"
                 statements += [
-                    f"create trigger {child}_{self.table}_search_before_{event} before {event} on {child} begin {remove} end",
-                    f"create trigger {child}_{self.table}_search_after_{event} after {event} on {child} begin {add} end",
+                    f"create trigger {child}_{self.table}_{self.name}_before_{event} before {event} on {child} begin {remove} end",
+                    f"create trigger {child}_{self.table}_{self.name}_after_{event} after {event} on {child} begin {add} end",
                 ]
         return statements
 
@@ -288,6 +349,17 @@ INDEXES = {
     ),
     "problems": SearchIndex("problems", (("title", "{row}title"), ("text", "{row}text"))),
 }
+# The auxiliary pair index of each table: which rows hold each pair of neighbouring
+# common characters (:func:`pair_form`), no positions (``detail=none``).  A phrase of two
+# such characters is slow in the per-character index (both position lists are long, and
+# every row holding both characters is checked) and one doclist here; it costs about half
+# the per-character index's build CPU and a fifth of its size (``bench/bench_search.py``).
+PAIRS = {
+    table: SearchIndex(index.table, index.columns, index.children, function=PAIR_FUNCTION, name="pairs",
+                       options=", detail=none, columnsize=0")
+    for table, index in INDEXES.items()
+}
+ALL_INDEXES = (*INDEXES.values(), *PAIRS.values())
 # Triggers and shadow tables of the index before this one (the Python zh_char tokenizer).
 _LEGACY_TRIGGERS = ("documents_ai", "documents_ad", "documents_au")
 
@@ -333,10 +405,10 @@ def create(conn: sqlite3.Connection) -> list[str]:
     again from the stored texts.
     """
     rebuilt = []
-    for index in INDEXES.values():
+    for index in ALL_INDEXES:
         if not conn.execute("select 1 from sqlite_master where name = ?", [index.table]).fetchone():
             continue
-        if _definition_matches(conn, index):
+        if definition_matches(conn, index):
             continue
         with conn:
             _drop(conn, index)
@@ -351,12 +423,12 @@ def create(conn: sqlite3.Connection) -> list[str]:
 def drop(conn: sqlite3.Connection) -> None:
     """Remove the search indexes (FTS tables, views, triggers); :func:`create` builds them again."""
     with conn:
-        for index in INDEXES.values():
+        for index in ALL_INDEXES:
             _drop(conn, index)
 
 
 def _drop(conn: sqlite3.Connection, index: SearchIndex) -> None:
-    for trigger in _LEGACY_TRIGGERS if index.table == "documents" else ():
+    for trigger in _LEGACY_TRIGGERS if index.table == "documents" and index.name == "search" else ():
         conn.execute(f"drop trigger if exists [{trigger}]")
     for statement in index.ddl():
         name = _name_of(statement)
@@ -367,7 +439,8 @@ def _drop(conn: sqlite3.Connection, index: SearchIndex) -> None:
             conn.execute(f"drop {kind} if exists [{name}]")
 
 
-def _definition_matches(conn: sqlite3.Connection, index: SearchIndex) -> bool:
+def definition_matches(conn: sqlite3.Connection, index: SearchIndex) -> bool:
+    """The archive's view, FTS table and triggers of ``index`` are this version's."""
     schema = _schema_sql(conn)
     for statement in index.ddl():
         stored = schema.get(_name_of(statement))
@@ -390,11 +463,11 @@ def configure(conn: sqlite3.Connection, fts: str) -> None:
 
 
 def rebuild(conn: sqlite3.Connection, table: str) -> None:
-    """Build one table's index again from its stored texts."""
-    fts = INDEXES[table].fts
+    """Build one table's indexes (per character and pairs) again from its stored texts."""
     with conn:
-        configure(conn, fts)
-        conn.execute(f"insert into {fts} ({fts}) values ('rebuild')")
+        for fts in (INDEXES[table].fts, PAIRS[table].fts):
+            configure(conn, fts)
+            conn.execute(f"insert into {fts} ({fts}) values ('rebuild')")
 
 
 # --- queries -------------------------------------------------------------------
@@ -414,6 +487,21 @@ class SearchQuery:
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     alternatives: bool = False  # some terms are joined by OR (else every term must occur)
+    # The same search in the pair index (:data:`PAIRS`): exact when every term is two paired characters.
+    pair_match: str | None = None
+
+
+def pairs_of(term: str) -> list[str]:
+    """The pairs of neighbouring characters of ``term`` that the pair index keeps."""
+    compared = comparable(term)
+    kept = paired_characters()
+    return list(dict.fromkeys(a + b for a, b in zip(compared, compared[1:]) if a in kept and b in kept))
+
+
+def is_pair(term: str) -> bool:
+    """The term is two characters of which the pair index keeps every pair: found there exactly."""
+    compared = comparable(term)
+    return len(compared) == 2 and pairs_of(compared) == [compared]
 
 
 def phrase(term: str) -> str:
@@ -455,7 +543,7 @@ def parse(text: str) -> SearchQuery:
     if not any(kind == "term" for kind, _ in items):
         # Nothing but operators: they are the words being looked for.
         items = [("term", value) for _, value in items]
-    parts: list[str] = []
+    parts: list[str] = []  # the expression: operators, and each term (as typed) in its place
     previous = None
     pending_op = None
     for kind, value in items:
@@ -474,13 +562,28 @@ def parse(text: str) -> SearchQuery:
                 parts.append("AND")
             query.terms.append(value)
         pending_op = None
-        parts.append(phrase(value))
+        parts.append(value)
         previous = "term"
     if pending_op:
         query.notes.append(f"{pending_op} needs a word on each side; ignored")
     if parts:
-        query.match = " ".join(parts)
+        # Terms and operators alternate (even places: terms).
+        query.match = " ".join(phrase(part) if number % 2 == 0 else part for number, part in enumerate(parts))
+        if all(is_pair(term) for term in parts[0::2]):
+            # The same expression, each term (two characters) one token of the pair index.
+            query.pair_match = " ".join(f'"{comparable(part)}"' if number % 2 == 0 else part
+                                        for number, part in enumerate(parts))
     return query
+
+
+def pair_candidates(query: SearchQuery) -> str | None:
+    """An expression of the pair index matching every row the search matches and
+    perhaps more (all the pairs its terms hold), or None when it has none or may
+    not (OR, NOT).  The rows it matches are verified in the per-character index."""
+    if query.alternatives or query.excluded or query.match is None:
+        return None
+    pairs = list(dict.fromkeys(pair for term in query.terms for pair in pairs_of(term)))
+    return " AND ".join(f'"{pair}"' for pair in pairs) or None
 
 
 # --- answering a search: every match, exact counts, long phrases ---------------
@@ -501,9 +604,10 @@ _COPIES = {
 }
 
 
-def matching_rowids(conn: sqlite3.Connection, table: str, match: str) -> list[int]:
-    """Every row matching the FTS5 expression: the index's doclists only, no row read."""
-    fts = INDEXES[table].fts
+def matching_rowids(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> list[int]:
+    """Every row matching the FTS5 expression (in ``fts``, by default the table's
+    per-character index): the index's doclists only, no row read."""
+    fts = fts or INDEXES[table].fts
     return [rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])]
 
 
@@ -516,11 +620,12 @@ def count_texts(conn: sqlite3.Connection, table: str, rowids: list[int]) -> int:
     return len(texts)
 
 
-def count_matches(conn: sqlite3.Connection, table: str, match: str) -> tuple[int, int]:
-    """(texts, pages) matching the FTS5 expression, counted in the index
-    (``count(*)`` reads only doclists for one character) and corrected for the
-    copies among the matches: the same as :func:`count_texts` of every match."""
-    fts = INDEXES[table].fts
+def count_matches(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> tuple[int, int]:
+    """(texts, pages) matching the FTS5 expression in ``fts`` (by default the
+    per-character index), counted in the index (``count(*)`` reads only doclists
+    for one character or pair) and corrected for the copies among the matches:
+    the same as :func:`count_texts` of every match."""
+    fts = fts or INDEXES[table].fts
     (pages,) = conn.execute(f"select count(*) from {fts} where {fts} match ?", [match]).fetchone()
     copies = dict(conn.execute(_COPIES[table]))
     if not pages or not copies:
@@ -593,10 +698,18 @@ def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]
     candidate's indexed texts are compared as the index would
     (:func:`comparable`).  The time is bounded by the rarest windows' lists,
     not by the phrases' length."""
+    windows = rarest_windows([comparable(term) for term in terms], character_frequencies(conn, table))
+    candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
+    return verified_on_texts(conn, table, terms, candidates)
+
+
+def verified_on_texts(conn: sqlite3.Connection, table: str, terms: list[str], candidates: list[int]) -> list[int]:
+    """The ``candidates`` whose indexed texts hold every one of ``terms``, compared
+    as the index compares them (:func:`comparable`).  Reading a few rows' texts is
+    cheaper than asking the index about each (every lookup seeks each character's
+    list again: 0.2–2 ms a row)."""
     wanted = [comparable(term) for term in terms]
     index = INDEXES[table]
-    windows = rarest_windows(wanted, character_frequencies(conn, table))
-    candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
     # Qualified by the table: a column's subquery (a document's attachments) has an id of its own.
     columns = ", ".join(expression.format(row=f"{index.table}.") for _, expression in index.columns)
     found = []

@@ -24,6 +24,12 @@
    loopback): search, table and record pages, p50 / p95 by kind — once with
    readers pausing about ``--pause`` seconds on each page, once saturated
    (no pause: the server's capacity, latency mostly queueing).
+4b. **Peers on the whole archive**, in this process, alternating query by query:
+   our plan and first page (``search_page.make_plan`` and the page's SQL), Tantivy
+   (per-character tokens of the same index form, phrase queries, exact counts;
+   ``pip install -e '.[bench]'``, skipped with a note when it is absent) and stock FTS5
+   ``trigram`` (MATCH from three characters, its LIKE scan under three) — p50/p95,
+   each count compared with the oracle's; build CPU and size of each.
 6. **A 10 MB document**, added last: ``snippet()`` and ``highlight()`` in
    Datasette's SQL (under its time limit), and ``/-/search`` finding it.
 7. Peak RSS of the benchmark (build) and of the server.
@@ -37,6 +43,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -130,6 +137,23 @@ def build(db_path: Path, docs: int) -> dict:
     return info
 
 
+def bring_up_to_date(db_path: Path) -> dict:
+    """Open the archive for writing, as the next crawl or import would: an archive built by
+    an earlier version gets what this one adds (the pair index, built from the stored texts)."""
+    start = time.process_time()
+    with Archive(db_path):
+        pass
+    conn = sqlite3.connect(db_path)
+    sizes = {name: conn.execute("select coalesce(sum(pgsize), 0) from dbstat where name like ?", [name + "%"]).fetchone()[0] / 2**20
+             for name in ("documents_fts", "documents_pairs")}
+    conn.close()
+    info = {"cpu_s": time.process_time() - start, "archive_mib": db_path.stat().st_size / 2**20,
+            **{f"{name}_mib": size for name, size in sizes.items()}}
+    print(f"  opened for writing in {info['cpu_s']:.1f} s of CPU; archive {info['archive_mib']:.0f} MiB, per-character index "
+          f"{info['documents_fts_mib']:.0f} MiB, pair index {info['documents_pairs_mib']:.0f} MiB", flush=True)
+    return info
+
+
 def plant_big_document(db_path: Path, megabytes: int = 10) -> str:
     corpus = Corpus(seed=11, length=1000)
     paragraphs, size = [], 0
@@ -166,24 +190,50 @@ def bigram_form(text: str | None) -> str | None:
 
 # "trigram_tuned" is trigram with our FTS5 settings (page size, pending-terms size): the
 # ratio to it is what the tokenisation itself gains, the settings aside.
-INDEXES_COMPARED = ("ours", "trigram", "trigram_tuned", "unicode61", "bigram")
+INDEXES_COMPARED = ("ours", "trigram", "trigram_tuned", "unicode61", "bigram", "tantivy")
+
+
+def _build_tantivy(rows: list, folder: Path) -> dict:
+    """Tantivy (one writer thread) over the same texts, the index form computed in this process as ours is."""
+    credits = [" | ".join(field or "" for field in row[2:]) for row in rows]  # rows: title, body_text, the bylines
+    chars = sum(len(row[0] or "") + len(row[1] or "") + len(credit) for row, credit in zip(rows, credits))
+    index_folder = folder / "tantivy"
+    shutil.rmtree(index_folder, ignore_errors=True)
+    built = tantivy_write(tantivy_index(index_folder),
+                          ((number, None, row[0], row[1], credit) for number, (row, credit) in enumerate(zip(rows, credits), 1)))
+    size = _folder_mib(index_folder)
+    shutil.rmtree(index_folder)
+    return {"index": "tantivy", "chars": chars, "cpu_s": built["cpu_s"], "index_mib": size, "text_mib": float("nan")}
 
 
 def _build_once(name: str, rows: list, folder: Path) -> dict:
+    if name == "tantivy":
+        return _build_tantivy([row[1:] for row in rows], folder)
     path = folder / f"{name}.db"
     path.unlink(missing_ok=True)
     conn = sqlite3.connect(path)
     search_index.register_functions(conn)
     conn.create_function("bigram_form", 1, bigram_form, deterministic=True)
-    conn.execute(f"create table documents ({TEXT_COLUMNS})")
+    conn.execute(f"create table documents (id, {TEXT_COLUMNS})")
+    conn.execute("create table attachments (document_id, text)")  # read by our index's view; none here
     with conn:
-        conn.executemany(f"insert into documents values ({', '.join('?' * 8)})", rows)
+        conn.executemany(f"insert into documents values ({', '.join('?' * 9)})", rows)
     credits = " || ' | ' || ".join(f"coalesce({c}, '')" for c in TEXT_COLUMNS.split(", ")[2:])
     chars = conn.execute(f"select sum(length(title) + length(body_text) + length({credits})) from documents").fetchone()[0]
     start = time.process_time()
+    pairs = {}
     if name == "ours":
-        search_index.create(conn)  # view, FTS5 table, triggers, then 'rebuild' from the stored texts
+        # Views, FTS5 tables (per character, and the pair index), triggers, then 'rebuild' from the stored texts.
+        search_index.create(conn)
         fts = "documents_fts"
+        # The pair index's part: the same rebuild again, alone.
+        pairs_fts = search_index.PAIRS["documents"].fts
+        pairs_start = time.process_time()
+        with conn:
+            conn.execute(f"insert into {pairs_fts} ({pairs_fts}) values ('rebuild')")
+        pairs = {"pairs_cpu_s": time.process_time() - pairs_start,
+                 "pairs_mib": conn.execute("select sum(pgsize) from dbstat where name like ?", [pairs_fts + "%"]).fetchone()[0] / 2**20}
+        start += pairs["pairs_cpu_s"]  # not counted twice
     else:
         form = "bigram_form" if name == "bigram" else ""
         tokenizer = {"bigram": search_index.TOKENIZE, "trigram_tuned": "trigram"}.get(name, name)
@@ -198,10 +248,11 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
         fts = f"{name}_fts"
     cpu = time.process_time() - start
     size = conn.execute("select sum(pgsize) from dbstat where name like ?", [fts + "%"]).fetchone()[0]
+    size += pairs.get("pairs_mib", 0) * 2**20
     text = conn.execute("select sum(pgsize) from dbstat where name = 'documents'").fetchone()[0]
     conn.close()
     path.unlink()
-    return {"index": name, "chars": chars, "cpu_s": cpu, "index_mib": size / 2**20, "text_mib": text / 2**20}
+    return {"index": name, "chars": chars, "cpu_s": cpu, "index_mib": size / 2**20, "text_mib": text / 2**20, **pairs}
 
 
 def build_rates(db_path: Path, docs: int, passes: int = 2) -> list[dict]:
@@ -210,18 +261,23 @@ def build_rates(db_path: Path, docs: int, passes: int = 2) -> list[dict]:
     ``passes`` times, and each keeps its best pass, so a change of load on the
     shared cores falls on all of them alike."""
     source = sqlite3.connect(db_path)
-    rows = source.execute(f"select {TEXT_COLUMNS} from documents where id != 'big0000000000000' order by rowid limit ?",
+    rows = source.execute(f"select id, {TEXT_COLUMNS} from documents where id != 'big0000000000000' order by rowid limit ?",
                           [docs]).fetchall()
     source.close()
     best: dict[str, dict] = {}
+    try:
+        import tantivy  # noqa: F401 - the bench extra
+        compared = INDEXES_COMPARED
+    except ImportError:
+        compared = tuple(name for name in INDEXES_COMPARED if name != "tantivy")
     with tempfile.TemporaryDirectory() as tmp:
         for number in range(passes):
-            order = INDEXES_COMPARED if number % 2 == 0 else tuple(reversed(INDEXES_COMPARED))
+            order = compared if number % 2 == 0 else tuple(reversed(compared))
             for name in order:
                 built = _build_once(name, rows, Path(tmp))
                 if name not in best or built["cpu_s"] < best[name]["cpu_s"]:
                     best[name] = built
-    results = [best[name] for name in INDEXES_COMPARED]
+    results = [best[name] for name in compared]
     for row in results:
         row["chars_per_cpu_s"] = row["chars"] / row["cpu_s"]
         print(f"  {row['index']:10} {row['chars_per_cpu_s'] / 1e6:6.2f} M chars/s of CPU   index {row['index_mib']:8.1f} MiB "
@@ -229,6 +285,8 @@ def build_rates(db_path: Path, docs: int, passes: int = 2) -> list[dict]:
     ours = results[0]["chars_per_cpu_s"]
     for peer in results[1:]:
         print(f"  ours / {peer['index']}: {ours / peer['chars_per_cpu_s']:.2f}x")
+    print(f"  of ours: the pair index {results[0]['pairs_cpu_s'] / results[0]['cpu_s']:.0%} of the CPU, "
+          f"{results[0]['pairs_mib']:.1f} MiB")
     return results
 
 
@@ -394,6 +452,196 @@ def latencies(servers: dict[str, Server], queries: list[tuple[str, str]], repeat
     return results
 
 
+# --- 4b. peers on the whole archive ----------------------------------------------------------
+
+
+def _published(value: str | None) -> int:
+    return int((value or "0")[:10].replace("-", "") or 0)
+
+
+class OursInProcess:
+    """Our plan and first page, as the search page runs them, without HTTP."""
+
+    name = "ours (in process)"
+
+    def __init__(self, db_path: Path):
+        from archive.plugin import search_page
+
+        self.search_page = search_page
+        self.conn = connect(db_path).conn
+
+    def search(self, term: str) -> tuple[int, list[int]]:
+        plan = self.search_page.make_plan(self.conn, "documents", search_index.parse(term))
+        # As plan_search does for the page (sorted by published_at, an indexed column): a dense
+        # broad search walks the table in that order.
+        plan.correlated = plan.dense
+        where, params = plan.where("documents")
+        rows = self.conn.execute(f"select rowid from documents where {where} order by published_at desc limit 20", params)
+        return plan.count, [row[0] for row in rows]
+
+
+TANTIVY_FIELDS = ("title", "body_text", "credits")
+
+
+def tantivy_index(folder: Path):
+    """A Tantivy index in ``folder`` (opened, or made empty): each field the index form of
+    a text (our fold, one token per character for the whitespace tokenizer), positions kept."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    for field in TANTIVY_FIELDS:
+        builder.add_text_field(field, tokenizer_name="whitespace", index_option="position")
+    builder.add_integer_field("published", fast=True)
+    builder.add_integer_field("rowid", stored=True, fast=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return tantivy.Index(builder.build(), path=str(folder))
+
+
+def tantivy_write(index, rows) -> dict:
+    """Index ``rows`` of (rowid, published_at, title, body_text, credits) with one writer
+    thread; CPU of the whole process (the writer's threads count too) and the index's size."""
+    import tantivy
+
+    start = time.process_time()
+    writer = index.writer(heap_size=256 * 2**20, num_threads=1)
+    for rowid, published, *texts in rows:
+        fields = {field: search_index.index_form(text) for field, text in zip(TANTIVY_FIELDS, texts) if text}
+        writer.add_document(tantivy.Document(rowid=rowid, published=_published(published), **fields))
+    writer.commit()
+    writer.wait_merging_threads()
+    return {"cpu_s": time.process_time() - start}
+
+
+def _folder_mib(folder: Path) -> float:
+    return sum(path.stat().st_size for path in folder.iterdir() if path.is_file()) / 2**20
+
+
+class TantivyPeer:
+    """Tantivy over the same texts (:func:`tantivy_index`); a term is a phrase query
+    (a term query for one character) in any field; the count is Tantivy's exact count."""
+
+    name = "tantivy"
+
+    def __init__(self, db_path: Path, folder: Path):
+        import tantivy
+
+        self.tantivy = tantivy
+        marker = folder / "built.json"
+        self.index = tantivy_index(folder)
+        self.schema = self.index.schema
+        if not marker.exists():
+            source = sqlite3.connect(db_path)
+            credits = " || ' | ' || ".join(f"coalesce({c}, '')" for c in TEXT_COLUMNS.split(", ")[2:])
+            built = tantivy_write(self.index, source.execute(
+                f"select rowid, published_at, title, body_text, {credits} from documents where id != 'big0000000000000'"))
+            source.close()
+            marker.write_text(json.dumps({**built, "index_mib": _folder_mib(folder)}))
+        self.build_info = json.loads(marker.read_text())
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def search(self, term: str) -> tuple[int, list[int]]:
+        query_class = self.tantivy.Query
+        characters = list(search_index.comparable(term))
+        parts = [query_class.term_query(self.schema, field, characters[0]) if len(characters) == 1
+                 else query_class.phrase_query(self.schema, field, characters) for field in TANTIVY_FIELDS]
+        query = query_class.boolean_query([(self.tantivy.Occur.Should, part) for part in parts])
+        result = self.searcher.search(query, limit=20, count=True, order_by_field="published")
+        return result.count, [self.searcher.doc(address)["rowid"][0] for _, address in result.hits]
+
+
+class TrigramPeer:
+    """Stock FTS5 trigram over a copy of the same texts (no folding: the text as stored).
+    A term of three characters or more is a MATCH phrase; a shorter one can only be a
+    LIKE, which FTS5's trigram answers by reading every row."""
+
+    name = "trigram"
+
+    def __init__(self, db_path: Path, path: Path):
+        marker = path.with_suffix(".built.json")
+        if not marker.exists():
+            path.unlink(missing_ok=True)
+            conn = sqlite3.connect(path)
+            credits = " || ' | ' || ".join(f"coalesce({c}, '')" for c in TEXT_COLUMNS.split(", ")[2:])
+            conn.execute("attach ? as archive", [str(db_path)])
+            conn.execute("create table docs (title, body_text, credits, published_at)")
+            with conn:
+                conn.execute(f"insert into docs (rowid, title, body_text, credits, published_at) select rowid, title, body_text, "
+                             f"{credits}, published_at from archive.documents where id != 'big0000000000000'")
+            conn.execute("detach archive")
+            conn.execute("create index docs_published on docs (published_at)")
+            conn.execute("create virtual table tri using fts5(title, body_text, credits, content='docs', tokenize='trigram')")
+            start = time.process_time()
+            with conn:
+                conn.execute("insert into tri (tri) values ('rebuild')")
+            cpu = time.process_time() - start
+            size = conn.execute("select sum(pgsize) from dbstat where name like 'tri%'").fetchone()[0]
+            conn.close()
+            marker.write_text(json.dumps({"cpu_s": cpu, "index_mib": size / 2**20}))
+        self.build_info = json.loads(marker.read_text())
+        self.conn = sqlite3.connect(path)
+
+    def search(self, term: str) -> tuple[int, list[int]]:
+        if len(term) >= 3:
+            where, params = "rowid in (select rowid from tri where tri match ?)", ['"' + term.replace('"', '""') + '"']
+        else:
+            pattern = "%" + term + "%"
+            where = "rowid in (select rowid from tri where title like ? or body_text like ? or credits like ?)"
+            params = [pattern] * 3
+        (count,) = self.conn.execute(f"select count(*) from docs where {where}", params).fetchone()
+        rows = self.conn.execute(f"select rowid from docs where {where} order by published_at desc limit 20", params)
+        return count, [row[0] for row in rows]
+
+
+def make_peers(db_path: Path, workdir: Path) -> list:
+    peers = [OursInProcess(db_path)]
+    try:
+        import tantivy  # noqa: F401 - a bench-only dependency: pip install -e '.[bench]'
+    except ImportError:
+        print("  tantivy is not installed (pip install -e '.[bench]'): Tantivy is left out", flush=True)
+    else:
+        print("  Tantivy index (built once per --workdir)", flush=True)
+        peers.append(TantivyPeer(db_path, workdir / "tantivy"))
+    print("  FTS5 trigram index (built once per --workdir)", flush=True)
+    peers.append(TrigramPeer(db_path, workdir / "trigram.db"))
+    for peer in peers[1:]:
+        print(f"  {peer.name:8} build {peer.build_info['cpu_s']:7.1f} s of CPU, index {peer.build_info['index_mib']:8.1f} MiB",
+              flush=True)
+    return peers
+
+
+SLOW_PEER_S = 1.0  # a peer this slow on a query (trigram's LIKE scans) is timed SLOW_REPEAT times only
+SLOW_REPEAT = 3
+
+
+def peer_latencies(peers: list, oracle: Oracle, queries: list[tuple[str, str]], repeat: int) -> list[dict]:
+    """p50/p95 of each query's count and first page on each peer, the peers taking
+    turns request by request (the first of each round rotating); each count is
+    compared with the oracle's."""
+    results = []
+    for label, term in queries:
+        expected = len(oracle.ids(term))
+        times: dict[str, list[float]] = {peer.name: [] for peer in peers}
+        counts: dict[str, int] = {}
+        slow: set[str] = set()
+        for number in range(repeat + 1):  # the first round warms up
+            for peer in peers[number % len(peers):] + peers[: number % len(peers)]:
+                if peer.name in slow and len(times[peer.name]) >= SLOW_REPEAT:
+                    continue
+                start = time.perf_counter()
+                counts[peer.name], _ = peer.search(term)
+                elapsed = time.perf_counter() - start
+                if number:
+                    times[peer.name].append(elapsed * 1000)
+                elif elapsed > SLOW_PEER_S:
+                    slow.add(peer.name)
+        for peer in peers:
+            results.append({"class": label, "term": term if len(term) <= 8 else term[:8] + "…", "peer": peer.name,
+                            "p50_ms": percentile(times[peer.name], 0.5), "p95_ms": percentile(times[peer.name], 0.95),
+                            "count": counts[peer.name], "oracle": expected, "exact": counts[peer.name] == expected})
+    return results
+
+
 # --- 5. the 10 MB document --------------------------------------------------------------
 
 
@@ -504,6 +752,8 @@ def main() -> int:
     parser.add_argument("--load-requests", type=int, default=50, help="requests per reader")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds a reader spends on a page (the saturated run has none)")
     parser.add_argument("--exactness-only", action="store_true", help="build and check exactness (SQL and HTTP), no timings")
+    parser.add_argument("--no-build-rates", action="store_true", help="leave out step 2 (a second run on a kept --workdir)")
+    parser.add_argument("--no-peers", action="store_true", help="leave out step 4b (Tantivy and trigram on the whole archive)")
     parser.add_argument("--before", type=Path, help="another checkout (with its .venv): its server answers every "
                         "query too, alternating with ours (before/after); index build rates, load and the 10 MB document are skipped")
     args = parser.parse_args()
@@ -515,12 +765,13 @@ def main() -> int:
         report: dict = {"docs": args.docs}
         print(f"1. build: {args.docs} generated documents through Archive.ingest", flush=True)
         report["build"] = build(db_path, args.docs)
+        report["brought_up_to_date"] = bring_up_to_date(db_path)
         conn = sqlite3.connect(db_path)
         quote_source = conn.execute("select body_text from documents where length(body_text) > 800 order by rowid limit 1").fetchone()[0]
         conn.close()
         quotations = [(f"{length}-char quotation", quote_source[300 : 300 + length]) for length in QUOTATIONS]
         queries = CLASSES + EXTRA + ISSUE_CLASSES + quotations + [FACETED]
-        if not args.exactness_only and not args.before:
+        if not args.exactness_only and not args.before and not args.no_build_rates:
             print(f"2. index build rate over the first {min(args.peer_docs, args.docs)} documents' stored texts", flush=True)
             report["build_rates"] = build_rates(db_path, args.peer_docs)
 
@@ -563,6 +814,14 @@ def main() -> int:
             if args.before:
                 (workdir / "bench_search.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
                 return 0 if all_exact else 1
+            if not args.no_peers:
+                print(f"4b. peers on the whole archive, {args.repeat} searches each (count and first page), taking turns", flush=True)
+                peers = make_peers(db_path, workdir)
+                report["peer_builds"] = {peer.name: peer.build_info for peer in peers[1:]}
+                report["peer_latency"] = peer_latencies(peers, oracle, [q for q in queries if q != FACETED], args.repeat)
+                for row in report["peer_latency"]:
+                    print(f"  {row['class']:34} {row['peer']:18} p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
+                          f"count {row['count']:>7} {'exact' if row['exact'] else 'oracle ' + str(row['oracle'])}", flush=True)
             rng = random.Random(3)
             urls = load_urls(server, db_path, rng)
             report["load"] = []

@@ -220,3 +220,15 @@ def test_broad_searches_are_planned_and_counted_exactly(archive_path):
         # Rare terms are still listed in full and counted.
         page = get_json(url(base, "documents.json", _search="贸促会"))
         assert page["filtered_table_rows_count"] == 1
+        # Broad terms of every plan — a pair (整改), a phrase whose matches are sparse
+        # (listed from the index's whole list, the page scanning the sort column's index)
+        # or dense (walked) — give the oracle's rows, newest first, and its exact count.
+        for term in ("四风", "巡察整改", "进驻", "白石镇", "问题", "的"):
+            expected = oracle(rows, term)
+            texts = texts_of(rows, expected)
+            page = get_json(url(base, "documents.json", _search=term, _col="published_at", _size="max"))
+            assert {row[0] for row in page["rows"]} == expected, term
+            dates = [row[1] or "" for row in page["rows"]]
+            assert dates == sorted(dates, reverse=True), term
+            counted = re.search(r"\(([\d,]+) texts?(?: in ([\d,]+) pages)?", page["human_description_en"])
+            assert (int(counted[1]), int(counted[2] or counted[1])) == (texts, len(expected)), term

@@ -229,6 +229,7 @@ def test_the_install_compiled_the_index_form():
     """README command 1 compiles archive/_index_form.c; without it indexing runs at NumPy speed."""
     assert search_index._compiled_index_form is not None
     assert search_index._compiled_index_form_utf8 is not None
+    assert search_index._compiled_pair_form_utf8 is not None
 
 
 @settings(max_examples=300, deadline=None)
@@ -332,3 +333,110 @@ def test_a_long_phrase_whose_windows_occur_apart_finds_nothing(archive_db):
     assert oracle_ids(conn, swapped) == set()
     assert search_index.rarest_windows_rowids(conn, "documents", [swapped]) == []
     assert search_index.rarest_windows_rowids(conn, "documents", ["巡察整改工作鑫鑫鑫鑫"]) == [] == list(oracle_ids(conn, "巡察整改工作鑫鑫鑫鑫"))
+
+
+# --- the pair index ---------------------------------------------------------------
+
+
+def pair_ids(conn, text: str) -> set[str]:
+    fts = search_index.PAIRS["documents"].fts
+    rows = conn.execute(f"select id from documents where rowid in (select rowid from {fts} where {fts} match ?)",
+                        [search_index.parse(text).pair_match])
+    return {row[0] for row in rows}
+
+
+def test_the_paired_characters_are_common_han_characters():
+    paired = search_index.paired_characters()
+    assert len(paired) == 300 and {"整", "改", "巡", "视", "的", "党"} <= paired
+    assert all("\u4e00" <= character <= "\u9fff" for character in paired) and "鑫" not in paired
+
+
+@pytest.mark.parametrize("text, pairs", [
+    ("整改 整改，巡视整改", "整改 改整 改， ，巡 巡视 视整"),  # whitespace joins, punctuation is a character
+    ("巡視\n整改", "巡视 视整 整改"),  # folded first
+    ("鑫整王伟", ""),  # a character outside the set makes no pair
+    ("", ""),
+])
+def test_pair_form_keeps_each_pair_of_paired_characters_once(text, pairs):
+    kept = [pair for pair in pairs.split() if all(c in search_index.paired_characters() for c in pair)]
+    assert search_index.pair_form(text) == " ".join(kept)
+    assert search_index.sql_pair_form(text.encode("utf-8")) == " ".join(kept).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("整改巡视的党组织工作鑫 ，\n視A1"), max_size=300) | st.text(max_size=100))
+def test_compiled_and_python_pair_forms_agree(text):
+    assert search_index.sql_pair_form(text.encode("utf-8")).decode("utf-8") == search_index.pair_form(text)
+
+
+def test_searches_of_paired_terms_read_the_pair_index():
+    assert search_index.parse("整改").pair_match == '"整改"'
+    assert search_index.parse("改整 OR 巡視 NOT 工作").pair_match == '"改整" OR "巡视" NOT "工作"'
+    assert search_index.parse("整改 王伟").pair_match is None  # 王 and 伟 are not paired characters
+    assert search_index.parse("党组织").pair_match is None  # three characters: positions needed
+    assert search_index.pair_candidates(search_index.parse("党组织 巡视")) == '"党组" AND "组织" AND "巡视"'
+    assert search_index.pair_candidates(search_index.parse("党组织 OR 巡视")) is None
+
+
+@pytest.mark.parametrize("term", ["整改", "改整", "巡视", "的工", "巡察"])
+def test_the_pair_index_finds_what_the_oracle_finds(archive_db, term):
+    _, conn = archive_db
+    assert search_index.is_pair(term)
+    assert pair_ids(conn, term) == oracle_ids(conn, term) == matching_ids(conn, term)
+
+
+def test_the_pair_index_follows_edits_and_deletions(tmp_path):
+    db = connect(tmp_path / "a.db")
+    with Archive(tmp_path / "a.db"):
+        pass
+    with db.conn:
+        db["documents"].insert({"id": "a", "url": "u:a", "title": "标题", "body_text": "整 改工作", "editor": "王伟"})
+    assert pair_ids(db.conn, "整改") == {"a"} and pair_ids(db.conn, "改工") == {"a"}
+    with db.conn:
+        db["documents"].update("a", {"body_text": "改整"})
+    assert pair_ids(db.conn, "整改") == set() and pair_ids(db.conn, "改整") == {"a"}
+    with db.conn:
+        db["documents"].delete("a")
+    assert pair_ids(db.conn, "改整") == set()
+    db.execute("insert into documents_pairs (documents_pairs, rank) values ('integrity-check', 1)")
+    db.conn.close()
+
+
+def test_candidates_verified_on_their_texts(archive_db):
+    _, conn = archive_db
+    candidates = search_index.matching_rowids(conn, "documents", '"整改"', search_index.PAIRS["documents"].fts)
+    for terms in (["整改工作"], ["整改", "巡察"], ["改整改整"]):
+        expected = set.intersection(*(oracle_ids(conn, term) for term in terms))
+        assert ids_of(conn, search_index.verified_on_texts(conn, "documents", terms, candidates)) == expected
+
+
+def test_a_pair_index_of_other_characters_is_not_read_and_is_built_again(tmp_path):
+    """The pair form's SQL name carries a fingerprint of the paired characters: an index
+    built with another set is left unread (the per-character index answers) until the
+    archive is next opened for writing, which builds it again."""
+    from archive.plugin.search_page import make_plan
+
+    path = tmp_path / "a.db"
+    with Archive(path) as archive:
+        import_paths([FIXTURES / "documents"], archive)
+    conn = connect(path).conn
+    pairs = search_index.PAIRS["documents"]
+    assert make_plan(conn, "documents", search_index.parse("整改")).fts == pairs.fts
+    other = [statement.replace(search_index.PAIR_FUNCTION, search_index.FUNCTION) for statement in pairs.ddl()[:1]]
+    with conn:
+        conn.execute(f"drop view {pairs.view}")
+        conn.execute(other[0])  # as an index of another set of characters would read it
+    assert not search_index.definition_matches(conn, pairs)
+    plan = make_plan(conn, "documents", search_index.parse("整改"))
+    assert plan.fts == search_index.INDEXES["documents"].fts
+    assert ids_of(conn, plan.rowids) == oracle_ids(conn, "整改")
+    assert search_index.create(conn) == ["documents"]
+    assert make_plan(conn, "documents", search_index.parse("整改")).fts == pairs.fts
+    conn.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_compiled_comparable_is_the_folded_text_without_ignored_characters(text):
+    assert search_index._compiled_comparable is not None  # README command 1 compiles it
+    assert search_index.comparable(text) == search_index.fold(text).replace(" ", "")
