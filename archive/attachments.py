@@ -110,8 +110,10 @@ def refresh_disclosure(db: Database, page_id: str) -> bool:
         for row in query_rows(db.conn, "select id, tables from attachments where document_id = ? and tables is not null "
                                        "order by method like '%ocr%', url", [page_id])
     ]
+    if not attachments:  # asked before reading the page's row: a 10 MB text read back for nothing
+        return False
     document = next(iter(query_rows(db.conn, "select * from documents where id = ?", [page_id])), None)
-    if not attachments or document is None:
+    if document is None:
         return False
     parsed = parse_disclosure(document["title"] or "", document["body_text"], document["published_at"],
                               document["doc_type"], site=document["site"], attachments=attachments)

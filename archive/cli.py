@@ -16,7 +16,6 @@ import click
 from pipelines.text import printable
 
 from .db import DEFAULT_DB, Archive, warc_dir_for
-from .serve import NoArchive, serve_archive
 
 
 @click.group()
@@ -31,6 +30,8 @@ def import_command(paths, db_path):
     """Import local documents (files or folders) through the pipelines."""
     from .disk import DiskFull, is_disk_full, size_of
     from .importer import import_paths
+
+    _check_memory_budget()
 
     def report(path, outcome, result):
         failure = result.failure if result is not None else None
@@ -62,6 +63,16 @@ def import_command(paths, db_path):
         sys.exit(1)
 
 
+def _check_memory_budget() -> None:
+    """ARCHIVE_MEMORY_MB, when set, is a number of megabytes: said now, not after the first pages."""
+    from .db import memory_budget
+
+    try:
+        memory_budget()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @cli.command()
 @click.option("--db", "db_path", default=str(DEFAULT_DB), show_default=True)
 @click.option("--port", default=8001, show_default=True)
@@ -71,6 +82,8 @@ def import_command(paths, db_path):
 @click.option("--no-sql", is_flag=True, help="no ad-hoc SQL (tables, canned queries, search and feeds stay)")
 def serve(db_path, port, host, base_url, no_sql):
     """Serve the archive in Datasette (read-only; it may be written meanwhile)."""
+    from .serve import NoArchive, serve_archive  # here: Datasette is no part of an import's memory
+
     try:
         code = serve_archive(db_path, port, host, base_url=base_url, allow_sql=not no_sql)
     except (NoArchive, ValueError) as error:
@@ -360,6 +373,8 @@ def demo(db_path, port, no_serve):
     """Offline demo: start the mirror, crawl it with every spider, serve the archive."""
     from crawler.run import run_crawl
 
+    from .serve import serve_archive
+
     # Politeness off for the local mirror; robots.txt is still obeyed.
     with start_mirror() as running:
         code = run_crawl(None, db_path, open_archive=Archive, host_map=running.host_map, politeness=False,
@@ -402,6 +417,8 @@ def rebuild(warc_dir, db_path, missing, force, dry_run, wait):
     from .lock import ArchiveBusy
     from .rebuild import RebuildRefused, summary_line
     from .rebuild import rebuild as rebuild_archive
+
+    _check_memory_budget()
 
     def list_files(report):
         for file_report in report.files if report else ():

@@ -31,7 +31,9 @@ from urllib.parse import unquote, urlsplit
 from sqlite_utils import Database
 
 from captures import ATTACHMENT, GONE, Page
-from pipelines import MAX_PAGE_BYTES, ProcessResult, RawDocument, dedupe, now_utc, prepare, process
+from pipelines import (
+    MAX_PAGE_BYTES, RETURN_FREED_FROM, ProcessResult, RawDocument, dedupe, now_utc, prepare, process, return_freed_memory,
+)
 from pipelines.attachments import extract_attachment
 from pipelines.disclosure.rounds import load_rounds
 
@@ -60,10 +62,18 @@ BUSY_TIMEOUT_S = 120
 # little per page, small enough that readers see new pages within a second or
 # two and another writer waits no longer than that.
 BATCH_PAGES = 64
-# ... and at most this many bytes of pages: a batch is processed in parallel while
-# the one before is stored, so large pages (up to the 10 MB cap, each taking some
-# 15-25 times its size to process) are in memory two or three at a time, not 2 × 64.
-BATCH_BYTES = 2 * MAX_PAGE_BYTES
+# ... and at most half the memory budget: a batch is processed (in parallel) while the one
+# before is stored, so two batches are in memory at once.  What a page takes, processed and
+# until its batch is stored, is estimated from its size: PAGE_MEMORY_MULTIPLE times it, plus
+# PAGE_MEMORY_FIXED (bench/bench_page_memory.py: at most 14.7 MB per MB of a 9.9 MB page above
+# the process's own memory, SQLite's page cache included; a small page's rows, signature and
+# text, well under a megabyte).
+PAGE_MEMORY_MULTIPLE = 15
+PAGE_MEMORY_FIXED = 1 << 20
+# The budget: ARCHIVE_MEMORY_MB, else room for two batches of two pages at the 10 MB cap
+# (as the 20 MB bound on a batch's bytes allowed before): 604 MB.
+MEMORY_ENV = "ARCHIVE_MEMORY_MB"
+DEFAULT_MEMORY_MB = 4 * (PAGE_MEMORY_FIXED + PAGE_MEMORY_MULTIPLE * MAX_PAGE_BYTES) // 2**20
 # ingest_all processes pages in worker processes from this many pages on.
 PARALLEL_FROM = 100
 
@@ -142,9 +152,11 @@ class Archive:
         return self.save(result, run_id=run_id), result
 
     def ingest_all(
-        self, items: Iterable[Page | ProcessResult], run_id: int | None = None, parallel: bool | None = None
+        self, items: Iterable[Page | ProcessResult], run_id: int | None = None, parallel: bool | None = None,
+        memory: int | None = None,
     ) -> Iterator[tuple[RawDocument, str, ProcessResult | None]]:
-        """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each.
+        """:meth:`ingest` for many pages, in order, with the same result: (raw, outcome, result) of each
+        (a page processed here is handed back without its bytes: :func:`process_and_sign`).
 
         ``items``: pages (``Page.kind`` ``article``, ``gone`` or ``attachment``: a file, read
         and stored by :meth:`_store_attachment` while its batch is written) and results
@@ -152,7 +164,8 @@ class Archive:
         processed in worker processes (``parallel``; by default when
         ``items`` has a length of at least :data:`PARALLEL_FROM`) and stored
         :data:`BATCH_PAGES` per transaction, one batch while the workers
-        process the next.  A page whose URL is in a batch not yet stored
+        process the next; the pages of two batches are estimated to take at most
+        ``memory`` bytes (:func:`memory_budget` unless given; :func:`_batches`).  A page whose URL is in a batch not yet stored
         waits for it, so repeated captures of one page give versions exactly
         as one by one.
         """
@@ -163,7 +176,7 @@ class Archive:
         pool = multiprocessing.Pool(os.cpu_count(), initializer=ingest_worker) if parallel else None
         waiting: _Batch | None = None  # processed (or being processed), not yet stored
         try:
-            for items_of_batch in _batches(items):
+            for items_of_batch in _batches(items, memory_budget() if memory is None else memory):
                 if waiting is not None and waiting.urls & {item.raw.url for item in items_of_batch}:
                     yield from self._store_batch(waiting, run_id)
                     waiting = None
@@ -477,20 +490,45 @@ def process_and_sign(raw: RawDocument) -> ProcessResult:
     result = process(raw)
     if result.ok:
         result.signature = dedupe.signature(result.document["body_text"])
+    # Processed, the page's bytes are dropped (``raw.body`` is empty after): they are in the WARC
+    # record written before, their hash in the document; a worker does not send them back, and
+    # a batch does not hold them while it is stored (10 MB of a 10 MB page's peak).
+    large = len(raw.body) >= RETURN_FREED_FROM
+    raw.body = b""
+    if large:  # what the stages freed, handed back before the store needs memory
+        return_freed_memory()
     return result
 
 
-def _batches(items: Iterable) -> Iterator[list]:
-    """Pages in batches of at most :data:`BATCH_PAGES` pages and :data:`BATCH_BYTES`
-    bytes (a larger page alone), each URL once in a batch."""
-    batch, urls, size = [], set(), 0
+def page_memory(size: int) -> int:
+    """The memory a page of ``size`` bytes is estimated to take, processed and waiting to be stored."""
+    return PAGE_MEMORY_FIXED + PAGE_MEMORY_MULTIPLE * size
+
+
+def memory_budget() -> int:
+    """What the pages in flight in :meth:`Archive.ingest_all` may take together, in bytes
+    (``ARCHIVE_MEMORY_MB``, else :data:`DEFAULT_MEMORY_MB`)."""
+    value = os.environ.get(MEMORY_ENV, "").strip()
+    try:
+        megabytes = float(value) if value else DEFAULT_MEMORY_MB
+    except ValueError:
+        raise ValueError(f"{MEMORY_ENV}={value!r}: a number of megabytes is needed") from None
+    if megabytes <= 0:
+        raise ValueError(f"{MEMORY_ENV}={value!r}: a number of megabytes is needed")
+    return int(megabytes * 2**20)
+
+
+def _batches(items: Iterable, budget: int) -> Iterator[list]:
+    """Pages in batches of at most :data:`BATCH_PAGES` pages whose :func:`page_memory` adds
+    up to at most half of ``budget`` (a larger page alone), each URL once in a batch."""
+    batch, urls, memory = [], set(), 0
     for item in items:
-        url, length = item.raw.url, len(item.raw.body)
-        if batch and (len(batch) >= BATCH_PAGES or url in urls or size + length > BATCH_BYTES):
+        url, needs = item.raw.url, page_memory(len(item.raw.body))
+        if batch and (len(batch) >= BATCH_PAGES or url in urls or memory + needs > budget // 2):
             yield batch
-            batch, urls, size = [], set(), 0
+            batch, urls, memory = [], set(), 0
         batch.append(item)
         urls.add(url)
-        size += length
+        memory += needs
     if batch:
         yield batch

@@ -20,6 +20,8 @@ turns it into a :class:`Failure` so the caller records it and goes on.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -89,6 +91,40 @@ class ProcessResult:
         return self.failure is None
 
 
+# From this size on, the memory of a page's freed tree is handed back to the system at once.
+RETURN_FREED_FROM = 1024 * 1024
+
+
+def _glibc(function: str):
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or None), function)
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_trim = _glibc("malloc_trim")
+# glibc serves a block over 128 KiB from a mapping of its own, handed back when freed; but once
+# such a block is freed it raises that threshold to the block's size (up to 32 MiB), and a large
+# page's copies of its text (7-15 MB each, a dozen from the extract stage to the store) then
+# came from the heap and stayed there, freed but held: 20 MB more at the peak of a 10 MB page.
+# A fixed threshold (``mallopt(M_MMAP_THRESHOLD, …)``) turns that adjustment off: at 4 MiB,
+# a large page's text copies are mapped and handed back, smaller blocks (the MinHash's 2 MB
+# blocks) reused from the heap without a mapping each time.
+_M_MMAP_THRESHOLD = -3
+if (_mallopt := _glibc("mallopt")) is not None:
+    _mallopt(_M_MMAP_THRESHOLD, 4 * 2**20)
+
+
+def return_freed_memory() -> None:
+    """Give the system back what the C heap holds free (glibc's ``malloc_trim``).
+
+    libxml2 allocates a tree node by node; freed, those blocks stay in glibc's heap among
+    live ones and the process keeps them (a 10 MB page's tree: 45-55 MB), so every later
+    stage's memory came on top of them.  Where the C library has no ``malloc_trim``, nothing."""
+    if _trim is not None:
+        _trim(0)
+
+
 def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -123,6 +159,11 @@ def process(raw: RawDocument) -> ProcessResult:
         cleaned = clean.clean(extracted)
         document = normalise.normalise(raw, extracted, cleaned)
         document["warnings"] = json.dumps(extracted.warnings, ensure_ascii=False) if extracted.warnings else None
+        # The stages after read the text alone: the page's tree (several times its size) and
+        # paragraphs are freed before the disclosure grammar builds its rows.
+        del extracted, cleaned
+        if len(raw.body) >= RETURN_FREED_FROM:
+            return_freed_memory()
         document["doc_type"], document["doc_type_rule"] = classify.classify_explained(
             document["title"] or "", document["body_text"]
         )

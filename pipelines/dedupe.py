@@ -47,16 +47,17 @@ def fold(text: str) -> str:
 def signature(text: str) -> np.ndarray:
     folded = fold(text)
     if _compiled_shingle_hashes is not None:
-        hashes = np.frombuffer(_compiled_shingle_hashes(folded, SHINGLE), dtype="<u4").astype(np.uint32)
+        hashes = np.frombuffer(_compiled_shingle_hashes(folded, SHINGLE), dtype="<u4").astype(np.uint32, copy=False)
     else:
         hashes = _shingle_hashes(folded)
     # What MinHash(scheme=SCHEME).update_batch(hashes) computes, without its
     # per-value Python loop: each hash mixed, permuted by every (a, b), the minimum kept —
-    # a block of hashes at a time: all at once, a 2 MB text took 380 MB (512 bytes a shingle).
-    mixed = _fmix(hashes, 32)
+    # a block of hashes at a time: all at once, a 2 MB text took 380 MB (512 bytes a shingle);
+    # mixed block by block too (mixing all at once took 8 bytes a shingle more).
     minima = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
-    for start in range(0, len(mixed), _HASHES_PER_BLOCK):
-        np.minimum(minima, (mixed[start : start + _HASHES_PER_BLOCK, None] * _A + _B).min(axis=0), out=minima)
+    for start in range(0, len(hashes), _HASHES_PER_BLOCK):
+        mixed = _fmix(hashes[start : start + _HASHES_PER_BLOCK], 32)
+        np.minimum(minima, (mixed[:, None] * _A + _B).min(axis=0), out=minima)
     return minima
 
 

@@ -129,22 +129,22 @@ def _salvage(body: bytes, charsets: list[str]) -> tuple[str, list[str]] | None:
             text = body.decode(charset, "surrogateescape")
         except (UnicodeDecodeError, LookupError):
             continue
-        bad = len(_ESCAPED.findall(text))
+        text, bad = _ESCAPED.subn("\ufffd", text)  # counted without a list of them (a binary file has millions)
         if bad <= limit and (best is None or bad < best[0]):
             best = (bad, charset, text)
     if best is None:
         return None
     bad, charset, text = best
-    return _ESCAPED.sub("\ufffd", text), [f"{bad} undecodable byte(s) replaced by U+FFFD (decoded as {charset})"]
+    return text, [f"{bad} undecodable byte(s) replaced by U+FFFD (decoded as {charset})"]
 
 
 def _without_control_characters(text: str) -> tuple[str, list[str]]:
-    found = len(_CONTROL.findall(text))
+    removed, found = _CONTROL.subn("", text)
     if not found:
         return text, []
     if found > CONTROL_MAX_SHARE * len(text):
         raise StageError(STAGE, "binary", f"{found} control characters in {len(text)}: binary, not a text document")
-    return _CONTROL.sub("", text), [f"{found} control character(s) removed"]
+    return removed, [f"{found} control character(s) removed"]
 
 
 def wide_encoding(body: bytes) -> str | None:
@@ -166,7 +166,7 @@ def incomplete_body(body: bytes) -> tuple[str, str] | None:
     but whitespace) or ``truncated`` (UTF-8 that stops inside a character: the
     connection closed mid-page and nothing announced the length).  The crawler
     retries such answers; what is still incomplete is never archived."""
-    if not body.strip():
+    if not body or body.isspace():  # not body.strip(): a copy of the page
         return "empty", "the response body is empty"
     if wide_encoding(body):
         return None

@@ -41,7 +41,7 @@ from lxml import etree
 
 from . import metalines
 from .selectors import xpath
-from .text import HAN, join_pieces, normalise_space
+from .text import han_count, join_pieces, normalise_space
 
 BLOCK_TAGS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li ul ol dl dd dt tr td th table tbody thead tfoot caption section article "
@@ -128,14 +128,14 @@ class _Walk:
         if text and not text.isspace():
             self._pieces.append(text)
             if self._in_link:
-                self._link_han += len(HAN.findall(text))
+                self._link_han += han_count(text)
 
     def _flush(self) -> None:
         if self._pieces:
             text = join_pieces(self._pieces)
             if text:
                 spaced = normalise_space(" ".join(self._pieces))
-                self.lines.append(Line(text, spaced, len(HAN.findall(text)), self._link_han, self._in_furniture > 0))
+                self.lines.append(Line(text, spaced, han_count(text), self._link_han, self._in_furniture > 0))
         self._pieces, self._link_han = [], 0
 
     def walk(self, el: etree._Element) -> None:
@@ -318,7 +318,7 @@ def _title(page: etree._Element, walk: _Walk, metas: dict, body: etree._Element)
         element = None
         stripped = (_strip_site(r, frozenset(site_names)) for r in references[1:] if r)
         title = metas.get("articletitle") or next(
-            (t for t in stripped if len(HAN.findall(t)) >= 5 and _fold(t) not in site_names), None
+            (t for t in stripped if han_count(t) >= 5 and _fold(t) not in site_names), None
         )
     folded_page_title, folded_title = _fold(page_title), _fold(title or "")
     residue = folded_page_title.replace(folded_title, " ", 1) if folded_title and folded_title in folded_page_title else None
@@ -335,7 +335,7 @@ def _publisher(metas: dict, residue: str | None) -> str | None:
         if metas.get(key):
             return metas[key]
     if residue:
-        parts = [p.strip() for p in _TITLE_SEPARATOR.split(residue) if len(HAN.findall(p)) >= 2]
+        parts = [p.strip() for p in _TITLE_SEPARATOR.split(residue) if han_count(p) >= 2]
         if parts and len(parts[-1]) <= 20:
             return parts[-1]
     return None

@@ -9,6 +9,12 @@ _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
+def han_count(text: str) -> int:
+    """How many Han characters ``text`` holds, without a list of them (``len(HAN.findall(…))``
+    of a 10 MB page's one paragraph built 3 million one-character strings: 220 MB)."""
+    return HAN.subn("", text)[1]
+
+
 def normalise_space(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 

@@ -141,3 +141,17 @@ def test_never_raises(title, body):
     doc_type, rule = classify_explained(title, body)
     assert doc_type in DOC_TYPES
     assert isinstance(rule, str)
+
+
+def test_a_long_text_is_folded_a_piece_at_a_time_with_the_same_result(monkeypatch):
+    """fold_simplified converts a text longer than CONVERT_PIECE in pieces cut at line breaks
+    (OpenCC holds three UTF-8 copies of what it converts): the same characters come out."""
+    from pipelines import classify as module
+
+    lines = ["巡視組對該單位開展了常規巡視，發現問題３項。", "整改落實情況：已完成。", "聯繫電話：０５５１－６２００００３", ""] * 40
+    text = "\n".join(lines)
+    whole = module.fold_simplified(text)
+    assert whole.startswith("巡视组对该单位开展了常规巡视，发现问题3项。\n整改落实情况：已完成。\n联系电话：0551－6200003\n")
+    monkeypatch.setattr(module, "CONVERT_PIECE", 7)
+    assert module.fold_simplified(text) == whole
+    assert module.fold_simplified("no line break in a text longer than a piece: 對該單位") == "no line break in a text longer than a piece: 对该单位"

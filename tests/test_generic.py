@@ -230,3 +230,11 @@ def test_the_generic_reader_agrees_with_each_profiles_template(name, file):
     assert generic["published_at"] == by_profile["published_at"]
     if path not in DISAGREE:
         assert han_f1(generic["body_text"], by_profile["body_text"]) >= 0.99
+
+
+def test_han_characters_are_counted_without_a_list_of_them():
+    from pipelines.text import han_count
+
+    assert han_count("巡视整改abc，２０２４年㐀") == 6  # 巡视整改, 年, and 㐀 of Extension A; not the comma or digits
+    assert han_count("") == 0
+    assert han_count("整" * 1_000_000) == 1_000_000

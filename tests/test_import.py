@@ -211,18 +211,54 @@ def test_utf16_html_with_a_bom_is_text_and_file_names_print_escaped(tmp_path):
             assert "巡视整改进展情况" in document["body_text"] and "\x00" not in document["body_text"]
 
 
-def test_pages_are_processed_in_batches_bounded_by_bytes_as_well_as_count():
-    """Seven pages just under the 10 MB cap among 98 small ones: no batch (processed in parallel
-    while the one before is stored) holds more than two of them, or more than 64 pages."""
-    from archive.db import BATCH_BYTES, BATCH_PAGES, _batches
+def _pages(sizes: list[int]) -> list:
     from captures import Page
     from pipelines import RawDocument
 
-    large = b"x" * 9_900_000
-    pages = [Page("article", RawDocument(url=f"https://example.org/{n}.html", body=large if n % 17 == 0 else b"<p>small</p>"))
-             for n in range(105)]
-    batches = list(_batches(pages))
+    return [Page("article", RawDocument(url=f"https://example.org/{n}.html", body=b"x" * size)) for n, size in enumerate(sizes)]
+
+
+def test_a_page_is_estimated_to_take_a_multiple_of_its_size():
+    from archive.db import DEFAULT_MEMORY_MB, page_memory
+
+    assert page_memory(0) == 1 * 2**20
+    assert page_memory(9_900_000) == 2**20 + 15 * 9_900_000  # 142.6 MiB
+    assert page_memory(10 * 2**20) == 151 * 2**20
+    assert DEFAULT_MEMORY_MB == 604  # two batches of two pages at the 10 MB cap
+
+
+def test_pages_are_processed_in_batches_bounded_by_their_memory_as_well_as_count():
+    """The default budget (604 MiB: 302 MiB a batch, two batches at once): seven pages just under
+    the 10 MB cap (142.6 MiB each) among 98 small ones (1 MiB each) are never more than two to a
+    batch — the first batch holds two and 16 small ones, then the next small one is over — and
+    no batch holds more than 64 pages."""
+    from archive.db import BATCH_PAGES, _batches, memory_budget, page_memory
+
+    sizes = [9_900_000 if n % 17 == 0 else 12 for n in range(105)]
+    pages = _pages(sizes)
+    batches = list(_batches(pages, memory_budget()))
     assert [page for batch in batches for page in batch] == pages
-    assert all(len(batch) <= BATCH_PAGES and sum(len(p.raw.body) for p in batch) <= BATCH_BYTES for batch in batches)
-    assert max(sum(p.raw.body is large for p in batch) for batch in batches) == 2
-    assert len(batches) == 4
+    assert [len(batch) for batch in batches] == [18, 33, 18, 33, 3]
+    assert all(sum(page_memory(len(p.raw.body)) for p in batch) <= 302 * 2**20 for batch in batches)
+    assert max(sum(len(p.raw.body) == 9_900_000 for p in batch) for batch in batches) <= 2
+    assert [len(batch) for batch in _batches(_pages([12] * 150), memory_budget())] == [BATCH_PAGES, BATCH_PAGES, 22]
+
+
+def test_the_memory_budget_decides_how_many_large_pages_a_batch_holds(monkeypatch):
+    """ARCHIVE_MEMORY_MB sets the total: with 400 MB, 200 MiB a batch, two 5 MiB pages (76 MiB
+    each) and a 3 MiB one (46 MiB) fit together, a fourth page does not; with 300 MB a 10 MiB
+    page (151 MiB) is over its half of the budget: alone, and still processed."""
+    from archive.db import _batches, memory_budget
+
+    monkeypatch.setenv("ARCHIVE_MEMORY_MB", "400")
+    assert memory_budget() == 400 * 2**20
+    five, three = 5 * 2**20, 3 * 2**20
+    batches = list(_batches(_pages([five, three, five, five, three, three, 100]), memory_budget()))
+    assert [[len(p.raw.body) for p in batch] for batch in batches] == [[five, three, five], [five, three, three, 100]]
+    monkeypatch.setenv("ARCHIVE_MEMORY_MB", "300")
+    ten = 10 * 2**20
+    assert [len(batch) for batch in _batches(_pages([100, 100, ten, 100]), memory_budget())] == [2, 1, 1]
+    for wrong in ("lots", "0", "-5"):
+        monkeypatch.setenv("ARCHIVE_MEMORY_MB", wrong)
+        with pytest.raises(ValueError, match="ARCHIVE_MEMORY_MB"):
+            memory_budget()

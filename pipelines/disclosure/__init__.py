@@ -84,7 +84,8 @@ def parse_disclosure(
     inspection_start, inspection_end = inspection_period(opening, clause)
     feedback = feedback_date(opening, inspection_end or inspection_start, published_at)
     problems, owned = parse_problems(lines)
-    problems = [{**problem, "attachment_id": None, "source_row": None} for problem in problems]
+    for problem in problems:  # in place: a copy of every problem doubled them for a while
+        problem.update(attachment_id=None, source_row=None)
     attached = attachment_problems(attachments or [])
     origin = "text" if problems else None
     if attached and not problems:

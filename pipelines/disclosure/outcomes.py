@@ -87,10 +87,16 @@ def _mentions(sentence: str) -> list[tuple[str, re.Match]]:
 def outcomes(lines: list[str], owned: list[bool]) -> tuple[dict, list[dict]]:
     """(column → value, the outcome rows) from the body's lines; ``owned`` marks problem text."""
     rows: list[dict] = []
+    # The rows read from a summary sentence, and those that are a part of a figure before them
+    # (其中…), by id: more keys grew every row's dict from 184 to 272 bytes (5 MB of a huge
+    # page's 50,000 rows).
+    summaries: set[int] = set()
+    parts: set[int] = set()
     for line, in_problem in zip(lines, owned):
         before: set[str] = set()  # the kinds of the line's sentence before this one
         for sentence in _SENTENCE.findall(line):
             mentions = _mentions(sentence)
+            stripped = sentence.strip()  # one string for every figure of the sentence
             summary = (not in_problem and bool(_TOTAL_MARKER.search(sentence))
                        and len({kind for kind, _ in mentions}) >= 2)
             parts_from = sentence.find(_PART_MARKER)
@@ -100,14 +106,17 @@ def outcomes(lines: list[str], owned: list[bool]) -> tuple[dict, list[dict]]:
                 part = parts_from >= 0 and parts_from < match.start() < parts_end and (
                     kind in before if not sentence[:parts_from].strip() else
                     any(k == kind and m.start() < parts_from for k, m in mentions))
-                rows.append({"kind": kind, "value": _value(kind, match), "phrase": match[0],
-                             "sentence": sentence.strip(), "summary": summary, "part": part})
+                rows.append({"kind": kind, "value": _value(kind, match), "phrase": match[0], "sentence": stripped})
+                if summary:
+                    summaries.add(id(rows[-1]))
+                if part:
+                    parts.add(id(rows[-1]))
             before = {kind for kind, _ in mentions}
     columns: dict = {}
     for kind in COLUMNS:
         of_kind = [row for row in rows if row["kind"] == kind]
-        wholes = [row for row in of_kind if not row["part"]]
-        totals = [row for row in wholes if row["summary"]]
+        wholes = [row for row in of_kind if id(row) not in parts]
+        totals = [row for row in wholes if id(row) in summaries]
         counted = totals or wholes
         counted_rows = {id(row) for row in counted}
         for row in of_kind:
@@ -115,6 +124,4 @@ def outcomes(lines: list[str], owned: list[bool]) -> tuple[dict, list[dict]]:
         columns[kind] = sum(row["value"] for row in counted) if counted else None
         if kind == "money_recovered_yuan" and columns[kind] is not None:
             columns[kind] = round(float(columns[kind]), 2)
-    for row in rows:
-        del row["summary"], row["part"]
     return columns, rows
