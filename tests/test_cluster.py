@@ -6,6 +6,7 @@ on one machine of the same mirror (``first_crawl``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 from scrapy_redis.scheduler import Scheduler
@@ -28,7 +30,7 @@ from archive_snapshot import snapshot
 from cluster_services import redis_server, scrapyd_server
 from conftest import CRAWL_TIMEOUT, CRAWLED_SITES, MIRROR_ARTICLE_URLS, ROOT, query
 from crawler.cluster.crawl import ClusterCrawl, worker_pid
-from crawler.cluster.politeness import HostLimiter, HostLimits
+from crawler.cluster.politeness import GIVE_UP_CHECK_SECONDS, HostLimiter, HostLimits
 from crawler.cluster.scheduler import ClusterDupeFilter
 from crawler.mirror import start_mirror
 from sites import get_profile
@@ -293,6 +295,24 @@ def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redi
     assert not refused and 0.3 < wait <= 0.4  # a delay after the expiry
     time.sleep(wait)
     assert dying.try_acquire("example.net", "alive")[0]
+
+
+def test_a_worker_that_stops_gives_up_a_long_wait_for_its_permit_within_a_second(redis):
+    # A host's next grant may be many seconds away (AutoThrottle raises the delay up to
+    # its maximum); a worker that lost Redis meanwhile must not sleep it out while its
+    # spider waits to close.
+    limiter = HostLimiter(redis.client(), "test", HostLimits(concurrency=2, delay=30, permit_seconds=60))
+    assert limiter.try_acquire("example.org", "first")[0]
+    limiter.answered("example.org", "first")
+    stopping_at = time.monotonic() + 0.3
+
+    async def wait_for_second() -> float:
+        with pytest.raises(IgnoreRequest, match="stopped waiting"):
+            await limiter.acquire("example.org", "second", give_up=lambda: time.monotonic() >= stopping_at)
+        return time.monotonic() - stopping_at
+
+    gave_up_after = asyncio.run(wait_for_second())
+    assert 0 <= gave_up_after <= GIVE_UP_CHECK_SECONDS + 0.5  # not the 30 s delay
 
 
 # -- crawls ------------------------------------------------------------------------------
