@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,7 +30,11 @@ from scrapy_redis.scheduler import Scheduler
 from archive_snapshot import snapshot
 from cluster_services import redis_server, scrapyd_server
 from conftest import CRAWL_TIMEOUT, CRAWLED_SITES, MIRROR_ARTICLE_URLS, ROOT, query
+from archive.db import Archive
+from captures import ARTICLE, PAGE_KIND
+from captures.writer import Exchange, WarcCapture
 from crawler.cluster.crawl import ClusterCrawl, worker_pid
+from crawler.cluster.writer import CaptureWriter
 from crawler.cluster.politeness import GIVE_UP_CHECK_SECONDS, HostLimiter, HostLimits
 from crawler.cluster.scheduler import ClusterDupeFilter
 from crawler.mirror import start_mirror
@@ -313,6 +318,35 @@ def test_a_worker_that_stops_gives_up_a_long_wait_for_its_permit_within_a_second
 
     gave_up_after = asyncio.run(wait_for_second())
     assert 0 <= gave_up_after <= GIVE_UP_CHECK_SECONDS + 0.5  # not the 30 s delay
+
+
+def test_the_writer_records_a_capture_it_cannot_read_and_archives_the_rest(redis, tmp_path):
+    # A page whose captured gzip body is damaged, then a good page: the damaged one is a
+    # failure of its own (stage capture), the good one archived, and the writer goes on.
+    client = redis.client()
+    with Archive(tmp_path / "archive.db") as archive:
+        run_id = archive.start_run("ccdi")
+        crawl = ClusterCrawl.open(client, {"ccdi": {"run_id": run_id, "resuming": False, "archived": {}}})
+
+        def ship(warc_file: str, offset: int, data: bytes) -> None:
+            client.xadd(crawl.captures, {"spider": "ccdi", "file": warc_file, "offset": offset, "data": data})
+
+        capture = WarcCapture(tmp_path / "worker", "ccdi", 10**8, "test", on_write=ship)
+        page = (ROOT / "crawler/mirror/sites/www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html").read_bytes()
+        fetched = datetime(2026, 12, 6, tzinfo=timezone.utc)
+        for url, headers, body in (
+            ("https://www.ccdi.gov.cn/damaged.html", [("Content-Encoding", "gzip")], b"\x1f\x8b\x08\x00not gzip at all"),
+            ("https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html", [("Content-Type", "text/html; charset=utf-8")], page),
+        ):
+            captured = capture.write_exchange(Exchange(url, 200, "OK", headers, body, fetched))
+            capture.annotate(url, captured.record_id, {PAGE_KIND: ARTICLE})
+        writer = CaptureWriter(crawl, archive, tmp_path / "copy", {"ccdi": run_id})
+        writer.drain_all()
+        assert writer.outcomes["ccdi"]["failed"] == 1 and writer.documents == 1
+        failures = list(archive.db.query("select url, stage, kind from failures"))
+        documents = [row["url"] for row in archive.db.query("select url from documents")]
+    assert failures == [{"url": "https://www.ccdi.gov.cn/damaged.html", "stage": "capture", "kind": "capture_damaged"}]
+    assert documents == ["https://www.ccdi.gov.cn/yaowenn/202110/t20211027_253108.html"]
 
 
 # -- crawls ------------------------------------------------------------------------------

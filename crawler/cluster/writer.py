@@ -33,11 +33,15 @@ import redis
 from warcio.archiveiterator import ArchiveIterator
 
 from captures import ARTICLE, ATTACHMENT, FAILED, GONE, PAGE_KIND, annotation_fields, raw_document
+from captures.decoding import DECODING_ERRORS, TooLarge, UnknownEncoding
 from crawler.cluster.crawl import WRITER_GROUP, ClusterCrawl, ClusterLost
 from crawler.port import WritingArchive
 from pipelines import Failure, ProcessResult, RawDocument
 
 logger = logging.getLogger(__name__)
+
+# The stage of a page whose capture the writer could not read back.
+CAPTURE_STAGE = "capture"
 
 # Responses wait here for their annotation (which follows within seconds); list
 # pages are never annotated, so the oldest are forgotten and found again in the
@@ -104,10 +108,15 @@ class CaptureWriter:
         return len(entries)
 
     def drain_all(self) -> int:
+        """Apply all the stream holds now: what was delivered before and not acknowledged,
+        then the new entries (a first drain that finds nothing redelivered reads no new one)."""
         total = 0
-        while (applied := self.drain()) or self._redelivered:
+        while True:
+            redelivering = self._redelivered
+            applied = self.drain()
             total += applied
-        return total
+            if not applied and not redelivering:
+                return total
 
     # -- one entry ------------------------------------------------------------------
 
@@ -163,11 +172,17 @@ class CaptureWriter:
         run_id = self.run_ids.get(spider)
         refers_to = record.rec_headers.get_header("WARC-Refers-To")
         url = record.rec_headers.get_header("WARC-Target-URI")
-        if kind == ARTICLE:
-            raw = self._response(refers_to, fields)
-            if raw is None:
-                logger.error("The capture of %s (%s) is missing: not archived", url, refers_to)
+        if kind in (ARTICLE, ATTACHMENT):
+            try:
+                raw = self._response(refers_to, fields)
+            except (TooLarge, UnknownEncoding, *DECODING_ERRORS) as exc:  # this record's, not the stream's
+                kind_of_loss = "too_large" if isinstance(exc, TooLarge) else "capture_damaged"
+                self._capture_lost(spider, kind, url, refers_to, fields, kind_of_loss, f"cannot be read ({type(exc).__name__}: {exc})")
                 return
+            if raw is None:
+                self._capture_lost(spider, kind, url, refers_to, fields, "capture_missing", "is missing from the copy")
+                return
+        if kind == ARTICLE:
             try:
                 outcome, _ = self.archive.ingest(raw, run_id=run_id)
             except Exception as exc:  # one bad page never ends the crawl
@@ -178,10 +193,6 @@ class CaptureWriter:
             self.outcomes[spider][outcome] += 1
             self.documents += 1
         elif kind == ATTACHMENT:
-            raw = self._response(refers_to, fields)
-            if raw is None:
-                logger.error("The capture of the attachment %s (%s) is missing: not archived", url, refers_to)
-                return
             self.archive.ingest_attachment(raw, run_id=run_id)
         elif kind == GONE:
             self.archive.mark_gone(url, record.rec_headers.get_header("WARC-Date"))
@@ -190,6 +201,16 @@ class CaptureWriter:
             failure = Failure(fields.get("stage", ""), fields.get("kind", ""), fields.get("message", ""))
             retry = json.loads(fields["retry"]) if fields.get("retry") else None
             self.archive.record_failure(ProcessResult(raw, failure=failure), run_id=run_id, retry=retry)
+
+    def _capture_lost(self, spider: str, kind: str, url: str, refers_to: str, fields: dict[str, str],
+                      failure_kind: str, what: str) -> None:
+        """A page or file whose capture the writer cannot read back: recorded as failed, the rest goes on."""
+        logger.error("The capture of %s (%s) %s: not archived", url, refers_to, what)
+        raw = RawDocument(url=url, body=b"", warc_file=fields.get("warc-file"), warc_record_id=refers_to)
+        failure = Failure(CAPTURE_STAGE, failure_kind, f"the capture {refers_to} {what}")
+        self.archive.record_failure(ProcessResult(raw, failure=failure), run_id=self.run_ids.get(spider))
+        if kind == ARTICLE:
+            self.outcomes[spider]["failed"] += 1
 
     def _response(self, record_id: str, annotation: dict[str, str]) -> RawDocument | None:
         """The captured response ``record_id``, read back from the copy."""
