@@ -225,3 +225,22 @@ def page_kinds(warc_dir: Path) -> list[tuple[str, str]]:
             fields = dict(line.split(": ", 1) for line in record.payload.decode("utf-8").splitlines())
             kinds.append((record.header("WARC-Target-URI"), fields["page-kind"]))
     return kinds
+
+
+@pytest.fixture
+def processes():
+    """Start a subprocess (its output to ``log``, with ``env`` added to the environment);
+    every one still running is killed after the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(command: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

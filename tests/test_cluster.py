@@ -63,23 +63,6 @@ def redis(tmp_path):
         yield server
 
 
-@pytest.fixture
-def processes():
-    """Start subprocesses; every one still running is killed after the test."""
-    started: list[subprocess.Popen] = []
-
-    def start(command: list[str], log: Path) -> subprocess.Popen:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
 def _settings_args(settings: dict[str, str]) -> list[str]:
     return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
 

@@ -37,24 +37,6 @@ MIRROR_DELAY = 0.3
 WORKER_LEAVE_TIMEOUT = 30
 
 
-@pytest.fixture
-def start(tmp_path):
-    """Start a subprocess with an environment; every one still running is killed after the test."""
-    started: list[subprocess.Popen] = []
-
-    def start_process(command: list[str], log: Path, env: dict | None = None) -> subprocess.Popen:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})})
-        started.append(process)
-        return process
-
-    yield start_process
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
 def _archive_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "archive", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env={**os.environ, **env})
@@ -66,7 +48,7 @@ def _runs(db: Path) -> list[dict]:
 
 # Three workers on two shared cores: once the status was read before they had joined.
 @pytest.mark.flaky(reruns=2, reruns_delay=2)
-def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_no_password_in_any_file(tmp_path, start):
+def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_no_password_in_any_file(tmp_path, processes):
     password = secrets.token_hex(16)
     # The coordinator reads the password from the environment, the workers from a file.
     password_file = tmp_path / "redis-password"
@@ -77,8 +59,8 @@ def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_n
     with redis_server(tmp_path / "redis", password=password) as redis, \
             start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
         gate = _answers_held(mirror)
-        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator.log", coordinator_env)
-        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"),
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator.log", coordinator_env)
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"),
                          tmp_path / f"worker-{n}.log", worker_env) for n in range(3)]
         _wait_for(lambda: _joined_by_all(redis.client(), 3), "the three workers to join every spider")
         gate.set()
@@ -141,11 +123,11 @@ def test_cluster_status_workers_and_stop_over_a_running_three_worker_crawl_and_n
     print(status.stdout, listed.stdout, stopped.stdout, f"password in none of {len(written)} files written", sep="\n")
 
 
-def test_redis_restarted_without_its_data_stops_workers_and_the_next_crawl_starts_afresh(tmp_path, start):
+def test_redis_restarted_without_its_data_stops_workers_and_the_next_crawl_starts_afresh(tmp_path, processes):
     db = tmp_path / "archive.db"
     with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
-        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator-1.log")
-        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator-1.log")
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-{n}.log")
                    for n in range(2)]
         _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
         redis.kill()
@@ -166,8 +148,8 @@ def test_redis_restarted_without_its_data_stops_workers_and_the_next_crawl_start
         # The next crawl: opened afresh, every list walked again (the last runs were cut
         # short), and the archive is complete.
         mirror.delay = 0
-        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
-        worker = start(worker_command(redis.url, mirror.host_map, tmp_path / "worker-again"), tmp_path / "worker-again.log")
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
+        worker = processes(worker_command(redis.url, mirror.host_map, tmp_path / "worker-again"), tmp_path / "worker-again.log")
         assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
         assert worker.wait(timeout=60) == 0, _log(tmp_path / "worker-again.log")
     assert "opened cluster crawl" in (tmp_path / "coordinator-2.log").read_text()
@@ -175,10 +157,10 @@ def test_redis_restarted_without_its_data_stops_workers_and_the_next_crawl_start
     assert [run["status"] for run in _runs(db)[len(first_runs):]] == ["ok"] * len(first_runs)
 
 
-def test_runs_left_running_by_a_coordinator_that_never_saw_redis_lose_the_crawl_are_ended(tmp_path, start):
+def test_runs_left_running_by_a_coordinator_that_never_saw_redis_lose_the_crawl_are_ended(tmp_path, processes):
     db = tmp_path / "archive.db"
     with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
-        coordinator = start(coordinator_command(redis.url, db, ("beijing", "zhejiang")), tmp_path / "coordinator-1.log")
+        coordinator = processes(coordinator_command(redis.url, db, ("beijing", "zhejiang")), tmp_path / "coordinator-1.log")
         _wait_for(lambda: ClusterCrawl.current(redis.client()) is not None, "the crawl to open")
         coordinator.kill()
         coordinator.wait()
@@ -186,8 +168,8 @@ def test_runs_left_running_by_a_coordinator_that_never_saw_redis_lose_the_crawl_
         redis.forget_data()
         redis.start()
         assert {run["status"] for run in _runs(db)} == {"running"}
-        coordinator = start(coordinator_command(redis.url, db, ("beijing", "zhejiang")), tmp_path / "coordinator-2.log")
-        worker = start(worker_command(redis.url, mirror.host_map, tmp_path / "worker"), tmp_path / "worker.log")
+        coordinator = processes(coordinator_command(redis.url, db, ("beijing", "zhejiang")), tmp_path / "coordinator-2.log")
+        worker = processes(worker_command(redis.url, mirror.host_map, tmp_path / "worker"), tmp_path / "worker.log")
         assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
         worker.wait(timeout=60)
     assert "ended 2 run(s) of a cluster crawl Redis lost" in (tmp_path / "coordinator-2.log").read_text()
@@ -195,12 +177,12 @@ def test_runs_left_running_by_a_coordinator_that_never_saw_redis_lose_the_crawl_
         ("beijing", "failing"), ("zhejiang", "failing"), ("beijing", "ok"), ("zhejiang", "ok")]
 
 
-def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, start):
+def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, processes):
     db = tmp_path / "archive.db"
     short_retry = {"CLUSTER_REDIS_RETRY_SECONDS": "2"}
     with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=False, delay=MIRROR_DELAY) as mirror:
-        coordinator = start(coordinator_command(redis.url, db, settings=short_retry), tmp_path / "coordinator-1.log")
-        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}", short_retry),
+        coordinator = processes(coordinator_command(redis.url, db, settings=short_retry), tmp_path / "coordinator-1.log")
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}", short_retry),
                          tmp_path / f"worker-1-{n}.log") for n in range(2)]
         _wait_for(lambda: _documents(db) >= 3, "3 documents archived")
         redis.kill()  # its append-only file stays
@@ -211,8 +193,8 @@ def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, start):
         redis.start()
 
         # Run again, as cron would: the open crawl resumes and finishes.
-        coordinator = start(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
-        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-2-{n}.log")
+        coordinator = processes(coordinator_command(redis.url, db), tmp_path / "coordinator-2.log")
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}"), tmp_path / f"worker-2-{n}.log")
                    for n in range(2)]
         assert coordinator.wait(timeout=CRAWL_TIMEOUT) == 0, _log(tmp_path / "coordinator-2.log")
         for worker in workers:
@@ -224,15 +206,15 @@ def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, start):
 
 
 @pytest.mark.browser
-def test_workers_share_one_browser_solve_of_a_challenge(tmp_path, start):
+def test_workers_share_one_browser_solve_of_a_challenge(tmp_path, processes):
     """Three workers meet CCDI's cookie challenge together: one browser passes it, the
     others take its cookies from the crawl (crawler/cluster/cookies.py)."""
     db = tmp_path / "archive.db"
     with redis_server(tmp_path / "redis") as redis, start_mirror(challenge=True, delay=0.1) as mirror:
         gate = _answers_held(mirror)
-        coordinator = start(coordinator_command(redis.url, db, ("ccdi",)), tmp_path / "coordinator.log")
+        coordinator = processes(coordinator_command(redis.url, db, ("ccdi",)), tmp_path / "coordinator.log")
         # Few requests at a time per worker: none takes the whole small frontier into its hands.
-        workers = [start(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}", {"CONCURRENT_REQUESTS": "4"}),
+        workers = [processes(worker_command(redis.url, mirror.host_map, tmp_path / f"worker-{n}", {"CONCURRENT_REQUESTS": "4"}),
                          tmp_path / f"worker-{n}.log") for n in range(3)]
         _wait_for(lambda: _joined_by_all(redis.client(), 3), "the three workers to join")
         gate.set()
@@ -252,7 +234,7 @@ def test_workers_share_one_browser_solve_of_a_challenge(tmp_path, start):
     assert {row["url"] for row in query(db, "select url from documents")} == ccdi
 
 
-def test_a_cluster_crawl_with_lost_pages_is_incomplete_and_the_next_fetches_them_first(tmp_path, start):
+def test_a_cluster_crawl_with_lost_pages_is_incomplete_and_the_next_fetches_them_first(tmp_path, processes):
     """As on one machine (tests/test_incomplete_runs.py): the host answers 500 to a list
     page and an article during the first crawl only."""
     from test_incomplete_runs import ARCHIVED_IN_FIRST_RUN, COLUMN, HOST, LOST_ARTICLE, LOST_LIST_PAGE, _failing, _pages
@@ -266,8 +248,8 @@ def test_a_cluster_crawl_with_lost_pages_is_incomplete_and_the_next_fetches_them
         _failing(mirror, outage)
         logs = []
         for attempt in (1, 2):
-            coordinator = start(coordinator_command(redis.url, db, ("beijing",), crawl_settings), tmp_path / f"coordinator-{attempt}.log")
-            worker = start(worker_command(redis.url, mirror.host_map, tmp_path / "worker", worker_settings), tmp_path / f"worker-{attempt}.log")
+            coordinator = processes(coordinator_command(redis.url, db, ("beijing",), crawl_settings), tmp_path / f"coordinator-{attempt}.log")
+            worker = processes(worker_command(redis.url, mirror.host_map, tmp_path / "worker", worker_settings), tmp_path / f"worker-{attempt}.log")
             assert coordinator.wait(timeout=CRAWL_TIMEOUT) == (1 if attempt == 1 else 0), _log(tmp_path / f"coordinator-{attempt}.log")
             assert worker.wait(timeout=60) == 0
             logs.append(_pages(mirror.request_log))
