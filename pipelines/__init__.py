@@ -95,11 +95,19 @@ class ProcessResult:
 RETURN_FREED_FROM = 1024 * 1024
 
 
-def _glibc(function: str):
+def _c_library():
     try:
-        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or None), function)
-    except (OSError, AttributeError):  # not glibc
+        return ctypes.CDLL(ctypes.util.find_library("c") or None)
+    except OSError:
         return None
+
+
+_LIBC = _c_library()
+
+
+def _glibc(function: str):
+    """A glibc function, or None where the C library has no such function (not glibc)."""
+    return getattr(_LIBC, function, None)
 
 
 _trim = _glibc("malloc_trim")
