@@ -38,6 +38,7 @@
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import os
 import random
@@ -61,14 +62,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from bulk_archive import bulk_load, raw_page  # noqa: E402
 from search_corpus import Corpus  # noqa: E402
 
 from archive import search_index  # noqa: E402
 from archive.db import Archive, connect  # noqa: E402
 from archive.plugin import search_page  # noqa: E402
-from pipelines import RawDocument  # noqa: E402
 
-FETCHED_AT = "2025-06-01T00:00:00+00:00"
 CLASSES = [
     ("1 char, common", "的"),
     ("1 char, rare", "鑫"),
@@ -98,9 +98,27 @@ BIG_TERM = "翟振华"  # planted once, near the end of the 10 MB document
 TEXT_COLUMNS = "title, body_text, source, author, editor, publisher, declared_source, declared_author"
 
 
+def benchmark_queries(db_path: Path) -> list[tuple[str, str]]:
+    """(class, term) of every query; the quotations are cut from the first long stored text."""
+    conn = sqlite3.connect(db_path)
+    quote_source = conn.execute("select body_text from documents where length(body_text) > 800 order by rowid limit 1").fetchone()[0]
+    conn.close()
+    quotations = [(f"{length}-char quotation", quote_source[300 : 300 + length]) for length in QUOTATIONS]
+    return CLASSES + EXTRA + ISSUE_CLASSES + quotations + [FACETED]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def stored_mib(conn: sqlite3.Connection, *prefixes: str) -> float:
+    """MiB of the tables and indexes whose names start with one of ``prefixes``, one
+    ``dbstat`` lookup by name each (a ``like`` reads every page of the file: 20 GB at 1 M documents)."""
+    names = [name for (name,) in conn.execute("select name from sqlite_master where type in ('table', 'index')")
+             if name.startswith(prefixes)]
+    return sum(conn.execute("select coalesce(sum(pgsize), 0) from dbstat where name = ?", [name]).fetchone()[0]
+               for name in names) / 2**20
 
 
 def rss_mib() -> float:
@@ -110,20 +128,29 @@ def rss_mib() -> float:
 # --- 1. build -------------------------------------------------------------------
 
 
-def build(db_path: Path, docs: int) -> dict:
+def build(db_path: Path, docs: int, load: str = "ingest") -> dict:
+    """The archive of ``docs`` generated documents, through the ingest or loaded in bulk
+    (``bulk_archive``); reused when the workdir holds one made the same way."""
     marker = db_path.with_suffix(".built.json")
-    if marker.exists() and json.loads(marker.read_text())["docs"] == docs:
-        print(f"reusing {db_path} ({docs} documents)")
-        return json.loads(marker.read_text())
+    if marker.exists():
+        built = json.loads(marker.read_text())
+        if built["docs"] == docs and built.get("load", "ingest") == load:
+            print(f"reusing {db_path} ({docs} documents, {load})")
+            return built
+    info = bulk_load(db_path, docs) if load == "bulk" else ingest(db_path, docs)
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def ingest(db_path: Path, docs: int) -> dict:
     for stale in db_path.parent.glob(db_path.name + "*"):
         stale.unlink()
-    corpus = Corpus(seed=7)
     cpu = 0.0
     wall_start = time.perf_counter()
     outcomes: dict[str, int] = {}
     with Archive(db_path) as archive:
-        for n, document in enumerate(corpus.documents(docs), start=1):
-            raw = RawDocument(url=document.url, body=document.page(), content_type="text/html", fetched_at=FETCHED_AT)
+        for n, document in enumerate(Corpus(seed=7).documents(docs), start=1):
+            raw = raw_page(document)
             start = time.process_time()
             outcome, _ = archive.ingest(raw)
             cpu += time.process_time() - start
@@ -131,11 +158,9 @@ def build(db_path: Path, docs: int) -> dict:
             if n % 10_000 == 0:
                 print(f"  ingested {n:>7} documents, {n / (time.perf_counter() - wall_start):6.1f} docs/s", flush=True)
     wall = time.perf_counter() - wall_start
-    info = {"docs": docs, "outcomes": outcomes, "ingest_cpu_s": cpu, "ingest_wall_s": wall,
-            "ingest_docs_per_cpu_s": docs / cpu, "ingest_rss_mib": rss_mib()}
-    marker.write_text(json.dumps(info))
     print(f"ingest: {outcomes}; {docs / cpu:.1f} docs per CPU second ({wall:.0f} s wall, including generation)")
-    return info
+    return {"docs": docs, "load": "ingest", "outcomes": outcomes, "ingest_cpu_s": cpu, "ingest_wall_s": wall,
+            "ingest_docs_per_cpu_s": docs / cpu, "ingest_rss_mib": rss_mib()}
 
 
 def bring_up_to_date(db_path: Path) -> dict:
@@ -145,8 +170,7 @@ def bring_up_to_date(db_path: Path) -> dict:
     with Archive(db_path):
         pass
     conn = sqlite3.connect(db_path)
-    sizes = {name: conn.execute("select coalesce(sum(pgsize), 0) from dbstat where name like ?", [name + "%"]).fetchone()[0] / 2**20
-             for name in ("documents_fts", "documents_pairs")}
+    sizes = {name: stored_mib(conn, name) for name in ("documents_fts", "documents_pairs")}
     conn.close()
     info = {"cpu_s": time.process_time() - start, "archive_mib": db_path.stat().st_size / 2**20,
             **{f"{name}_mib": size for name, size in sizes.items()}}
@@ -233,7 +257,7 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
         with conn:
             conn.execute(f"insert into {pairs_fts} ({pairs_fts}) values ('rebuild')")
         pairs = {"pairs_cpu_s": time.process_time() - pairs_start,
-                 "pairs_mib": conn.execute("select sum(pgsize) from dbstat where name like ?", [pairs_fts + "%"]).fetchone()[0] / 2**20}
+                 "pairs_mib": stored_mib(conn, pairs_fts)}
         start += pairs["pairs_cpu_s"]  # not counted twice
     else:
         form = "bigram_form" if name == "bigram" else ""
@@ -248,12 +272,11 @@ def _build_once(name: str, rows: list, folder: Path) -> dict:
             conn.execute(f"insert into {name}_fts ({name}_fts) values ('rebuild')")
         fts = f"{name}_fts"
     cpu = time.process_time() - start
-    size = conn.execute("select sum(pgsize) from dbstat where name like ?", [fts + "%"]).fetchone()[0]
-    size += pairs.get("pairs_mib", 0) * 2**20
-    text = conn.execute("select sum(pgsize) from dbstat where name = 'documents'").fetchone()[0]
+    size = stored_mib(conn, fts) + pairs.get("pairs_mib", 0)
+    text = conn.execute("select sum(pgsize) from dbstat where name = 'documents'").fetchone()[0] / 2**20
     conn.close()
     path.unlink()
-    return {"index": name, "chars": chars, "cpu_s": cpu, "index_mib": size / 2**20, "text_mib": text / 2**20, **pairs}
+    return {"index": name, "chars": chars, "cpu_s": cpu, "index_mib": size, "text_mib": text, **pairs}
 
 
 def build_rates(db_path: Path, docs: int, passes: int = 2) -> list[dict]:
@@ -295,26 +318,42 @@ def build_rates(db_path: Path, docs: int, passes: int = 2) -> list[dict]:
 
 
 class Oracle:
-    """Every document's searchable fields, as a search compares them."""
+    """Which documents hold each benchmark query: a substring of one of their searchable
+    fields, as a search compares them.  One pass over the stored texts finds every
+    query's documents at once, keeping only their ids, dates and canonical ids (a
+    million documents' texts would take 6 GB)."""
 
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, terms):
+        wanted = {term: search_index.comparable(term) for term in terms}
+        found: dict[str, list[int]] = {term: [] for term in wanted}
+        self.ids, self.published, self.text_of = [], [], []
         conn = sqlite3.connect(db_path)
-        self.rows, self.text_of = {}, {}
-        for row in conn.execute(f"select id, published_at, coalesce(canonical_id, id), {TEXT_COLUMNS} from documents"):
-            self.rows[row[0]] = (row[1], [search_index.comparable(field) for field in row[3:] if field])
-            self.text_of[row[0]] = row[2]
+        rows = conn.execute(f"select id, published_at, coalesce(canonical_id, id), {TEXT_COLUMNS} from documents")
+        for position, row in enumerate(rows):
+            self.ids.append(row[0])
+            self.published.append(row[1] or "")
+            self.text_of.append(row[2])
+            # Fields apart: no query holds the separator, so none matches across two.
+            fields = "\0".join(search_index.comparable(field) for field in row[3:] if field)
+            for term, comparable in wanted.items():
+                if comparable in fields:
+                    found[term].append(position)
         conn.close()
+        self.size = len(self.ids)
+        self.found = {term: np.array(positions, dtype=np.int64) for term, positions in found.items()}
 
-    def ids(self, term: str) -> set[str]:
-        wanted = search_index.comparable(term)
-        return {i for i, (_, fields) in self.rows.items() if any(wanted in field for field in fields)}
+    def count(self, term: str) -> int:
+        return len(self.found[term])
 
-    def texts(self, ids) -> int:
+    def matches(self, term: str) -> set[str]:
+        return {self.ids[position] for position in self.found[term]}
+
+    def texts(self, term: str) -> int:
         """A text and its republished copies are one."""
-        return len({self.text_of[i] for i in ids})
+        return len({self.text_of[position] for position in self.found[term]})
 
-    def dates(self, ids) -> list[str]:
-        return sorted((self.rows[i][0] or "" for i in ids), reverse=True)
+    def newest_dates(self, term: str, count: int) -> list[str]:
+        return heapq.nlargest(count, (self.published[position] for position in self.found[term]))
 
 
 def sql_ids(conn: sqlite3.Connection, term: str) -> set[str]:
@@ -407,7 +446,7 @@ def surfaces(server: Server, term: str, faceted: bool = False) -> dict[str, str]
 
 
 def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> tuple[bool, str]:
-    expected = oracle.ids(term)
+    expected = oracle.matches(term)
     status, body, _, _ = fetch(f"{server.database}/documents.json?_search={urllib.parse.quote(term)}&_col=published_at&_size=100")
     if status != 200:
         return False, f"HTTP {status}"
@@ -416,7 +455,7 @@ def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> t
     dates = [row[1] or "" for row in page["rows"]]
     if not set(ids) <= expected:
         return False, f"{len(set(ids) - expected)} rows the oracle does not have"
-    if dates != oracle.dates(expected)[: len(dates)] or len(ids) != min(100, len(expected)):
+    if dates != oracle.newest_dates(term, len(dates)) or len(ids) != min(100, len(expected)):
         return False, "not the newest matching rows"
     # Every search states its count: "(N texts" and " in M pages" when copies make more,
     # or the address it follows from when the page did not wait for it.
@@ -430,8 +469,8 @@ def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> t
         return False, "no count stated"
     texts = int(counted.group(1).replace(",", ""))
     pages = int((counted.group(2) or counted.group(1)).replace(",", ""))
-    if (texts, pages) != (oracle.texts(expected), len(expected)):
-        return False, f"count {texts} texts in {pages} pages, oracle {oracle.texts(expected)} in {len(expected)}"
+    if (texts, pages) != (oracle.texts(term), len(expected)):
+        return False, f"count {texts} texts in {pages} pages, oracle {oracle.texts(term)} in {len(expected)}"
     return True, f"{texts} texts in {pages} pages, {'streamed after the page' if streamed else 'stated'}"
 
 
@@ -582,9 +621,9 @@ class TrigramPeer:
             with conn:
                 conn.execute("insert into tri (tri) values ('rebuild')")
             cpu = time.process_time() - start
-            size = conn.execute("select sum(pgsize) from dbstat where name like 'tri%'").fetchone()[0]
+            size = stored_mib(conn, "tri")
             conn.close()
-            marker.write_text(json.dumps({"cpu_s": cpu, "index_mib": size / 2**20}))
+            marker.write_text(json.dumps({"cpu_s": cpu, "index_mib": size}))
         self.build_info = json.loads(marker.read_text())
         self.conn = sqlite3.connect(path)
 
@@ -600,7 +639,7 @@ class TrigramPeer:
         return count, [row[0] for row in rows]
 
 
-def make_peers(db_path: Path, workdir: Path) -> list:
+def make_peers(db_path: Path, workdir: Path, trigram: bool = True) -> list:
     peers = [OursInProcess(db_path)]
     try:
         import tantivy  # noqa: F401 - a bench-only dependency: pip install -e '.[bench]'
@@ -609,8 +648,9 @@ def make_peers(db_path: Path, workdir: Path) -> list:
     else:
         print("  Tantivy index (built once per --workdir)", flush=True)
         peers.append(TantivyPeer(db_path, workdir / "tantivy"))
-    print("  FTS5 trigram index (built once per --workdir)", flush=True)
-    peers.append(TrigramPeer(db_path, workdir / "trigram.db"))
+    if trigram:
+        print("  FTS5 trigram index (built once per --workdir)", flush=True)
+        peers.append(TrigramPeer(db_path, workdir / "trigram.db"))
     for peer in peers[1:]:
         print(f"  {peer.name:8} build {peer.build_info['cpu_s']:7.1f} s of CPU, index {peer.build_info['index_mib']:8.1f} MiB",
               flush=True)
@@ -627,7 +667,7 @@ def peer_latencies(peers: list, oracle: Oracle, queries: list[tuple[str, str]], 
     compared with the oracle's."""
     results = []
     for label, term in queries:
-        expected = len(oracle.ids(term))
+        expected = oracle.count(term)
         times: dict[str, list[float]] = {peer.name: [] for peer in peers}
         counts: dict[str, int] = {}
         slow: set[str] = set()
@@ -679,7 +719,9 @@ def load_urls(server: Server, db_path: Path, rng: random.Random) -> dict[str, li
     and without a facet filter, and record pages of random documents."""
     conn = sqlite3.connect(db_path)
     ids = [row[0] for row in conn.execute("select id from documents where id != 'big0000000000000'")]
-    texts = [row[0] for row in conn.execute("select body_text from documents order by random() limit 300")]
+    (last,) = conn.execute("select max(rowid) from documents").fetchone()
+    texts = [row[0] for row in conn.execute(  # random rows by rowid (an 'order by random()' reads every text)
+        f"select body_text from documents where rowid in ({', '.join('?' * min(300, last))})", rng.sample(range(1, last + 1), min(300, last)))]
     filters = [f"{server.database}/{table}?{column}={urllib.parse.quote(str(value))}"
                for table, column in (("documents", "doc_type"), ("disclosures", "level"), ("problems", "status"))
                for (value,) in conn.execute(f"select distinct {column} from {table} where {column} is not null limit 5")]
@@ -753,6 +795,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, help="keep the built archive here (reused when it has --docs documents)")
+    parser.add_argument("--load", choices=("ingest", "bulk"), default="ingest",
+                        help="build through Archive.ingest, or write the documents table in bulk and index it once "
+                        "(bench/bulk_archive.py: for 300,000 documents and more)")
+    parser.add_argument("--build-only", action="store_true", help="build the archive (step 1) and stop")
     parser.add_argument("--repeat", type=int, default=30, help="requests per query and page, for p50/p95")
     parser.add_argument("--peer-docs", type=int, default=20_000, help="documents indexed by each tokenizer for the build rate")
     parser.add_argument("--readers", type=int, default=20)
@@ -761,6 +807,8 @@ def main() -> int:
     parser.add_argument("--exactness-only", action="store_true", help="build and check exactness (SQL and HTTP), no timings")
     parser.add_argument("--no-build-rates", action="store_true", help="leave out step 2 (a second run on a kept --workdir)")
     parser.add_argument("--no-peers", action="store_true", help="leave out step 4b (Tantivy and trigram on the whole archive)")
+    parser.add_argument("--no-trigram", action="store_true", help="step 4b without trigram (its copy of the texts and "
+                        "index take 25 GB and half an hour of CPU at 1 M documents)")
     parser.add_argument("--before", type=Path, help="another checkout (with its .venv): its server answers every "
                         "query too, alternating with ours (before/after); index build rates, load and the 10 MB document are skipped")
     args = parser.parse_args()
@@ -770,25 +818,24 @@ def main() -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         db_path = workdir / "archive.db"
         report: dict = {"docs": args.docs}
-        print(f"1. build: {args.docs} generated documents through Archive.ingest", flush=True)
-        report["build"] = build(db_path, args.docs)
+        print(f"1. build: {args.docs} generated documents, " + ("loaded in bulk" if args.load == "bulk" else "through Archive.ingest"),
+              flush=True)
+        report["build"] = build(db_path, args.docs, args.load)
         report["brought_up_to_date"] = bring_up_to_date(db_path)
-        conn = sqlite3.connect(db_path)
-        quote_source = conn.execute("select body_text from documents where length(body_text) > 800 order by rowid limit 1").fetchone()[0]
-        conn.close()
-        quotations = [(f"{length}-char quotation", quote_source[300 : 300 + length]) for length in QUOTATIONS]
-        queries = CLASSES + EXTRA + ISSUE_CLASSES + quotations + [FACETED]
+        if args.build_only:
+            return 0
+        queries = benchmark_queries(db_path)
         if not args.exactness_only and not args.before and not args.no_build_rates:
             print(f"2. index build rate over the first {min(args.peer_docs, args.docs)} documents' stored texts", flush=True)
             report["build_rates"] = build_rates(db_path, args.peer_docs)
 
         print("3. exactness against a substring oracle over the stored texts", flush=True)
-        oracle = Oracle(db_path)
+        oracle = Oracle(db_path, [term for _, term in queries])
         conn = connect(db_path).conn
         exact = []
         for label, term in queries:
-            expected, found = oracle.ids(term), sql_ids(conn, term)
-            exact.append({"class": label, "matches": len(expected), "share": len(expected) / len(oracle.rows),
+            expected, found = oracle.matches(term), sql_ids(conn, term)
+            exact.append({"class": label, "matches": len(expected), "share": len(expected) / oracle.size,
                           "sql_exact": found == expected})
         conn.close()
         probe_limit = max(5, args.docs // 50) if args.exactness_only else 1000
@@ -823,7 +870,7 @@ def main() -> int:
                 return 0 if all_exact else 1
             if not args.no_peers:
                 print(f"4b. peers on the whole archive, {args.repeat} searches each (count and first page), taking turns", flush=True)
-                peers = make_peers(db_path, workdir)
+                peers = make_peers(db_path, workdir, trigram=not args.no_trigram)
                 report["peer_builds"] = {peer.name: peer.build_info for peer in peers[1:]}
                 report["peer_latency"] = peer_latencies(peers, oracle, [q for q in queries if q != FACETED], args.repeat)
                 for row in report["peer_latency"]:
@@ -855,8 +902,7 @@ def main() -> int:
             print(f"  {row['function']:20} HTTP {row['status']}  {row['http_ms']:8.1f} ms  SQL {row['query_ms']} ms  {row['value']}")
         conn = sqlite3.connect(db_path)
         report["archive_mib"] = db_path.stat().st_size / 2**20
-        report["search_index_mib"] = conn.execute(
-            "select sum(pgsize) from dbstat where name like 'documents_fts%' or name like 'problems_fts%'").fetchone()[0] / 2**20
+        report["search_index_mib"] = stored_mib(conn, "documents_fts", "problems_fts")
         conn.close()
         report["bench_peak_rss_mib"] = rss_mib()
         print(f"7. archive {report['archive_mib']:.0f} MiB, of which search indexes {report['search_index_mib']:.0f} MiB; "

@@ -7,14 +7,22 @@ Chinese, no hits, 10-, 30- and 200-character quotations, a search with facets)
 with a substring oracle, in SQL and over HTTP, and the count every page states
 (texts and pages) with the oracle's.  With a small probe limit the broad-search
 plans (dense walk, every match counted) run too.
+
+The archives of 300,000 and 1,000,000 documents are loaded in bulk
+(``bench/bulk_archive.py``); at 5,000 documents such an archive is checked
+against the ingest-built one: equal documents tables, the same rows and counts
+for every benchmark query.
 """
 
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from archive.db import connect
 
 pytestmark = pytest.mark.slow
 
@@ -37,3 +45,46 @@ def test_benchmark_queries_are_exact(tmp_path):
     assert matches["no hits"] == 0 and matches["200-char quotation"] >= 1
     assert run.stdout.count("pages, stated") == 20
     assert "exact: 20/20 queries" in run.stdout
+
+
+BULK_DOCS = 5000
+
+
+def test_bulk_archive_answers_as_the_ingest_built_one(tmp_path):
+    """The benchmark's bulk path (for 300,000 and 1,000,000 documents) stores what the
+    ingest stores in the documents table and answers every benchmark query alike."""
+    sys.path.insert(0, str(BENCH.parent))
+    import bench_search
+    from bulk_archive import bulk_load
+
+    ingested, bulk = tmp_path / "ingested" / "archive.db", tmp_path / "bulk" / "archive.db"
+    ingested.parent.mkdir()
+    bulk.parent.mkdir()
+    assert bench_search.ingest(ingested, BULK_DOCS)["outcomes"] == {"new": BULK_DOCS}
+    assert bulk_load(bulk, BULK_DOCS, workers=2)["outcomes"] == {"new": BULK_DOCS}
+
+    # Every column of every row, in the same order (rowids included): the texts, bylines, dates,
+    # document types and canonical ids the search page, its counts and facets read.
+    tables = []
+    for path in (ingested, bulk):
+        conn = sqlite3.connect(path)
+        tables.append(conn.execute("select rowid, * from documents order by rowid").fetchall())
+        conn.close()
+    assert len(tables[0]) == BULK_DOCS and tables[0] == tables[1]
+
+    queries = bench_search.benchmark_queries(bulk)
+    assert queries == bench_search.benchmark_queries(ingested)
+    answers = []
+    for path in (ingested, bulk):
+        conn = connect(path).conn
+        ours = bench_search.OursInProcess(path)
+        answers.append({term: (bench_search.sql_ids(conn, term), ours.search(term)) for _, term in queries})
+        conn.close()
+    matched = {label: len(answers[0][term][0]) for label, term in queries}
+    assert answers[0] == answers[1]
+    # Queries of every breadth were compared: all documents, a share, a few, none.
+    assert matched["2 chars, common"] == BULK_DOCS and 0 < matched["2 chars, rare"] < BULK_DOCS // 10
+    assert matched["30-char quotation"] >= 1 and matched["no hits"] == 0
+    # The oracle (one pass over the stored texts) agrees with the index on the bulk archive.
+    oracle = bench_search.Oracle(bulk, [term for _, term in queries])
+    assert all(oracle.matches(term) == answers[1][term][0] for _, term in queries)
