@@ -128,7 +128,7 @@ def rss_mib() -> float:
 # --- 1. build -------------------------------------------------------------------
 
 
-def build(db_path: Path, docs: int, load: str = "ingest") -> dict:
+def build(db_path: Path, docs: int, load: str = "ingest", prefix: Path | None = None) -> dict:
     """The archive of ``docs`` generated documents, through the ingest or loaded in bulk
     (``bulk_archive``); reused when the workdir holds one made the same way."""
     marker = db_path.with_suffix(".built.json")
@@ -137,7 +137,7 @@ def build(db_path: Path, docs: int, load: str = "ingest") -> dict:
         if built["docs"] == docs and built.get("load", "ingest") == load:
             print(f"reusing {db_path} ({docs} documents, {load})")
             return built
-    info = bulk_load(db_path, docs) if load == "bulk" else ingest(db_path, docs)
+    info = bulk_load(db_path, docs, prefix=prefix) if load == "bulk" else ingest(db_path, docs)
     marker.write_text(json.dumps(info))
     return info
 
@@ -798,6 +798,8 @@ def main() -> int:
     parser.add_argument("--load", choices=("ingest", "bulk"), default="ingest",
                         help="build through Archive.ingest, or write the documents table in bulk and index it once "
                         "(bench/bulk_archive.py: for 300,000 documents and more)")
+    parser.add_argument("--prefix-from", type=Path, help="with --load bulk: an archive.db loaded in bulk with fewer "
+                        "documents, whose rows are copied (they are this one's first)")
     parser.add_argument("--build-only", action="store_true", help="build the archive (step 1) and stop")
     parser.add_argument("--repeat", type=int, default=30, help="requests per query and page, for p50/p95")
     parser.add_argument("--peer-docs", type=int, default=20_000, help="documents indexed by each tokenizer for the build rate")
@@ -820,7 +822,7 @@ def main() -> int:
         report: dict = {"docs": args.docs}
         print(f"1. build: {args.docs} generated documents, " + ("loaded in bulk" if args.load == "bulk" else "through Archive.ingest"),
               flush=True)
-        report["build"] = build(db_path, args.docs, args.load)
+        report["build"] = build(db_path, args.docs, args.load, args.prefix_from)
         report["brought_up_to_date"] = bring_up_to_date(db_path)
         if args.build_only:
             return 0

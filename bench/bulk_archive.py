@@ -70,16 +70,22 @@ def document_row(raw: RawDocument) -> dict:
     return document
 
 
-def _pages(count: int):
-    """Chunks of :data:`CHUNK` raw pages, generated in order."""
+def _pages(count: int, skip: int = 0):
+    """Chunks of :data:`CHUNK` raw pages, generated in order, from document ``skip + 1`` on
+    (the first ``skip`` are generated too, as the generator's state depends on them)."""
     documents = Corpus(seed=7).documents(count)
+    for _ in zip(range(skip), documents):
+        pass
     while chunk := [raw_page(document) for _, document in zip(range(CHUNK), documents)]:
         yield chunk
 
 
-def bulk_load(db_path: Path, docs: int, workers: int | None = None) -> dict:
+def bulk_load(db_path: Path, docs: int, workers: int | None = None, prefix: Path | None = None) -> dict:
     """Write ``docs`` generated documents into a new archive at ``db_path`` (its schema from
-    :class:`Archive`), then build its search indexes once.  Returns the CPU of each part."""
+    :class:`Archive`), then build its search indexes once.  Returns the CPU of each part.
+
+    ``prefix``: an archive this function made with fewer documents (the same generator,
+    so they are this one's first): its rows are copied, not processed again."""
     for stale in db_path.parent.glob(db_path.name + "*"):
         stale.unlink()
     with Archive(db_path):  # the schema, as the server expects it
@@ -95,10 +101,11 @@ def bulk_load(db_path: Path, docs: int, workers: int | None = None) -> dict:
     workers = workers or os.cpu_count() or 1
     load_start, wall_start = time.process_time(), time.perf_counter()
     db = Database(conn)
+    copied = _copy_prefix(conn, prefix, docs) if prefix else 0
     pool = multiprocessing.Pool(workers)
     try:
-        waiting, stored = None, 0
-        for chunk in _pages(docs):  # one chunk processed by the workers while the one before is stored
+        waiting, stored = None, copied
+        for chunk in _pages(docs, skip=copied):  # one chunk processed by the workers while the one before is stored
             running = pool.map_async(_rows_of, [chunk[i::workers] for i in range(workers)])
             if waiting is not None:
                 stored += _insert(db, waiting)
@@ -117,12 +124,26 @@ def bulk_load(db_path: Path, docs: int, workers: int | None = None) -> dict:
     index_cpu = time.process_time() - index_start
     conn.execute("pragma journal_mode = wal")
     conn.close()
-    info = {"docs": docs, "load": "bulk", "outcomes": {"new": stored}, "load_parent_cpu_s": load_cpu,
+    info = {"docs": docs, "load": "bulk", "outcomes": {"new": stored}, "copied_from_prefix": copied, "load_parent_cpu_s": load_cpu,
             "pipeline_worker_cpu_s": worker_cpu, "load_wall_s": load_wall, "index_build_cpu_s": index_cpu,
             "index_build_wall_s": time.perf_counter() - index_wall_start}
     print(f"bulk load: {stored} documents in {load_wall:.0f} s wall ({load_cpu:.0f} s CPU here, about {worker_cpu:.0f} s "
           f"in {workers} pipeline workers); search indexes built in {index_cpu:.1f} s of CPU", flush=True)
     return info
+
+
+def _copy_prefix(conn: sqlite3.Connection, prefix: Path, docs: int) -> int:
+    built = json.loads(prefix.with_suffix(".built.json").read_text())
+    if built.get("load") != "bulk" or built["docs"] > docs:
+        raise ValueError(f"{prefix} is not a bulk-loaded archive of at most {docs} documents")
+    conn.execute("attach ? as prefix", [str(prefix)])
+    columns = ", ".join(f"[{row[1]}]" for row in conn.execute("pragma main.table_info(documents)"))  # not the generated ones
+    with conn:  # its generated documents only (rowid order is the generator's), not the benchmark's 10 MB one
+        conn.execute(f"insert into documents (rowid, {columns}) select rowid, {columns} from prefix.documents "
+                     "where rowid <= ? order by rowid", [built["docs"]])
+    conn.execute("detach prefix")
+    print(f"  copied the first {built['docs']} documents from {prefix}", flush=True)
+    return built["docs"]
 
 
 def _rows_of(raws: list[RawDocument]) -> list[dict]:

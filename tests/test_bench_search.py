@@ -14,6 +14,7 @@ against the ingest-built one: equal documents tables, the same rows and counts
 for every benchmark query.
 """
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -71,6 +72,15 @@ def test_bulk_archive_answers_as_the_ingest_built_one(tmp_path):
         tables.append(conn.execute("select rowid, * from documents order by rowid").fetchall())
         conn.close()
     assert len(tables[0]) == BULK_DOCS and tables[0] == tables[1]
+    # A larger bulk archive starts from a smaller one's rows (1 M from 300,000): the same table.
+    smaller, continued = tmp_path / "smaller" / "archive.db", tmp_path / "continued" / "archive.db"
+    smaller.parent.mkdir()
+    continued.parent.mkdir()
+    (smaller.with_suffix(".built.json")).write_text(json.dumps(bulk_load(smaller, BULK_DOCS // 5, workers=2)))
+    assert bulk_load(continued, BULK_DOCS, workers=2, prefix=smaller)["copied_from_prefix"] == BULK_DOCS // 5
+    conn = sqlite3.connect(continued)
+    assert conn.execute("select rowid, * from documents order by rowid").fetchall() == tables[1]
+    conn.close()
 
     queries = bench_search.benchmark_queries(bulk)
     assert queries == bench_search.benchmark_queries(ingested)
