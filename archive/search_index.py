@@ -200,11 +200,20 @@ PAIR_FUNCTION = "zh_pair_form_" + format(zlib.crc32("".join(sorted(paired_charac
 
 
 @cache
-def _paired_ranks() -> bytes:
-    """Each paired character's number (1, 2, …), 0 for the others: uint16 per code point."""
-    ranks = np.zeros(_TABLE_SIZE, dtype=np.uint16)
-    ranks[sorted(ord(character) for character in paired_characters())] = np.arange(1, len(paired_characters()) + 1)
-    return ranks.tobytes()
+def _pair_codes() -> tuple[bytes, bytes]:
+    """What the compiled pair form needs (``pair_form_utf8``): for each code point below
+    U+30000, a uint16 code of its folded form (0xFFFF ignored, 0 not paired, else its number
+    among the paired characters), and the paired characters' UTF-8 at three bytes each,
+    after three unused bytes (number 0)."""
+    ordered = sorted(paired_characters())
+    if not all("\u0800" <= character <= "\uffff" for character in ordered):
+        raise ValueError("a paired character outside U+0800..U+FFFF (three bytes of UTF-8)")
+    numbers = np.zeros(_TABLE_SIZE, dtype=np.uint16)
+    numbers[[ord(character) for character in ordered]] = np.arange(1, len(ordered) + 1)
+    folded = _fold_table()
+    codes = np.where(folded == ord(" "), 0xFFFF, numbers[np.minimum(folded, _TABLE_SIZE - 1)])
+    codes[folded >= _TABLE_SIZE] = 0
+    return codes.astype(np.uint16).tobytes(), b"\0\0\0" + "".join(ordered).encode("utf-8")
 
 
 def pair_form(text: str) -> str:
@@ -224,7 +233,7 @@ def sql_pair_form(value: str | bytes | None) -> str | bytes | None:
         return None
     if isinstance(value, bytes):
         if _compiled_pair_form_utf8 is not None:
-            return _compiled_pair_form_utf8(value, _fold_table(), _paired_ranks(), len(paired_characters()))
+            return _compiled_pair_form_utf8(value, *_pair_codes())
         return pair_form(value.decode("utf-8", "replace")).encode("utf-8")
     return pair_form(str(value))
 
