@@ -361,8 +361,8 @@ INDEXES = {
 # The auxiliary pair index of each table: which rows hold each pair of neighbouring
 # common characters (:func:`pair_form`), no positions (``detail=none``).  A phrase of two
 # such characters is slow in the per-character index (both position lists are long, and
-# every row holding both characters is checked) and one doclist here; it costs about half
-# the per-character index's build CPU and a fifth of its size (``bench/bench_search.py``).
+# every row holding both characters is checked) and one doclist here; at 100,000 documents
+# it is 18 % of the build's CPU and 40 MiB beside 684 (``bench/bench_search.py``, issue 27).
 PAIRS = {
     table: SearchIndex(index.table, index.columns, index.children, function=PAIR_FUNCTION, name="pairs",
                        options=", detail=none, columnsize=0")
