@@ -8,8 +8,9 @@ them the slowest search for the per-character index.  ``COUNT`` was chosen by
 measurement (issue 27, 20,000 generated documents' texts, 86 dev texts ranked): the pair
 index's build CPU falls with ``COUNT`` (300: 1.0–1.1 s, 200: 0.8 s, 100: 0.6 s, 0: 0.4 s of
 reading and scanning the texts), while a rare pair of the characters ranked just above it
-is left to the per-character index, whose count of it at 100,000 documents took 11–17 ms
-above 300, 28–32 ms above 200 and 33–50 ms above 100 and 150 (改整 there: 80–120 ms).
+is left to the per-character index, whose count of it at 100,000 documents took 8–17 ms
+above 300, 20–32 ms above 200 and 33–50 ms above 100 and 150 (改整 there: 80–120 ms;
+load average 2–6 from other work).
 
     .venv/bin/python bench/paired_characters.py
 """
