@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -295,13 +296,40 @@ def test_a_copy_is_counted_with_its_text(archive_db):
     assert search_index.count_matches(conn, "documents", search_index.parse("白石镇").match) == (1, 2)
 
 
-def test_rarest_windows_are_the_rarest_that_do_not_overlap():
-    frequencies = {"的": 900, "整": 500, "改": 500, "鑫": 1, "台": 20, "账": 20, "工": 700, "作": 700}
-    # 鑫台账 costs 41; every other window overlaps it but 的整改 (1,900).
-    assert search_index.rarest_windows(["的整改鑫台账工作"], frequencies, width=3, count=2) == ["的整改", "鑫台账"]
-    assert search_index.rarest_windows(["鑫台账"], frequencies, width=3, count=2) == ["鑫台账"]
-    # Windows from several terms: 工作 is too short for one; 改鑫台 (521) beats 的整改 once 鑫台账 is taken elsewhere.
-    assert search_index.rarest_windows(["改鑫台", "鑫台账", "工作"], frequencies, width=3, count=2) == ["改鑫台", "鑫台账"]
+def made_sample(shares: dict, rates: dict, windows: dict, rows: int = 500):
+    window_rows = np.zeros(2**20, dtype=np.uint32)
+    for window, count in windows.items():
+        window_rows[search_index._window_buckets(window)[0]] = count
+    return search_index.Sample(rows, shares, rates, window_rows)
+
+
+def test_rarest_windows_weigh_what_the_index_reads_against_what_is_verified():
+    common = {c: 1.0 for c in "的整改工作台账办公区第一"}
+    rates = {c: 30.0 for c in common} | {"。": 110.0, "鑫": 0.002}
+    sample = made_sample(common | {"。": 1.0, "鑫": 0.002}, rates,
+                         {"的整改": 400, "整改鑫": 1, "改鑫台": 1, "鑫台账": 1, "台账工": 300, "账工作": 450, "办公区": 45,
+                          "公区。": 50, "区。第": 2, "。第一": 30})
+    # 鑫 is in 1 row of 500: a window with it is cheap to find and leaves few rows to verify.
+    windows, cost = search_index.rarest_windows(["的整改鑫台账工作"], sample)
+    assert windows == ["整改鑫"] and cost < 100
+    # Every character common: the rarest window (区。第, 2 rows of 500) costs 170 to read and
+    # leaves 0.4 % to verify (60); 办公区 and 。第一 together would cost 260 and leave 0.54 % (81).
+    assert search_index.rarest_windows(["办公区。第一"], sample) == (["区。第"], 230)
+    # Two windows in a tenth of the rows each: reading the second (90) saves verifying 9 % of all rows (1,350).
+    sample = made_sample(common, rates, {"办公区": 50, "公区台": 100, "区台账": 100, "台账工": 50})
+    assert search_index.rarest_windows(["办公区台账工"], sample) == (["办公区", "台账工"], 180 + 150)
+    assert search_index.rarest_windows(["办公区台账工"], sample, most=1) == (["办公区"], 90 + 1500)
+    # Windows never overlap within a term; a short term gives none.
+    windows, _ = search_index.rarest_windows(["的整改鑫台账工作", "工作"], sample, most=3)
+    assert all(abs("的整改鑫台账工作".index(a) - "的整改鑫台账工作".index(b)) >= 3 for a in windows for b in windows if a != b)
+    assert "工作" not in windows
+
+
+def test_a_phrase_costs_its_characters_read_in_the_rows_of_the_rarest():
+    sample = made_sample({"。": 1.0, "第": 1.0, "佚": 0.2}, {"。": 110.0, "第": 26.0, "佚": 0.2}, {})
+    assert search_index.Sample.window_cost(sample, "。第") == 136  # both lists read whole
+    # In the rows holding 佚 (a fifth), 。's long list is sought (40 positions' cost), not read.
+    assert search_index.Sample.window_cost(sample, "。佚") == 40 + 0.2
 
 
 def test_character_frequencies_are_shares_of_rows(archive_db):
