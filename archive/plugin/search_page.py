@@ -169,9 +169,22 @@ def _long_phrase(query: search_index.SearchQuery) -> bool:
     return _all_required(query) and any(len(search_index.comparable(term)) >= search_index.LONG_PHRASE for term in query.terms)
 
 
-def index_ready(conn: sqlite3.Connection, index: search_index.SearchIndex) -> bool:
-    names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
-    return names == {index.view, index.fts}
+# (database file, schema version, table) → (its index is ready, its pair index is this version's)
+_READY: dict[tuple[str, int, str], tuple[bool, bool]] = {}  # (an in-memory database: its connection)
+
+
+def indexes_ready(conn: sqlite3.Connection, table: str) -> tuple[bool, bool]:
+    """Whether ``table`` has its per-character index, and a pair index of this
+    version's characters (an archive indexed by an earlier version has none, or one
+    of other characters).  Kept per schema version: comparing the definitions
+    takes ~1 ms, a search's whole time when it is rare."""
+    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    key = (path or f"memory {id(conn)}", conn.execute("pragma schema_version").fetchone()[0], table)
+    if key not in _READY:
+        index = search_index.INDEXES[table]
+        names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
+        _READY[key] = (names == {index.view, index.fts}, search_index.definition_matches(conn, search_index.PAIRS[table]))
+    return _READY[key]
 
 
 def indexed_columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -192,14 +205,13 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = "nothing to search for: type a word, a name or a phrase"
         return plan
-    if not index_ready(conn, search_index.INDEXES[table]):
+    index_ready, pairs_ready = indexes_ready(conn, table)
+    if not index_ready:
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = ("this archive's search index was made by an older version; "
                         "run `python -m archive reindex` to search it")
         return plan
     pairs = search_index.PAIRS[table]
-    # An archive indexed by an earlier version has none, or one of other characters.
-    pairs_ready = search_index.definition_matches(conn, pairs)
     plan.fts, plan.match = search_index.INDEXES[table].fts, query.match
     if pairs_ready and query.pair_match is not None:
         plan.fts, plan.match = pairs.fts, query.pair_match
