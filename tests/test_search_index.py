@@ -303,6 +303,31 @@ def made_sample(shares: dict, rates: dict, windows: dict, rows: int = 500):
     return search_index.Sample(rows, shares, rates, window_rows)
 
 
+def test_counts_follow_the_copies_another_connection_changes(tmp_path, archive_db):
+    """The copies are read once and kept per connection (a count does not read 30,000
+    copies each time); a commit elsewhere that makes a text a copy is counted at once."""
+    path = tmp_path / "archive.db"
+    source, _ = archive_db
+    with sqlite3.connect(source) as original, sqlite3.connect(path) as copy:
+        original.backup(copy)
+    reader = connect(path).conn
+    match = search_index.parse("巡").match
+    rowids = search_index.matching_rowids(reader, "documents", match)
+    before = search_index.count_matches(reader, "documents", match)
+    assert before == (oracle_texts(reader, oracle_ids(reader, "巡")), len(rowids))
+    writer = sqlite3.connect(path)
+    text, other = writer.execute(
+        "select a.id, b.id from documents a, documents b where a.rowid in (select value from json_each(?)) "
+        "and b.rowid in (select value from json_each(?)) and a.is_canonical and b.is_canonical and a.id < b.id limit 1",
+        [json.dumps(rowids), json.dumps(rowids)]).fetchone()
+    with writer:
+        writer.execute("update documents set canonical_id = ? where id = ?", [text, other])
+    writer.close()
+    assert search_index.count_matches(reader, "documents", match) == (before[0] - 1, before[1])
+    assert search_index.count_texts(reader, "documents", rowids) == before[0] - 1
+    reader.close()
+
+
 def test_rarest_windows_weigh_what_the_index_reads_against_what_is_verified():
     common = {c: 1.0 for c in "的整改工作台账办公区第一"}
     rates = {c: 30.0 for c in common} | {"。": 110.0, "鑫": 0.002}
