@@ -645,23 +645,44 @@ def copies_of(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.ndar
     return copies, texts
 
 
-def matching_rowids(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> list[int]:
+def matching_array(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> np.ndarray:
     """Every row matching the FTS5 expression (in ``fts``, by default the table's
-    per-character index): the index's doclists only, no row read."""
+    per-character index), in order: the index's doclists only, no row read.  Passed
+    as one string (``group_concat``) and parsed by NumPy: a third of the time of a
+    cursor's rows for 10,000 matches and more."""
     fts = fts or INDEXES[table].fts
-    return [rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])]
+    try:
+        (listed,) = conn.execute(f"select group_concat(rowid) from {fts} where {fts} match ?", [match]).fetchone()
+    except sqlite3.DataError:  # longer than the connection's length limit: row by row
+        return np.fromiter((rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])),
+                           dtype=np.int64)
+    return np.fromstring(listed, dtype=np.int64, sep=",") if listed else np.zeros(0, dtype=np.int64)
+
+
+def matching_rowids(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> list[int]:
+    """:func:`matching_array` as a list."""
+    return matching_array(conn, table, match, fts).tolist()
 
 
 def count_texts(conn: sqlite3.Connection, table: str, rowids) -> int:
     """How many texts the rows are: a text and its republished copies count once.
     Reads only the copies (:func:`copies_of`), never the matching rows."""
-    matched = np.unique(np.asarray(rowids, dtype=np.int64))
+    matched = np.asarray(rowids, dtype=np.int64)
+    if len(matched) > 1 and not (matched[1:] > matched[:-1]).all():  # the index's lists come in order
+        matched = np.unique(matched)
     copies, texts = copies_of(conn, table)
-    if not len(copies):
+    if not len(copies) or not len(matched):
         return len(matched)
-    is_copy = np.isin(matched, copies, assume_unique=True)
-    texts_of_copies = texts[np.searchsorted(copies, matched[is_copy])]
-    return len(np.union1d(matched[~is_copy], texts_of_copies[texts_of_copies != _NO_TEXT]))
+    at = np.minimum(np.searchsorted(copies, matched), len(copies) - 1)
+    is_copy = copies[at] == matched
+    pages = matched[~is_copy]
+    texts_of_copies = np.unique(texts[at[is_copy]])
+    texts_of_copies = texts_of_copies[texts_of_copies != _NO_TEXT]
+    # A copy's text counts once more when its own page is not among the matches (the copy differs).
+    if not len(pages):
+        return len(texts_of_copies)
+    listed = pages[np.minimum(np.searchsorted(pages, texts_of_copies), len(pages) - 1)] == texts_of_copies
+    return len(pages) + int((~listed).sum())
 
 
 def count_matches(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> tuple[int, int]:
@@ -673,8 +694,7 @@ def count_matches(conn: sqlite3.Connection, table: str, match: str, fts: str | N
     if not len(copies_of(conn, table)[0]):
         (pages,) = conn.execute(f"select count(*) from {fts} where {fts} match ?", [match]).fetchone()
         return pages, pages
-    matched = np.fromiter((rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])),
-                          dtype=np.int64)
+    matched = matching_array(conn, table, match, fts)
     return count_texts(conn, table, matched), len(matched)
 
 

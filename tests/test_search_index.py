@@ -303,6 +303,20 @@ def made_sample(shares: dict, rates: dict, windows: dict, rows: int = 500):
     return search_index.Sample(rows, shares, rates, window_rows)
 
 
+def test_texts_are_counted_from_the_copies_among_the_matches():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create table documents (id text primary key, canonical_id text,"
+                 " is_canonical integer generated always as (coalesce(canonical_id, id) = id) virtual)")
+    # Rows 1-3 one text (2 and 3 its copies), 4 a text, 5 a copy of 4, 6 a text.
+    conn.executemany("insert into documents (rowid, id, canonical_id) values (?, ?, ?)",
+                     [(1, "a", None), (2, "b", "a"), (3, "c", "a"), (4, "d", None), (5, "e", "d"), (6, "f", None)])
+    count = lambda rowids: search_index.count_texts(conn, "documents", rowids)  # noqa: E731
+    assert count([1, 2, 3, 4, 5, 6]) == 3
+    assert count([2, 3]) == 1  # copies whose text's own page does not match: their text, once
+    assert count([2, 5, 6]) == 3 and count([5, 2]) == 2  # in any order
+    assert count([4, 5]) == 1 and count([6]) == 1 and count([]) == 0
+
+
 def test_counts_follow_the_copies_another_connection_changes(tmp_path, archive_db):
     """The copies are read once and kept per connection (a count does not read 30,000
     copies each time); a commit elsewhere that makes a text a copy is counted at once."""
