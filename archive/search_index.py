@@ -781,11 +781,11 @@ def rarest_windows(terms: list[str], found: Sample, width: int = WINDOW, most: i
     Returns the windows and their estimated total."""
     places = {(number, start): term[start : start + width]
               for number, term in enumerate(terms) for start in range(len(term) - width + 1)}
+    costs = {place: (found.window_cost(window), found.window_share(window)) for place, window in places.items()}
     chosen: list[tuple[int, int]] = []
     listed, share = 0.0, 1.0
     while len(chosen) < most:
-        options = [(listed + found.window_cost(window) + VERIFY_COST * share * found.window_share(window), place)
-                   for place, window in places.items()
+        options = [(listed + cost + VERIFY_COST * share * window_share, place) for place, (cost, window_share) in costs.items()
                    if all(place[0] != other or abs(place[1] - other_start) >= width for other, other_start in chosen)]
         if not options:
             break
@@ -793,8 +793,8 @@ def rarest_windows(terms: list[str], found: Sample, width: int = WINDOW, most: i
         if chosen and total >= listed + VERIFY_COST * share:
             break
         chosen.append(place)
-        listed += found.window_cost(places[place])
-        share *= found.window_share(places[place])
+        listed += costs[place][0]
+        share *= costs[place][1]
     return [places[place] for place in sorted(chosen)], listed + VERIFY_COST * share
 
 
