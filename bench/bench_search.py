@@ -65,6 +65,7 @@ from search_corpus import Corpus  # noqa: E402
 
 from archive import search_index  # noqa: E402
 from archive.db import Archive, connect  # noqa: E402
+from archive.plugin import search_page  # noqa: E402
 from pipelines import RawDocument  # noqa: E402
 
 FETCHED_AT = "2025-06-01T00:00:00+00:00"
@@ -400,6 +401,8 @@ def surfaces(server: Server, term: str, faceted: bool = False) -> dict[str, str]
         "search page (documents table)": f"{server.database}/documents?_search={quoted}",
         "JSON API": f"{server.database}/documents.json?_search={quoted}",
         "/-/search (documents + problems)": f"{server.base}/-/search?q={quoted}",
+        # Where a page that did not wait for a count sends its reader (what archive.js fetches).
+        "/-/count (the exact count)": f"{server.base}/-/count?table=documents&q={quoted}",
     }
 
 
@@ -415,15 +418,21 @@ def http_exact(server: Server, oracle: Oracle, term: str, probe_limit: int) -> t
         return False, f"{len(set(ids) - expected)} rows the oracle does not have"
     if dates != oracle.dates(expected)[: len(dates)] or len(ids) != min(100, len(expected)):
         return False, "not the newest matching rows"
-    # Every search states its count: "(N texts" and " in M pages" when copies make more.
-    counted = re.search(r"\(([\d,]+) texts?(?: in ([\d,]+) pages)?", page["human_description_en"])
+    # Every search states its count: "(N texts" and " in M pages" when copies make more,
+    # or the address it follows from when the page did not wait for it.
+    description = page["human_description_en"]
+    streamed = re.search(re.escape(search_page.COUNTING) + r" (\S+?);", description)
+    if streamed:
+        status, body, _, _ = fetch(f"{server.base}{streamed.group(1)}")
+        description = f"({json.loads(body)['said']}" if status == 200 else ""
+    counted = re.search(r"\(([\d,]+) texts?(?: in ([\d,]+) pages)?", description)
     if not counted:
         return False, "no count stated"
     texts = int(counted.group(1).replace(",", ""))
     pages = int((counted.group(2) or counted.group(1)).replace(",", ""))
     if (texts, pages) != (oracle.texts(expected), len(expected)):
         return False, f"count {texts} texts in {pages} pages, oracle {oracle.texts(expected)} in {len(expected)}"
-    return True, f"{texts} texts in {pages} pages, stated"
+    return True, f"{texts} texts in {pages} pages, {'streamed after the page' if streamed else 'stated'}"
 
 
 def latencies(servers: dict[str, Server], queries: list[tuple[str, str]], repeat: int) -> list[dict]:
@@ -465,13 +474,11 @@ class OursInProcess:
     name = "ours (in process)"
 
     def __init__(self, db_path: Path):
-        from archive.plugin import search_page
-
-        self.search_page = search_page
         self.conn = connect(db_path).conn
 
     def search(self, term: str) -> tuple[int, list[int]]:
-        plan = self.search_page.make_plan(self.conn, "documents", search_index.parse(term))
+        # Counted in full, as the peers count: the page's own budget would send a broad count to /-/count.
+        plan = search_page.make_plan(self.conn, "documents", search_index.parse(term), count_budget_ms=None)
         # As plan_search does for the page (sorted by published_at, an indexed column): a dense
         # broad search walks the table in that order.
         plan.correlated = plan.dense

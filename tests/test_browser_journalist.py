@@ -327,3 +327,29 @@ def test_a_units_ledger_and_the_overdue_list(walk):
     shot(page, "16-overdue")
     assert row_texts(page, "unit") == [NANPING]
     assert row_texts(page, "finding") == ["no report found in the archive"]
+
+
+def test_a_count_that_follows_the_page_is_filled_in(walk):
+    """A dense search served before its count (no time to count: a budget of 0 ms)
+    says "counting…"; the page's script fetches /-/count and puts the exact count there."""
+    from archive import search_index
+
+    _, browser_page, _, db_path = walk
+    conn = sqlite3.connect(db_path)
+    fields = "title, body_text, source, author, editor, publisher, declared_source, declared_author"
+    matches = {(row[0], row[1] or row[0]) for row in conn.execute(f"select id, canonical_id, {fields} from documents")
+               if any("的" in search_index.comparable(value or "") for value in row[2:])}
+    conn.close()
+    texts, pages = len({text for _, text in matches}), len(matches)
+    said = f"{texts:,} texts" + (f" in {pages:,} pages" if pages != texts else "")
+    env = {"ZHENGGAI_SEARCH_PROBE_LIMIT": "2", "ZHENGGAI_SEARCH_COUNT_BUDGET_MS": "0"}
+    with served_archive(db_path, env=env) as base:
+        page = browser_page.context.new_page()
+        page.goto(f"{base}/archive/documents?_search=的")
+        heading = page.locator("h3", has_text="search matches")
+        page.wait_for_function("!document.body.innerText.includes('counting…')")
+        assert f'search matches "的" ({said};' in heading.inner_text()
+        page.goto(f"{base}/-/search?q=的")
+        page.wait_for_function("!document.body.innerText.includes('counting…')")
+        assert page.locator("h2 small.found").first.inner_text() == f"— {said} found"
+        page.close()

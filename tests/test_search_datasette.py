@@ -217,6 +217,11 @@ def test_broad_searches_are_planned_and_counted_exactly(archive_path):
         assert sum(v["count"] for v in faceted["facet_results"]["doc_type"]["results"]) == len(expected)
         canonical = {v["value"]: v["count"] for v in faceted["facet_results"]["is_canonical"]["results"]}
         assert canonical == {1: texts, 0: len(expected) - texts}  # every copy's canonical text matches too
+        # A character every row holds: its facets are the whole table's.
+        assert oracle(rows, "的") == set(rows)
+        faceted = get_json(url(base, "documents.json", _search="的", _withfacets="1"))
+        assert sum(v["count"] for v in faceted["facet_results"]["doc_type"]["results"]) == len(rows)
+        assert f"({texts_of(rows, set(rows))} texts in {len(rows)} pages" in faceted["human_description_en"]
         # Rare terms are still listed in full and counted.
         page = get_json(url(base, "documents.json", _search="贸促会"))
         assert page["filtered_table_rows_count"] == 1
@@ -232,3 +237,31 @@ def test_broad_searches_are_planned_and_counted_exactly(archive_path):
             assert dates == sorted(dates, reverse=True), term
             counted = re.search(r"\(([\d,]+) texts?(?: in ([\d,]+) pages)?", page["human_description_en"])
             assert (int(counted[1]), int(counted[2] or counted[1])) == (texts, len(expected)), term
+
+
+def test_a_count_the_page_does_not_wait_for_follows_from_its_address(archive_path):
+    """With no time to count (a budget of 0 ms) a dense search is served at once; the
+    page gives the address of its count, and /-/count answers it exactly."""
+    db_path, rows = archive_path
+    env = {"ZHENGGAI_SEARCH_PROBE_LIMIT": "2", "ZHENGGAI_SEARCH_COUNT_BUDGET_MS": "0"}
+    with served_archive(db_path, env=env) as base:
+        for term in ("四风", "的", "整改"):  # dense here: most rows the probe went through match
+            expected = oracle(rows, term)
+            texts = texts_of(rows, expected)
+            page = get_json(url(f"{base}/archive", "documents.json", _search=term, _col="published_at", _size="max"))
+            assert {row[0] for row in page["rows"]} == expected, term
+            address = re.search(r"\(counting… exact count: (/-/count\?\S+?);", page["human_description_en"])
+            assert address, page["human_description_en"]
+            count = get_json(base + address[1])
+            assert (count["texts"], count["pages"], count["table"], count["search"]) == (texts, len(expected), "documents", term)
+            pages = f" in {len(expected):,} pages" if len(expected) != texts else ""
+            assert count["said"] == f"{texts:,} {'text' if texts == 1 else 'texts'}{pages}"
+        _, html, _ = get(url(base, "-/search", q="四风"))
+        assert re.search(r'<small class="found" data-count-url="/-/count\?table=documents&amp;q=[^"]+">— counting…', html)
+        status, body, _ = get(url(base, "-/count", table="users", q="整改"))
+        assert status == 400 and "tables: documents, problems" in body
+    # With the default budget these small counts are stated on the page itself.
+    with served_archive(db_path, env={"ZHENGGAI_SEARCH_PROBE_LIMIT": "2"}) as base:
+        page = get_json(url(f"{base}/archive", "documents.json", _search="四风"))
+        assert "counting" not in page["human_description_en"]
+        assert f"({texts_of(rows, oracle(rows, '四风'))} texts" in page["human_description_en"]

@@ -21,7 +21,7 @@ every connection Datasette opens (``prepare_connection``):
   memory" (a 400 answer, :mod:`.errors`) and the server goes on.
 
 And per client, **at most** :data:`AD_HOC_PER_CLIENT` **ad-hoc SQL requests at
-once** (``?sql=``), and at most :data:`AD_HOC_TOTAL` from everyone, so one
+once** (``?sql=``, and searches' counts, ``/-/count``), and at most :data:`AD_HOC_TOTAL` from everyone, so one
 SQL thread always remains for the pages (``num_sql_threads``,
 :data:`SQL_THREADS`); more are answered 429 at once.  The dashboard's own chart
 queries are not counted: its page asks for all its charts at once, and their SQL
@@ -170,8 +170,13 @@ def _published_queries(datasette) -> frozenset[str]:
 
 
 def _ad_hoc_sql(scope) -> str | None:
-    """The ``?sql=`` of a request, None when it has none."""
-    if scope["type"] != "http" or b"sql=" not in scope.get("query_string", b""):
+    """The ``?sql=`` of a request, None when it has none.  A search's count
+    (``/-/count``, a whole pass over the index) is bounded as one too."""
+    if scope["type"] != "http":
+        return None
+    if scope.get("path", "").endswith("/-/count"):
+        return "/-/count"
+    if b"sql=" not in scope.get("query_string", b""):
         return None
     values = parse_qs(scope["query_string"].decode("utf-8", "replace")).get("sql")
     return values[0] if values else None

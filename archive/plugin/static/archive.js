@@ -5,6 +5,7 @@ document.addEventListener("DOMContentLoaded", () => {
   collapseColumnDescriptions();
   addExcelCsvLinks();
   enableCopyButtons();
+  fillStreamedCounts();
 });
 
 // The column descriptions of a table go into a <details>, shown on demand; each
@@ -40,6 +41,32 @@ function addExcelCsvLinks() {
     excel.className = "excel-csv";
     excel.textContent = "CSV for Excel";
     csv.after(document.createTextNode(", "), excel);
+  }
+}
+
+// A search whose count the page did not wait for says "counting… exact count: <address>"
+// (search_page.COUNTING) in its heading; /-/search's sections carry the address in
+// data-count-url.  The count is fetched from there and put in its place.
+function fillStreamedCounts() {
+  const marker = /counting… exact count: (\S+?)(?=;|\)|\s|$)/;
+  for (const element of document.querySelectorAll("[data-count-url], h3")) {
+    const address = element.dataset.countUrl || (element.textContent.match(marker) || [])[1];
+    if (!address) continue;
+    fetch(address)
+      .then((response) => response.json())
+      .then((count) => {
+        const said = count.said ? `${count.said}` : count.message || "no count";
+        if (element.dataset.countUrl) {
+          element.textContent = count.said ? `— ${said} found` : `— ${said}`;
+          element.removeAttribute("data-count-url");
+        } else {
+          element.textContent = element.textContent.replace(marker, said);
+        }
+      })
+      .catch(() => {
+        element.textContent = element.textContent.replace(marker, "count not available now: reload the page");
+        if (element.dataset.countUrl) element.textContent = "— count not available now: reload the page";
+      });
   }
 }
 
