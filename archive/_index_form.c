@@ -10,14 +10,15 @@
  * Above the table: plane-14 tags and selectors become spaces, anything else stays.
  * index_form_utf8(utf8, table) -> bytes: the same from UTF-8 to UTF-8 (what SQL calls).
  * comparable(text, table) -> str: folded, the ignored characters (folded to spaces) left out.
- * pair_form_utf8(utf8, table, ranks, count) -> bytes: the text's distinct pairs of
+ * pair_form_utf8(utf8, codes, characters) -> bytes: the text's distinct pairs of
  * neighbouring characters (folded; ignored characters skipped) whose two characters are both
- * paired (numbered in ``ranks``), each pair a token, spaces between: what the auxiliary pair
- * index reads (search_index.PAIRS).
+ * paired (numbered in ``codes``, which hold the fold), each pair a token, spaces between: what
+ * the auxiliary pair index reads (search_index.PAIRS).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 #define TABLE_SIZE 0x30000
 
@@ -112,7 +113,10 @@ done:
 
 /* The next code point of UTF-8 at *at (advanced past it).  SQLite stores what it
  * is given: each byte that starts no complete sequence is read as U+FFFD. */
-static Py_UCS4 next_code_point(const unsigned char *text, Py_ssize_t length, Py_ssize_t *at) {
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline Py_UCS4 next_code_point(const unsigned char *text, Py_ssize_t length, Py_ssize_t *at) {
     Py_ssize_t i = *at;
     unsigned char lead = text[i];
     int extra = lead < 0x80 ? 0 : (lead & 0xE0) == 0xC0 ? 1 : (lead & 0xF0) == 0xE0 ? 2 : (lead & 0xF8) == 0xF0 ? 3 : -1;
@@ -170,29 +174,37 @@ done:
     return result;
 }
 
-/* pair_form_utf8(utf8, table, ranks, count) -> bytes: each distinct pair once, in order of
- * first occurrence.  ``ranks`` numbers the paired characters 1..count (uint16 per code point
- * below U+30000, 0 for the others), so a pair is a bit of a count x count bitmap: the memory
- * is bounded by the set of characters, not by the text (a 10 MB text needs no more). */
+#define IGNORED 0xFFFF  /* a code of pair_form_utf8: the character folds to a space */
+
+/* pair_form_utf8(utf8, codes, characters) -> bytes: each distinct pair once, in order of first
+ * occurrence.  ``codes`` (uint16 per code point below U+30000) says what each character is
+ * once folded: IGNORED (a space), 0 (not paired), or its number n = 1..count among the paired
+ * characters, whose folded UTF-8 (3 bytes each) is at 3n in ``characters`` (3 (count + 1)
+ * bytes, the first 3 unused).  The text is read once and never folded: the codes hold the
+ * fold.  A pair is a bit of a (count + 1) x (count + 1) bitmap: the memory is bounded by the
+ * set of characters, not by the text (a 10 MB text needs no more).
+ *
+ * Whether a character is paired and whether its pair is new follow the text, not a pattern a
+ * processor predicts, so the loop does not branch on them: each pair is written (pair, space)
+ * at the end of the output, and the end moves past it only when the pair is new. */
 static PyObject *pair_form_utf8(PyObject *self, PyObject *args) {
-    Py_buffer text, table, ranks;
-    Py_ssize_t count;
+    Py_buffer text, codes, characters;
     PyObject *result = NULL;
     unsigned char *seen = NULL;
-    if (!PyArg_ParseTuple(args, "y*y*y*n", &text, &table, &ranks, &count))
+    if (!PyArg_ParseTuple(args, "y*y*y*", &text, &codes, &characters))
         return NULL;
-    const uint32_t *map = fold_table(&table);
-    if (map == NULL)
-        goto done;
-    if (ranks.len < (Py_ssize_t)(TABLE_SIZE * sizeof(uint16_t)) || count < 0 || count > 65535) {
-        PyErr_SetString(PyExc_ValueError, "the ranks of the paired characters are too short, or count is out of range");
+    size_t count = characters.len / 3 - 1, side = count + 1;
+    if (codes.len < (Py_ssize_t)(TABLE_SIZE * sizeof(uint16_t)) || characters.len < 3 || characters.len % 3
+        || count >= IGNORED) {
+        PyErr_SetString(PyExc_ValueError, "the codes or the paired characters are malformed");
         goto done;
     }
-    const unsigned char *in = text.buf;
-    const uint16_t *rank = ranks.buf;
-    seen = PyMem_Calloc((size_t)count * count / 8 + 1, 1);
-    /* Each pair: two characters of at most 4 bytes and a space, per input pair of at least 2 bytes. */
-    result = PyBytes_FromStringAndSize(NULL, text.len * 5 + 1);
+    const unsigned char *in = text.buf, *utf8 = characters.buf;
+    const uint16_t *code_of = codes.buf;
+    seen = PyMem_Calloc(side * side / 8 + 1, 1);
+    /* At most a new pair (7 bytes) for each byte read, and 7 more for the write past the end
+     * (the pages never written are never touched). */
+    result = PyBytes_FromStringAndSize(NULL, text.len * 7 + 8);
     if (seen == NULL || result == NULL) {
         Py_CLEAR(result);
         if (seen == NULL)
@@ -200,31 +212,31 @@ static PyObject *pair_form_utf8(PyObject *self, PyObject *args) {
         goto done;
     }
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result), *start = out;
-    Py_UCS4 previous = ' ';
+    size_t previous = 0;
     for (Py_ssize_t at = 0; at < text.len;) {
-        Py_UCS4 folded = fold(map, next_code_point(in, text.len, &at));
-        if (folded == ' ')
+        Py_UCS4 cp = next_code_point(in, text.len, &at);
+        size_t current = cp < TABLE_SIZE ? code_of[cp] : (cp >> 16) == 14 ? IGNORED : 0;
+        if (current == IGNORED)
             continue;  /* ignored characters join their neighbours, as in a phrase */
-        unsigned first = previous < TABLE_SIZE ? rank[previous] : 0, second = folded < TABLE_SIZE ? rank[folded] : 0;
-        if (first && second && first <= count && second <= count) {
-            size_t bit = (size_t)(first - 1) * count + (second - 1);
-            if (!(seen[bit >> 3] & (1u << (bit & 7)))) {
-                seen[bit >> 3] |= 1u << (bit & 7);
-                if (out != start)
-                    *out++ = ' ';
-                out += put_utf8(out, previous);
-                out += put_utf8(out, folded);
-            }
-        }
-        previous = folded;
+        current = current <= count ? current : 0;
+        size_t bit = previous * side + current;
+        unsigned paired = (unsigned)(previous != 0) & (unsigned)(current != 0);
+        unsigned fresh = paired & ~(unsigned)(seen[bit >> 3] >> (bit & 7));
+        seen[bit >> 3] |= (unsigned char)(fresh << (bit & 7));
+        memcpy(out, utf8 + 3 * previous, 3);
+        memcpy(out + 3, utf8 + 3 * current, 3);
+        out[6] = ' ';
+        out += 7 * fresh;
+        previous = current;
     }
-    if (_PyBytes_Resize(&result, out - start) < 0)
+    /* The last pair's space is not part of the form. */
+    if (_PyBytes_Resize(&result, out > start ? out - start - 1 : 0) < 0)
         result = NULL;
 done:
     PyMem_Free(seen);
     PyBuffer_Release(&text);
-    PyBuffer_Release(&table);
-    PyBuffer_Release(&ranks);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&characters);
     return result;
 }
 
@@ -232,7 +244,7 @@ static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
     {"comparable", comparable, METH_VARARGS, "comparable(text, table) -> the text folded through table, ignored characters left out"},
     {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
-    {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, table, ranks, count) -> distinct paired pairs, as UTF-8"},
+    {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, codes, characters) -> distinct paired pairs, as UTF-8"},
     {NULL, NULL, 0, NULL},
 };
 

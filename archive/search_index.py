@@ -37,11 +37,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import time
 import unicodedata
 import zlib
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -200,11 +202,20 @@ PAIR_FUNCTION = "zh_pair_form_" + format(zlib.crc32("".join(sorted(paired_charac
 
 
 @cache
-def _paired_ranks() -> bytes:
-    """Each paired character's number (1, 2, …), 0 for the others: uint16 per code point."""
-    ranks = np.zeros(_TABLE_SIZE, dtype=np.uint16)
-    ranks[sorted(ord(character) for character in paired_characters())] = np.arange(1, len(paired_characters()) + 1)
-    return ranks.tobytes()
+def _pair_codes() -> tuple[bytes, bytes]:
+    """What the compiled pair form needs (``pair_form_utf8``): for each code point below
+    U+30000, a uint16 code of its folded form (0xFFFF ignored, 0 not paired, else its number
+    among the paired characters), and the paired characters' UTF-8 at three bytes each,
+    after three unused bytes (number 0)."""
+    ordered = sorted(paired_characters())
+    if not all("\u0800" <= character <= "\uffff" for character in ordered):
+        raise ValueError("a paired character outside U+0800..U+FFFF (three bytes of UTF-8)")
+    numbers = np.zeros(_TABLE_SIZE, dtype=np.uint16)
+    numbers[[ord(character) for character in ordered]] = np.arange(1, len(ordered) + 1)
+    folded = _fold_table()
+    codes = np.where(folded == ord(" "), 0xFFFF, numbers[np.minimum(folded, _TABLE_SIZE - 1)])
+    codes[folded >= _TABLE_SIZE] = 0
+    return codes.astype(np.uint16).tobytes(), b"\0\0\0" + "".join(ordered).encode("utf-8")
 
 
 def pair_form(text: str) -> str:
@@ -224,7 +235,7 @@ def sql_pair_form(value: str | bytes | None) -> str | bytes | None:
         return None
     if isinstance(value, bytes):
         if _compiled_pair_form_utf8 is not None:
-            return _compiled_pair_form_utf8(value, _fold_table(), _paired_ranks(), len(paired_characters()))
+            return _compiled_pair_form_utf8(value, *_pair_codes())
         return pair_form(value.decode("utf-8", "replace")).encode("utf-8")
     return pair_form(str(value))
 
@@ -255,10 +266,12 @@ def match_expression(text: str | None) -> str:
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """``zh_index_form(text)`` for the index and ``zh_match(search)`` for queries (canned queries use it)."""
+    """``zh_index_form(text)`` for the index, ``zh_match(search)`` for queries (canned
+    queries use it) and ``zh_holds(terms, text, …)`` for walks of a table (:func:`holds`)."""
     conn.create_function(FUNCTION, 1, sql_index_form, deterministic=True)
     conn.create_function(PAIR_FUNCTION, 1, sql_pair_form, deterministic=True)
     conn.create_function("zh_match", 1, match_expression, deterministic=True)
+    conn.create_function("zh_holds", -1, holds, deterministic=True)
 
 
 # --- the index ---------------------------------------------------------------
@@ -352,8 +365,8 @@ INDEXES = {
 # The auxiliary pair index of each table: which rows hold each pair of neighbouring
 # common characters (:func:`pair_form`), no positions (``detail=none``).  A phrase of two
 # such characters is slow in the per-character index (both position lists are long, and
-# every row holding both characters is checked) and one doclist here; it costs about half
-# the per-character index's build CPU and a fifth of its size (``bench/bench_search.py``).
+# every row holding both characters is checked) and one doclist here; at 100,000 documents
+# it is 18 % of the build's CPU and 40 MiB beside 684 (``bench/bench_search.py``, issue 27).
 PAIRS = {
     table: SearchIndex(index.table, index.columns, index.children, function=PAIR_FUNCTION, name="pairs",
                        options=", detail=none, columnsize=0")
@@ -592,104 +605,206 @@ def pair_candidates(query: SearchQuery) -> str | None:
 # (:func:`rarest_windows_rowids`) and verified on the candidates' texts.
 LONG_PHRASE = 8
 WINDOW = 3  # characters per window asked of the index
-WINDOWS = 2  # windows asked together (AND): their candidates' intersection is verified
-FREQUENCY_SAMPLE = 500  # rows read to estimate how common each character is
+WINDOWS = 3  # at most this many windows asked together (AND): their candidates' intersection is verified
+FREQUENCY_SAMPLE = 500  # rows read to estimate how common each character and window is
+# The cost model of :func:`rarest_windows`, in ms per 100,000 rows (fitted at 100k
+# generated documents): to find a phrase, the index goes through the rows holding its
+# rarest character; in each, every other character's positions are read (~0.01 µs
+# each) or, when its list holds much more than those rows, sought (SEEK_COST: ~2 µs,
+# the cost of 200 positions).  Verifying a candidate on its texts costs VERIFY_COST.
+SEEK_COST = 200
+VERIFY_COST = 15_000  # 0.15 ms a candidate, × 100,000 rows
 FREQUENCY_TTL_S = 3600
-_FREQUENCIES: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}  # (database file, table) → (when, shares)
+_SAMPLES: dict[tuple[str, str], tuple[float, "Sample"]] = {}  # (database file, table) → (when, its sample)
+_WINDOW_BITS = 20  # 3-character windows are counted in 2**20 buckets of their hashes
 # A copy (a republished page of a text) → the row of its text: documents map to
 # their canonical record, problems of a copy to nothing (counted with the canonical report's).
 _COPIES = {
     "documents": "select d.rowid, c.rowid from documents d join documents c on c.id = d.canonical_id where d.is_canonical = 0",
     "problems": "select rowid, null from problems where is_canonical = 0",
 }
+_NO_TEXT = -1  # a copy's text row when it counts with nothing
+_KEPT_COPIES = 16  # connections whose copies are kept (see :func:`copies_of`)
+# (id of the connection, table) → (the connection, its state when read, the copies' rows, their texts' rows)
+_COPIES_LOCK = threading.Lock()
+_COPIES_KEPT: OrderedDict[tuple[int, str], tuple[sqlite3.Connection, tuple, np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def copies_of(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the table's copies (sorted) and, in the same order, the rows of
+    their texts (:data:`_NO_TEXT` for none).  Reading them takes ~8 µs a copy (their
+    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept per
+    connection until the database changes (``pragma data_version`` sees another
+    connection's commits, ``total_changes`` this one's), not read for every count.
+    The connection is kept with them, so its id is not another's while they are."""
+    key = (id(conn), table)
+    state = (conn.execute("pragma data_version").fetchone()[0], conn.total_changes)
+    with _COPIES_LOCK:  # Datasette's connections are used from several threads
+        kept = _COPIES_KEPT.get(key)
+        if kept is not None and kept[0] is conn and kept[1] == state:
+            _COPIES_KEPT.move_to_end(key)
+            return kept[2], kept[3]
+    pairs = np.array([(copy, _NO_TEXT if text is None else text) for copy, text in conn.execute(_COPIES[table] + " order by 1")],
+                     dtype=np.int64).reshape(-1, 2)
+    copies, texts = pairs[:, 0].copy(), pairs[:, 1].copy()
+    with _COPIES_LOCK:
+        _COPIES_KEPT[key] = (conn, state, copies, texts)
+        while len(_COPIES_KEPT) > _KEPT_COPIES:
+            _COPIES_KEPT.popitem(last=False)
+    return copies, texts
+
+
+def matching_array(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> np.ndarray:
+    """Every row matching the FTS5 expression (in ``fts``, by default the table's
+    per-character index), in order: the index's doclists only, no row read.  Passed
+    as one string (``group_concat``) and parsed by NumPy: a third of the time of a
+    cursor's rows for 10,000 matches and more."""
+    fts = fts or INDEXES[table].fts
+    try:
+        (listed,) = conn.execute(f"select group_concat(rowid) from {fts} where {fts} match ?", [match]).fetchone()
+    except sqlite3.DataError:  # longer than the connection's length limit: row by row
+        return np.fromiter((rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])),
+                           dtype=np.int64)
+    return np.fromstring(listed, dtype=np.int64, sep=",") if listed else np.zeros(0, dtype=np.int64)
 
 
 def matching_rowids(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> list[int]:
-    """Every row matching the FTS5 expression (in ``fts``, by default the table's
-    per-character index): the index's doclists only, no row read."""
-    fts = fts or INDEXES[table].fts
-    return [rowid for (rowid,) in conn.execute(f"select rowid from {fts} where {fts} match ?", [match])]
+    """:func:`matching_array` as a list."""
+    return matching_array(conn, table, match, fts).tolist()
 
 
-def count_texts(conn: sqlite3.Connection, table: str, rowids: list[int]) -> int:
+def count_texts(conn: sqlite3.Connection, table: str, rowids) -> int:
     """How many texts the rows are: a text and its republished copies count once.
-    Reads only the copies (``is_canonical = 0``, indexed), never the matching rows."""
-    copies = dict(conn.execute(_COPIES[table]))
-    texts = {copies.get(rowid, rowid) for rowid in rowids}
-    texts.discard(None)
-    return len(texts)
+    Reads only the copies (:func:`copies_of`), never the matching rows."""
+    matched = np.asarray(rowids, dtype=np.int64)
+    if len(matched) > 1 and not (matched[1:] > matched[:-1]).all():  # the index's lists come in order
+        matched = np.unique(matched)
+    copies, texts = copies_of(conn, table)
+    if not len(copies) or not len(matched):
+        return len(matched)
+    at = np.minimum(np.searchsorted(copies, matched), len(copies) - 1)
+    is_copy = copies[at] == matched
+    pages = matched[~is_copy]
+    texts_of_copies = np.unique(texts[at[is_copy]])
+    texts_of_copies = texts_of_copies[texts_of_copies != _NO_TEXT]
+    # A copy's text counts once more when its own page is not among the matches (the copy differs).
+    if not len(pages):
+        return len(texts_of_copies)
+    listed = pages[np.minimum(np.searchsorted(pages, texts_of_copies), len(pages) - 1)] == texts_of_copies
+    return len(pages) + int((~listed).sum())
 
 
 def count_matches(conn: sqlite3.Connection, table: str, match: str, fts: str | None = None) -> tuple[int, int]:
     """(texts, pages) matching the FTS5 expression in ``fts`` (by default the
-    per-character index), counted in the index (``count(*)`` reads only doclists
-    for one character or pair) and corrected for the copies among the matches:
-    the same as :func:`count_texts` of every match."""
+    per-character index): counted in the index (``count(*)`` reads only doclists
+    for one character or pair) when the table has no copies; else the same as
+    :func:`count_texts` of every match, read from the index once."""
     fts = fts or INDEXES[table].fts
-    (pages,) = conn.execute(f"select count(*) from {fts} where {fts} match ?", [match]).fetchone()
-    copies = dict(conn.execute(_COPIES[table]))
-    if not pages or not copies:
+    if not len(copies_of(conn, table)[0]):
+        (pages,) = conn.execute(f"select count(*) from {fts} where {fts} match ?", [match]).fetchone()
         return pages, pages
-
-    def matching(rowids) -> set[int]:
-        return {rowid for (rowid,) in conn.execute(
-            f"select rowid from {fts} where {fts} match ? and rowid in (select value from json_each(?))",
-            [match, json.dumps(sorted(rowids))])}
-
-    copies_matched = matching(copies)
-    # A copy's text counts when its canonical page does not match itself (the copy differs).
-    texts_of_copies = {copies[rowid] for rowid in copies_matched} - {None}
-    return pages - len(copies_matched) + len(texts_of_copies - matching(texts_of_copies)), pages
+    matched = matching_array(conn, table, match, fts)
+    return count_texts(conn, table, matched), len(matched)
 
 
-def character_frequencies(conn: sqlite3.Connection, table: str) -> dict[str, float]:
-    """The share of rows holding each character, estimated from a sample of
-    ``FREQUENCY_SAMPLE`` rows spread over the table, kept for ``FREQUENCY_TTL_S``.
+def _window_buckets(text: str) -> np.ndarray:
+    """The bucket of each 3-character window of ``text`` (a hash of its code points)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < 3:
+        return np.zeros(0, dtype=np.uint64)
+    mixed = (codes[:-2] * np.uint64(0x9E3779B97F4A7C15) + codes[1:-1]) * np.uint64(0xC2B2AE3D27D4EB4F) + codes[2:]
+    return (mixed * np.uint64(0x165667B19E3779F9)) >> np.uint64(64 - _WINDOW_BITS)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """How common characters and 3-character windows are among ``rows`` rows spread over a table."""
+
+    rows: int
+    shares: dict[str, float]  # character → share of the sampled rows holding it
+    rates: dict[str, float]  # character → its occurrences per sampled row
+    window_rows: np.ndarray  # bucket of a window's hash → sampled rows holding a window of it
+
+    def window_share(self, window: str) -> float:
+        """The share of rows holding ``window`` (3 characters), never under half a
+        sampled row (the sample cannot tell rarer; a shared bucket may make it more)."""
+        return max(float(self.window_rows[_window_buckets(window)[0]]), 0.5) / max(self.rows, 1)
+
+    def window_cost(self, window: str) -> float:
+        """What the index takes to find ``window``, or any phrase (ms per 100,000 rows, :data:`SEEK_COST`)."""
+        rarest = min(self.shares.get(c, 0) for c in window)
+        return sum(min(self.rates.get(c, 0), SEEK_COST * rarest) for c in window)
+
+
+def sample(conn: sqlite3.Connection, table: str) -> Sample:
+    """How common characters and windows are, from ``FREQUENCY_SAMPLE`` rows spread
+    over the table, kept for ``FREQUENCY_TTL_S``.
 
     It only steers which windows of a long phrase the index is asked for (the
     result is verified whatever they are).  The index's own vocabulary
     (``fts5vocab``) reads a character's whole list to count its rows: about
     8 ms per common character at 4,600 documents, growing with the archive —
-    more than the search it would steer."""
+    more than the search it would steer; and it knows nothing of windows, whose
+    characters may all be common while the window is rare (办公区 beside 。佚名)."""
     (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
-    kept = _FREQUENCIES.get((path, table))
+    kept = _SAMPLES.get((path, table))
     if kept is not None and time.monotonic() - kept[0] < FREQUENCY_TTL_S:
         return kept[1]
     index = INDEXES[table]
     first, last = conn.execute(f"select (select min(rowid) from {table}), (select max(rowid) from {table})").fetchone()
     step = max(((last or 0) - (first or 0)) // FREQUENCY_SAMPLE, 1)
-    columns = " || ' ' || ".join(f"coalesce({expression.format(row='')}, '')" for _, expression in index.columns)
+    # Columns apart (a space is no character compared), so no window runs across two.
+    columns = ", ".join(f"coalesce({expression.format(row='')}, '')" for _, expression in index.columns)
     rows = 0
     counts: dict[str, int] = {}
-    sample = list(range(first or 0, (last or 0) + 1, step))[:FREQUENCY_SAMPLE]
-    for (text,) in conn.execute(f"select {columns} from {table} where rowid in (select value from json_each(?))",
-                                [json.dumps(sample)]):
+    occurrences: dict[str, int] = {}
+    window_rows = np.zeros(2**_WINDOW_BITS, dtype=np.uint32)
+    chosen = list(range(first or 0, (last or 0) + 1, step))[:FREQUENCY_SAMPLE]
+    for texts in conn.execute(f"select {columns} from {table} where rowid in (select value from json_each(?))",
+                              [json.dumps(chosen)]):
         rows += 1
-        for character in set(comparable(text)):
+        compared = [comparable(text) for text in texts]
+        for character, times in Counter("".join(compared)).items():
             counts[character] = counts.get(character, 0) + 1
+            occurrences[character] = occurrences.get(character, 0) + times
+        window_rows[np.unique(np.concatenate([_window_buckets(text) for text in compared]))] += 1
     shares = {character: count / max(rows, 1) for character, count in counts.items()}
-    _FREQUENCIES[(path, table)] = (time.monotonic(), shares)
-    return shares
+    rates = {character: times / max(rows, 1) for character, times in occurrences.items()}
+    found = Sample(rows, shares, rates, window_rows)
+    _SAMPLES[(path, table)] = (time.monotonic(), found)
+    return found
 
 
-def rarest_windows(terms: list[str], frequencies: dict[str, float], width: int = WINDOW, count: int = WINDOWS) -> list[str]:
-    """The ``count`` windows of ``width`` characters, taken from the ``terms``
-    (compared forms) and not overlapping within one, whose characters are
-    rarest (least total share of rows: the index reads every character's list,
-    and the rarest bound how many rows match).  A character missing from
-    ``frequencies`` counts as the rarest."""
-    cost = {
-        (number, start): sum(frequencies.get(c, 0) for c in term[start : start + width])
-        for number, term in enumerate(terms)
-        for start in range(len(term) - width + 1)
-    }
+def character_frequencies(conn: sqlite3.Connection, table: str) -> dict[str, float]:
+    """The share of rows holding each character, estimated from the table's :func:`sample`."""
+    return sample(conn, table).shares
+
+
+def rarest_windows(terms: list[str], found: Sample, width: int = WINDOW, most: int = WINDOWS) -> tuple[list[str], float]:
+    """The windows of ``width`` characters, taken from the ``terms`` (compared
+    forms) and not overlapping within one, that find the terms' rows soonest: each
+    window the index is asked for costs what it reads (:meth:`Sample.window_cost`);
+    the rows holding them all are verified (:data:`VERIFY_COST` each, their number
+    estimated from the windows' shares as if independent).  Windows are added,
+    cheapest total first, while they lower the total, up to ``most``.
+    Returns the windows and their estimated total."""
+    places = {(number, start): term[start : start + width]
+              for number, term in enumerate(terms) for start in range(len(term) - width + 1)}
+    costs = {place: (found.window_cost(window), found.window_share(window)) for place, window in places.items()}
     chosen: list[tuple[int, int]] = []
-    for number, start in sorted(cost, key=lambda place: (cost[place], place)):
-        if all(number != other or abs(start - other_start) >= width for other, other_start in chosen):
-            chosen.append((number, start))
-            if len(chosen) == count:
-                break
-    return [terms[number][start : start + width] for number, start in sorted(chosen)]
+    listed, share = 0.0, 1.0
+    while len(chosen) < most:
+        options = [(listed + cost + VERIFY_COST * share * window_share, place) for place, (cost, window_share) in costs.items()
+                   if all(place[0] != other or abs(place[1] - other_start) >= width for other, other_start in chosen)]
+        if not options:
+            break
+        total, place = min(options)
+        if chosen and total >= listed + VERIFY_COST * share:
+            break
+        chosen.append(place)
+        listed += costs[place][0]
+        share *= costs[place][1]
+    return [places[place] for place in sorted(chosen)], listed + VERIFY_COST * share
 
 
 def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]) -> list[int]:
@@ -697,10 +812,34 @@ def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]
     exactly: the index finds the rows holding their rarest windows, and each
     candidate's indexed texts are compared as the index would
     (:func:`comparable`).  The time is bounded by the rarest windows' lists,
-    not by the phrases' length."""
-    windows = rarest_windows([comparable(term) for term in terms], character_frequencies(conn, table))
+    not by the phrases' length.  When the model expects the whole phrases to cost
+    less (every window common, so many candidates), the index is asked for them."""
+    compared = [comparable(term) for term in terms]
+    found = sample(conn, table)
+    windows, cost = rarest_windows(compared, found)
+    if sum(found.window_cost(term) for term in compared) <= cost:
+        return matching_rowids(conn, table, " AND ".join(phrase(term) for term in terms))
     candidates = matching_rowids(conn, table, " AND ".join(phrase(window) for window in windows))
     return verified_on_texts(conn, table, terms, candidates)
+
+
+@lru_cache(maxsize=256)
+def _compared_terms(terms: str) -> tuple[str, ...]:
+    return tuple(comparable(term) for term in json.loads(terms))
+
+
+def _hold_all(wanted, values) -> bool:
+    texts = [comparable(str(value)) for value in values if value is not None]
+    return all(any(term in text for text in texts) for term in wanted)
+
+
+def holds(terms: str, *values) -> int:
+    """``zh_holds(terms, text, …)`` in SQL: 1 when every one of ``terms`` (a JSON list)
+    occurs in one of the texts, compared as the index compares a row's columns
+    (:func:`comparable`; no phrase runs across two columns).  A page that walks a
+    table in its sort order checks each row it reads so, instead of asking the index
+    about it (which seeks every character's list again)."""
+    return int(_hold_all(_compared_terms(terms), values))
 
 
 def verified_on_texts(conn: sqlite3.Connection, table: str, terms: list[str], candidates: list[int]) -> list[int]:
@@ -712,12 +851,7 @@ def verified_on_texts(conn: sqlite3.Connection, table: str, terms: list[str], ca
     index = INDEXES[table]
     # Qualified by the table: a column's subquery (a document's attachments) has an id of its own.
     columns = ", ".join(expression.format(row=f"{index.table}.") for _, expression in index.columns)
-    found = []
-    for rowid, *values in conn.execute(
+    return [rowid for rowid, *values in conn.execute(
         f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",
         [json.dumps(candidates)],
-    ):
-        texts = [comparable(str(value)) for value in values if value is not None]
-        if all(any(term in text for text in texts) for term in wanted):
-            found.append(rowid)
-    return found
+    ) if _hold_all(wanted, values)]

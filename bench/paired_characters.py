@@ -5,8 +5,12 @@ They are the ``COUNT`` most frequent Han characters (folded as a search compares
 them) in the real texts of ``bench/real_texts/dev`` (origins in its MANIFEST.csv):
 the characters in most documents, whose position lists make a phrase of two of
 them the slowest search for the per-character index.  ``COUNT`` was chosen by
-measurement (``bench/bench_search.py``: build time and size of the pair index
-against the searches it speeds up).
+measurement (issue 27, 20,000 generated documents' texts, 86 dev texts ranked): the pair
+index's build CPU falls with ``COUNT`` (300: 1.0–1.1 s, 200: 0.8 s, 100: 0.6 s, 0: 0.4 s of
+reading and scanning the texts), while a rare pair of the characters ranked just above it
+is left to the per-character index, whose count of it at 100,000 documents took 8–17 ms
+above 300, 20–32 ms above 200 and 33–50 ms above 100 and 150 (改整 there: 80–120 ms;
+load average 2–6 from other work).
 
     .venv/bin/python bench/paired_characters.py
 """
@@ -23,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from archive import search_index  # noqa: E402
 
-COUNT = 300
+COUNT = 200
 SOURCE = REPO / "bench" / "real_texts" / "dev"
 TARGET = REPO / "archive" / "paired_characters.txt"
 _HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -6,7 +6,8 @@ characters common and rare, a traditional query, bylines, names, Latin with
 Chinese, no hits, 10-, 30- and 200-character quotations, a search with facets)
 with a substring oracle, in SQL and over HTTP, and the count every page states
 (texts and pages) with the oracle's.  With a small probe limit the broad-search
-plans (dense walk, every match counted) run too.
+plans (dense walk, every match counted) run too; then `bench_search_copies.py` makes three in
+ten of its documents copies and checks every count of texts and pages again.
 
 The archives of 300,000 and 1,000,000 documents are loaded in bulk
 (``bench/bulk_archive.py``); at 5,000 documents such an archive is checked
@@ -46,6 +47,16 @@ def test_benchmark_queries_are_exact(tmp_path):
     assert matches["no hits"] == 0 and matches["200-char quotation"] >= 1
     assert run.stdout.count("pages, stated") == 20
     assert "exact: 20/20 queries" in run.stdout
+    # The same archive with three in ten documents made copies: every class counted exactly, in texts and pages.
+    run = subprocess.run(
+        [sys.executable, str(BENCH.with_name("bench_search_copies.py")), "--workdir", str(tmp_path), "--repeat", "1"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "119 of the documents made copies" in run.stdout
+    counted = re.findall(r"^  (.+?)\s+(\d+) pages\s+(\d+) texts .* (exact|WRONG)", run.stdout, re.M)
+    assert len(counted) == 19 and all(verdict == "exact" for *_, verdict in counted)
+    assert {label: (int(pages), int(texts)) for label, pages, texts, _ in counted}["2 chars, common"] == (400, 281)
 
 
 BULK_DOCS = 5000

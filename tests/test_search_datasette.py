@@ -217,6 +217,11 @@ def test_broad_searches_are_planned_and_counted_exactly(archive_path):
         assert sum(v["count"] for v in faceted["facet_results"]["doc_type"]["results"]) == len(expected)
         canonical = {v["value"]: v["count"] for v in faceted["facet_results"]["is_canonical"]["results"]}
         assert canonical == {1: texts, 0: len(expected) - texts}  # every copy's canonical text matches too
+        # A character every row holds: its facets are the whole table's.
+        assert oracle(rows, "的") == set(rows)
+        faceted = get_json(url(base, "documents.json", _search="的", _withfacets="1"))
+        assert sum(v["count"] for v in faceted["facet_results"]["doc_type"]["results"]) == len(rows)
+        assert f"({texts_of(rows, set(rows))} texts in {len(rows)} pages" in faceted["human_description_en"]
         # Rare terms are still listed in full and counted.
         page = get_json(url(base, "documents.json", _search="贸促会"))
         assert page["filtered_table_rows_count"] == 1

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -295,13 +296,79 @@ def test_a_copy_is_counted_with_its_text(archive_db):
     assert search_index.count_matches(conn, "documents", search_index.parse("白石镇").match) == (1, 2)
 
 
-def test_rarest_windows_are_the_rarest_that_do_not_overlap():
-    frequencies = {"的": 900, "整": 500, "改": 500, "鑫": 1, "台": 20, "账": 20, "工": 700, "作": 700}
-    # 鑫台账 costs 41; every other window overlaps it but 的整改 (1,900).
-    assert search_index.rarest_windows(["的整改鑫台账工作"], frequencies, width=3, count=2) == ["的整改", "鑫台账"]
-    assert search_index.rarest_windows(["鑫台账"], frequencies, width=3, count=2) == ["鑫台账"]
-    # Windows from several terms: 工作 is too short for one; 改鑫台 (521) beats 的整改 once 鑫台账 is taken elsewhere.
-    assert search_index.rarest_windows(["改鑫台", "鑫台账", "工作"], frequencies, width=3, count=2) == ["改鑫台", "鑫台账"]
+def made_sample(shares: dict, rates: dict, windows: dict, rows: int = 500):
+    window_rows = np.zeros(2**20, dtype=np.uint32)
+    for window, count in windows.items():
+        window_rows[search_index._window_buckets(window)[0]] = count
+    return search_index.Sample(rows, shares, rates, window_rows)
+
+
+def test_texts_are_counted_from_the_copies_among_the_matches():
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create table documents (id text primary key, canonical_id text,"
+                 " is_canonical integer generated always as (coalesce(canonical_id, id) = id) virtual)")
+    # Rows 1-3 one text (2 and 3 its copies), 4 a text, 5 a copy of 4, 6 a text.
+    conn.executemany("insert into documents (rowid, id, canonical_id) values (?, ?, ?)",
+                     [(1, "a", None), (2, "b", "a"), (3, "c", "a"), (4, "d", None), (5, "e", "d"), (6, "f", None)])
+    count = lambda rowids: search_index.count_texts(conn, "documents", rowids)  # noqa: E731
+    assert count([1, 2, 3, 4, 5, 6]) == 3
+    assert count([2, 3]) == 1  # copies whose text's own page does not match: their text, once
+    assert count([2, 5, 6]) == 3 and count([5, 2]) == 2  # in any order
+    assert count([4, 5]) == 1 and count([6]) == 1 and count([]) == 0
+
+
+def test_counts_follow_the_copies_another_connection_changes(tmp_path, archive_db):
+    """The copies are read once and kept per connection (a count does not read 30,000
+    copies each time); a commit elsewhere that makes a text a copy is counted at once."""
+    path = tmp_path / "archive.db"
+    source, _ = archive_db
+    with sqlite3.connect(source) as original, sqlite3.connect(path) as copy:
+        original.backup(copy)
+    reader = connect(path).conn
+    match = search_index.parse("巡").match
+    rowids = search_index.matching_rowids(reader, "documents", match)
+    before = search_index.count_matches(reader, "documents", match)
+    assert before == (oracle_texts(reader, oracle_ids(reader, "巡")), len(rowids))
+    writer = sqlite3.connect(path)
+    text, other = writer.execute(
+        "select a.id, b.id from documents a, documents b where a.rowid in (select value from json_each(?)) "
+        "and b.rowid in (select value from json_each(?)) and a.is_canonical and b.is_canonical and a.id < b.id limit 1",
+        [json.dumps(rowids), json.dumps(rowids)]).fetchone()
+    with writer:
+        writer.execute("update documents set canonical_id = ? where id = ?", [text, other])
+    writer.close()
+    assert search_index.count_matches(reader, "documents", match) == (before[0] - 1, before[1])
+    assert search_index.count_texts(reader, "documents", rowids) == before[0] - 1
+    reader.close()
+
+
+def test_rarest_windows_weigh_what_the_index_reads_against_what_is_verified():
+    common = {c: 1.0 for c in "的整改工作台账办公区第一"}
+    rates = {c: 30.0 for c in common} | {"。": 110.0, "鑫": 0.002}
+    sample = made_sample(common | {"。": 1.0, "鑫": 0.002}, rates,
+                         {"的整改": 400, "整改鑫": 1, "改鑫台": 1, "鑫台账": 1, "台账工": 300, "账工作": 450, "办公区": 45,
+                          "公区。": 50, "区。第": 2, "。第一": 30})
+    # 鑫 is in 1 row of 500: a window with it is cheap to find and leaves few rows to verify.
+    windows, cost = search_index.rarest_windows(["的整改鑫台账工作"], sample)
+    assert windows == ["整改鑫"] and cost < 100
+    # Every character common: the rarest window (区。第, 2 rows of 500) costs 170 to read and
+    # leaves 0.4 % to verify (60); 办公区 and 。第一 together would cost 260 and leave 0.54 % (81).
+    assert search_index.rarest_windows(["办公区。第一"], sample) == (["区。第"], 230)
+    # Two windows in a tenth of the rows each: reading the second (90) saves verifying 9 % of all rows (1,350).
+    sample = made_sample(common, rates, {"办公区": 50, "公区台": 100, "区台账": 100, "台账工": 50})
+    assert search_index.rarest_windows(["办公区台账工"], sample) == (["办公区", "台账工"], 180 + 150)
+    assert search_index.rarest_windows(["办公区台账工"], sample, most=1) == (["办公区"], 90 + 1500)
+    # Windows never overlap within a term; a short term gives none.
+    windows, _ = search_index.rarest_windows(["的整改鑫台账工作", "工作"], sample, most=3)
+    assert all(abs("的整改鑫台账工作".index(a) - "的整改鑫台账工作".index(b)) >= 3 for a in windows for b in windows if a != b)
+    assert "工作" not in windows
+
+
+def test_a_phrase_costs_its_characters_read_in_the_rows_of_the_rarest():
+    sample = made_sample({"。": 1.0, "第": 1.0, "佚": 0.2}, {"。": 110.0, "第": 26.0, "佚": 0.2}, {})
+    assert search_index.Sample.window_cost(sample, "。第") == 136  # both lists read whole
+    # In the rows holding 佚 (a fifth), 。's long list is sought (40 positions' cost), not read.
+    assert search_index.Sample.window_cost(sample, "。佚") == 40 + 0.2
 
 
 def test_character_frequencies_are_shares_of_rows(archive_db):
@@ -347,7 +414,7 @@ def pair_ids(conn, text: str) -> set[str]:
 
 def test_the_paired_characters_are_common_han_characters():
     paired = search_index.paired_characters()
-    assert len(paired) == 300 and {"整", "改", "巡", "视", "的", "党"} <= paired
+    assert len(paired) == 200 and {"整", "改", "巡", "视", "的", "党"} <= paired
     assert all("\u4e00" <= character <= "\u9fff" for character in paired) and "鑫" not in paired
 
 
@@ -355,6 +422,8 @@ def test_the_paired_characters_are_common_han_characters():
     ("整改 整改，巡视整改", "整改 改整 改， ，巡 巡视 视整"),  # whitespace joins, punctuation is a character
     ("巡視\n整改", "巡视 视整 整改"),  # folded first
     ("鑫整王伟", ""),  # a character outside the set makes no pair
+    ("整\U000E0041改\ufe0f整", "整改 改整"),  # a tag (plane 14) and a variation selector are ignored
+    ("整\U00020000改", ""),  # an ideograph above the table (four bytes) is never paired
     ("", ""),
 ])
 def test_pair_form_keeps_each_pair_of_paired_characters_once(text, pairs):
@@ -367,6 +436,15 @@ def test_pair_form_keeps_each_pair_of_paired_characters_once(text, pairs):
 @given(st.text(alphabet=st.sampled_from("整改巡视的党组织工作鑫 ，\n視A1"), max_size=300) | st.text(max_size=100))
 def test_compiled_and_python_pair_forms_agree(text):
     assert search_index.sql_pair_form(text.encode("utf-8")).decode("utf-8") == search_index.pair_form(text)
+
+
+def test_compiled_pair_form_holds_every_pair_of_the_set_once():
+    # Every ordered pair of the paired characters, twice over: the longest pair form there is.
+    ordered = sorted(search_index.paired_characters())
+    text = "".join(first + second for first in ordered for second in ordered) * 2
+    form = search_index.sql_pair_form(text.encode("utf-8")).decode("utf-8")
+    assert form == search_index.pair_form(text)
+    assert len(form.split()) == len(set(form.split())) == len(ordered) ** 2
 
 
 def test_searches_of_paired_terms_read_the_pair_index():

@@ -9,9 +9,11 @@ them, so a page never waits on work it does not show:
    in index order.  A search matching at most ``PROBE_LIMIT`` rows is then
    known completely: page, count and facets run over that list of rows.
 2. A broader search is *dense* when its matches are at least
-   ``DENSE_SHARE`` of the rows the probe went through.  Then the page walks
-   the table in its sort order and asks the index about each row — the page
-   is full after a few dozen rows.  Otherwise (or when facets are asked for)
+   ``DENSE_SHARE`` of the rows the probe went through (``WALK_SHARE`` when every
+   term must occur).  Then the page walks the table in its sort order and checks
+   each row it reads — its texts against the terms (``zh_holds``), or, for OR and
+   NOT, by asking the index about it — so the page is full after a few dozen or
+   hundred rows, however many match.  Otherwise (or when facets are asked for)
    the index's whole match list is read once and the search is listed from it:
    the page scans the sort column's index for the first listed rows instead of
    reading and sorting every match (新华社 at 20k: 0.5 ms instead of 10).
@@ -45,14 +47,17 @@ cells of the text columns show a snippet with the hits highlighted.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
 import re
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
+import numpy as np
 from datasette import NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
 from datasette.utils import sqlite_timelimit, tilde_decode
@@ -69,11 +74,14 @@ PAIR_CANDIDATES = 200
 PROBE_TIME_LIMIT_MS = 2000
 # How long a page waits for a dense search's count before it is served with the
 # count to follow (step 3), and how long /-/count may take.
-COUNT_BUDGET_MS = int(os.environ.get("ZHENGGAI_SEARCH_COUNT_BUDGET_MS", "15"))
+COUNT_BUDGET_MS = int(os.environ.get("ZHENGGAI_SEARCH_COUNT_BUDGET_MS", "20"))
 COUNT_TIME_LIMIT_MS = 30_000
 # What a page says in place of a count on its way; archive.js finds it, with the address after it.
 COUNTING = "counting… exact count:"
+# The least share of matching rows at which a page walks the table in its sort order: checking
+# a row's texts takes ~50 µs (a 3,000-character text), asking the index about it 0.1–2 ms.
 DENSE_SHARE = 0.25
+WALK_SHARE = 0.1
 RESULTS_PER_TABLE = 20  # on /-/search
 RESULTS_PER_PAGE = 20  # a page of a table's search results (HTML or JSON), unless _size says otherwise
 SCOPE_KEY = "zhenggai.search_plan"
@@ -102,7 +110,7 @@ class SearchPlan:
     texts: int | None = None  # texts matching: a text and its republished copies count once
     counting: bool = False  # the count was not waited for: /-/count gives it (step 3)
     dense: bool = False
-    correlated: bool = False  # the page asks the index about each row it walks (see the docstring)
+    correlated: bool = False  # the page walks the table in its sort order, checking each row (see the docstring)
     message: str | None = None  # why nothing was searched, in plain words
     notes: list[str] = field(default_factory=list)
 
@@ -118,6 +126,8 @@ class SearchPlan:
     def where(self, alias: str) -> tuple[str, dict]:
         """The WHERE clause selecting the matching rows of ``alias`` (the table or its alias)."""
         fts = self.fts
+        if self.unmatched == []:
+            return "1", {}  # every row matches: facets group the table as a whole (half the time of a filter)
         if self.unmatched is not None:
             # A search most rows match (its facets): the few rows that do not are left out.
             return f"+{alias}.rowid not in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.unmatched)}
@@ -127,6 +137,9 @@ class SearchPlan:
             # instead: 3.2 s → 0.6 s for five facets of 17,000 matches).
             listed = f"+{alias}.rowid" if len(self.rowids) > PROBE_LIMIT else f"{alias}.rowid"
             return f"{listed} in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
+        if self.correlated and _all_required(self.query):
+            columns = ", ".join(expression.format(row=f"{alias}.") for _, expression in search_index.INDEXES[self.table].columns)
+            return f"zh_holds(:zh_terms, {columns})", {"zh_terms": json.dumps(self.query.terms, ensure_ascii=False)}
         if self.correlated:
             return (
                 f"exists (select 1 from {fts} where {fts} match :zh_match and {fts}.rowid = {alias}.rowid)",
@@ -150,16 +163,33 @@ class SearchPlan:
         return f"{said} ({'; '.join(extra)})"
 
 
+def _all_required(query: search_index.SearchQuery) -> bool:
+    """Every term must occur (no OR, no NOT): a row is checked on its texts alone."""
+    return not query.alternatives and not query.excluded
+
+
 def _long_phrase(query: search_index.SearchQuery) -> bool:
     """Terms that must all occur, one long enough to be found by its rarest windows
     (:func:`archive.search_index.rarest_windows_rowids`)."""
-    return (not query.alternatives and not query.excluded
-            and any(len(search_index.comparable(term)) >= search_index.LONG_PHRASE for term in query.terms))
+    return _all_required(query) and any(len(search_index.comparable(term)) >= search_index.LONG_PHRASE for term in query.terms)
 
 
-def index_ready(conn: sqlite3.Connection, index: search_index.SearchIndex) -> bool:
-    names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
-    return names == {index.view, index.fts}
+# (database file, schema version, table) → (its index is ready, its pair index is this version's)
+_READY: dict[tuple[str, int, str], tuple[bool, bool]] = {}  # (an in-memory database: its connection)
+
+
+def indexes_ready(conn: sqlite3.Connection, table: str) -> tuple[bool, bool]:
+    """Whether ``table`` has its per-character index, and a pair index of this
+    version's characters (an archive indexed by an earlier version has none, or one
+    of other characters).  Kept per schema version: comparing the definitions
+    takes ~1 ms, a search's whole time when it is rare."""
+    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    key = (path or f"memory {id(conn)}", conn.execute("pragma schema_version").fetchone()[0], table)
+    if key not in _READY:
+        index = search_index.INDEXES[table]
+        names = {row[0] for row in conn.execute("select name from sqlite_master where name in (?, ?)", [index.view, index.fts])}
+        _READY[key] = (names == {index.view, index.fts}, search_index.definition_matches(conn, search_index.PAIRS[table]))
+    return _READY[key]
 
 
 def indexed_columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -180,14 +210,13 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = "nothing to search for: type a word, a name or a phrase"
         return plan
-    if not index_ready(conn, search_index.INDEXES[table]):
+    index_ready, pairs_ready = indexes_ready(conn, table)
+    if not index_ready:
         plan.rowids, plan.count, plan.texts = [], 0, 0
         plan.message = ("this archive's search index was made by an older version; "
                         "run `python -m archive reindex` to search it")
         return plan
     pairs = search_index.PAIRS[table]
-    # An archive indexed by an earlier version has none, or one of other characters.
-    pairs_ready = search_index.definition_matches(conn, pairs)
     plan.fts, plan.match = search_index.INDEXES[table].fts, query.match
     if pairs_ready and query.pair_match is not None:
         plan.fts, plan.match = pairs.fts, query.pair_match
@@ -206,10 +235,11 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                 )]
                 if len(found) > PROBE_LIMIT:
                     (first,) = conn.execute(f"select (select min(rowid) from [{table}])").fetchone()  # one index seek
-                    plan.dense = len(found) / max(found[-1] - first + 1, 1) >= DENSE_SHARE
+                    dense_share = WALK_SHARE if _all_required(query) else DENSE_SHARE
+                    plan.dense = len(found) / max(found[-1] - first + 1, 1) >= dense_share
                     count_in_index = plan.dense and not facets  # no list of rowids needed
                     if not count_in_index:
-                        matched = search_index.matching_rowids(conn, table, match, fts)
+                        matched = search_index.matching_array(conn, table, match, fts)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
@@ -219,19 +249,36 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
     if count_in_index:  # dense, no facets: the page walks the table
         return _count_in_index(conn, plan, count_budget_ms)
     # Listed in full (facets group this list of rows, read once, instead of running the search again each).
-    plan.rowids = matched
     plan.count, plan.texts = len(matched), search_index.count_texts(conn, table, matched)
+    plan.rowids = matched.tolist() if isinstance(matched, np.ndarray) else matched
     if len(matched) > PROBE_LIMIT:
         first, last = conn.execute(f"select (select min(rowid) from [{table}]), (select max(rowid) from [{table}])").fetchone()
         if last - first + 1 - len(matched) < len(matched):  # rowids that are no row's do no harm in the list
-            plan.unmatched = sorted(set(range(first, last + 1)).difference(matched))
+            plan.unmatched = np.setdiff1d(np.arange(first, last + 1, dtype=np.int64), matched, assume_unique=True).tolist()
     return plan
 
 
-def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int | None) -> SearchPlan:
-    """Count a dense search in the index within ``budget_ms``, or mark it ``counting``."""
+@contextlib.contextmanager
+def _time_limit(conn: sqlite3.Connection, ms: int):
+    """Stop the connection's statements after ``ms``.  (Datasette's ``sqlite_timelimit``
+    checks the time after every virtual machine step for 20 ms or less, which makes a
+    count several times slower than its budget.)"""
+    deadline = time.perf_counter() + ms / 1000
+    conn.set_progress_handler(lambda: time.perf_counter() >= deadline, 1000)
     try:
-        with sqlite_timelimit(conn, COUNT_TIME_LIMIT_MS if budget_ms is None else budget_ms):
+        yield
+    finally:
+        conn.set_progress_handler(None, 1000)
+
+
+def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int | None) -> SearchPlan:
+    """Count a dense search in the index within ``budget_ms``, or mark it ``counting``
+    (at once for a budget of 0: every dense count follows the page)."""
+    if budget_ms is not None and budget_ms <= 0:
+        plan.counting = True
+        return plan
+    try:
+        with _time_limit(conn, COUNT_TIME_LIMIT_MS if budget_ms is None else budget_ms):
             plan.texts, plan.count = search_index.count_matches(conn, plan.table, plan.match, plan.fts)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
