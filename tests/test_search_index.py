@@ -381,11 +381,11 @@ def test_a_phrase_costs_its_characters_read_in_the_rows_of_the_rarest():
     assert search_index.Sample.window_cost(sample, "。佚") == 40 + 0.2
 
 
-def test_character_frequencies_are_shares_of_rows(archive_db):
+def test_the_sample_gives_each_characters_share_of_rows(archive_db):
     _, conn = archive_db
     rows = conn.execute("select count(*) from documents").fetchone()[0]
     assert rows < search_index.FREQUENCY_SAMPLE  # every row is in the sample: the shares are exact
-    frequencies = search_index.character_frequencies(conn, "documents")
+    frequencies = search_index.sample(conn, "documents").shares
     for character in ("贸", "巡", "的"):
         assert frequencies[character] == len(oracle_ids(conn, character)) / rows
     assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1
