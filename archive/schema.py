@@ -369,9 +369,12 @@ def create(db: Database) -> None:
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     _add_missing_columns(db)
-    # A search counts texts from the copies alone (archive.search_index.count_texts).
-    for table in ("documents", "problems"):
-        db[table].create_index(["is_canonical"], if_not_exists=True)
+    # A search counts texts from the copies alone (archive.search_index.copies_of): a copy's row
+    # and its text's id come from this index without reading the row (202 -> 23 ms for 30,000
+    # copies).  It serves the is_canonical facet too; SQLite would prefer that column's own index.
+    db["documents"].create_index(["is_canonical", "canonical_id"], if_not_exists=True)
+    db.execute("drop index if exists idx_documents_is_canonical")
+    db["problems"].create_index(["is_canonical"], if_not_exists=True)
     index_facet_columns(db)
     copy_groups.create_tables(db)
     # A group of copies is found through the canonical_id index: the record page
@@ -447,6 +450,8 @@ def index_facet_columns(db: Database) -> None:
         if table not in tables:
             continue
         existing = {row[1] for row in db.execute(f"pragma table_xinfo([{table}])")}  # generated columns too
+        leading = {(db.execute(f"pragma index_info([{index[1]}])").fetchone() or (None, None, None))[2]
+                   for index in db.execute(f"pragma index_list([{table}])").fetchall()}
         for column in columns:
-            if column in existing:
+            if column in existing and column not in leading:  # an index it leads serves its facet
                 db[table].create_index([column], if_not_exists=True)

@@ -775,11 +775,6 @@ def sample(conn: sqlite3.Connection, table: str) -> Sample:
     return found
 
 
-def character_frequencies(conn: sqlite3.Connection, table: str) -> dict[str, float]:
-    """The share of rows holding each character, estimated from the table's :func:`sample`."""
-    return sample(conn, table).shares
-
-
 def rarest_windows(terms: list[str], found: Sample, width: int = WINDOW, most: int = WINDOWS) -> tuple[list[str], float]:
     """The windows of ``width`` characters, taken from the ``terms`` (compared
     forms) and not overlapping within one, that find the terms' rows soonest: each

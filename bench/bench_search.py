@@ -188,14 +188,21 @@ def plant_big_document(db_path: Path, megabytes: int = 10) -> str:
         size += len(paragraph.encode("utf-8")) + 1
     paragraphs.insert(len(paragraphs) - 3, f"经查，{BIG_TERM}同志违规收受礼品。")
     body = "\n".join(paragraphs)
+    remove_big_document(db_path)
     db = connect(db_path)
     with db.conn:
-        db.execute("delete from documents where id = 'big0000000000000'")
         db["documents"].insert({"id": "big0000000000000", "url": "file:///bench/big.txt", "title": "十兆字节的长篇报告",
                                 "body_text": body, "published_at": "2019-01-01"})
     db.conn.close()
     print(f"planted a {len(body.encode('utf-8')) / 1e6:.1f} MB document ({len(body):,} characters)")
     return body
+
+
+def remove_big_document(db_path: Path) -> None:
+    db = connect(db_path)
+    with db.conn:
+        db.execute("delete from documents where id = 'big0000000000000'")
+    db.conn.close()
 
 
 # --- 2. index build rate ----------------------------------------------------------
@@ -906,6 +913,7 @@ def main() -> int:
         report["archive_mib"] = db_path.stat().st_size / 2**20
         report["search_index_mib"] = stored_mib(conn, "documents_fts", "problems_fts")
         conn.close()
+        remove_big_document(db_path)  # a kept --workdir answers the next run as built (the peers never held it)
         report["bench_peak_rss_mib"] = rss_mib()
         print(f"7. archive {report['archive_mib']:.0f} MiB, of which search indexes {report['search_index_mib']:.0f} MiB; "
               f"peak RSS: benchmark {report['bench_peak_rss_mib']:.0f} MiB, server {report['server_peak_rss_mib']:.0f} MiB")

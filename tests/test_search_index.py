@@ -317,6 +317,16 @@ def test_texts_are_counted_from_the_copies_among_the_matches():
     assert count([4, 5]) == 1 and count([6]) == 1 and count([]) == 0
 
 
+def test_the_copies_are_read_from_an_index_alone(archive_db):
+    """A copy's row and its text's id come from one index (no row read): 202 -> 23 ms for 30,000 copies."""
+    _, conn = archive_db
+    plan = " ".join(row[3] for row in conn.execute("explain query plan " + search_index._COPIES["documents"]))
+    assert "SEARCH d USING INDEX idx_documents_is_canonical_canonical_id (is_canonical=?)" in plan
+    assert "USING COVERING INDEX sqlite_autoindex_documents_1 (id=?)" in plan
+    indexes = {row[1] for row in conn.execute("pragma index_list(documents)")}
+    assert "idx_documents_is_canonical" not in indexes  # SQLite would pick it and read every copy's row
+
+
 def test_counts_follow_the_copies_another_connection_changes(tmp_path, archive_db):
     """The copies are read once and kept per connection (a count does not read 30,000
     copies each time); a commit elsewhere that makes a text a copy is counted at once."""
@@ -371,11 +381,11 @@ def test_a_phrase_costs_its_characters_read_in_the_rows_of_the_rarest():
     assert search_index.Sample.window_cost(sample, "。佚") == 40 + 0.2
 
 
-def test_character_frequencies_are_shares_of_rows(archive_db):
+def test_the_sample_gives_each_characters_share_of_rows(archive_db):
     _, conn = archive_db
     rows = conn.execute("select count(*) from documents").fetchone()[0]
     assert rows < search_index.FREQUENCY_SAMPLE  # every row is in the sample: the shares are exact
-    frequencies = search_index.character_frequencies(conn, "documents")
+    frequencies = search_index.sample(conn, "documents").shares
     for character in ("贸", "巡", "的"):
         assert frequencies[character] == len(oracle_ids(conn, character)) / rows
     assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1

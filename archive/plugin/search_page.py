@@ -10,7 +10,7 @@ them, so a page never waits on work it does not show:
    known completely: page, count and facets run over that list of rows.
 2. A broader search is *dense* when its matches are at least
    ``DENSE_SHARE`` of the rows the probe went through (``WALK_SHARE`` when every
-   term must occur).  Then the page walks the table in its sort order and checks
+   term must occur), from the first rows and from the last.  Then the page walks the table in its sort order and checks
    each row it reads — its texts against the terms (``zh_holds``), or, for OR and
    NOT, by asking the index about it — so the page is full after a few dozen or
    hundred rows, however many match.  Otherwise (or when facets are asked for)
@@ -234,9 +234,16 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                     f"select rowid from {fts} where {fts} match ? limit ?", [match, PROBE_LIMIT + 1]
                 )]
                 if len(found) > PROBE_LIMIT:
-                    (first,) = conn.execute(f"select (select min(rowid) from [{table}])").fetchone()  # one index seek
+                    # Dense at both ends of the table (the oldest rows and the newest): a term
+                    # frequent only in old texts is not walked from the newest page through
+                    # thousands of rows that do not hold it.
+                    first, last = conn.execute(
+                        f"select (select min(rowid) from [{table}]), (select max(rowid) from [{table}])").fetchone()
+                    newest = [row[0] for row in conn.execute(
+                        f"select rowid from {fts} where {fts} match ? order by rowid desc limit ?", [match, PROBE_LIMIT + 1])]
                     dense_share = WALK_SHARE if _all_required(query) else DENSE_SHARE
-                    plan.dense = len(found) / max(found[-1] - first + 1, 1) >= dense_share
+                    plan.dense = min(len(found) / max(found[-1] - first + 1, 1),
+                                     len(newest) / max(last - newest[-1] + 1, 1)) >= dense_share
                     count_in_index = plan.dense and not facets  # no list of rowids needed
                     if not count_in_index:
                         matched = search_index.matching_array(conn, table, match, fts)

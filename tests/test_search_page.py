@@ -1,0 +1,38 @@
+"""The search plan (archive/plugin/search_page.py) on a real archive, in process: which
+searches are walked in the table's order and which are listed from the index."""
+
+import pytest
+
+from archive import search_index
+from archive.db import Archive, connect
+from archive.importer import import_paths
+from archive.plugin import search_page
+
+
+@pytest.fixture(scope="module")
+def old_and_new(tmp_path_factory):
+    """60 texts imported in order; 甲乙丙 is in the first 12 only, 通报 in every one."""
+    folder = tmp_path_factory.mktemp("texts")
+    for number in range(1, 61):
+        old = "会议听取了甲乙丙工作的汇报。" if number <= 12 else ""
+        (folder / f"{number:03}.txt").write_text(
+            f"第{number}号情况通报\n{old}本单位第{number}次通报了巡察整改的进展，逐条对照问题清单。", encoding="utf-8")
+    path = folder / "archive.db"
+    with Archive(path) as archive:
+        import_paths([folder], archive)
+    conn = connect(path).conn
+    yield conn
+    conn.close()
+
+
+def test_a_term_frequent_only_in_old_rows_is_listed_not_walked(old_and_new, monkeypatch):
+    monkeypatch.setattr(search_page, "PROBE_LIMIT", 2)
+    rowids = [row[0] for row in old_and_new.execute("select rowid from documents order by rowid")]
+    assert len(rowids) == 60
+    # Every one of the first rows holds 甲乙丙 (the probe from the start alone would walk it),
+    # but from the newest end 3 matches span 49 rows (6 %): listed from the index.
+    plan = search_page.make_plan(old_and_new, "documents", search_index.parse("甲乙丙"))
+    assert not plan.dense and plan.rowids == rowids[:12] and (plan.count, plan.texts) == (12, 12)
+    # A term in every row is dense at both ends: walked, and counted in the index.
+    plan = search_page.make_plan(old_and_new, "documents", search_index.parse("通报"))
+    assert plan.dense and plan.rowids is None and plan.count == 60
