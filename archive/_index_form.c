@@ -37,14 +37,23 @@ static const uint32_t *fold_table(const Py_buffer *table) {
     return table->buf;
 }
 
+/* The (str, fold table) arguments of index_form and comparable, and the table's code points;
+ * NULL with an exception set (and no buffer held) when they are not valid. */
+static const uint32_t *text_and_table(PyObject *args, PyObject **text, Py_buffer *table) {
+    if (!PyArg_ParseTuple(args, "Uy*", text, table))
+        return NULL;
+    const uint32_t *map = fold_table(table);
+    if (map == NULL)
+        PyBuffer_Release(table);
+    return map;
+}
+
 static PyObject *index_form(PyObject *self, PyObject *args) {
     PyObject *text, *result = NULL;
     Py_buffer table;
-    if (!PyArg_ParseTuple(args, "Uy*", &text, &table))
-        return NULL;
-    const uint32_t *map = fold_table(&table);
+    const uint32_t *map = text_and_table(args, &text, &table);
     if (map == NULL)
-        goto done;
+        return NULL;
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
     if (length == 0) {
         result = PyUnicode_New(0, 0);
@@ -79,11 +88,9 @@ done:
 static PyObject *comparable(PyObject *self, PyObject *args) {
     PyObject *text, *result = NULL;
     Py_buffer table;
-    if (!PyArg_ParseTuple(args, "Uy*", &text, &table))
-        return NULL;
-    const uint32_t *map = fold_table(&table);
+    const uint32_t *map = text_and_table(args, &text, &table);
     if (map == NULL)
-        goto done;
+        return NULL;
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), kept = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);

@@ -170,10 +170,14 @@ def test_plain_sqlite_searches_with_the_documented_query(archive_db):
     assert set(shell.stdout.splitlines()) == titles
 
 
-def test_edits_and_deletions_keep_the_index_in_step(tmp_path):
-    db = connect(tmp_path / "a.db")
-    with Archive(tmp_path / "a.db"):
+def empty_archive(path):
+    with Archive(path):
         pass
+    return connect(path)
+
+
+def test_edits_and_deletions_keep_the_index_in_step(tmp_path):
+    db = empty_archive(tmp_path / "a.db")
     with db.conn:
         db["documents"].insert({"id": "a", "url": "u:a", "title": "标题", "body_text": "查处违规吃喝问题", "editor": "王 伟"})
     assert matching_ids(db.conn, "违规吃喝") == {"a"}
@@ -474,9 +478,7 @@ def test_the_pair_index_finds_what_the_oracle_finds(archive_db, term):
 
 
 def test_the_pair_index_follows_edits_and_deletions(tmp_path):
-    db = connect(tmp_path / "a.db")
-    with Archive(tmp_path / "a.db"):
-        pass
+    db = empty_archive(tmp_path / "a.db")
     with db.conn:
         db["documents"].insert({"id": "a", "url": "u:a", "title": "标题", "body_text": "整 改工作", "editor": "王伟"})
     assert pair_ids(db.conn, "整改") == {"a"} and pair_ids(db.conn, "改工") == {"a"}

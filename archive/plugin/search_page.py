@@ -60,7 +60,7 @@ from urllib.parse import parse_qsl, urlencode
 import numpy as np
 from datasette import NotFound, Response, hookimpl
 from datasette.filters import FilterArguments
-from datasette.utils import sqlite_timelimit, tilde_decode
+from datasette.utils import tilde_decode
 from markupsafe import Markup, escape
 
 from .. import search_index
@@ -223,7 +223,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
     fts, match = plan.fts, plan.match
     count_in_index = False
     try:
-        with sqlite_timelimit(conn, PROBE_TIME_LIMIT_MS):
+        with _time_limit(conn, PROBE_TIME_LIMIT_MS):
             if _long_phrase(query):
                 matched = search_index.rarest_windows_rowids(conn, table, query.terms)
                 found = matched[: PROBE_LIMIT + 1]
@@ -267,9 +267,9 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
 
 @contextlib.contextmanager
 def _time_limit(conn: sqlite3.Connection, ms: int):
-    """Stop the connection's statements after ``ms``.  (Datasette's ``sqlite_timelimit``
-    checks the time after every virtual machine step for 20 ms or less, which makes a
-    count several times slower than its budget.)"""
+    """Stop the connection's statements after ``ms`` (the probe's limit and a count's budget).
+    (Datasette's ``sqlite_timelimit`` checks the time after every virtual machine step for
+    20 ms or less, which makes a count several times slower than its budget.)"""
     deadline = time.perf_counter() + ms / 1000
     conn.set_progress_handler(lambda: time.perf_counter() >= deadline, 1000)
     try:
