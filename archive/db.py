@@ -352,16 +352,16 @@ class Archive:
         with self.transaction():
             return self.db["crawl_runs"].insert(row).last_pk
 
-    def adopt_runs(self, run_ids) -> None:
+    def adopt_runs(self, run_ids, message: str) -> None:
         """Runs a resumed crawl carries on (a cluster coordinator started again): ``running``
-        again, naming this process, unless they have ended."""
+        again, naming this process, with ``message``, unless they have ended."""
         process = liveness.this_process()
         with self.transaction():
             for run_id in run_ids:
                 self.db.execute(
-                    "update crawl_runs set status = ?, message = null, pid = ?, host = ?, process_started = ? "
+                    "update crawl_runs set status = ?, message = ?, pid = ?, host = ?, process_started = ? "
                     "where id = ? and finished_at is null",
-                    [RUN_RUNNING, process["pid"], process["host"], process["process_started"], run_id],
+                    [RUN_RUNNING, message, process["pid"], process["host"], process["process_started"], run_id],
                 )
 
     def close_open_runs(self, run_ids, status: str, message: str) -> list[int]:

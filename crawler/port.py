@@ -88,8 +88,9 @@ class WritingArchive(CrawlArchive, Protocol):
     def close_open_runs(self, run_ids: Iterable[int | None], status: str, message: str) -> list[int]:
         """Finish those of ``run_ids`` that never recorded their end; their ids."""
 
-    def adopt_runs(self, run_ids: Iterable[int]) -> None:
-        """Runs this process carries on (a resumed coordinator): running again, in its name."""
+    def adopt_runs(self, run_ids: Iterable[int], message: str) -> None:
+        """Runs this process carries on (a resumed coordinator): running again, in its name,
+        with ``message`` in place of what the last process said."""
 
     def unarchived_pages(self, run_id: int) -> list[tuple[str, dict]]:
         """(url, retry) of the pages run ``run_id`` lost to a passing fault, not archived since."""

@@ -25,8 +25,11 @@ import pytest
 
 from cluster_services import redis_server
 from conftest import CRAWL_TIMEOUT, MIRROR_ARTICLE_URLS, ROOT, query
+from archive.db import Archive
+from crawler.cluster.coordinator import CLUSTER_RUN_MARK, open_or_resume
 from crawler.cluster.crawl import ClusterCrawl
 from crawler.mirror import start_mirror
+from crawler.run import project_settings
 from test_cluster import _answers_held, _documents, _joined_by_all, _log, _wait_for, coordinator_command, worker_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.mirror]
@@ -175,6 +178,25 @@ def test_runs_left_running_by_a_coordinator_that_never_saw_redis_lose_the_crawl_
     assert "ended 2 run(s) of a cluster crawl Redis lost" in (tmp_path / "coordinator-2.log").read_text()
     assert [(run["spider"], run["status"]) for run in _runs(db)] == [
         ("beijing", "failing"), ("zhejiang", "failing"), ("beijing", "ok"), ("zhejiang", "ok")]
+
+
+def test_a_coordinator_killed_as_soon_as_its_crawl_is_open_leaves_runs_the_next_can_end(tmp_path, capsys):
+    """The moment the first multi-process test above kills its coordinator: the crawl just
+    opened in Redis, no status line written yet. Its runs must already carry the cluster mark."""
+    prefix = project_settings().get("CLUSTER_KEY_PREFIX")
+    with redis_server(tmp_path / "redis") as redis, Archive(tmp_path / "archive.db") as archive:
+        crawl = open_or_resume(redis.client(), archive, ["beijing", "zhejiang"], prefix, recheck=False)
+        first_runs = [int(crawl.run(spider)["run_id"]) for spider in crawl.spiders]
+        assert [run["message"] for run in archive.db.query("select message from crawl_runs order by id")] == [
+            f"{CLUSTER_RUN_MARK}{crawl.id}: coordinated by process {os.getpid()}"] * 2
+        redis.kill()
+        redis.forget_data()
+        redis.start()
+        again = open_or_resume(redis.client(), archive, ["beijing", "zhejiang"], prefix, recheck=False)
+        assert again.id != crawl.id
+        ended = {row["id"]: row["status"] for row in archive.db.query("select id, status from crawl_runs")}
+    assert [ended[run_id] for run_id in first_runs] == ["failing", "failing"]
+    assert "ended 2 run(s) of a cluster crawl Redis lost" in capsys.readouterr().out
 
 
 def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, processes):

@@ -26,6 +26,7 @@ Runs on the archive's machine, for the whole crawl:
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -70,7 +71,7 @@ def open_or_resume(client, archive: WritingArchive, spiders: list[str] | None, p
                   f"to finish it", file=sys.stderr)
             return None
         print(f"resuming cluster crawl {crawl.id} of {', '.join(crawl.spiders)}", flush=True)
-        return crawl
+        return _adopted(archive, crawl)
     from scrapy.spiderloader import SpiderLoader
 
     loader = SpiderLoader.from_settings(project_settings())
@@ -96,9 +97,15 @@ def open_or_resume(client, archive: WritingArchive, spiders: list[str] | None, p
             "retry": archive.pages_to_retry(name),
         }
     crawl = ClusterCrawl.open(client, runs, prefix, politeness)
-    for run in runs.values():
-        archive.update_run(run["run_id"], message=f"{CLUSTER_RUN_MARK}{crawl.id}: opened")
     print(f"opened cluster crawl {crawl.id} of {', '.join(names)}", flush=True)
+    return _adopted(archive, crawl)
+
+
+def _adopted(archive: WritingArchive, crawl: ClusterCrawl) -> ClusterCrawl:
+    """The crawl's runs are this process's now. Their message keeps the cluster mark: a
+    coordinator killed before its first status line leaves runs the next one can end."""
+    run_ids = [int(crawl.run(spider)["run_id"]) for spider in crawl.spiders]
+    archive.adopt_runs(run_ids, f"{CLUSTER_RUN_MARK}{crawl.id}: coordinated by process {os.getpid()}")
     return crawl
 
 
@@ -139,7 +146,6 @@ def run_cluster_crawl(
         if crawl is None:
             return 2
         run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
-        archive.adopt_runs(run_ids.values())  # resumed: the runs are this process's now
         local = [subprocess.Popen(worker_command) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         coordinator = Coordinator(crawl, archive, writer, settings)
