@@ -144,6 +144,9 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_
         # The workers fetch the pages, on their own machines: a proxy here would reach none of them.
         raise click.UsageError("with --cluster the workers fetch the pages: give them their proxies as settings "
                                "(`archive worker -s CRAWL_PROXY=http://HOST:PORT`; here, -s passes them to the local workers)")
+    if jobdir and cluster_url:
+        raise click.UsageError("a cluster crawl keeps its state in Redis, not in a JOBDIR: run the same command "
+                               "again to resume it")
     named = (*spiders, *(host_spiders[0] if host_spiders else ()))
 
     def crawl_sites() -> int:
@@ -163,7 +166,8 @@ def crawl(spiders, db_path, cookie_file, jobdir, mirror, host_map, warc_dir, no_
                                   *(arg for pair in pairs for arg in ("-s", pair))]
                 return run_cluster_crawl(cluster_url, list(named) or None, db_path, open_archive=Archive,
                                          warc_dir=warc_folder, workers=workers, worker_command=worker_command,
-                                         recheck=recheck, settings=_settings(pairs))
+                                         recheck=recheck,
+                                         settings={**_settings(pairs), **({"POLITENESS_OFF": True} if no_politeness else {})})
             code = run_crawl(list(named) or None, db_path, open_archive=Archive, host_map=mirror_hosts,
                              cookie_file=cookie_file, jobdir=jobdir, politeness=not no_politeness, warc_dir=warc_folder,
                              extra_settings=extra_settings or None,

@@ -199,6 +199,26 @@ def test_a_coordinator_killed_as_soon_as_its_crawl_is_open_leaves_runs_the_next_
     assert "ended 2 run(s) of a cluster crawl Redis lost" in capsys.readouterr().out
 
 
+def test_a_cluster_crawl_takes_no_politeness_and_refuses_a_jobdir(tmp_path, processes):
+    from click.testing import CliRunner
+
+    from archive.cli import cli
+
+    refused = CliRunner().invoke(cli, ["crawl", "--cluster", "redis://127.0.0.1:9/0", "--jobdir", str(tmp_path / "job")])
+    assert refused.exit_code == 2
+    assert "a cluster crawl keeps its state in Redis, not in a JOBDIR" in refused.output
+    with redis_server(tmp_path / "redis") as redis:
+        command = [sys.executable, "-m", "archive", "crawl", "beijing", "--cluster", redis.url,
+                   "--db", str(tmp_path / "archive.db"), "--no-politeness"]
+        coordinator = processes(command, tmp_path / "coordinator.log")
+        _wait_for(lambda: ClusterCrawl.current(redis.client()) is not None, "the crawl to open")
+        politeness = ClusterCrawl.current(redis.client()).politeness()
+        coordinator.kill()
+    # What every worker obeys: crawler.settings.POLITENESS_OFF_OVERRIDES, as on one machine.
+    assert (politeness["DOWNLOAD_DELAY"], politeness["CONCURRENT_REQUESTS_PER_DOMAIN"], politeness["AUTOTHROTTLE_ENABLED"]) == (
+        "0.0", "16", "False")
+
+
 def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, processes):
     db = tmp_path / "archive.db"
     short_retry = {"CLUSTER_REDIS_RETRY_SECONDS": "2"}
