@@ -23,7 +23,9 @@ def attachment_requests(response: Response, callback, errback) -> list[scrapy.Re
         scrapy.Request(
             link.url, callback=callback, errback=errback,
             cb_kwargs={"page_url": response.url, "name": link.name, "by_extension": link.by_extension},
-            meta={"download_maxsize": MAX_ATTACHMENT_BYTES, "download_warnsize": 0},
+            # A CMS may keep its files on another host (a file server, a CDN): the site's
+            # offsite filter would drop them unrecorded.
+            meta={"download_maxsize": MAX_ATTACHMENT_BYTES, "download_warnsize": 0, "allow_offsite": True},
         )
         for link in attachment_links(response.selector.root, response.url)
     ]

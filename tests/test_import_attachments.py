@@ -97,7 +97,7 @@ def test_a_rebuild_from_the_crawls_warc_reads_the_attachments_again(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     for db in ("archive.db", "rebuilt.db"):
-        assert len(query(tmp_path / db, "select * from attachments where document_id is not null")) == 3
+        assert len(query(tmp_path / db, "select * from attachments where document_id is not null")) == 4
         disclosure = disclosure_of(tmp_path / db)
         assert (disclosure["problems_itemised"], disclosure["problems_origin"]) == (42, "attachment"), db
 
