@@ -530,3 +530,25 @@ def test_a_pair_index_of_other_characters_is_not_read_and_is_built_again(tmp_pat
 def test_compiled_comparable_is_the_folded_text_without_ignored_characters(text):
     assert search_index._compiled_comparable is not None  # README command 1 compiles it
     assert search_index.comparable(text) == search_index.fold(text).replace(" ", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("整改巡視视的 ，,A a１\n\ufe0f"), max_size=4), max_size=3),
+       st.lists(st.none() | st.text(alphabet=st.sampled_from("整改巡視视的 ，,A a１\n\ufe0f"), max_size=40)
+                | st.text(max_size=40), max_size=4))
+def test_compiled_holds_all_is_the_substring_oracle(terms, values):
+    """Every term in the comparable form of one of the texts (str or UTF-8 bytes), as the oracle says."""
+    assert search_index._compiled_holds_all is not None  # README command 1 compiles it
+    wanted = tuple(search_index.comparable(term).encode("utf-8") for term in terms)
+    texts = [search_index.comparable(value) for value in values if value is not None]
+    expected = all(any(search_index.comparable(term) in text for text in texts) for term in terms)
+    assert search_index.holds_all(wanted, values) is expected
+    as_bytes = [None if value is None else value.encode("utf-8", "surrogatepass") for value in values]
+    assert search_index.holds_all(wanted, as_bytes) is expected
+    assert search_index.holds(json.dumps(terms), *values) == int(expected)
+
+
+def test_holds_all_reads_bytes_that_are_not_utf8_as_sqlite_stores_them():
+    # A lone byte is U+FFFD, as next_code_point reads it; the rest of the text is still compared.
+    assert search_index.holds_all(("整改".encode("utf-8"),), (b"\xff\xe6\x95\xb4\xe6\x94\xb9",)) is True
+    assert search_index.holds_all(("整改".encode("utf-8"),), (b"\xe6\x95\xb4\xff\xe6\x94\xb9",)) is False

@@ -36,3 +36,27 @@ def test_a_term_frequent_only_in_old_rows_is_listed_not_walked(old_and_new, monk
     # A term in every row is dense at both ends: walked, and counted in the index.
     plan = search_page.make_plan(old_and_new, "documents", search_index.parse("通报"))
     assert plan.dense and plan.rowids is None and plan.count == 60
+
+
+def test_a_shorter_phrase_is_verified_on_the_rows_of_its_rare_window(old_and_new, monkeypatch):
+    """甲乙丙工作 (5 characters): the index would seek 工's and 作's lists in every row
+    holding 甲; its window 甲乙丙 is cheaper (a sample of the rows says so), so the 12
+    rows holding that window are verified on their texts, and the answer is exact."""
+    verified = []
+    real = search_index.verified_on_texts
+    monkeypatch.setattr(search_index, "verified_on_texts",
+                        lambda conn, table, terms, candidates: verified.append(candidates) or real(conn, table, terms, candidates))
+    rowids = [row[0] for row in old_and_new.execute("select rowid from documents order by rowid")]
+    assert search_index.rare_window(old_and_new, "documents", ["甲乙丙工作"]) == search_index.phrase("甲乙丙")
+    plan = search_page.make_plan(old_and_new, "documents", search_index.parse("甲乙丙工作"))
+    assert plan.rowids == rowids[:12] and (plan.count, plan.texts) == (12, 12)
+    assert verified == [rowids[:12]]
+    # Not in this order anywhere: at most those 12 rows are verified, and none holds it.
+    verified.clear()
+    plan = search_page.make_plan(old_and_new, "documents", search_index.parse("甲乙丙作工"))
+    assert plan.rowids == [] and plan.count == 0 and len(verified) == 1 and set(verified[0]) <= set(rowids[:12])
+    # A term of 4 characters, or one with OR beside it, is asked of the index as it is.
+    assert search_index.rare_window(old_and_new, "documents", ["甲乙丙工"]) is None
+    verified.clear()
+    plan = search_page.make_plan(old_and_new, "documents", search_index.parse("甲乙丙工作 OR 通报"))
+    assert verified == [] and plan.count == 60

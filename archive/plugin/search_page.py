@@ -38,6 +38,9 @@ them, so a page never waits on work it does not show:
    position to check.  For other terms holding such pairs it is asked first for
    the rows holding them all; when those are at most ``PAIR_CANDIDATES``, their
    texts are compared with the terms (as for a quotation) and the search is listed from them.
+   A shorter phrase (``search_index.SHORT_PHRASE`` characters or more) whose cheapest window
+   the index finds for less than the phrase is answered so from the rows holding that window
+   (:func:`archive.search_index.rare_window`), when they are at most ``PAIR_CANDIDATES``.
 
 The plan is made once per request by an ASGI wrapper (which also turns off
 Datasette's own count and facets when they would be expensive) and read by the
@@ -138,8 +141,7 @@ class SearchPlan:
             listed = f"+{alias}.rowid" if len(self.rowids) > PROBE_LIMIT else f"{alias}.rowid"
             return f"{listed} in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
         if self.correlated and _all_required(self.query):
-            columns = ", ".join(expression.format(row=f"{alias}.") for _, expression in search_index.INDEXES[self.table].columns)
-            return f"zh_holds(:zh_terms, {columns})", {"zh_terms": json.dumps(self.query.terms, ensure_ascii=False)}
+            return f"zh_holds(:zh_terms, {search_index.texts_of(self.table, alias + '.')})", {"zh_terms": json.dumps(self.query.terms, ensure_ascii=False)}
         if self.correlated:
             return (
                 f"exists (select 1 from {fts} where {fts} match :zh_match and {fts}.rowid = {alias}.rowid)",
@@ -227,7 +229,8 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
             if _long_phrase(query):
                 matched = search_index.rarest_windows_rowids(conn, table, query.terms)
                 found = matched[: PROBE_LIMIT + 1]
-            elif pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None:
+            elif (pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None
+                  or (candidates := _window_candidates(conn, table, query)) is not None):
                 matched = found = search_index.verified_on_texts(conn, table, query.terms, candidates)
             else:
                 found = matched = [row[0] for row in conn.execute(
@@ -311,6 +314,18 @@ def _pair_candidates(conn: sqlite3.Connection, pairs: search_index.SearchIndex,
         return None
     rows = [row[0] for row in conn.execute(
         f"select rowid from {pairs.fts} where {pairs.fts} match ? limit ?", [expression, PAIR_CANDIDATES + 1])]
+    return rows if len(rows) <= PAIR_CANDIDATES else None
+
+
+def _window_candidates(conn: sqlite3.Connection, table: str, query: search_index.SearchQuery) -> list[int] | None:
+    """The rows holding the cheapest window of a shorter phrase of the search
+    (:func:`archive.search_index.rare_window`), when every term must occur and at most
+    ``PAIR_CANDIDATES`` rows hold it (else None: reading so many is bounded by the limit)."""
+    window = search_index.rare_window(conn, table, query.terms) if _all_required(query) else None
+    if window is None:
+        return None
+    fts = search_index.INDEXES[table].fts
+    rows = [row[0] for row in conn.execute(f"select rowid from {fts} where {fts} match ? limit ?", [window, PAIR_CANDIDATES + 1])]
     return rows if len(rows) <= PAIR_CANDIDATES else None
 
 
