@@ -624,33 +624,40 @@ _COPIES = {
     "problems": "select rowid, null from problems where is_canonical = 0",
 }
 _NO_TEXT = -1  # a copy's text row when it counts with nothing
-_KEPT_COPIES = 16  # connections whose copies are kept (see :func:`copies_of`)
-# (id of the connection, table) → (the connection, its state when read, the copies' rows, their texts' rows)
+_KEPT_COPIES = 16  # (archive, table) pairs whose copies are kept (see :func:`copies_of`)
+# (database file, table) → (its copies' version when read, the copies' rows, their texts' rows)
 _COPIES_LOCK = threading.Lock()
-_COPIES_KEPT: OrderedDict[tuple[int, str], tuple[sqlite3.Connection, tuple, np.ndarray, np.ndarray]] = OrderedDict()
+_COPIES_KEPT: OrderedDict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
 
 
 def copies_of(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.ndarray]:
     """The rows of the table's copies (sorted) and, in the same order, the rows of
     their texts (:data:`_NO_TEXT` for none).  Reading them takes ~8 µs a copy (their
-    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept per
-    connection until the database changes (``pragma data_version`` sees another
-    connection's commits, ``total_changes`` this one's), not read for every count.
-    The connection is kept with them, so its id is not another's while they are."""
-    key = (id(conn), table)
-    state = (conn.execute("pragma data_version").fetchone()[0], conn.total_changes)
-    with _COPIES_LOCK:  # Datasette's connections are used from several threads
-        kept = _COPIES_KEPT.get(key)
-        if kept is not None and kept[0] is conn and kept[1] == state:
-            _COPIES_KEPT.move_to_end(key)
-            return kept[2], kept[3]
+    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept,
+    for every connection to the archive, while the table's ``copies_version`` stands
+    (:data:`archive.schema.COPIES_VERSION`: triggers move it when a copy is made,
+    moved or deleted, not at every write).  An archive without it (made by older
+    code and not yet opened by a writer) has them read at every count."""
+    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    try:  # the version first: copies read after it are never older than it says
+        version = conn.execute("select version from copies_version where table_name = ?", [table]).fetchone()
+    except sqlite3.OperationalError:
+        version = None
+    key = (path, table)
+    if version is not None and path:
+        with _COPIES_LOCK:  # Datasette's connections are used from several threads
+            kept = _COPIES_KEPT.get(key)
+            if kept is not None and kept[0] == version[0]:
+                _COPIES_KEPT.move_to_end(key)
+                return kept[1], kept[2]
     pairs = np.array([(copy, _NO_TEXT if text is None else text) for copy, text in conn.execute(_COPIES[table] + " order by 1")],
                      dtype=np.int64).reshape(-1, 2)
     copies, texts = pairs[:, 0].copy(), pairs[:, 1].copy()
-    with _COPIES_LOCK:
-        _COPIES_KEPT[key] = (conn, state, copies, texts)
-        while len(_COPIES_KEPT) > _KEPT_COPIES:
-            _COPIES_KEPT.popitem(last=False)
+    if version is not None and path:
+        with _COPIES_LOCK:
+            _COPIES_KEPT[key] = (version[0], copies, texts)
+            while len(_COPIES_KEPT) > _KEPT_COPIES:
+                _COPIES_KEPT.popitem(last=False)
     return copies, texts
 
 
