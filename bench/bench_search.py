@@ -848,7 +848,9 @@ def main() -> int:
                           "sql_exact": found == expected})
         conn.close()
         probe_limit = max(5, args.docs // 50) if args.exactness_only else 1000
-        server = Server(db_path, env={"ZHENGGAI_SEARCH_PROBE_LIMIT": str(probe_limit)})
+        # No count kept from an earlier request (search_page.KEPT_COUNTS): every request counts afresh.
+        server_env = {"ZHENGGAI_SEARCH_PROBE_LIMIT": str(probe_limit), "ZHENGGAI_SEARCH_KEPT_COUNTS": "0"}
+        server = Server(db_path, env=server_env)
         try:
             for row, (_, term) in zip(exact, queries):
                 row["http_exact"], row["http_detail"] = http_exact(server, oracle, term, probe_limit)
@@ -864,7 +866,7 @@ def main() -> int:
             print(f"4. latency over HTTP, {args.repeat} requests each (after 2 warm-up requests)", flush=True)
             servers = {"after": server}
             if args.before:
-                servers["before"] = Server(db_path, env={"ZHENGGAI_SEARCH_PROBE_LIMIT": str(probe_limit)},
+                servers["before"] = Server(db_path, env=server_env,
                                            python=str(args.before / ".venv" / "bin" / "python"), repo=args.before)
             try:
                 report["latency"] = latencies(servers, queries, args.repeat)

@@ -70,4 +70,10 @@ def test_a_dense_count_made_once_is_stated_until_the_index_changes(tmp_path, mon
     assert search_page.make_plan(conn, "documents", query, count_budget_ms=0).counting
     counted = search_page.make_plan(conn, "documents", query, count_budget_ms=None)
     assert (counted.count, counted.texts) == (11, 10)
+    # Keeping none (the search bench: every count made afresh): counted, and not kept.
+    monkeypatch.setattr(search_page, "KEPT_COUNTS", 0)
+    with Archive(path) as archive:
+        archive.db.execute("update documents set canonical_id = null")
+    assert search_page.make_plan(conn, "documents", query, count_budget_ms=None).texts == 11
+    assert search_page.make_plan(conn, "documents", query, count_budget_ms=0).counting
     conn.close()

@@ -272,8 +272,9 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
 # Dense counts made, by (archive file, table, index, expression) → (the index's state when
 # counted, (texts, pages)): a broad search paged through or asked again is counted once while
 # the index and the copies stand (search_index.index_state), not at every page — at 1 M
-# documents a broad phrase's count is seconds of CPU.
-KEPT_COUNTS = 256
+# documents a broad phrase's count is seconds of CPU.  (0 keeps none: the search bench
+# measures every count as made afresh.)
+KEPT_COUNTS = int(os.environ.get("ZHENGGAI_SEARCH_KEPT_COUNTS", "256"))
 _COUNTS_LOCK = threading.Lock()
 _COUNTS: OrderedDict[tuple[str, str, str, str], tuple[tuple[bytes, int], tuple[int, int]]] = OrderedDict()
 
