@@ -629,33 +629,65 @@ _COPIES = {
     "problems": "select rowid, null from problems where is_canonical = 0",
 }
 _NO_TEXT = -1  # a copy's text row when it counts with nothing
-_KEPT_COPIES = 16  # connections whose copies are kept (see :func:`copies_of`)
-# (id of the connection, table) → (the connection, its state when read, the copies' rows, their texts' rows)
+_KEPT_COPIES = 16  # (archive, table) pairs whose copies are kept (see :func:`copies_of`)
+# (database file, table) → (its copies' version when read, the copies' rows, their texts' rows)
 _COPIES_LOCK = threading.Lock()
-_COPIES_KEPT: OrderedDict[tuple[int, str], tuple[sqlite3.Connection, tuple, np.ndarray, np.ndarray]] = OrderedDict()
+_COPIES_KEPT: OrderedDict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def database_file(conn: sqlite3.Connection) -> str:
+    """The file of the connection's main database ('' for one in memory)."""
+    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    return path
+
+
+def copies_version(conn: sqlite3.Connection, table: str) -> int | None:
+    """The table's ``copies_version`` (:data:`archive.schema.COPIES_VERSION`); None on an
+    archive made before it."""
+    try:
+        row = conn.execute("select version from copies_version where table_name = ?", [table]).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def index_state(conn: sqlite3.Connection, table: str, fts: str) -> tuple[bytes, int] | None:
+    """What a count in ``fts`` depends on, the same for every connection: the FTS5
+    index's structure record (row 10 of ``{fts}_data``, which FTS5 rewrites, with a
+    cookie it increments, whenever the index changes) and the table's copies'
+    version.  None when either is missing (nothing is then kept by it)."""
+    version = copies_version(conn, table)
+    structure = conn.execute(f"select block from {fts}_data where id = 10").fetchone()
+    if version is None or structure is None:
+        return None
+    return structure[0], version
 
 
 def copies_of(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.ndarray]:
     """The rows of the table's copies (sorted) and, in the same order, the rows of
     their texts (:data:`_NO_TEXT` for none).  Reading them takes ~8 µs a copy (their
-    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept per
-    connection until the database changes (``pragma data_version`` sees another
-    connection's commits, ``total_changes`` this one's), not read for every count.
-    The connection is kept with them, so its id is not another's while they are."""
-    key = (id(conn), table)
-    state = (conn.execute("pragma data_version").fetchone()[0], conn.total_changes)
-    with _COPIES_LOCK:  # Datasette's connections are used from several threads
-        kept = _COPIES_KEPT.get(key)
-        if kept is not None and kept[0] is conn and kept[1] == state:
-            _COPIES_KEPT.move_to_end(key)
-            return kept[2], kept[3]
+    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept,
+    for every connection to the archive, while the table's ``copies_version`` stands
+    (:data:`archive.schema.COPIES_VERSION`: triggers move it when a copy is made,
+    moved or deleted, not at every write).  An archive without it (made by older
+    code and not yet opened by a writer) has them read at every count."""
+    path = database_file(conn)
+    version = copies_version(conn, table)  # first: copies read after it are never older than it says
+    key = (path, table)
+    if version is not None and path:
+        with _COPIES_LOCK:  # Datasette's connections are used from several threads
+            kept = _COPIES_KEPT.get(key)
+            if kept is not None and kept[0] == version:
+                _COPIES_KEPT.move_to_end(key)
+                return kept[1], kept[2]
     pairs = np.array([(copy, _NO_TEXT if text is None else text) for copy, text in conn.execute(_COPIES[table] + " order by 1")],
                      dtype=np.int64).reshape(-1, 2)
     copies, texts = pairs[:, 0].copy(), pairs[:, 1].copy()
-    with _COPIES_LOCK:
-        _COPIES_KEPT[key] = (conn, state, copies, texts)
-        while len(_COPIES_KEPT) > _KEPT_COPIES:
-            _COPIES_KEPT.popitem(last=False)
+    if version is not None and path:
+        with _COPIES_LOCK:
+            _COPIES_KEPT[key] = (version, copies, texts)
+            while len(_COPIES_KEPT) > _KEPT_COPIES:
+                _COPIES_KEPT.popitem(last=False)
     return copies, texts
 
 
@@ -751,7 +783,7 @@ def sample(conn: sqlite3.Connection, table: str) -> Sample:
     8 ms per common character at 4,600 documents, growing with the archive —
     more than the search it would steer; and it knows nothing of windows, whose
     characters may all be common while the window is rare (办公区 beside 。佚名)."""
-    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    path = database_file(conn)
     kept = _SAMPLES.get((path, table))
     if kept is not None and time.monotonic() - kept[0] < FREQUENCY_TTL_S:
         return kept[1]
