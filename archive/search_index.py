@@ -653,8 +653,9 @@ def copies_version(conn: sqlite3.Connection, table: str) -> int | None:
 
 def index_state(conn: sqlite3.Connection, table: str, fts: str) -> tuple[bytes, int] | None:
     """What a count in ``fts`` depends on, the same for every connection: the FTS5
-    index's structure record (row 10 of ``{fts}_data``, which FTS5 rewrites, with a
-    cookie it increments, whenever the index changes) and the table's copies'
+    index's structure record (row 10 of ``{fts}_data``: its segments and a counter of
+    what was written, rewritten at every change of the index; tests/test_search_page.py
+    checks that a write moves it and a visit recorded does not) and the table's copies'
     version.  None when either is missing (nothing is then kept by it)."""
     version = copies_version(conn, table)
     structure = conn.execute(f"select block from {fts}_data where id = 10").fetchone()
