@@ -14,7 +14,12 @@
  * neighbouring characters (folded; ignored characters skipped) whose two characters are both
  * paired (numbered in ``codes``, which hold the fold), each pair a token, spaces between: what
  * the auxiliary pair index reads (search_index.PAIRS).
+ * holds_all(terms, table, values) -> bool: every one of ``terms`` (UTF-8 of comparable forms)
+ * is a substring of the comparable form of one of ``values`` (str, UTF-8 bytes or None), each
+ * value folded from UTF-8 to UTF-8 in turn until all are found: the check of a candidate row
+ * and of each row a page walks (search_index.holds), with no Python string per text.
  */
+#define _GNU_SOURCE  /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -247,11 +252,98 @@ done:
     return result;
 }
 
+
+/* The comparable form of UTF-8 ``in`` (folded, ignored characters left out) written at ``out``
+ * (room for 3 bytes per input byte: a lone byte becomes U+FFFD, ASCII punctuation its
+ * full-width twin); returns its length. */
+static Py_ssize_t comparable_utf8(const unsigned char *in, Py_ssize_t length, const uint32_t *map, unsigned char *out) {
+    unsigned char *start = out;
+    for (Py_ssize_t at = 0; at < length;) {
+        Py_UCS4 folded = fold(map, next_code_point(in, length, &at));
+        if (folded != ' ')
+            out += put_utf8(out, folded);
+    }
+    return out - start;
+}
+
+/* The UTF-8 of a value of holds_all (str or bytes); 0 with no exception for None, -1 with one
+ * for anything else. */
+static int value_utf8(PyObject *value, const char **utf8, Py_ssize_t *length) {
+    if (value == Py_None)
+        return 0;
+    if (PyBytes_Check(value)) {
+        *utf8 = PyBytes_AS_STRING(value);
+        *length = PyBytes_GET_SIZE(value);
+        return 1;
+    }
+    if (PyUnicode_Check(value)) {
+        *utf8 = PyUnicode_AsUTF8AndSize(value, length);
+        return *utf8 == NULL ? -1 : 1;
+    }
+    PyErr_SetString(PyExc_TypeError, "holds_all reads str, bytes or None");
+    return -1;
+}
+
+static PyObject *holds_all(PyObject *self, PyObject *args) {
+    PyObject *terms, *values, *result = NULL;
+    Py_buffer table;
+    unsigned char *folded = NULL, *found = NULL;
+    if (!PyArg_ParseTuple(args, "O!y*O!", &PyTuple_Type, &terms, &table, &PyTuple_Type, &values))
+        return NULL;
+    const uint32_t *map = fold_table(&table);
+    Py_ssize_t count = PyTuple_GET_SIZE(terms), missing = count, room = 0;
+    if (map == NULL)
+        goto done;
+    for (Py_ssize_t t = 0; t < count; t++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(terms, t))) {
+            PyErr_SetString(PyExc_TypeError, "holds_all's terms are bytes");
+            goto done;
+        }
+    found = PyMem_Calloc(count + 1, 1);
+    if (found == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t v = 0; v < PyTuple_GET_SIZE(values) && missing; v++) {
+        const char *utf8;
+        Py_ssize_t length;
+        int kind = value_utf8(PyTuple_GET_ITEM(values, v), &utf8, &length);
+        if (kind < 0)
+            goto done;
+        if (kind == 0)
+            continue;
+        if (3 * length + 4 > room) {
+            PyMem_Free(folded);
+            room = 3 * length + 4;
+            folded = PyMem_Malloc(room);
+            if (folded == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        Py_ssize_t compared = comparable_utf8((const unsigned char *)utf8, length, map, folded);
+        for (Py_ssize_t t = 0; t < count; t++) {
+            PyObject *term = PyTuple_GET_ITEM(terms, t);
+            if (!found[t] && memmem(folded, compared, PyBytes_AS_STRING(term), PyBytes_GET_SIZE(term)) != NULL) {
+                found[t] = 1;
+                missing--;
+            }
+        }
+    }
+    result = PyBool_FromLong(missing == 0);
+done:
+    PyMem_Free(folded);
+    PyMem_Free(found);
+    PyBuffer_Release(&table);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"index_form", index_form, METH_VARARGS, "index_form(text, table) -> the text folded through table, spaced"},
     {"comparable", comparable, METH_VARARGS, "comparable(text, table) -> the text folded through table, ignored characters left out"},
     {"index_form_utf8", index_form_utf8, METH_VARARGS, "index_form_utf8(utf8, table) -> the same, as UTF-8"},
     {"pair_form_utf8", pair_form_utf8, METH_VARARGS, "pair_form_utf8(utf8, codes, characters) -> distinct paired pairs, as UTF-8"},
+    {"holds_all", holds_all, METH_VARARGS, "holds_all(terms, table, values) -> every term in the comparable form of one value"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -293,6 +293,39 @@ DISCOVERED_COLUMNS = {
 }
 
 
+# A search keeps the copies it read (archive.search_index.copies_of) while their table's
+# version stands: one read serves every connection, and the writes that make or unmake
+# no copy (most of a crawl's) leave it standing.  A version starts at a random number,
+# so that another archive later at the same path is never taken for this one.
+COPIES_VERSION = """
+create table if not exists copies_version (table_name text primary key, version integer not null);
+insert or ignore into copies_version (table_name, version) values
+  ('documents', abs(random()) >> 1), ('problems', abs(random()) >> 1);
+create trigger if not exists documents_copy_inserted after insert on documents
+when coalesce(new.canonical_id, new.id) != new.id
+  or exists (select 1 from documents where canonical_id = new.id and id != new.id) begin
+  update copies_version set version = version + 1 where table_name = 'documents';
+end;
+create trigger if not exists documents_copy_moved after update of id, canonical_id on documents
+when old.canonical_id is not new.canonical_id or old.id is not new.id begin
+  update copies_version set version = version + 1;
+end;
+create trigger if not exists documents_copy_deleted after delete on documents begin
+  update copies_version set version = version + 1;
+end;
+create trigger if not exists problems_copy_inserted after insert on problems when new.is_canonical = 0 begin
+  update copies_version set version = version + 1 where table_name = 'problems';
+end;
+create trigger if not exists problems_copy_moved after update of is_canonical on problems
+when old.is_canonical = 0 or new.is_canonical = 0 begin
+  update copies_version set version = version + 1 where table_name = 'problems';
+end;
+create trigger if not exists problems_copy_deleted after delete on problems when old.is_canonical = 0 begin
+  update copies_version set version = version + 1 where table_name = 'problems';
+end;
+"""
+
+
 def schema_version() -> int:
     """A fingerprint of what :func:`create` makes (the code of ``create``, of the
     copy-group tables and of the search indexes, with the definitions they read), kept in the
@@ -408,6 +441,7 @@ def _add_missing_columns(db: Database) -> None:
             if name not in existing:
                 db.execute(f"alter table [{table}] add column [{name}] {type_} generated always as ({expression}) virtual")
     db.executescript(CANONICAL_TRIGGERS)
+    db.executescript(COPIES_VERSION)
     for table in ("disclosures", "problems"):
         if (table, "is_canonical") in added:
             with db.conn:

@@ -54,10 +54,12 @@ try:  # archive/_index_form.c, built by the install where a C compiler is presen
     from archive._index_form import index_form_utf8 as _compiled_index_form_utf8
     from archive._index_form import pair_form_utf8 as _compiled_pair_form_utf8
     from archive._index_form import comparable as _compiled_comparable
+    from archive._index_form import holds_all as _compiled_holds_all
 except (ImportError, TypeError):
     # TypeError: the loader setuptools writes into an egg (scrapyd-deploy's) fails
     # with it; a Scrapyd worker only captures pages, the writer indexes them.
     _compiled_index_form = _compiled_index_form_utf8 = _compiled_pair_form_utf8 = _compiled_comparable = None
+    _compiled_holds_all = None
 
 FUNCTION = "zh_index_form"
 # The characters whose neighbouring pairs the auxiliary pair index keeps (see :data:`PAIRS`).
@@ -609,6 +611,9 @@ def pair_candidates(query: SearchQuery) -> str | None:
 # A single term this long (characters compared) is found through its rarest windows
 # (:func:`rarest_windows_rowids`) and verified on the candidates' texts.
 LONG_PHRASE = 8
+# A term from this long (and shorter than LONG_PHRASE) may be found through its cheapest window
+# (:func:`rare_window`) when that window's rows are few.
+SHORT_PHRASE = 5
 WINDOW = 3  # characters per window asked of the index
 WINDOWS = 3  # at most this many windows asked together (AND): their candidates' intersection is verified
 FREQUENCY_SAMPLE = 500  # rows read to estimate how common each character and window is
@@ -629,33 +634,66 @@ _COPIES = {
     "problems": "select rowid, null from problems where is_canonical = 0",
 }
 _NO_TEXT = -1  # a copy's text row when it counts with nothing
-_KEPT_COPIES = 16  # connections whose copies are kept (see :func:`copies_of`)
-# (id of the connection, table) → (the connection, its state when read, the copies' rows, their texts' rows)
+_KEPT_COPIES = 16  # (archive, table) pairs whose copies are kept (see :func:`copies_of`)
+# (database file, table) → (its copies' version when read, the copies' rows, their texts' rows)
 _COPIES_LOCK = threading.Lock()
-_COPIES_KEPT: OrderedDict[tuple[int, str], tuple[sqlite3.Connection, tuple, np.ndarray, np.ndarray]] = OrderedDict()
+_COPIES_KEPT: OrderedDict[tuple[str, str], tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def database_file(conn: sqlite3.Connection) -> str:
+    """The file of the connection's main database ('' for one in memory)."""
+    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    return path
+
+
+def copies_version(conn: sqlite3.Connection, table: str) -> int | None:
+    """The table's ``copies_version`` (:data:`archive.schema.COPIES_VERSION`); None on an
+    archive made before it."""
+    try:
+        row = conn.execute("select version from copies_version where table_name = ?", [table]).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def index_state(conn: sqlite3.Connection, table: str, fts: str) -> tuple[bytes, int] | None:
+    """What a count in ``fts`` depends on, the same for every connection: the FTS5
+    index's structure record (row 10 of ``{fts}_data``: its segments and a counter of
+    what was written, rewritten at every change of the index; tests/test_search_page.py
+    checks that a write moves it and a visit recorded does not) and the table's copies'
+    version.  None when either is missing (nothing is then kept by it)."""
+    version = copies_version(conn, table)
+    structure = conn.execute(f"select block from {fts}_data where id = 10").fetchone()
+    if version is None or structure is None:
+        return None
+    return structure[0], version
 
 
 def copies_of(conn: sqlite3.Connection, table: str) -> tuple[np.ndarray, np.ndarray]:
     """The rows of the table's copies (sorted) and, in the same order, the rows of
     their texts (:data:`_NO_TEXT` for none).  Reading them takes ~8 µs a copy (their
-    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept per
-    connection until the database changes (``pragma data_version`` sees another
-    connection's commits, ``total_changes`` this one's), not read for every count.
-    The connection is kept with them, so its id is not another's while they are."""
-    key = (id(conn), table)
-    state = (conn.execute("pragma data_version").fetchone()[0], conn.total_changes)
-    with _COPIES_LOCK:  # Datasette's connections are used from several threads
-        kept = _COPIES_KEPT.get(key)
-        if kept is not None and kept[0] is conn and kept[1] == state:
-            _COPIES_KEPT.move_to_end(key)
-            return kept[2], kept[3]
+    ``canonical_id`` is in the row): 250 ms for 30,000 copies — so they are kept,
+    for every connection to the archive, while the table's ``copies_version`` stands
+    (:data:`archive.schema.COPIES_VERSION`: triggers move it when a copy is made,
+    moved or deleted, not at every write).  An archive without it (made by older
+    code and not yet opened by a writer) has them read at every count."""
+    path = database_file(conn)
+    version = copies_version(conn, table)  # first: copies read after it are never older than it says
+    key = (path, table)
+    if version is not None and path:
+        with _COPIES_LOCK:  # Datasette's connections are used from several threads
+            kept = _COPIES_KEPT.get(key)
+            if kept is not None and kept[0] == version:
+                _COPIES_KEPT.move_to_end(key)
+                return kept[1], kept[2]
     pairs = np.array([(copy, _NO_TEXT if text is None else text) for copy, text in conn.execute(_COPIES[table] + " order by 1")],
                      dtype=np.int64).reshape(-1, 2)
     copies, texts = pairs[:, 0].copy(), pairs[:, 1].copy()
-    with _COPIES_LOCK:
-        _COPIES_KEPT[key] = (conn, state, copies, texts)
-        while len(_COPIES_KEPT) > _KEPT_COPIES:
-            _COPIES_KEPT.popitem(last=False)
+    if version is not None and path:
+        with _COPIES_LOCK:
+            _COPIES_KEPT[key] = (version, copies, texts)
+            while len(_COPIES_KEPT) > _KEPT_COPIES:
+                _COPIES_KEPT.popitem(last=False)
     return copies, texts
 
 
@@ -751,7 +789,7 @@ def sample(conn: sqlite3.Connection, table: str) -> Sample:
     8 ms per common character at 4,600 documents, growing with the archive —
     more than the search it would steer; and it knows nothing of windows, whose
     characters may all be common while the window is rare (办公区 beside 。佚名)."""
-    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    path = database_file(conn)
     kept = _SAMPLES.get((path, table))
     if kept is not None and time.monotonic() - kept[0] < FREQUENCY_TTL_S:
         return kept[1]
@@ -823,35 +861,67 @@ def rarest_windows_rowids(conn: sqlite3.Connection, table: str, terms: list[str]
     return verified_on_texts(conn, table, terms, candidates)
 
 
+def rare_window(conn: sqlite3.Connection, table: str, terms: list[str]) -> str | None:
+    """The FTS5 phrase of the cheapest 3-character window of a shorter phrase (``SHORT_PHRASE``
+    to ``LONG_PHRASE`` characters) among ``terms``, when the index finds it for less than the
+    terms themselves (:meth:`Sample.window_cost`), else None.  In 鑫整改台账欧阳 the index
+    seeks 整's and 改's long lists in every row holding 鑫 (77 ms at 1,000,000 documents);
+    账欧阳 reads no long list (14 ms, 3 rows).  The rows it finds are candidates, verified on
+    their texts (:func:`verified_on_texts`) when they are few."""
+    compared = [comparable(term) for term in terms]
+    if not any(SHORT_PHRASE <= len(term) < LONG_PHRASE for term in compared):
+        return None
+    found = sample(conn, table)
+    windows = [term[start : start + WINDOW] for term in compared if SHORT_PHRASE <= len(term) < LONG_PHRASE
+               for start in range(len(term) - WINDOW + 1)]
+    cheapest = min(windows, key=found.window_cost)
+    if found.window_cost(cheapest) >= sum(found.window_cost(term) for term in compared):
+        return None
+    return phrase(cheapest)
+
+
 @lru_cache(maxsize=256)
-def _compared_terms(terms: str) -> tuple[str, ...]:
-    return tuple(comparable(term) for term in json.loads(terms))
+def _compared_terms(terms: str) -> tuple[bytes, ...]:
+    return tuple(comparable(term).encode("utf-8") for term in json.loads(terms))
 
 
-def _hold_all(wanted, values) -> bool:
-    texts = [comparable(str(value)) for value in values if value is not None]
-    return all(any(term in text for text in texts) for term in wanted)
+def holds_all(wanted: tuple[bytes, ...], values) -> bool:
+    """Every one of ``wanted`` (UTF-8 of comparable forms) occurs in one of the texts
+    ``values`` (str, UTF-8 bytes or None), compared as the index compares a row's columns
+    (:func:`comparable`; no phrase runs across two columns).  In C where compiled: each
+    text folded from UTF-8 until every term is found, no Python string made
+    (a candidate's texts in ~2 µs beside the ~7 µs SQLite takes to read them)."""
+    values = tuple(value if value is None or isinstance(value, (str, bytes)) else str(value) for value in values)
+    if _compiled_holds_all is not None:
+        return _compiled_holds_all(wanted, _fold_table(), values)
+    texts = [comparable(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+             for value in values if value is not None]
+    return all(any(term.decode("utf-8") in text for text in texts) for term in wanted)
 
 
 def holds(terms: str, *values) -> int:
     """``zh_holds(terms, text, …)`` in SQL: 1 when every one of ``terms`` (a JSON list)
-    occurs in one of the texts, compared as the index compares a row's columns
-    (:func:`comparable`; no phrase runs across two columns).  A page that walks a
-    table in its sort order checks each row it reads so, instead of asking the index
-    about it (which seeks every character's list again)."""
-    return int(_hold_all(_compared_terms(terms), values))
+    occurs in one of the texts (:func:`holds_all`).  A page that walks a table in its sort
+    order checks each row it reads so, instead of asking the index about it (which seeks
+    every character's list again); passing the texts as BLOBs spares SQLite and Python
+    a string each."""
+    return int(holds_all(_compared_terms(terms), values))
 
 
 def verified_on_texts(conn: sqlite3.Connection, table: str, terms: list[str], candidates: list[int]) -> list[int]:
     """The ``candidates`` whose indexed texts hold every one of ``terms``, compared
-    as the index compares them (:func:`comparable`).  Reading a few rows' texts is
+    as the index compares them (:func:`holds_all`).  Reading a few rows' texts is
     cheaper than asking the index about each (every lookup seeks each character's
     list again: 0.2–2 ms a row)."""
-    wanted = [comparable(term) for term in terms]
-    index = INDEXES[table]
-    # Qualified by the table: a column's subquery (a document's attachments) has an id of its own.
-    columns = ", ".join(expression.format(row=f"{index.table}.") for _, expression in index.columns)
+    wanted = tuple(comparable(term).encode("utf-8") for term in terms)
     return [rowid for rowid, *values in conn.execute(
-        f"select rowid, {columns} from {index.table} where rowid in (select value from json_each(?)) order by rowid",
+        f"select rowid, {texts_of(table, table + '.')} from {table} where rowid in (select value from json_each(?)) order by rowid",
         [json.dumps(candidates)],
-    ) if _hold_all(wanted, values)]
+    ) if holds_all(wanted, values)]
+
+
+def texts_of(table: str, row: str) -> str:
+    """The indexed texts of ``table``'s row (its columns qualified by ``row``, e.g. the
+    table's name: a column's subquery, a document's attachments, has an id of its own),
+    as BLOBs: what :func:`holds_all` reads."""
+    return ", ".join(f"cast({expression.format(row=row)} as blob)" for _, expression in INDEXES[table].columns)

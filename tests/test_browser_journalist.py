@@ -22,6 +22,7 @@ import subprocess
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from datasette_server import served_archive
@@ -331,25 +332,37 @@ def test_a_units_ledger_and_the_overdue_list(walk):
 
 def test_a_count_that_follows_the_page_is_filled_in(walk):
     """A dense search served before its count (no time to count: a budget of 0 ms)
-    says "counting…"; the page's script fetches /-/count and puts the exact count there."""
+    says "counting…"; the page's script fetches /-/count and puts the exact count there.
+    Once counted, a page of the same search states the count itself, in the same words."""
     from archive import search_index
 
     _, browser_page, _, db_path = walk
     conn = sqlite3.connect(db_path)
     fields = "title, body_text, source, author, editor, publisher, declared_source, declared_author"
-    matches = {(row[0], row[1] or row[0]) for row in conn.execute(f"select id, canonical_id, {fields} from documents")
-               if any("的" in search_index.comparable(value or "") for value in row[2:])}
+    rows = conn.execute(f"select id, canonical_id, {fields} from documents").fetchall()
     conn.close()
-    texts, pages = len({text for _, text in matches}), len(matches)
-    said = f"{texts:,} texts" + (f" in {pages:,} pages" if pages != texts else "")
+
+    def counted(term: str) -> tuple[str, str]:
+        """The heading's words for the count of ``term``, and /-/search's."""
+        matches = {(row[0], row[1] or row[0]) for row in rows
+                   if any(term in search_index.comparable(value or "") for value in row[2:])}
+        texts, pages = len({text for _, text in matches}), len(matches)
+        copies = f" ({pages:,} pages: republished copies marked, counted once)" if pages != texts else ""
+        return (f"{texts:,} texts" + (f" in {pages:,} pages" if pages != texts else ""),
+                f"— {texts:,} texts found{copies}")
+
     env = {"ZHENGGAI_SEARCH_PROBE_LIMIT": "2", "ZHENGGAI_SEARCH_COUNT_BUDGET_MS": "0"}
     with served_archive(db_path, env=env) as base:
         page = browser_page.context.new_page()
         page.goto(f"{base}/archive/documents?_search=的")
         heading = page.locator("h3", has_text="search matches")
         page.wait_for_function("!document.body.innerText.includes('counting…')")
-        assert f'search matches "的" ({said};' in heading.inner_text()
-        page.goto(f"{base}/-/search?q=的")
-        page.wait_for_function("!document.body.innerText.includes('counting…')")
-        assert page.locator("h2 small.found").first.inner_text() == f"— {said} found"
+        assert f'search matches "的" ({counted("的")[0]};' in heading.inner_text()
+        for term, sent_counting in (("整改", True), ("的", False)):  # 的 is counted by now
+            sent = urllib.request.urlopen(f"{base}/-/search?q={quote(term)}").read().decode("utf-8")
+            documents = re.search(r'<small class="found"[^>]*>([^<]*)', sent)[1]  # the first section's
+            assert ("counting…" in documents) == sent_counting, term
+            page.goto(f"{base}/-/search?q={term}")
+            page.wait_for_function("!document.body.innerText.includes('counting…')")
+            assert page.locator("h2 small.found").first.inner_text() == counted(term)[1]
         page.close()

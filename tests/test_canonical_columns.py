@@ -55,6 +55,9 @@ def test_an_archive_made_before_the_columns_gets_them_filled(tmp_path):
                 old.execute(f"drop index [{index}]")
     old.executescript("""
         drop trigger disclosures_is_canonical; drop trigger problems_is_canonical; drop trigger documents_canonical_moved;
+        drop trigger documents_copy_inserted; drop trigger documents_copy_moved; drop trigger documents_copy_deleted;
+        drop trigger problems_copy_inserted; drop trigger problems_copy_moved; drop trigger problems_copy_deleted;
+        drop table copies_version;
         alter table documents drop column is_canonical; alter table documents drop column published_month;
         alter table disclosures drop column published_month;
         alter table disclosures drop column is_canonical; alter table problems drop column is_canonical;
@@ -66,3 +69,28 @@ def test_an_archive_made_before_the_columns_gets_them_filled(tmp_path):
         assert set(flags(archive, "problems").values()) == {0, 1}
         generated = {row[1] for row in archive.db.execute("pragma table_xinfo(documents)")}
         assert set(schema.GENERATED["documents"]) <= generated
+        assert archive.db.execute("select count(*) from copies_version").fetchone()[0] == 2
+
+
+def test_the_copies_version_moves_when_a_copy_is_made_and_only_then(tmp_path):
+    """What archive.search_index.copies_of keeps its copies by (schema.COPIES_VERSION)."""
+    with Archive(tmp_path / "a.db") as archive:
+        def versions():
+            return dict(archive.db.execute("select table_name, version from copies_version").fetchall())
+
+        start = versions()
+        archive.ingest(mirrored(HEBEI_CCDI))  # a text: no copy yet
+        assert versions() == start
+        archive.ingest(mirrored(HEBEI_SINA))  # its republished copy, and the copy's problems
+        copied = versions()
+        assert copied["documents"] > start["documents"] and copied["problems"] > start["problems"]
+        archive.db.execute("update documents set last_seen_at = '2026-12-07T00:00:00+00:00'")  # no copy moves
+        assert versions() == copied
+        archive.db.execute("delete from problems where is_canonical = 1")  # the text's own problems
+        assert versions() == copied
+        archive.db.execute("delete from problems where is_canonical = 0")
+        assert versions()["problems"] > copied["problems"]
+    # Another archive at the same path does not start where this one stood.
+    (tmp_path / "a.db").unlink()
+    with Archive(tmp_path / "a.db") as again:
+        assert dict(again.db.execute("select table_name, version from copies_version").fetchall()) != start

@@ -31,6 +31,8 @@ from journalist_archive import (
 from warcio.archiveiterator import ArchiveIterator
 
 from archive import labels
+from archive.db import Archive
+from archive.importer import import_paths
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +124,23 @@ def test_dashboard_charts_count_each_text_once(served):
     assert by_level["中央 巡视"] == expected["levels"]["central"] == 5  # 河北, 吉林, 贸促会, 临江省, 海事航运部
     lags = sql(base, CHARTS["lag-by-round"]["query"])
     assert [r["unit"] for r in lags].count("河北省") == 1
+
+
+def test_home_page_counts_a_unit_once_under_all_its_names(tmp_path):
+    """国家电投 is 国家电力投资集团有限公司 (archive/unit_names.csv): two reports, one unit."""
+    from archive.plugin.home import FIGURES
+
+    opening = "根据中央统一部署，{year}年3月至5月，中央第{n}巡视组对{unit}党组进行了巡视。{year}年7月10日，中央巡视组向{unit}党组反馈了巡视意见。"
+    for name, (unit, year, n) in {"a": ("国家电力投资集团有限公司", 2019, "一"), "b": ("国家电投", 2014, "三")}.items():
+        (tmp_path / f"{name}.txt").write_text(
+            f"中共{unit}党组关于巡视整改情况的通报\n" + opening.format(year=year, n=n, unit=unit), encoding="utf-8")
+    with Archive(tmp_path / "archive.db") as archive:
+        import_paths([tmp_path / "a.txt", tmp_path / "b.txt"], archive)
+    conn = sqlite3.connect(tmp_path / "archive.db")
+    assert sorted(row[0] for row in conn.execute("select unit from disclosures")) == ["国家电力投资集团有限公司", "国家电投"]
+    reports, units = conn.execute(FIGURES).fetchone()[:2]
+    conn.close()
+    assert (reports, units) == (2, 1)
 
 
 def test_home_page_figures_count_texts_not_pages(served):

@@ -34,12 +34,11 @@ BEIJING_LIST = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/"
 BEIJING_ARTICLE = "http://www.bjsupervision.gov.cn/zt/shejswxc/xsfk/202112/t20211210_84512.html"
 # Every host a site file's tests visit, but the fault site's (served only with faults).
 # The profiled sites' hosts (not the fault site) and the CMS-family test sites of discovery.
-# Hosts no crawl starts from that serve a site's files (its attachments).
-FILE_SERVERS = {"files.hexi.test"}
 SERVED_HOSTS = sorted(
     {urlsplit(url).hostname for profile in SITES.values() for url in profile.tests["start_urls"]}
     - {host for host, rules in SiteTree().hosts.items() if rules.get("faults_only")}
-    | set(FAMILY_SITES) | FILE_SERVERS
+    | set(FAMILY_SITES)
+    | {host for host, rules in SiteTree().hosts.items() if rules.get("files_of")}  # a site's file server
 )
 
 

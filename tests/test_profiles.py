@@ -104,7 +104,12 @@ def test_hosts_are_unique_and_every_mirrored_host_has_its_profile():
     assert len(hosts) == len(set(hosts))
     # The hosts each site file's tests visit are the mirror's hosts, and they resolve to that file.
     visited = {urlsplit(url).hostname: name for name, profile in PROFILES.items() for url in profile.tests["start_urls"]}
-    assert {host: profile_for_url(f"http://{host}/").name for host in SiteTree().hosts} == visited
+    sites = {host for host, rules in SiteTree().hosts.items() if not rules.get("files_of")}
+    assert {host: profile_for_url(f"http://{host}/").name for host in sites} == visited
+    # A site's file server is no site: nothing of a profile applies to its files.
+    file_servers = {host: rules["files_of"] for host, rules in SiteTree().hosts.items() if rules.get("files_of")}
+    assert file_servers == {"files.hexi.test": "jw.hexi.test"}
+    assert all(profile_for_url(f"http://{host}/") is None and site in visited for host, site in file_servers.items())
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

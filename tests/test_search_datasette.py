@@ -245,6 +245,8 @@ def test_a_count_the_page_does_not_wait_for_follows_from_its_address(archive_pat
     db_path, rows = archive_path
     env = {"ZHENGGAI_SEARCH_PROBE_LIMIT": "2", "ZHENGGAI_SEARCH_COUNT_BUDGET_MS": "0"}
     with served_archive(db_path, env=env) as base:
+        _, html, _ = get(url(base, "-/search", q="四风"))
+        assert re.search(r'<small class="found" data-count-url="/-/count\?table=documents&amp;q=[^"]+">— counting…', html)
         for term in ("四风", "的", "整改"):  # dense here: most rows the probe went through match
             expected = oracle(rows, term)
             texts = texts_of(rows, expected)
@@ -256,8 +258,11 @@ def test_a_count_the_page_does_not_wait_for_follows_from_its_address(archive_pat
             assert (count["texts"], count["pages"], count["table"], count["search"]) == (texts, len(expected), "documents", term)
             pages = f" in {len(expected):,} pages" if len(expected) != texts else ""
             assert count["said"] == f"{texts:,} {'text' if texts == 1 else 'texts'}{pages}"
+            # Counted once: the page asked again states it (while the index and the copies stand).
+            again = get_json(url(f"{base}/archive", "documents.json", _search=term, _col="published_at", _size="max"))
+            assert f"({count['said']};" in again["human_description_en"] and "counting" not in again["human_description_en"]
         _, html, _ = get(url(base, "-/search", q="四风"))
-        assert re.search(r'<small class="found" data-count-url="/-/count\?table=documents&amp;q=[^"]+">— counting…', html)
+        assert f'<small class="found">— {texts_of(rows, oracle(rows, "四风"))} texts found' in html
         status, body, _ = get(url(base, "-/count", table="users", q="整改"))
         assert status == 400 and "tables: documents, problems" in body
     # With the default budget these small counts are stated on the page itself.

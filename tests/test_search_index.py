@@ -351,29 +351,63 @@ def test_the_copies_are_read_from_an_index_alone(archive_db):
     assert "idx_documents_is_canonical" not in indexes  # SQLite would pick it and read every copy's row
 
 
-def test_counts_follow_the_copies_another_connection_changes(tmp_path, archive_db):
-    """The copies are read once and kept per connection (a count does not read 30,000
-    copies each time); a commit elsewhere that makes a text a copy is counted at once."""
+def _archive_copy(tmp_path, archive_db) -> Path:
     path = tmp_path / "archive.db"
     source, _ = archive_db
     with sqlite3.connect(source) as original, sqlite3.connect(path) as copy:
         original.backup(copy)
-    reader = connect(path).conn
-    match = search_index.parse("巡").match
-    rowids = search_index.matching_rowids(reader, "documents", match)
-    before = search_index.count_matches(reader, "documents", match)
-    assert before == (oracle_texts(reader, oracle_ids(reader, "巡")), len(rowids))
-    writer = sqlite3.connect(path)
+    return path
+
+
+def _make_a_copy(writer: sqlite3.Connection, rowids: list[int]) -> None:
+    """One text among ``rowids`` made a copy of another among them, as copy groups do."""
     text, other = writer.execute(
         "select a.id, b.id from documents a, documents b where a.rowid in (select value from json_each(?)) "
         "and b.rowid in (select value from json_each(?)) and a.is_canonical and b.is_canonical and a.id < b.id limit 1",
         [json.dumps(rowids), json.dumps(rowids)]).fetchone()
     with writer:
         writer.execute("update documents set canonical_id = ? where id = ?", [text, other])
+
+
+def test_counts_follow_the_copies_another_connection_changes(tmp_path, archive_db):
+    """The copies are read once and kept (a count does not read 30,000 copies each
+    time); a commit elsewhere that makes a text a copy is counted at once."""
+    path = _archive_copy(tmp_path, archive_db)
+    reader = connect(path).conn
+    match = search_index.parse("巡").match
+    rowids = search_index.matching_rowids(reader, "documents", match)
+    before = search_index.count_matches(reader, "documents", match)
+    assert before == (oracle_texts(reader, oracle_ids(reader, "巡")), len(rowids))
+    writer = sqlite3.connect(path)
+    _make_a_copy(writer, rowids)
     writer.close()
     assert search_index.count_matches(reader, "documents", match) == (before[0] - 1, before[1])
     assert search_index.count_texts(reader, "documents", rowids) == before[0] - 1
     reader.close()
+
+
+def test_copies_read_once_serve_every_connection_until_a_copy_changes(tmp_path, archive_db):
+    """While a crawl writes, every Datasette connection counting texts would read the
+    copies again after each write; they are read once per change of a copy instead."""
+    path = _archive_copy(tmp_path, archive_db)
+    first, second = connect(path).conn, connect(path).conn
+    match = search_index.parse("巡").match
+    rowids = search_index.matching_rowids(first, "documents", match)
+    before = search_index.count_matches(first, "documents", match)
+    copies_read = []
+    second.set_trace_callback(lambda sql: copies_read.append(sql) if "d.is_canonical = 0" in sql else None)
+    assert search_index.count_matches(second, "documents", match) == before and copies_read == []
+    writer = sqlite3.connect(path)
+    with writer:  # what most of a crawl's writes are: no copy made
+        writer.execute("update documents set last_seen_at = '2026-12-07T00:00:00+00:00' where rowid = ?", [rowids[0]])
+    assert search_index.count_matches(second, "documents", match) == before and copies_read == []
+    _make_a_copy(writer, rowids)
+    writer.close()
+    assert search_index.count_matches(second, "documents", match) == (before[0] - 1, before[1])
+    assert search_index.count_matches(first, "documents", match) == (before[0] - 1, before[1])
+    assert len(copies_read) == 1
+    first.close()
+    second.close()
 
 
 def test_rarest_windows_weigh_what_the_index_reads_against_what_is_verified():
@@ -550,3 +584,25 @@ def test_a_pair_index_of_other_characters_is_not_read_and_is_built_again(tmp_pat
 def test_compiled_comparable_is_the_folded_text_without_ignored_characters(text):
     assert search_index._compiled_comparable is not None  # README command 1 compiles it
     assert search_index.comparable(text) == search_index.fold(text).replace(" ", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("整改巡視视的 ，,A a１\n\ufe0f"), max_size=4), max_size=3),
+       st.lists(st.none() | st.text(alphabet=st.sampled_from("整改巡視视的 ，,A a１\n\ufe0f"), max_size=40)
+                | st.text(max_size=40), max_size=4))
+def test_compiled_holds_all_is_the_substring_oracle(terms, values):
+    """Every term in the comparable form of one of the texts (str or UTF-8 bytes), as the oracle says."""
+    assert search_index._compiled_holds_all is not None  # README command 1 compiles it
+    wanted = tuple(search_index.comparable(term).encode("utf-8") for term in terms)
+    texts = [search_index.comparable(value) for value in values if value is not None]
+    expected = all(any(search_index.comparable(term) in text for text in texts) for term in terms)
+    assert search_index.holds_all(wanted, values) is expected
+    as_bytes = [None if value is None else value.encode("utf-8", "surrogatepass") for value in values]
+    assert search_index.holds_all(wanted, as_bytes) is expected
+    assert search_index.holds(json.dumps(terms), *values) == int(expected)
+
+
+def test_holds_all_reads_bytes_that_are_not_utf8_as_sqlite_stores_them():
+    # A lone byte is U+FFFD, as next_code_point reads it; the rest of the text is still compared.
+    assert search_index.holds_all(("整改".encode("utf-8"),), (b"\xff\xe6\x95\xb4\xe6\x94\xb9",)) is True
+    assert search_index.holds_all(("整改".encode("utf-8"),), (b"\xe6\x95\xb4\xff\xe6\x94\xb9",)) is False

@@ -203,7 +203,8 @@ def _with_page_cache(app, datasette):
             if message["type"] == "http.response.start":
                 start = message
                 keep = message.get("status") == 200 and not any(
-                    name.lower() == b"set-cookie" for name, _ in message.get("headers", [])
+                    name.lower() == b"set-cookie" or (name.lower() == b"cache-control" and b"no-store" in value)
+                    for name, value in message.get("headers", [])
                 )
             elif message["type"] == "http.response.body" and keep:
                 chunks.append(message.get("body", b""))

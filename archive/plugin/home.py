@@ -23,13 +23,18 @@ FEED_QUERY = "new_disclosures"
 MAINTENANCE_QUERIES = ("crawl_health", "failures_by_kind")
 LATEST = 10
 
-REPORTS = "from disclosures d join documents doc on doc.id = d.document_id where d.is_canonical and not d.is_template"
+_REPORTED = "d.is_canonical and not d.is_template"
+REPORTS = f"from disclosures d join documents doc on doc.id = d.document_id where {_REPORTED}"
+# A unit is counted once under all its names (国家电投 and 国家电力投资集团有限公司): by the unit
+# its report's name was linked to (archive.units), by the name as stated when it was not linked.
+REPORTS_BY_UNIT = (f"from disclosures d left join unit_events e on e.document_id = d.document_id and e.role = 'report' "
+                   f"where {_REPORTED}")
 FIGURES = f"""
 select
   (select count(*) {REPORTS}) as reports,
-  (select count(distinct d.unit) {REPORTS}) as units,
+  (select count(distinct coalesce(e.unit_id, 'named ' || d.unit)) {REPORTS_BY_UNIT}) as units,
   (select count(*) from problems p join disclosures d on d.document_id = p.document_id
-     where d.is_canonical and not d.is_template) as problems,
+     where {_REPORTED}) as problems,
   (select count(*) from documents where is_canonical) as texts,
   (select sum(d.money_recovered_yuan) {REPORTS}) as money_recovered_yuan,
   (select sum(d.people_disciplined) {REPORTS}) as people_disciplined,

@@ -26,7 +26,9 @@ them, so a page never waits on work it does not show:
    documents) is not waited for.  The page is served at once, saying
    ``counting…`` with the address of its count (``/-/count``, counted there
    without the budget), and the page's script (``archive.js``) puts the exact
-   count in its place; a JSON reader follows the address.
+   count in its place; a JSON reader follows the address.  A dense count once made
+   is kept while the index and the copies stand (:data:`_COUNTS`): the search's next
+   pages state it at once.
    Facets of a search, on request (``_withfacets=1``), group the list of its
    matches, read once from the index, rather than each running the search again.
 4. A term of ``search_index.LONG_PHRASE`` characters or more (a quotation), with
@@ -38,6 +40,9 @@ them, so a page never waits on work it does not show:
    position to check.  For other terms holding such pairs it is asked first for
    the rows holding them all; when those are at most ``PAIR_CANDIDATES``, their
    texts are compared with the terms (as for a quotation) and the search is listed from them.
+   A shorter phrase (``search_index.SHORT_PHRASE`` characters or more) whose cheapest window
+   the index finds for less than the phrase is answered so from the rows holding that window
+   (:func:`archive.search_index.rare_window`), when they are at most ``PAIR_CANDIDATES``.
 
 The plan is made once per request by an ASGI wrapper (which also turns off
 Datasette's own count and facets when they would be expensive) and read by the
@@ -53,7 +58,9 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
@@ -138,8 +145,7 @@ class SearchPlan:
             listed = f"+{alias}.rowid" if len(self.rowids) > PROBE_LIMIT else f"{alias}.rowid"
             return f"{listed} in (select value from json_each(:zh_rowids))", {"zh_rowids": json.dumps(self.rowids)}
         if self.correlated and _all_required(self.query):
-            columns = ", ".join(expression.format(row=f"{alias}.") for _, expression in search_index.INDEXES[self.table].columns)
-            return f"zh_holds(:zh_terms, {columns})", {"zh_terms": json.dumps(self.query.terms, ensure_ascii=False)}
+            return f"zh_holds(:zh_terms, {search_index.texts_of(self.table, alias + '.')})", {"zh_terms": json.dumps(self.query.terms, ensure_ascii=False)}
         if self.correlated:
             return (
                 f"exists (select 1 from {fts} where {fts} match :zh_match and {fts}.rowid = {alias}.rowid)",
@@ -183,7 +189,7 @@ def indexes_ready(conn: sqlite3.Connection, table: str) -> tuple[bool, bool]:
     version's characters (an archive indexed by an earlier version has none, or one
     of other characters).  Kept per schema version: comparing the definitions
     takes ~1 ms, a search's whole time when it is rare."""
-    (path,) = [row[2] for row in conn.execute("pragma database_list") if row[1] == "main"]
+    path = search_index.database_file(conn)
     key = (path or f"memory {id(conn)}", conn.execute("pragma schema_version").fetchone()[0], table)
     if key not in _READY:
         index = search_index.INDEXES[table]
@@ -227,7 +233,8 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
             if _long_phrase(query):
                 matched = search_index.rarest_windows_rowids(conn, table, query.terms)
                 found = matched[: PROBE_LIMIT + 1]
-            elif pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None:
+            elif (pairs_ready and fts != pairs.fts and (candidates := _pair_candidates(conn, pairs, query)) is not None
+                  or (candidates := _window_candidates(conn, table, query)) is not None):
                 matched = found = search_index.verified_on_texts(conn, table, query.terms, candidates)
             else:
                 found = matched = [row[0] for row in conn.execute(
@@ -265,6 +272,16 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
     return plan
 
 
+# Dense counts made, by (archive file, table, index, expression) → (the index's state when
+# counted, (texts, pages)): a broad search paged through or asked again is counted once while
+# the index and the copies stand (search_index.index_state), not at every page — at 1 M
+# documents a broad phrase's count is seconds of CPU.  (0 keeps none: the search bench
+# measures every count as made afresh.)
+KEPT_COUNTS = int(os.environ.get("ZHENGGAI_SEARCH_KEPT_COUNTS", "256"))
+_COUNTS_LOCK = threading.Lock()
+_COUNTS: OrderedDict[tuple[str, str, str, str], tuple[tuple[bytes, int], tuple[int, int]]] = OrderedDict()
+
+
 @contextlib.contextmanager
 def _time_limit(conn: sqlite3.Connection, ms: int):
     """Stop the connection's statements after ``ms`` (the probe's limit and a count's budget).
@@ -280,13 +297,27 @@ def _time_limit(conn: sqlite3.Connection, ms: int):
 
 def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int | None) -> SearchPlan:
     """Count a dense search in the index within ``budget_ms``, or mark it ``counting``
-    (at once for a budget of 0: every dense count follows the page)."""
+    (at once for a budget of 0: every dense count follows the page).  A count made
+    before, while the index and the copies stand, is stated at once (:data:`_COUNTS`)."""
+    key = (search_index.database_file(conn), plan.table, plan.fts, plan.match)
+    state = search_index.index_state(conn, plan.table, plan.fts)  # first: a count made after it is never older
+    with _COUNTS_LOCK:
+        kept = _COUNTS.get(key)
+        if kept is not None and key[0] and state is not None and kept[0] == state:
+            _COUNTS.move_to_end(key)
+            plan.texts, plan.count = kept[1]
+            return plan
     if budget_ms is not None and budget_ms <= 0:
         plan.counting = True
         return plan
     try:
         with _time_limit(conn, COUNT_TIME_LIMIT_MS if budget_ms is None else budget_ms):
             plan.texts, plan.count = search_index.count_matches(conn, plan.table, plan.match, plan.fts)
+        if key[0] and state is not None:
+            with _COUNTS_LOCK:
+                _COUNTS[key] = (state, (plan.texts, plan.count))
+                while len(_COUNTS) > KEPT_COUNTS:
+                    _COUNTS.popitem(last=False)
     except sqlite3.OperationalError as exc:
         if "interrupted" not in str(exc):
             raise
@@ -311,6 +342,18 @@ def _pair_candidates(conn: sqlite3.Connection, pairs: search_index.SearchIndex,
         return None
     rows = [row[0] for row in conn.execute(
         f"select rowid from {pairs.fts} where {pairs.fts} match ? limit ?", [expression, PAIR_CANDIDATES + 1])]
+    return rows if len(rows) <= PAIR_CANDIDATES else None
+
+
+def _window_candidates(conn: sqlite3.Connection, table: str, query: search_index.SearchQuery) -> list[int] | None:
+    """The rows holding the cheapest window of a shorter phrase of the search
+    (:func:`archive.search_index.rare_window`), when every term must occur and at most
+    ``PAIR_CANDIDATES`` rows hold it (else None: reading so many is bounded by the limit)."""
+    window = search_index.rare_window(conn, table, query.terms) if _all_required(query) else None
+    if window is None:
+        return None
+    fts = search_index.INDEXES[table].fts
+    rows = [row[0] for row in conn.execute(f"select rowid from {fts} where {fts} match ? limit ?", [window, PAIR_CANDIDATES + 1])]
     return rows if len(rows) <= PAIR_CANDIDATES else None
 
 
@@ -345,15 +388,28 @@ def asgi_wrapper(datasette):
         async def with_search_plan(scope, receive, send):
             if scope["type"] == "http":
                 scope = await _planned(datasette, scope)
-            token = _current_plan.set(scope.get(SCOPE_KEY))
+            plan = scope.get(SCOPE_KEY)
+            token = _current_plan.set(plan)
             try:
-                await app(scope, receive, send)
+                await app(scope, receive, _not_kept(send) if plan is not None and plan.counting else send)
             finally:
                 _current_plan.reset(token)
 
         return with_search_plan
 
     return wrap
+
+
+def _not_kept(send):
+    """A page whose count is on its way is not kept (by the page cache, by a browser): asked
+    again once counted, it states the count (:data:`_COUNTS`)."""
+    async def send_not_kept(message):
+        if message["type"] == "http.response.start":
+            headers = [(name, value) for name, value in message.get("headers", []) if name.lower() != b"cache-control"]
+            message = {**message, "headers": [*headers, (b"cache-control", b"no-store")]}
+        await send(message)
+
+    return send_not_kept
 
 
 async def _planned(datasette, scope: dict) -> dict:
@@ -546,7 +602,10 @@ async def search_page(datasette, request):
         "database_name": database.name if database is not None else None,
         "notes": search_index.parse(text).notes if text.strip() else [],
     }
-    return Response.html(await datasette.render_template("search.html", context, request=request))
+    page = Response.html(await datasette.render_template("search.html", context, request=request))
+    if any(section["count_url"] for section in sections):  # not kept: see _not_kept
+        page.headers["cache-control"] = "no-store"
+    return page
 
 
 # --- /-/count: a search's exact count, when a page did not wait for it ---------

@@ -47,6 +47,11 @@ function addExcelCsvLinks() {
 // A search whose count the page did not wait for says "counting… exact count: <address>"
 // (search_page.COUNTING) in its heading; /-/search's sections carry the address in
 // data-count-url.  The count is fetched from there and put in its place.
+function found(texts, pages) {
+  const copies = pages !== texts ? ` (${pages.toLocaleString("en")} pages: republished copies marked, counted once)` : "";
+  return `— ${texts.toLocaleString("en")} ${texts === 1 ? "text" : "texts"} found${copies}`;
+}
+
 function fillStreamedCounts() {
   const marker = /counting… exact count: (\S+?)(?=;|\)|\s|$)/;
   for (const element of document.querySelectorAll("[data-count-url], h3")) {
@@ -56,8 +61,8 @@ function fillStreamedCounts() {
       .then((response) => response.json())
       .then((count) => {
         const said = count.said ? `${count.said}` : count.message || "no count";
-        if (element.dataset.countUrl) {
-          element.textContent = count.said ? `— ${said} found` : `— ${said}`;
+        if (element.dataset.countUrl) {  // the words search.html uses for a count it has
+          element.textContent = count.said ? found(count.texts, count.pages) : `— ${said}`;
           element.removeAttribute("data-count-url");
         } else {
           element.textContent = element.textContent.replace(marker, said);
