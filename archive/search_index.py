@@ -72,13 +72,11 @@ TOKENIZE = "ascii"
 # every common character's position list long: pages of 16,000 bytes instead of
 # 4,050, and 64 MiB of pending terms before a flush instead of 1 MiB (so a
 # rebuild writes a few large segments, not thousands to merge), build the same
-# index in ~30% less CPU, and searches read it as fast.  Segments are merged 16 at a
-# time instead of 4 (``automerge``; FTS5 merges a level of 16 at once anyway, its
-# ``crisismerge``): a build of n flushes rewrites the index log16(n) times, not log4(n) —
-# once up to 256 flushes of 64 MiB (a 1,000,000-document rebuild is ~110), where 4 at a
-# time rewrote it three times: at 300,000 documents built in 110 flushes (the merges of
-# a million), 73 s of CPU instead of 98 (issue 27).
-FTS5_SETTINGS = {"pgsz": 16000, "hashsize": 64 * 2**20, "automerge": 16}
+# index in ~30% less CPU, and searches read it as fast.  Segments are merged 4 at a
+# time (FTS5's ``automerge``): 16 at a time builds a large index faster (it is rewritten
+# once, not log4 of its flushes times) but leaves more segments, and every term of a
+# search probes each (README, "Benchmarks": rare phrases' counts 1.3–2.6× slower at 100k).
+FTS5_SETTINGS = {"pgsz": 16000, "hashsize": 64 * 2**20}
 
 # CJK ideographs (extension A, the main block, extensions B–F): themselves,
 # unless OpenCC has a simplified form; everything else is decided one by one.

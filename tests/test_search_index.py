@@ -194,26 +194,6 @@ def test_edits_and_deletions_keep_the_index_in_step(tmp_path):
     db.conn.close()
 
 
-def test_segments_are_merged_sixteen_at_a_time(tmp_path, monkeypatch):
-    """Each write adds a segment; FTS5 merges them 16 at a time (``automerge``), not 4: a
-    rebuild rewrites the index once where it rewrote it three times (issue 27).  Small pages
-    make each write many pages, as a rebuild's flush of 64 MiB is (FTS5 merges by pages written)."""
-    monkeypatch.setitem(search_index.FTS5_SETTINGS, "pgsz", 64)
-    db = empty_archive(tmp_path / "a.db")
-    assert db.execute("select v from documents_fts_config where k = 'automerge'").fetchone() == (16,)
-    segments = []
-    for number in range(16):
-        body = "".join(chr(0x4E00 + 7 * number + offset) for offset in range(300))
-        with db.conn:
-            db["documents"].insert({"id": f"d{number}", "url": f"u:{number}", "title": "标题", "body_text": body})
-        segments.append(db.execute("select count(distinct id >> 37) from documents_fts_data where id >> 37 > 0").fetchone()[0])
-    assert segments == [*range(1, 16), 1]  # with 4 at a time: 1, 2, 3, 5, 2, 3, 4, 6, 3, ...
-    for term, holding in ((chr(0x4E00 + 7 * 15 + 299), {"d15"}), (chr(0x4E00 + 105), {f"d{n}" for n in range(16)})):
-        assert matching_ids(db.conn, term) == oracle_ids(db.conn, term) == holding
-    db.execute("insert into documents_fts (documents_fts, rank) values ('integrity-check', 1)")
-    db.conn.close()
-
-
 def test_an_archive_indexed_by_the_old_tokenizer_is_migrated(tmp_path, archive_db):
     path = tmp_path / "old.db"
     shutil.copy(archive_db[0], path)
