@@ -49,6 +49,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import weakref
 
 import redis
 from scrapy import signals
@@ -163,6 +164,12 @@ class LeasedPriorityQueue(PriorityQueue):
             self.crawl.release(self.spider.name, self.worker, lease_id)
 
 
+# The schedulers of this process (one per spider of the worker).  Redis failing one fails
+# them all (one Redis, one crawl): they stop together, rather than each spending the retry
+# window in turn on the one reactor thread (~5 s a spider: minutes for a worker of 50 sites).
+_THIS_PROCESS: weakref.WeakSet[ClusterScheduler] = weakref.WeakSet()
+
+
 class ClusterScheduler(Scheduler):
     """A worker's scheduler: the frontier, seen set and leases of the open cluster crawl."""
 
@@ -181,6 +188,7 @@ class ClusterScheduler(Scheduler):
         self._unreleased: list[Request] = []
         self._lost_redis = False
         self._heartbeat = None
+        _THIS_PROCESS.add(self)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -396,3 +404,6 @@ class ClusterScheduler(Scheduler):
         else:
             logger.critical("Cannot reach the cluster's Redis: worker %s stops", self.worker)
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
+        for other in list(_THIS_PROCESS):
+            if other.crawl is not None and other.crawler.crawling:  # joined, and not yet closed
+                other.lose_cluster(reason)
