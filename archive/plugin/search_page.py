@@ -301,9 +301,10 @@ def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int |
     before, while the index and the copies stand, is stated at once (:data:`_COUNTS`)."""
     key = (search_index.database_file(conn), plan.table, plan.fts, plan.match)
     state = search_index.index_state(conn, plan.table, plan.fts)  # first: a count made after it is never older
+    keepable = bool(key[0]) and state is not None  # an archive in memory, or one without copies_version: not kept
     with _COUNTS_LOCK:
-        kept = _COUNTS.get(key)
-        if kept is not None and key[0] and state is not None and kept[0] == state:
+        kept = _COUNTS.get(key) if keepable else None
+        if kept is not None and kept[0] == state:
             _COUNTS.move_to_end(key)
             plan.texts, plan.count = kept[1]
             return plan
@@ -313,7 +314,7 @@ def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int |
     try:
         with _time_limit(conn, COUNT_TIME_LIMIT_MS if budget_ms is None else budget_ms):
             plan.texts, plan.count = search_index.count_matches(conn, plan.table, plan.match, plan.fts)
-        if key[0] and state is not None:
+        if keepable:
             with _COUNTS_LOCK:
                 _COUNTS[key] = (state, (plan.texts, plan.count))
                 while len(_COUNTS) > KEPT_COUNTS:
@@ -338,10 +339,12 @@ def _pair_candidates(conn: sqlite3.Connection, pairs: search_index.SearchIndex,
     """The rows holding every pair of the search's terms, when the pair index has
     such pairs and at most ``PAIR_CANDIDATES`` rows hold them all (else None)."""
     expression = search_index.pair_candidates(query)
-    if expression is None:
-        return None
-    rows = [row[0] for row in conn.execute(
-        f"select rowid from {pairs.fts} where {pairs.fts} match ? limit ?", [expression, PAIR_CANDIDATES + 1])]
+    return None if expression is None else _few_rows(conn, pairs.fts, expression)
+
+
+def _few_rows(conn: sqlite3.Connection, fts: str, expression: str) -> list[int] | None:
+    """The rows of ``fts`` matching ``expression``, when at most ``PAIR_CANDIDATES`` (else None)."""
+    rows = [row[0] for row in conn.execute(f"select rowid from {fts} where {fts} match ? limit ?", [expression, PAIR_CANDIDATES + 1])]
     return rows if len(rows) <= PAIR_CANDIDATES else None
 
 
@@ -350,11 +353,7 @@ def _window_candidates(conn: sqlite3.Connection, table: str, query: search_index
     (:func:`archive.search_index.rare_window`), when every term must occur and at most
     ``PAIR_CANDIDATES`` rows hold it (else None: reading so many is bounded by the limit)."""
     window = search_index.rare_window(conn, table, query.terms) if _all_required(query) else None
-    if window is None:
-        return None
-    fts = search_index.INDEXES[table].fts
-    rows = [row[0] for row in conn.execute(f"select rowid from {fts} where {fts} match ? limit ?", [window, PAIR_CANDIDATES + 1])]
-    return rows if len(rows) <= PAIR_CANDIDATES else None
+    return None if window is None else _few_rows(conn, search_index.INDEXES[table].fts, window)
 
 
 async def plan_search(database, table: str, text: str, sort: str | None = None, facets: bool = False) -> SearchPlan:
