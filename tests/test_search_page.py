@@ -1,6 +1,8 @@
 """The search plan (archive/plugin/search_page.py) on a real archive, in process: which
 searches are walked in the table's order and which are listed from the index."""
 
+from collections import OrderedDict
+
 import pytest
 
 from archive import search_index
@@ -60,6 +62,29 @@ def test_a_shorter_phrase_is_verified_on_the_rows_of_its_rare_window(old_and_new
     verified.clear()
     plan = search_page.make_plan(old_and_new, "documents", search_index.parse("甲乙丙工作 OR 通报"))
     assert verified == [] and plan.count == 60
+
+
+def test_a_dense_count_expected_to_overrun_its_budget_is_not_started(old_and_new, monkeypatch):
+    """The probe's pace tells how long a dense count takes: one expected at more than
+    COUNT_FORESIGHT times its budget follows the page without spending the budget."""
+    monkeypatch.setattr(search_page, "PROBE_LIMIT", 2)
+    monkeypatch.setattr(search_page, "KEPT_COUNTS", 0)
+    monkeypatch.setattr(search_page, "_COUNTS", OrderedDict())  # none kept by the tests before
+    query = search_index.parse("通报")
+    plan = search_page.make_plan(old_and_new, "documents", query, count_budget_ms=60_000)
+    assert plan.dense and (plan.count, plan.texts, plan.counting) == (60, 60, False)
+
+    def planned():
+        return search_page.SearchPlan(query=query, table="documents", fts=plan.fts, match=plan.match, dense=True)
+
+    budget = 10
+    over = search_page._count_in_index(old_and_new, planned(), budget, expected_ms=search_page.COUNT_FORESIGHT * budget + 1)
+    assert (over.count, over.texts, over.counting) == (None, None, True)
+    within = search_page._count_in_index(old_and_new, planned(), budget, expected_ms=search_page.COUNT_FORESIGHT * budget - 1)
+    assert (within.count, within.texts, within.counting) == (60, 60, False)
+    # /-/count (no budget) counts whatever the pace says.
+    unbounded = search_page._count_in_index(old_and_new, planned(), None, expected_ms=10**9)
+    assert (unbounded.count, unbounded.counting) == (60, False)
 
 
 def test_a_dense_count_made_once_is_stated_until_the_index_changes(tmp_path, monkeypatch):
