@@ -232,6 +232,12 @@ def test_redis_down_longer_than_the_retry_window_loses_nothing(tmp_path, process
         assert coordinator.wait(timeout=120) != 0
         for worker in workers:
             assert worker.wait(timeout=120) != 0
+        for n in range(2):
+            # One of each worker's spiders finds Redis gone, after the retry window; the others
+            # stop with it instead of each spending the window again in turn.
+            log = (tmp_path / f"worker-1-{n}.log").read_text()
+            assert log.count("Cannot reach the cluster's Redis") == 1, log[-3000:]
+            assert log.count("the cluster's Redis failed it") >= 1, log[-3000:]
         redis.start()
 
         # Run again, as cron would: the open crawl resumes and finishes.

@@ -391,14 +391,18 @@ class ClusterScheduler(Scheduler):
         else:
             self.lose_cluster(CLUSTER_LOST)
 
-    def lose_cluster(self, reason: str) -> None:
+    def lose_cluster(self, reason: str, found_by: str | None = None) -> None:
         """Redis failed this worker (``reason``): it stops at once and releases
         nothing, so every request it holds — whatever became of it here — is
-        returned to the frontier by the coordinator and fetched again."""
+        returned to the frontier by the coordinator and fetched again.  The
+        process's other schedulers stop with it (``found_by``: the spider whose
+        scheduler found the failure), asking Redis nothing more."""
         if self._lost_redis:
             return
         self._lost_redis = True
-        if reason == CLUSTER_LOST:
+        if found_by is not None:
+            logger.critical("Worker %s stops with %s's: the cluster's Redis failed it", self.worker, found_by)
+        elif reason == CLUSTER_LOST:
             logger.critical("Cluster crawl %s is gone from Redis (restarted without its data?): worker %s stops",
                             self.crawl.id, self.worker)
         else:
@@ -406,4 +410,4 @@ class ClusterScheduler(Scheduler):
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
         for other in list(_THIS_PROCESS):
             if other.crawl is not None and other.crawler.crawling:  # joined, and not yet closed
-                other.lose_cluster(reason)
+                other.lose_cluster(reason, found_by=self.spider.name)
