@@ -104,8 +104,7 @@ def open_or_resume(client, archive: WritingArchive, spiders: list[str] | None, p
 def _adopted(archive: WritingArchive, crawl: ClusterCrawl) -> ClusterCrawl:
     """The crawl's runs are this process's now. Their message keeps the cluster mark: a
     coordinator killed before its first status line leaves runs the next one can end."""
-    run_ids = [int(crawl.run(spider)["run_id"]) for spider in crawl.spiders]
-    archive.adopt_runs(run_ids, f"{CLUSTER_RUN_MARK}{crawl.id}: coordinated by process {os.getpid()}")
+    archive.adopt_runs(list(crawl.run_ids().values()), f"{CLUSTER_RUN_MARK}{crawl.id}: coordinated by process {os.getpid()}")
     return crawl
 
 
@@ -145,7 +144,7 @@ def run_cluster_crawl(
         crawl = open_or_resume(client, archive, spiders, prefix, recheck, crawl_politeness(settings))
         if crawl is None:
             return 2
-        run_ids = {spider: int(crawl.run(spider)["run_id"]) for spider in crawl.spiders}
+        run_ids = crawl.run_ids()
         local = [subprocess.Popen(worker_command) for _ in range(workers)]
         writer = CaptureWriter(crawl, archive, warc_dir, run_ids)
         coordinator = Coordinator(crawl, archive, writer, settings)

@@ -279,6 +279,10 @@ class ClusterCrawl:
     def run(self, spider: str) -> dict[str, str]:
         return {k.decode(): v.decode() for k, v in self.redis.hgetall(self.keys(spider).run).items()}
 
+    def run_ids(self) -> dict[str, int]:
+        """Each spider's run in the archive."""
+        return {spider: int(self.redis.hget(self.keys(spider).run, "run_id")) for spider in self.spiders}
+
     # -- a worker's steps -------------------------------------------------------
 
     def push(self, spider: str, priority: int, request: bytes, start: bool = False, fingerprint: str = "") -> bool:
