@@ -85,6 +85,10 @@ def test_a_dense_count_expected_to_overrun_its_budget_is_not_started(old_and_new
     # /-/count (no budget) counts whatever the pace says.
     unbounded = search_page._count_in_index(old_and_new, planned(), None, expected_ms=10**9)
     assert (unbounded.count, unbounded.counting) == (60, False)
+    # Only a phrase's count is foreseen: a character's or a pair's reads no position and is always tried.
+    foreseen = {term: search_page._reads_positions(search_page.make_plan(old_and_new, "documents", search_index.parse(term)))
+                for term in ("巡察整改", "通报", "报", "通报 OR 巡察整改")}
+    assert foreseen == {"巡察整改": True, "通报": False, "报": False, "通报 OR 巡察整改": True}
 
 
 def test_a_dense_count_made_once_is_stated_until_the_index_changes(tmp_path, monkeypatch):
