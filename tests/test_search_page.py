@@ -64,9 +64,9 @@ def test_a_shorter_phrase_is_verified_on_the_rows_of_its_rare_window(old_and_new
     assert verified == [] and plan.count == 60
 
 
-def test_a_dense_count_expected_to_overrun_its_budget_is_not_started(old_and_new, monkeypatch):
-    """The probe's pace tells how long a dense count takes: one expected at more than
-    COUNT_FORESIGHT times its budget follows the page without spending the budget."""
+def test_a_dense_count_that_cannot_fit_its_budget_is_not_started(old_and_new, monkeypatch):
+    """The probe foresees the least time a dense count takes: one that cannot fit its
+    budget follows the page without spending the budget."""
     monkeypatch.setattr(search_page, "PROBE_LIMIT", 2)
     monkeypatch.setattr(search_page, "KEPT_COUNTS", 0)
     monkeypatch.setattr(search_page, "_COUNTS", OrderedDict())  # none kept by the tests before
@@ -77,18 +77,20 @@ def test_a_dense_count_expected_to_overrun_its_budget_is_not_started(old_and_new
     def planned():
         return search_page.SearchPlan(query=query, table="documents", fts=plan.fts, match=plan.match, dense=True)
 
-    budget = 10
-    over = search_page._count_in_index(old_and_new, planned(), budget, expected_ms=search_page.COUNT_FORESIGHT * budget + 1)
+    over = search_page._count_in_index(old_and_new, planned(), 10, least_ms=10.5)
     assert (over.count, over.texts, over.counting) == (None, None, True)
-    within = search_page._count_in_index(old_and_new, planned(), budget, expected_ms=search_page.COUNT_FORESIGHT * budget - 1)
+    within = search_page._count_in_index(old_and_new, planned(), 10, least_ms=9.5)
     assert (within.count, within.texts, within.counting) == (60, 60, False)
-    # /-/count (no budget) counts whatever the pace says.
-    unbounded = search_page._count_in_index(old_and_new, planned(), None, expected_ms=10**9)
+    # /-/count (no budget) counts however long it takes.
+    unbounded = search_page._count_in_index(old_and_new, planned(), None, least_ms=10**9)
     assert (unbounded.count, unbounded.counting) == (60, False)
-    # Only a phrase's count is foreseen: a character's or a pair's reads no position and is always tried.
-    foreseen = {term: search_page._reads_positions(search_page.make_plan(old_and_new, "documents", search_index.parse(term)))
-                for term in ("巡察整改", "通报", "报", "通报 OR 巡察整改")}
-    assert foreseen == {"巡察整改": True, "通报": False, "报": False, "通报 OR 巡察整改": True}
+    # A 60-row archive foresees well under a millisecond for a count of its lists
+    # (LIST_MS_PER_MATCH): counted within a budget of 5 ms.
+    assert search_page.make_plan(old_and_new, "documents", search_index.parse("报"), count_budget_ms=5).count == 60
+    # What a count reads: a phrase's positions, or only a character's or a pair's lists of rows.
+    reads_positions = {term: search_page._reads_positions(search_page.make_plan(old_and_new, "documents", search_index.parse(term)))
+                       for term in ("巡察整改", "通报", "报", "通报 OR 巡察整改")}
+    assert reads_positions == {"巡察整改": True, "通报": False, "报": False, "通报 OR 巡察整改": True}
 
 
 def test_a_dense_count_made_once_is_stated_until_the_index_changes(tmp_path, monkeypatch):

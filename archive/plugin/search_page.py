@@ -23,8 +23,8 @@ them, so a page never waits on work it does not show:
    (:func:`archive.search_index.count_matches`: ``count(*)`` reads no row).
    A dense count gets ``COUNT_BUDGET_MS``: a phrase of common characters that
    most rows hold (巡视整改: every position of four long lists, ~220 ms at 100k
-   documents) is not waited for, nor started when the probe's pace says it would
-   take several times the budget (``COUNT_FORESIGHT``).  The page is served at once, saying
+   documents) is not waited for, nor started when the probe foresees that it cannot
+   fit its budget (``PHRASE_PACE_SHARE``, ``LIST_MS_PER_MATCH``).  The page is served at once, saying
    ``counting…`` with the address of its count (``/-/count``, counted there
    without the budget), and the page's script (``archive.js``) puts the exact
    count in its place; a JSON reader follows the address.  A dense count once made
@@ -84,13 +84,14 @@ PROBE_TIME_LIMIT_MS = 2000
 # count to follow (step 3), and how long /-/count may take.
 COUNT_BUDGET_MS = int(os.environ.get("ZHENGGAI_SEARCH_COUNT_BUDGET_MS", "20"))
 COUNT_TIME_LIMIT_MS = 30_000
-# A phrase's count that the probe's pace says would take more than this many times its
-# budget is not started: the budget would be spent for nothing.  The pace overstates a
-# phrase's count 1.3–2.3× (100,000 documents: 巡视整改 expected 270 ms, counted in 201;
-# 党组织 98 and 48; 新华社 21 and 10), so one that fits its budget is still made.  A single
-# character's or pair's count reads no position and is 10× quicker than the probe's pace
-# (的: 30 ms expected, 3 counted): it is always tried.
-COUNT_FORESIGHT = 3
+# The least time a dense count can take, foreseen from the probe: a count that cannot fit its
+# budget is not started (the budget would be spent for nothing).  A phrase's count reads every
+# match's positions at no less than PHRASE_PACE_SHARE of the probe's pace (100,000 documents:
+# at 0.47–0.75 of it; 巡视整改 270 ms at the pace, counted in 201; 新华社 21 and 10); a single
+# character's or a pair's reads only the index's lists of rows, LIST_MS_PER_MATCH a match
+# (的: 3 ms at 100,000 documents, 37 at 1,000,000; ten times quicker than the probe's pace).
+PHRASE_PACE_SHARE = 0.4
+LIST_MS_PER_MATCH = 25e-6
 # What a page says in place of a count on its way; archive.js finds it, with the address after it.
 COUNTING = "counting… exact count:"
 # The least share of matching rows at which a page walks the table in its sort order: checking
@@ -243,7 +244,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
         plan.fts, plan.match = pairs.fts, query.pair_match
     fts, match = plan.fts, plan.match
     count_in_index = False
-    expected_count_ms = 0.0
+    least_count_ms = 0.0
     try:
         with _time_limit(conn, PROBE_TIME_LIMIT_MS):
             if _long_phrase(query):
@@ -269,10 +270,10 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                     plan.dense = min(len(found) / max(found[-1] - first + 1, 1),
                                      len(newest) / max(last - newest[-1] + 1, 1)) >= dense_share
                     count_in_index = plan.dense and not facets  # no list of rowids needed
-                    if _reads_positions(plan):  # the count reads every match's positions, at the probe's pace
-                        probed = len(found) + len(newest)
-                        share = probed / max(found[-1] - first + 1 + last - newest[-1] + 1, 1)
-                        expected_count_ms = (time.perf_counter() - probe_started) * 1000 * share * (last - first + 1) / probed
+                    probed = len(found) + len(newest)
+                    matches = probed / max(found[-1] - first + 1 + last - newest[-1] + 1, 1) * (last - first + 1)
+                    least_count_ms = (PHRASE_PACE_SHARE * (time.perf_counter() - probe_started) * 1000 * matches / probed
+                                      if _reads_positions(plan) else LIST_MS_PER_MATCH * matches)
                     if not count_in_index:
                         matched = search_index.matching_array(conn, table, match, fts)
     except sqlite3.OperationalError as exc:
@@ -282,7 +283,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
         plan.message = "this search takes too long here; add a word or a longer phrase"
         return plan
     if count_in_index:  # dense, no facets: the page walks the table
-        return _count_in_index(conn, plan, count_budget_ms, expected_count_ms)
+        return _count_in_index(conn, plan, count_budget_ms, least_count_ms)
     # Listed in full (facets group this list of rows, read once, instead of running the search again each).
     plan.count, plan.texts = len(matched), search_index.count_texts(conn, table, matched)
     plan.rowids = matched.tolist() if isinstance(matched, np.ndarray) else matched
@@ -317,10 +318,10 @@ def _time_limit(conn: sqlite3.Connection, ms: int):
 
 
 def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int | None,
-                    expected_ms: float = 0.0) -> SearchPlan:
+                    least_ms: float = 0.0) -> SearchPlan:
     """Count a dense search in the index within ``budget_ms``, or mark it ``counting``:
-    at once for a budget of 0 (every dense count follows the page) or when the count is
-    ``expected_ms`` (at the probe's pace), more than ``COUNT_FORESIGHT`` times the budget.
+    at once for a budget of 0 (every dense count follows the page) or when the count
+    takes at least ``least_ms`` (foreseen from the probe), more than the budget.
     A count made before, while the index and the copies stand, is stated at once (:data:`_COUNTS`)."""
     key = (search_index.database_file(conn), plan.table, plan.fts, plan.match)
     state = search_index.index_state(conn, plan.table, plan.fts)  # first: a count made after it is never older
@@ -331,7 +332,7 @@ def _count_in_index(conn: sqlite3.Connection, plan: SearchPlan, budget_ms: int |
             _COUNTS.move_to_end(key)
             plan.texts, plan.count = kept[1]
             return plan
-    if budget_ms is not None and (budget_ms <= 0 or expected_ms > COUNT_FORESIGHT * budget_ms):
+    if budget_ms is not None and (budget_ms <= 0 or least_ms > budget_ms):
         plan.counting = True
         return plan
     try:
