@@ -5,10 +5,12 @@ Every answer is compared with the substring oracle :func:`archive.search_index.c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -427,6 +429,45 @@ def test_the_sample_gives_each_characters_share_of_rows(archive_db):
     for character in ("贸", "巡", "的"):
         assert frequencies[character] == len(oracle_ids(conn, character)) / rows
     assert "鑫" not in frequencies and 0 < frequencies["贸"] < frequencies["巡"] <= frequencies["的"] <= 1
+
+
+def _sample_taken_after(key: tuple[str, str], moment: float, timeout: float = 20.0) -> search_index.Sample:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kept = search_index._SAMPLES.get(key)
+        if kept is not None and kept[0] > moment:
+            return kept[1]
+        time.sleep(0.05)
+    raise AssertionError(f"no sample of {key} taken in {timeout} s")
+
+
+def test_an_old_sample_serves_while_a_new_one_is_taken_in_the_background(tmp_path, archive_db, monkeypatch):
+    path = _archive_copy(tmp_path, archive_db)
+    conn = sqlite3.connect(path)
+    search_index.register_functions(conn)  # the index's triggers call them
+    key = (search_index.database_file(conn), "documents")
+    first = search_index.sample(conn, "documents")
+    assert "鑫" not in first.shares
+    with conn:
+        conn.execute("update documents set title = title || '鑫'")  # every row now holds 鑫
+    assert search_index.sample(conn, "documents") is first  # still fresh: kept
+    monkeypatch.setattr(search_index, "FREQUENCY_TTL_S", 0)
+    asked = time.monotonic()
+    assert search_index.sample(conn, "documents") is first  # old: served at once, a new one taken apart
+    assert _sample_taken_after(key, asked).shares["鑫"] == 1.0
+    conn.close()
+
+
+def test_datasette_samples_the_archive_as_it_starts(tmp_path, archive_db):
+    from datasette.app import Datasette
+
+    path = _archive_copy(tmp_path, archive_db)
+    with sqlite3.connect(path) as conn:
+        key = search_index.database_file(conn)
+    started = time.monotonic()
+    asyncio.run(Datasette([str(path)]).invoke_startup())
+    for table in search_index.INDEXES:
+        assert _sample_taken_after((key, table), started).rows > 0
 
 
 @pytest.mark.parametrize("start, length", [(100, 10), (40, 30), (100, 200), (0, 8)])

@@ -63,6 +63,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
@@ -390,6 +391,24 @@ async def plan_search(database, table: str, text: str, sort: str | None = None, 
         return plan
 
     return await database.execute_fn(planned)
+
+
+@hookimpl
+def startup(datasette):
+    async def sample_archive():
+        """The archive's samples (how common characters and windows are) are taken in the
+        background as Datasette starts: the first long phrase searched does not wait for them."""
+        try:
+            database = await archive_database(datasette)
+        except NotFound:
+            return
+        if database.path is None:
+            return
+        for table in search_index.INDEXES:
+            if await database.table_exists(table):
+                search_index.sample_later(str(Path(database.path).resolve()), table)
+
+    return sample_archive
 
 
 def _sort_column(datasette, database: str, table: str, args: dict) -> str | None:
