@@ -401,7 +401,7 @@ class ClusterScheduler(Scheduler):
             return
         self._lost_redis = True
         if found_by is not None:
-            logger.critical("Worker %s stops with %s's: the cluster's Redis failed it", self.worker, found_by)
+            logger.critical("Worker %s stops with the scheduler of %s: the cluster's Redis failed it", self.worker, found_by)
         elif reason == CLUSTER_LOST:
             logger.critical("Cluster crawl %s is gone from Redis (restarted without its data?): worker %s stops",
                             self.crawl.id, self.worker)
