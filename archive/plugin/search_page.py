@@ -24,7 +24,7 @@ them, so a page never waits on work it does not show:
    A dense count gets ``COUNT_BUDGET_MS``: a phrase of common characters that
    most rows hold (巡视整改: every position of four long lists, ~220 ms at 100k
    documents) is not waited for, nor started when the probe foresees that it cannot
-   fit its budget (``PHRASE_PACE_SHARE``, ``LIST_MS_PER_MATCH``).  The page is served at once, saying
+   fit its budget (``PHRASE_MS_PER_MATCH``, ``LIST_MS_PER_MATCH``).  The page is served at once, saying
    ``counting…`` with the address of its count (``/-/count``, counted there
    without the budget), and the page's script (``archive.js``) puts the exact
    count in its place; a JSON reader follows the address.  A dense count once made
@@ -85,13 +85,14 @@ PROBE_TIME_LIMIT_MS = 2000
 # count to follow (step 3), and how long /-/count may take.
 COUNT_BUDGET_MS = int(os.environ.get("ZHENGGAI_SEARCH_COUNT_BUDGET_MS", "20"))
 COUNT_TIME_LIMIT_MS = 30_000
-# The least time a dense count can take, foreseen from the probe: a count that cannot fit its
-# budget is not started (the budget would be spent for nothing).  A phrase's count reads every
-# match's positions at no less than PHRASE_PACE_SHARE of the probe's pace (100,000 documents:
-# at 0.47–0.75 of it; 巡视整改 270 ms at the pace, counted in 201; 新华社 21 and 10); a single
-# character's or a pair's reads only the index's lists of rows, LIST_MS_PER_MATCH a match
-# (的: 3 ms at 100,000 documents, 37 at 1,000,000; ten times quicker than the probe's pace).
-PHRASE_PACE_SHARE = 0.4
+# The least time a dense count can take, foreseen from the number of matches the probe
+# found: a count that cannot fit its budget is not started (the budget would be spent for
+# nothing).  A phrase's count reads every match's positions, no less than PHRASE_MS_PER_MATCH
+# a match (100,000 documents: 新华社 and 财经APP 0.5 µs, 党组织 0.56, 整改台账 0.83, 巡视整改
+# 2.0); a single character's or a pair's reads only the index's lists of rows,
+# LIST_MS_PER_MATCH a match (的: 3 ms at 100,000 documents, 37 at 1,000,000).  Counted, not
+# timed: the probe's own time is mostly a statement's fixed cost, and noise on a busy server.
+PHRASE_MS_PER_MATCH = 0.45e-3
 LIST_MS_PER_MATCH = 25e-6
 # What a page says in place of a count on its way; archive.js finds it, with the address after it.
 COUNTING = "counting… exact count:"
@@ -255,7 +256,6 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                   or (candidates := _window_candidates(conn, table, query)) is not None):
                 matched = found = search_index.verified_on_texts(conn, table, query.terms, candidates)
             else:
-                probe_started = time.perf_counter()
                 found = matched = [row[0] for row in conn.execute(
                     f"select rowid from {fts} where {fts} match ? limit ?", [match, PROBE_LIMIT + 1]
                 )]
@@ -273,8 +273,7 @@ def make_plan(conn: sqlite3.Connection, table: str, query: search_index.SearchQu
                     count_in_index = plan.dense and not facets  # no list of rowids needed
                     probed = len(found) + len(newest)
                     matches = probed / max(found[-1] - first + 1 + last - newest[-1] + 1, 1) * (last - first + 1)
-                    least_count_ms = (PHRASE_PACE_SHARE * (time.perf_counter() - probe_started) * 1000 * matches / probed
-                                      if _reads_positions(plan) else LIST_MS_PER_MATCH * matches)
+                    least_count_ms = matches * (PHRASE_MS_PER_MATCH if _reads_positions(plan) else LIST_MS_PER_MATCH)
                     if not count_in_index:
                         matched = search_index.matching_array(conn, table, match, fts)
     except sqlite3.OperationalError as exc:
