@@ -796,9 +796,10 @@ def sample(conn: sqlite3.Connection, table: str) -> Sample:
     characters may all be common while the window is rare (办公区 beside 。佚名)."""
     path = database_file(conn)
     kept = _SAMPLES.get((path, table))
-    if kept is not None and (time.monotonic() - kept[0] < FREQUENCY_TTL_S or path):
-        if time.monotonic() - kept[0] >= FREQUENCY_TTL_S:
-            sample_later(path, table)
+    if kept is not None and time.monotonic() - kept[0] < FREQUENCY_TTL_S:
+        return kept[1]
+    if kept is not None and path:  # old: it serves while a new one is taken
+        sample_later(path, table)
         return kept[1]
     return _take_sample(conn, table)
 
@@ -950,7 +951,7 @@ def verified_on_texts(conn: sqlite3.Connection, table: str, terms: list[str], ca
     as the index compares them (:func:`holds_all`).  Reading a few rows' texts is
     cheaper than asking the index about each (every lookup seeks each character's
     list again: 0.2–2 ms a row)."""
-    wanted = tuple(comparable(term).encode("utf-8") for term in terms)
+    wanted = _compared_terms(json.dumps(terms, ensure_ascii=False))
     return [rowid for rowid, *values in conn.execute(
         f"select rowid, {texts_of(table, table + '.')} from {table} where rowid in (select value from json_each(?)) order by rowid",
         [json.dumps(candidates)],

@@ -408,6 +408,7 @@ class ClusterScheduler(Scheduler):
         else:
             logger.critical("Cannot reach the cluster's Redis: worker %s stops", self.worker)
         deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
-        for other in list(_THIS_PROCESS):
-            if other.crawl is not None and other.crawler.crawling:  # joined, and not yet closed
-                other.lose_cluster(reason, found_by=self.spider.name)
+        if found_by is None:  # the scheduler that found it stops the others
+            for other in list(_THIS_PROCESS):
+                if other.crawl is not None and other.crawler.crawling:  # joined, and not yet closed
+                    other.lose_cluster(reason, found_by=self.spider.name)
