@@ -420,10 +420,11 @@ class Archive:
         return self.db[table].count
 
     def close(self) -> None:
-        # Units and inspections are derived from the texts: linked again once per writer, at its end.
+        # Units and inspections are derived from the texts: linked again once per writer, at its end,
+        # when what they are derived from changed.
         try:
             with self.transaction():
-                units.refresh(self.db)
+                units.refresh_if_changed(self.db)
         finally:
             self.db.conn.close()
             self.lock.release()

@@ -338,6 +338,7 @@ def schema_version() -> int:
     made_by += METADATA.read_text(encoding="utf-8")  # the facet columns, indexed
     made_by += inspect.getsource(copy_groups.create_tables) + repr(copy_groups.TABLES)
     made_by += inspect.getsource(units.create) + repr([units.UNITS, units.UNIT_ALIASES, units.UNIT_EVENTS, units.INSPECTIONS])
+    made_by += units.SOURCES
     made_by += inspect.getsource(search_index.create) + repr([index.ddl() for index in search_index.ALL_INDEXES])
     return zlib.crc32(made_by.encode("utf-8")) & 0x7FFFFFFF
 

@@ -1,6 +1,7 @@
 """Names to units (archive/units.py): the reference renames, validity dates, ambiguity never guessed."""
 
 import csv
+from pathlib import Path
 
 from archive import units
 
@@ -95,3 +96,57 @@ def test_the_feedback_day_and_deadline_come_from_a_stated_date_never_from_a_publ
     stated = [_inspection_event("f", "feedback", "2021-01-28"), _inspection_event("r", "report", "2021-03-31")]
     [inspection] = units._inspections(stated, rules)
     assert (inspection["feedback_date"], inspection["due_date"]) == ("2021-01-28", "2021-03-29")
+
+
+def _archive_with_units(tmp_path):
+    from archive.db import Archive, connect
+    from archive.importer import import_paths
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        import_paths([Path(__file__).parent / "fixtures" / "ledger"], archive)  # reports and notices
+    db = connect(path)
+    linked = db["unit_events"].count
+    with db.conn:
+        db.execute("delete from unit_events")  # what a refresh would write again
+    db.conn.close()
+    return path, linked
+
+
+def _events_after(path, change=None) -> int:
+    from archive.db import Archive, connect
+
+    with Archive(path) as archive:
+        if change:
+            with archive.transaction():
+                archive.db.execute(change)
+    db = connect(path)
+    try:
+        return db["unit_events"].count
+    finally:
+        db.conn.close()
+
+
+def test_a_writer_that_changed_no_text_closes_without_deriving_the_units_again(tmp_path):
+    path, linked = _archive_with_units(tmp_path)
+    assert linked == 13
+    assert _events_after(path) == 0
+    assert _events_after(path, "update documents set last_seen_at = '2030-01-01T00:00:00Z'") == 0  # seen again, unchanged
+    assert _events_after(path, "update documents set published_at = published_at") == 0  # written, same value
+    assert _events_after(path, "update documents set published_at = '2030-01-02' where rowid = 1") == linked
+
+
+def test_a_report_row_or_the_reference_changed_derives_them_again(tmp_path, monkeypatch):
+    path, linked = _archive_with_units(tmp_path)
+    assert _events_after(path, "update disclosures set team = coalesce(team, '') || '组' where rowid = 1") == linked
+    from archive.db import connect
+
+    db = connect(path)
+    with db.conn:
+        db.execute("delete from unit_events")
+    db.conn.close()
+    assert _events_after(path) == 0
+    renames = tmp_path / "unit_names.csv"
+    renames.write_text(units.UNIT_NAMES_CSV.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    monkeypatch.setattr(units, "UNIT_NAMES_CSV", renames)
+    assert _events_after(path) == linked
