@@ -150,3 +150,27 @@ def test_a_report_row_or_the_reference_changed_derives_them_again(tmp_path, monk
     renames.write_text(units.UNIT_NAMES_CSV.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     monkeypatch.setattr(units, "UNIT_NAMES_CSV", renames)
     assert _events_after(path) == linked
+
+
+def test_the_tables_written_as_changes_equal_the_tables_made_afresh(tmp_path):
+    from archive.db import connect
+
+    path, linked = _archive_with_units(tmp_path)
+    assert _events_after(path, "update documents set published_at = '2030-01-02' where rowid = 1") == linked
+    renamed = "update disclosures set unit = '梅溪县某新单位' where rowid = (select min(rowid) from disclosures)"
+    assert _events_after(path, renamed) == linked  # one event's unit changed, none added
+
+    def tables(db):
+        return {table: sorted(map(tuple, db.execute(f"select * from [{table}]")), key=repr) for table in units.DERIVED}
+
+    db = connect(path)
+    try:
+        written = tables(db)
+        assert any(row[1] == "梅溪县某新单位" for row in written["units"])
+        with db.conn:
+            for table in units.DERIVED:
+                db.execute(f"delete from [{table}]")
+            units.refresh(db)
+        assert tables(db) == written
+    finally:
+        db.conn.close()
