@@ -404,7 +404,6 @@ def create(db: Database) -> None:
         db[table].create_index(columns, unique=table == "documents" and columns == ["url"], if_not_exists=True)
     db["documents"].create_index(["canonical_id"], if_not_exists=True)
     _add_missing_columns(db)
-    db["problems"].create_index(["is_canonical"], if_not_exists=True)
     index_facet_columns(db)
     # Before the is_canonical facet's index carried canonical_id (CARRIED_COLUMNS), the copies had
     # their own index; SQLite chose it for ?is_canonical=1 too and read every row.
@@ -462,7 +461,7 @@ def indexes_built_afterwards(db: Database):
     with db.conn:
         for table, columns in facet_columns().items():
             for column in columns:
-                db.execute(f"drop index if exists [{facet_index_name(table, column)}]")
+                db.execute(f"drop index if exists [{facet_index_name(db, table, column)}]")
     search_index.drop(db.conn)
     yield
     with db.conn:
@@ -475,18 +474,24 @@ def facet_columns() -> dict[str, list[str]]:
     return {table: [f for f in config.get("facets", []) if isinstance(f, str)] for table, config in _table_settings().items()}
 
 
-def page_order_column(table: str) -> str | None:
-    """The column a table's pages are sorted by (``sort_desc`` or ``sort`` in the metadata), else None (rowid)."""
+def page_order(db: Database, table: str) -> list[str]:
+    """The columns a table's pages are in the order of: its ``sort_desc`` or ``sort`` in the
+    metadata, else its primary key (Datasette's order), or none for a rowid table."""
     config = _table_settings().get(table, {})
-    return config.get("sort_desc") or config.get("sort")
+    if config.get("sort_desc") or config.get("sort"):
+        return [config.get("sort_desc") or config.get("sort")]
+    keys = sorted((row[5], row[1], row[2]) for row in db.execute(f"pragma table_info([{table}])") if row[5])
+    if not keys or (len(keys) == 1 and keys[0][2].upper() == "INTEGER"):  # the rowid
+        return []
+    return [name for _, name, _ in keys]
 
 
 def _table_settings() -> dict[str, dict]:
     return json.loads(METADATA.read_text(encoding="utf-8"))["databases"][METADATA_DB_KEY]["tables"]
 
 
-def facet_index_name(table: str, column: str) -> str:
-    return f"idx_{table}_{column}_page" if page_order_column(table) else f"idx_{table}_{column}"
+def facet_index_name(db: Database, table: str, column: str) -> str:
+    return f"idx_{table}_{column}_page" if page_order(db, table) else f"idx_{table}_{column}"
 
 
 # Columns a facet's index carries beyond the page's.  A search counts texts from the copies
@@ -496,25 +501,27 @@ def facet_index_name(table: str, column: str) -> str:
 CARRIED_COLUMNS = {("documents", "is_canonical"): ["canonical_id"]}
 
 
-def facet_index_columns(table: str, column: str) -> list[str]:
+def facet_index_columns(db: Database, table: str, column: str) -> list[str]:
     """The index behind a facet column.
 
-    A table sorted by a column (documents: newest first) gets, for each facet
-    column, an index on that column, then the sort column, then its other facet
-    columns.  A page filtered by the facet (``?is_canonical=1``, ``?doc_type=…``)
-    then reads its rows in the index's order, and its count and every other facet
-    from the index alone.  With one-column indexes SQLite sorted every matching
-    row, texts and all, and each facet read every matching row again: at 1,000,000
-    documents ``?is_canonical=1`` ran past the 3 s limit (HTTP 400) and
+    A table whose pages are in an order of columns (documents: newest first;
+    disclosures, problems: their key) gets, for each facet column, an index on
+    that column, then the page's order, then its other facet columns.  A page
+    filtered by the facet (``?is_canonical=1``, ``?level=central``) then reads
+    its rows in the index's order, and its count and every other facet from the
+    index alone.  With one-column indexes SQLite sorted every matching row, texts
+    and all, and each facet read every matching row again: at 1,000,000 documents
+    ``?is_canonical=1`` ran past the 3 s limit (HTTP 400) and
     ``?doc_type=rectification_report`` took 3.2 s, two of its facets timed out.
     Tables in rowid order keep one-column indexes: the rows with one value of an
     indexed column are in rowid order there, and a longer index would lose that.
     """
-    order = page_order_column(table)
+    order = page_order(db, table)
     carried = CARRIED_COLUMNS.get((table, column), [])
-    if order is None:
+    if not order:
         return [column, *carried]
-    return [column, order, *(other for other in facet_columns()[table] if other != column), *carried]
+    others = [other for other in facet_columns()[table] if other != column and other not in order]
+    return [column, *(name for name in order if name != column), *others, *carried]
 
 
 def index_facet_columns(db: Database) -> None:
@@ -527,14 +534,14 @@ def index_facet_columns(db: Database) -> None:
         existing = {row[1] for row in db.execute(f"pragma table_xinfo([{table}])")}  # generated columns too
         leading = {(db.execute(f"pragma index_info([{index[1]}])").fetchone() or (None, None, None))[2]
                    for index in db.execute(f"pragma index_list([{table}])").fetchall()}
-        ordered = page_order_column(table) is not None
+        ordered = bool(page_order(db, table))
         for column in columns:
-            wanted = facet_index_columns(table, column)
-            if not set(wanted) <= existing:
+            wanted = [name for name in facet_index_columns(db, table, column) if name in existing]
+            if column not in existing:
                 continue
             if ordered:
                 # An archive made before had one-column indexes, which SQLite would go on choosing.
                 db.execute(f"drop index if exists [idx_{table}_{column}]")
-                db[table].create_index(wanted, index_name=facet_index_name(table, column), if_not_exists=True)
+                db[table].create_index(wanted, index_name=facet_index_name(db, table, column), if_not_exists=True)
             elif column not in leading:  # an index it leads serves its facet
                 db[table].create_index(wanted, if_not_exists=True)
