@@ -10,6 +10,7 @@ import json
 import sys
 import zlib
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -486,7 +487,8 @@ def page_order(db: Database, table: str) -> list[str]:
     return [name for _, name, _ in keys]
 
 
-def _table_settings() -> dict[str, dict]:
+@lru_cache(maxsize=1)
+def _table_settings() -> dict[str, dict]:  # read by every facet index's columns and name
     return json.loads(METADATA.read_text(encoding="utf-8"))["databases"][METADATA_DB_KEY]["tables"]
 
 
@@ -536,9 +538,9 @@ def index_facet_columns(db: Database) -> None:
                    for index in db.execute(f"pragma index_list([{table}])").fetchall()}
         ordered = bool(page_order(db, table))
         for column in columns:
-            wanted = [name for name in facet_index_columns(db, table, column) if name in existing]
             if column not in existing:
                 continue
+            wanted = [name for name in facet_index_columns(db, table, column) if name in existing]
             if ordered:
                 # An archive made before had one-column indexes, which SQLite would go on choosing.
                 db.execute(f"drop index if exists [idx_{table}_{column}]")

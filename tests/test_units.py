@@ -4,6 +4,8 @@ import csv
 from pathlib import Path
 
 from archive import units
+from archive.db import Archive, connect
+from archive.importer import import_paths
 
 
 def _event(name, on):
@@ -99,9 +101,6 @@ def test_the_feedback_day_and_deadline_come_from_a_stated_date_never_from_a_publ
 
 
 def _archive_with_units(tmp_path):
-    from archive.db import Archive, connect
-    from archive.importer import import_paths
-
     path = tmp_path / "archive.db"
     with Archive(path) as archive:
         import_paths([Path(__file__).parent / "fixtures" / "ledger"], archive)  # reports and notices
@@ -114,8 +113,6 @@ def _archive_with_units(tmp_path):
 
 
 def _events_after(path, change=None) -> int:
-    from archive.db import Archive, connect
-
     with Archive(path) as archive:
         if change:
             with archive.transaction():
@@ -139,8 +136,6 @@ def test_a_writer_that_changed_no_text_closes_without_deriving_the_units_again(t
 def test_a_report_row_or_the_reference_changed_derives_them_again(tmp_path, monkeypatch):
     path, linked = _archive_with_units(tmp_path)
     assert _events_after(path, "update disclosures set team = coalesce(team, '') || '组' where rowid = 1") == linked
-    from archive.db import connect
-
     db = connect(path)
     with db.conn:
         db.execute("delete from unit_events")
@@ -153,8 +148,6 @@ def test_a_report_row_or_the_reference_changed_derives_them_again(tmp_path, monk
 
 
 def test_the_tables_written_as_changes_equal_the_tables_made_afresh(tmp_path):
-    from archive.db import connect
-
     path, linked = _archive_with_units(tmp_path)
     assert _events_after(path, "update documents set published_at = '2030-01-02' where rowid = 1") == linked
     renamed = "update disclosures set unit = '梅溪县某新单位' where rowid = (select min(rowid) from disclosures)"
