@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from scrapy.exceptions import IgnoreRequest
+from scrapy import Spider
 from scrapy.http import Request
 from scrapy.utils.test import get_crawler
 from scrapy_redis.scheduler import Scheduler
@@ -36,7 +37,7 @@ from captures.writer import Exchange, WarcCapture
 from crawler.cluster.crawl import ClusterCrawl, worker_pid
 from crawler.cluster.writer import CaptureWriter
 from crawler.cluster.politeness import GIVE_UP_CHECK_SECONDS, HostLimiter, HostLimits
-from crawler.cluster.scheduler import ClusterDupeFilter
+from crawler.cluster.scheduler import ClusterDupeFilter, ClusterScheduler, LeasedPriorityQueue
 from crawler.mirror import start_mirror
 from sites import get_profile
 
@@ -217,6 +218,29 @@ def test_a_popped_request_is_leased_until_released_and_returns_if_its_worker_lea
     assert (status.done, status.queued, status.leased) == (False, 1, 0)  # not seeded, and work is queued
     crawl.close()
     assert client.keys("*") == [f"zhenggai:ended:{crawl.id}".encode()]  # only the mark that it ended
+
+
+def test_a_released_lease_takes_its_pages_stats_with_it_into_redis_and_through_a_kill(redis):
+    """The release and the stats that count the page are one Redis step: Redis killed
+    right after it still has both, so the site's run does not say it fetched nothing."""
+    crawl = ClusterCrawl.open(redis.client(), {"site": {"run_id": 1, "resuming": False, "archived": {}}})
+    crawler = get_crawler(Spider, {"CLUSTER_REDIS_URL": redis.url, "CLUSTER_REDIS_RETRY_SECONDS": 2})
+    scheduler = ClusterScheduler.from_crawler(crawler)
+    scheduler.spider, scheduler.crawl = Spider("site"), crawl
+    scheduler.queue = LeasedPriorityQueue(scheduler.server, scheduler.spider, crawl.keys("site").requests, crawl, scheduler.worker)
+    assert scheduler.queue.push(Request("https://example.org/"))
+    request = scheduler.queue.pop()
+    for name in ("downloader/request_count", "downloader/response_count"):
+        crawler.stats.inc_value(name)
+    scheduler._release(request)  # what the engine's slot calls when Scrapy is done with it
+
+    redis.kill()
+    redis.start()
+    assert crawl.stats("site") == {"downloader/request_count": 1, "downloader/response_count": 1}
+    assert crawl.finish_if_idle("site").leased == 0
+    assert redis.client().hgetall(crawl.keys("site").worker(scheduler.worker)) == {b"requests": b"1", b"pages": b"1", b"errors": b"0"}
+    scheduler._push_stats()  # nothing new to add: the heartbeat adds nothing twice
+    assert crawl.stats("site") == {"downloader/request_count": 1, "downloader/response_count": 1}
 
 
 def test_host_permits_hold_concurrency_and_spacing_for_all_workers_together(redis):

@@ -170,6 +170,17 @@ class SpiderKeys:
 
 
 @dataclass(frozen=True)
+class StatsUpdate:
+    """What a worker adds to its spider's summed stats: ``deltas`` of counters since its
+    last update, ``notes`` (text values, the last one stands) and ``own``: the worker's
+    figures so far (``archive cluster status``)."""
+
+    deltas: dict[str, int]
+    notes: dict[str, str]
+    own: dict[str, int]
+
+
+@dataclass(frozen=True)
 class SpiderStatus:
     done: bool
     queued: int
@@ -301,8 +312,16 @@ class ClusterCrawl:
         score = -priority * 1099511627776 + 274877906944  # _PUSH's, before every pushed one of its priority
         self.redis.hset(self.keys(spider).leases(worker), lease_id, f"{score} ".encode() + request)
 
-    def release(self, spider: str, worker: str, lease_id: str) -> None:
-        self.redis.hdel(self.keys(spider).leases(worker), lease_id)
+    def release(self, spider: str, worker: str, lease_id: str, stats: StatsUpdate | None = None) -> None:
+        """The request is finished: its lease goes, in one Redis step with the worker's
+        ``stats`` so far.  Redis failing between the two would leave a page fetched,
+        never fetched again, and counted nowhere: its site's run "fetched no page"."""
+        keys = self.keys(spider)
+        with self.redis.pipeline() as pipe:
+            pipe.hdel(keys.leases(worker), lease_id)
+            if stats is not None:
+                self._queue_stats(pipe, keys, stats, worker)
+            pipe.execute()
 
     def heartbeat(self, spider: str, worker: str) -> None:
         seconds, micros = self.redis.time()
@@ -332,18 +351,19 @@ class ClusterCrawl:
         limit = "-1" if silent_seconds is None else str(silent_seconds)
         return int(self._requeue(keys=[keys.requests, keys.leases(worker), keys.workers, keys.seeding], args=[worker, limit]))
 
-    def add_stats(self, spider: str, deltas: dict[str, int], values: dict[str, str],
-                  worker: str | None = None, own: dict[str, int] | None = None) -> None:
-        """Add a worker's new stats to the spider's sums; ``own``: the worker's figures so far."""
-        keys = self.keys(spider)
+    def add_stats(self, spider: str, stats: StatsUpdate, worker: str) -> None:
+        """Add a worker's new stats to the spider's sums."""
         with self.redis.pipeline() as pipe:
-            if own:
-                pipe.hset(keys.worker(worker), mapping=own)
-            for name, delta in deltas.items():
-                pipe.hincrby(keys.stats, name, delta)
-            if values:
-                pipe.hset(keys.stats, mapping=values)
+            self._queue_stats(pipe, self.keys(spider), stats, worker)
             pipe.execute()
+
+    @staticmethod
+    def _queue_stats(pipe, keys: SpiderKeys, stats: StatsUpdate, worker: str) -> None:
+        pipe.hset(keys.worker(worker), mapping=stats.own)
+        for name, delta in stats.deltas.items():
+            pipe.hincrby(keys.stats, name, delta)
+        if stats.notes:
+            pipe.hset(keys.stats, mapping=stats.notes)
 
     def stop(self, spider: str, reason: str, message: str = "") -> None:
         """A worker met what ends the site's crawl (a CAPTCHA, too many errors):

@@ -28,6 +28,11 @@ What is patched here, and why:
 * **Seen and queued in one step.**  scrapy-redis adds a request's fingerprint to the
   seen set, then queues it: Redis failing between the two left a request seen and
   never queued, lost for the crawl.  Here one Redis script does both.
+* **A request's lease goes with the stats that count it.**  Stats were summed in Redis
+  at each heartbeat only: Redis failing after a page's lease was released but before
+  the next beat left the page fetched, never fetched again and counted nowhere — its
+  site's run "fetched no page".  The release carries the worker's stats so far, in
+  one Redis step.
 * **Redis failing is never the page's failure.**  When Redis stays unreachable
   beyond the client's retries, or answers without the crawl (restarted without its
   data), the worker stops at once without releasing a lease (:meth:`lose_cluster`):
@@ -63,7 +68,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from crawler.capture import capture_for
-from crawler.cluster.crawl import DEFAULT_PREFIX, OPEN, ClusterCrawl, connect, new_worker_id
+from crawler.cluster.crawl import DEFAULT_PREFIX, OPEN, ClusterCrawl, StatsUpdate, connect, new_worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -158,10 +163,13 @@ class LeasedPriorityQueue(PriorityQueue):
         request.meta[LEASE_KEY] = lease_id
         return request
 
-    def release(self, request: Request) -> None:
+    def release(self, request: Request, stats: StatsUpdate | None = None) -> bool:
+        """Release the request's lease with ``stats`` (False: it held none)."""
         lease_id = request.meta.get(LEASE_KEY)
-        if lease_id is not None:
-            self.crawl.release(self.spider.name, self.worker, lease_id)
+        if lease_id is None:
+            return False
+        self.crawl.release(self.spider.name, self.worker, lease_id, stats)
+        return True
 
 
 # The schedulers of this process (one per spider of the worker).  Redis failing one fails
@@ -320,12 +328,13 @@ class ClusterScheduler(Scheduler):
             raise CloseSpider(run["reason"])
 
     def _release(self, request: Request) -> None:
-        """The request is finished: its lease goes.  Not when a capture could not be
-        shipped — then the coordinator returns this worker's leases to the frontier."""
+        """The request is finished: its lease goes, with the stats that count it.  Not
+        when a capture could not be shipped — then the coordinator returns this
+        worker's leases to the frontier."""
         if self._lost_redis:
             return
         try:
-            self.queue.release(request)
+            self._release_with_stats(request)
         except Exception:
             logger.exception("Could not release the lease of %s; retrying at the next heartbeat", request.url)
             self._unreleased.append(request)
@@ -339,7 +348,7 @@ class ClusterScheduler(Scheduler):
                 return
             self.crawl.heartbeat(self.spider.name, self.worker)
             while self._unreleased:
-                self.queue.release(self._unreleased[-1])
+                self._release_with_stats(self._unreleased[-1])
                 self._unreleased.pop()
             self._push_stats()
         except (redis.ConnectionError, redis.TimeoutError):
@@ -348,17 +357,33 @@ class ClusterScheduler(Scheduler):
         except Exception:  # the next beat tries again; the crawl goes on
             logger.exception("Heartbeat to the cluster failed")
 
+    def _release_with_stats(self, request: Request) -> None:
+        update = self._stats_update()
+        if self.queue.release(request, update):
+            self._stats_added(update)
+
     def _push_stats(self) -> None:
+        update = self._stats_update()
+        if update is not None:
+            self.crawl.add_stats(self.spider.name, update, self.worker)
+            self._stats_added(update)
+
+    def _stats_added(self, update: StatsUpdate | None) -> None:
+        for name, delta in (update.deltas if update else {}).items():
+            self._pushed_stats[name] = self._pushed_stats.get(name, 0) + delta
+
+    def _stats_update(self) -> StatsUpdate | None:
+        """This worker's stats not yet added to the spider's sums (None: nothing new)."""
         stats = self.stats.get_stats()
         deltas = {}
         for name in SHARED_STATS:
-            value = int(stats.get(name, 0))
-            if value != self._pushed_stats.get(name, 0):
-                deltas[name] = value - self._pushed_stats.get(name, 0)
+            delta = int(stats.get(name, 0)) - self._pushed_stats.get(name, 0)
+            if delta:
+                deltas[name] = delta
         notes = {name: str(stats[name]) for name in SHARED_NOTES if stats.get(name)}
-        if deltas or notes:
-            self.crawl.add_stats(self.spider.name, deltas, notes, self.worker, worker_figures(stats))
-            self._pushed_stats.update({name: int(stats.get(name, 0)) for name in deltas})
+        if not (deltas or notes):
+            return None
+        return StatsUpdate(deltas, notes, worker_figures(stats))
 
     def _ship(self, warc_file: str, offset: int, data: bytes) -> None:
         """Hands captured WARC bytes to the writer (``crawler.cluster.writer``).
