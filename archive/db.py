@@ -423,8 +423,7 @@ class Archive:
         # Units and inspections are derived from the texts: linked again once per writer, at its end,
         # when what they are derived from changed.
         try:
-            with self.transaction():
-                units.refresh_if_changed(self.db)
+            units.refresh_if_changed(self.db, self.transaction)
         finally:
             self.db.conn.close()
             self.lock.release()

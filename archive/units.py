@@ -12,10 +12,12 @@ groups a unit's events into one inspection each (entry → feedback → reports;
 回头看 apart), with the deadline for its report where a rule is known
 (``report_deadlines.csv``).
 
-Everything here is computed from the stored rows by :func:`refresh`, in one
-transaction, when a writer closes the archive (import, crawl, rebuild): readers
+Everything here is computed from the stored rows by :func:`refresh` when a writer
+closes the archive (import, crawl, rebuild), and written in one transaction: readers
 see the previous links or the new ones, never a half.  A writer that changed
-nothing refresh reads (:data:`SOURCES`) closes without it.
+nothing refresh reads (:data:`SOURCES`) closes without it; one that did derives from
+a snapshot and takes the write lock only to write what changed
+(:func:`refresh_if_changed`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import hashlib
 import json
 import zlib
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -76,8 +79,9 @@ KEYS = {"units": ("id",), "unit_aliases": ("unit_id", "alias"), "unit_events": (
 # What refresh() reads, as a counter that triggers move: a page stored or deleted, a change to what
 # a text is (its id, copy group, type, date, site, title, text), a report's row, a round.  Beside it,
 # the counter and the code (derivation()) the derived tables were last made from.  A writer that
-# moved neither (a scheduled crawl that found nothing new) closes without deriving everything again:
-# at 1,000,000 reports that holds the write lock 39-40 s, and other writers wait at most 120 s.
+# moved neither (a scheduled crawl that found nothing new) closes without deriving everything again
+# (about 41 s of CPU at 1,000,000 reports).  The counter is also what tells a derivation made from a
+# snapshot that a writer stored something since (refresh_if_changed).
 _TEXT_CHANGED = "begin update units_sources set texts = texts + 1; end;"
 SOURCES = f"""
 create table if not exists units_sources (texts integer not null, refreshed_texts integer, refreshed_by integer);
@@ -376,10 +380,11 @@ def _listed(db: Database, names: _Names, inspections: list[dict]) -> list[dict]:
     return added
 
 
-def _write(db: Database, table: str, rows) -> None:
-    """Make ``table`` hold exactly ``rows`` (the last of a key wins), writing only the rows that
-    differ from those it holds: a crawl changes a few of a million (at 1,000,000 reports a refresh
-    with one text changed took 51-54 s rewriting them all, 39-40 s writing the changes)."""
+def _changes(db: Database, table: str, rows) -> tuple[list[tuple], list[tuple]]:
+    """What makes ``table`` hold exactly ``rows`` (the last of a key wins): the keys to delete and
+    the rows to write, only those that differ from the rows it holds — a crawl changes a few of a
+    million (at 1,000,000 reports a refresh with one text changed took 51-54 s rewriting them all,
+    39-40 s writing the changes)."""
     names, keys = list(DERIVED[table]), KEYS[table]
     at = [names.index(key) for key in keys]
     wanted = {}
@@ -387,16 +392,26 @@ def _write(db: Database, table: str, rows) -> None:
         values = tuple(row.get(name) for name in names)
         wanted[tuple(values[i] for i in at)] = values
     held = {tuple(values[i] for i in at): values for values in db.execute(f"select {', '.join(names)} from [{table}]")}
-    match = " and ".join(f"[{key}] = ?" for key in keys)
-    db.conn.executemany(f"delete from [{table}] where {match}", [key for key in held if key not in wanted])
-    db.conn.executemany(
-        f"insert or replace into [{table}] ({', '.join(names)}) values ({', '.join('?' * len(names))})",
-        [values for key, values in wanted.items() if held.get(key) != values],
-    )
+    return [key for key in held if key not in wanted], [values for key, values in wanted.items() if held.get(key) != values]
 
 
-def refresh(db: Database) -> dict[str, int]:
-    """Link every canonical text to its unit and inspection again; the caller holds one write transaction."""
+@dataclass
+class Derived:
+    """The derived tables' changes, as computed from the archive when its sources stood at ``stamp``
+    (``units_sources``: the texts' counter, and the counter and code of the last refresh)."""
+
+    stamp: tuple
+    changes: dict[str, tuple[list[tuple], list[tuple]]]
+    figures: dict[str, int]
+
+
+def _stamp(db: Database) -> tuple:
+    return tuple(db.execute("select texts, refreshed_texts, refreshed_by from units_sources").fetchone())
+
+
+def derive(db: Database) -> Derived:
+    """Link every canonical text to its unit and inspection again; only reads (a snapshot will do)."""
+    stamp = _stamp(db)
     names = _Names()
     events = _events(db)
     for event in events:
@@ -410,21 +425,71 @@ def refresh(db: Database) -> dict[str, int]:
         {**{k: e.get(k) for k in UNIT_EVENTS}, "id": f"{e['document_id']}-{unit_id(e['named_as'] or '')[:6]}"}
         for e in events
     ]
+    tables = {
+        "units": names.units.values(),
+        "unit_aliases": [a for aliases in names.aliases.values() for a in aliases],
+        "unit_events": event_rows,
+        "inspections": inspections,
+        "report_deadlines": deadlines(),
+    }
+    return Derived(
+        stamp,
+        {table: _changes(db, table, rows) for table, rows in tables.items()},
+        {"units": len(names.units), "events": len(event_rows), "inspections": len(inspections),
+         "ambiguous": sum(e["link"] == "ambiguous" for e in events)},
+    )
+
+
+def write(db: Database, derived: Derived) -> bool:
+    """Write ``derived``'s changes — unless a writer moved the sources or the tables since it was
+    derived (False: nothing written).  The caller holds one write transaction."""
+    if _stamp(db) != derived.stamp:
+        return False
     # Plain statements in the caller's transaction (sqlite-utils' inserts would commit on their own).
-    _write(db, "units", names.units.values())
-    _write(db, "unit_aliases", [a for aliases in names.aliases.values() for a in aliases])
-    _write(db, "unit_events", event_rows)
-    _write(db, "inspections", inspections)
-    _write(db, "report_deadlines", deadlines())
+    for table, (deleted, rows) in derived.changes.items():
+        names, keys = list(DERIVED[table]), KEYS[table]
+        match = " and ".join(f"[{key}] = ?" for key in keys)
+        db.conn.executemany(f"delete from [{table}] where {match}", deleted)
+        db.conn.executemany(f"insert or replace into [{table}] ({', '.join(names)}) values ({', '.join('?' * len(names))})", rows)
     db.execute("update units_sources set refreshed_texts = texts, refreshed_by = ?", [derivation()])
-    return {"units": len(names.units), "events": len(event_rows), "inspections": len(inspections),
-            "ambiguous": sum(e["link"] == "ambiguous" for e in events)}
+    return True
 
 
-def refresh_if_changed(db: Database) -> dict[str, int] | None:
+def refresh(db: Database) -> dict[str, int]:
+    """Link every canonical text to its unit and inspection again; the caller holds one write transaction."""
+    derived = derive(db)
+    write(db, derived)
+    return derived.figures
+
+
+def _current(stamp: tuple) -> bool:
+    texts, refreshed_texts, refreshed_by = stamp
+    return texts == refreshed_texts and refreshed_by == derivation()
+
+
+# Tries at deriving from a snapshot, outside the write lock, before deriving under it: a writer storing
+# pages all along (a long crawl) would make every snapshot stale by the time it is derived.
+_SNAPSHOT_TRIES = 2
+
+
+def refresh_if_changed(db: Database, transaction) -> dict[str, int] | None:
     """:func:`refresh`, unless the texts and the code are those the tables were last derived from
-    (then None); the caller holds one write transaction, so no other writer moves them meanwhile."""
-    texts, refreshed_texts, refreshed_by = db.execute("select texts, refreshed_texts, refreshed_by from units_sources").fetchone()
-    if texts == refreshed_texts and refreshed_by == derivation():
-        return None
-    return refresh(db)
+    (then None).  Derived from a snapshot, without the write lock — at 1,000,000 reports that takes
+    about 41 s, and another writer waits at most 120 s; under it the close held the lock 42-108 s — then
+    written in ``transaction()`` (one write transaction, under 5 ms for one text changed) if no writer
+    moved the sources meanwhile; else derived again."""
+    tries = 0 if db.conn.in_transaction else _SNAPSHOT_TRIES  # inside a caller's write: derived in it
+    for _ in range(tries):
+        db.conn.execute("begin")  # deferred: a read snapshot (WAL), no lock another writer waits on
+        try:
+            stamp = _stamp(db)
+            derived = None if _current(stamp) else derive(db)
+        finally:
+            db.conn.rollback()
+        if derived is None:
+            return None
+        with transaction():
+            if write(db, derived):
+                return derived.figures
+    with transaction():
+        return None if _current(_stamp(db)) else refresh(db)

@@ -167,3 +167,55 @@ def test_the_tables_written_as_changes_equal_the_tables_made_afresh(tmp_path):
         assert tables(db) == written
     finally:
         db.conn.close()
+
+
+def test_a_refresh_derives_without_the_write_lock_and_again_when_a_writer_moved_the_texts_meanwhile(tmp_path, monkeypatch):
+    """At a writer's close the units are derived from a snapshot: another writer commits meanwhile
+    without waiting (busy timeout 0), and the derivation it made stale is not written but made again."""
+    path, linked = _archive_with_units(tmp_path)
+    other = connect(path)  # another writer, which never waits for the lock
+    other.execute("pragma busy_timeout = 0")
+    with other.conn:  # a text changed: the next close derives
+        other.execute("update documents set title = title || '。' where rowid = 1")
+    document_id = other.execute(
+        "select id from documents where doc_type = 'rectification_report' and coalesce(canonical_id, id) = id limit 1").fetchone()[0]
+    derive, derived_from = units.derive, []
+
+    def derive_while_another_writer_commits(db):
+        derived = derive(db)
+        derived_from.append(derived.stamp)
+        if len(derived_from) == 1:
+            with other.conn:
+                other.execute("update documents set published_at = '2030-01-02' where id = ?", [document_id])
+        return derived
+
+    monkeypatch.setattr(units, "derive", derive_while_another_writer_commits)
+    archive = Archive(path)
+    archive.close()
+    other.conn.close()
+    assert len(derived_from) == 2 and derived_from[0][0] + 1 == derived_from[1][0]  # the texts' counter moved once
+    db = connect(path)
+    try:
+        assert db["unit_events"].count == linked
+        assert db.execute("select published_at from unit_events where document_id = ?", [document_id]).fetchone()[0] == "2030-01-02"
+        texts, refreshed_texts, _ = db.execute("select * from units_sources").fetchone()
+        assert texts == refreshed_texts
+    finally:
+        db.conn.close()
+
+
+def test_a_derivation_made_stale_by_another_writer_writes_nothing(tmp_path):
+    path, linked = _archive_with_units(tmp_path)
+    db = connect(path)
+    try:
+        derived = units.derive(db)
+        with db.conn:
+            db.execute("update documents set title = title || '。' where rowid = 1")
+        with db.conn:
+            assert not units.write(db, derived)
+        assert db["unit_events"].count == 0
+        with db.conn:
+            assert units.write(db, units.derive(db))
+        assert db["unit_events"].count == linked
+    finally:
+        db.conn.close()
