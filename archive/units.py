@@ -80,7 +80,7 @@ KEYS = {"units": ("id",), "unit_aliases": ("unit_id", "alias"), "unit_events": (
 # a text is (its id, copy group, type, date, site, title, text), a report's row, a round.  Beside it,
 # the counter and the code (derivation()) the derived tables were last made from.  A writer that
 # moved neither (a scheduled crawl that found nothing new) closes without deriving everything again
-# (about 41 s of CPU at 1,000,000 reports).  The counter is also what tells a derivation made from a
+# (41-58 s at 1,000,000 reports).  The counter is also what tells a derivation made from a
 # snapshot that a writer stored something since (refresh_if_changed).
 _TEXT_CHANGED = "begin update units_sources set texts = texts + 1; end;"
 SOURCES = f"""
@@ -481,7 +481,7 @@ _SNAPSHOT_TRIES = 2
 def refresh_if_changed(db: Database, transaction) -> dict[str, int] | None:
     """:func:`refresh`, unless the texts and the code are those the tables were last derived from
     (then None).  Derived from a snapshot, without the write lock — at 1,000,000 reports that takes
-    about 41 s, and another writer waits at most 120 s; under it the close held the lock 42-108 s — then
+    41-58 s, and another writer waits at most 120 s; under it the close held the lock 42-108 s — then
     written in ``transaction()`` (one write transaction, under 5 ms for one text changed) if no writer
     moved the sources meanwhile; else derived again."""
     tries = 0 if db.conn.in_transaction else _SNAPSHOT_TRIES  # inside a caller's write: derived in it
